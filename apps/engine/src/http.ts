@@ -1,0 +1,97 @@
+// HTTP + Socket.IO server wiring. Routes are thin: they translate, the domain lives elsewhere.
+import http from 'node:http';
+import express from 'express';
+import { Server as IOServer } from 'socket.io';
+import type { Health, PackSummary } from '@ppgn/shared';
+import { ENGINE_VERSION } from './config';
+import { StartupError } from './errors';
+
+export interface EngineDeps {
+  backend: { name: Health['backend']['name']; reason: string };
+  packs: PackSummary[];
+  db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number> };
+  runningRooms(): number;
+}
+
+export interface EngineServer {
+  app: express.Express;
+  httpServer: http.Server;
+  io: IOServer;
+  listen(port: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createEngineServer(deps: EngineDeps): EngineServer {
+  const started = Date.now();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    // The studio's web app runs on another port; the engine's API is public to it.
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'content-type');
+    res.setHeader('Access-Control-Allow-Methods', 'GET,POST,PUT,DELETE,OPTIONS');
+    if (req.method === 'OPTIONS') return void res.status(204).end();
+    next();
+  });
+  app.use(express.json({ limit: '2mb' }));
+
+  app.get('/health', async (_req, res) => {
+    const reachable = await deps.db.ping();
+    const total = reachable ? await deps.db.countRooms().catch(() => 0) : 0;
+    const body: Health = {
+      ok: reachable && deps.packs.length > 0,
+      version: ENGINE_VERSION,
+      backend: { ...deps.backend, gpu: deps.backend.name === 'webgpu' || deps.backend.name === 'tensorflow' },
+      packs: deps.packs,
+      database: { reachable, embedded: deps.db.embedded },
+      rooms: { running: deps.runningRooms(), total },
+      uptimeS: (Date.now() - started) / 1000,
+    };
+    res.status(body.ok ? 200 : 503).json(body);
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+  });
+
+  const httpServer = http.createServer(app);
+  const io = new IOServer(httpServer, {
+    cors: { origin: true },
+    maxHttpBufferSize: 2e6,
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+  });
+
+  return {
+    app,
+    httpServer,
+    io,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException) => {
+          httpServer.off('listening', onListening);
+          if (err.code === 'EADDRINUSE') {
+            reject(new StartupError(`port ${port} is already in use`, 'stop the other process or set ENGINE_PORT to a free port'));
+          } else if (err.code === 'EACCES') {
+            reject(new StartupError(`no permission to listen on port ${port}`, 'set ENGINE_PORT to a port above 1024'));
+          } else reject(err);
+        };
+        const onListening = () => {
+          httpServer.off('error', onError);
+          const addr = httpServer.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        };
+        httpServer.once('error', onError);
+        httpServer.once('listening', onListening);
+        httpServer.listen(port, host);
+      });
+    },
+    async close() {
+      io.close();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    },
+  };
+}

