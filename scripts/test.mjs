@@ -1,0 +1,35 @@
+// `npm test`: every workspace's tests through turbo, one workspace at a time (2-core machines),
+// then one summary line: "N passed, N failed" and the total wall time.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const reports = path.join(root, '.cache', 'test-reports');
+rmSync(reports, { recursive: true, force: true });
+const t0 = Date.now();
+const r = spawnSync(
+  'npx',
+  ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' } },
+);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const perWorkspace = [];
+if (existsSync(reports)) {
+  for (const f of readdirSync(reports).filter((f) => f.endsWith('.json'))) {
+    const j = JSON.parse(readFileSync(path.join(reports, f), 'utf8'));
+    passed += j.numPassedTests ?? 0;
+    failed += j.numFailedTests ?? 0;
+    skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
+    perWorkspace.push(`${f.replace(/\.json$/, '')}: ${j.numPassedTests}/${j.numTotalTests}`);
+  }
+}
+const secs = ((Date.now() - t0) / 1000).toFixed(1);
+console.log(`\n[test] ${perWorkspace.join(' · ')}`);
+console.log(`[test] total time ${secs} s`);
+if (r.status !== 0 && failed === 0) failed = 1; // a workspace failed before reporting
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(r.status ?? 1);

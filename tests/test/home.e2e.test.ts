@@ -1,0 +1,50 @@
+// The quick start as a person sees it: `npm start`'s script, Debian's Chromium, the home page.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from '../support/browser';
+import { makeModelsDir } from '../support/pack';
+import { ROOT, freePort, startProcess, tempDir, type Proc } from '../support/procs';
+
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+const tmp = tempDir('e2e-home');
+let app: Proc;
+let browser: Browser;
+let webPort: number;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  webPort = await freePort();
+  app = startProcess(['scripts/start.mjs'], {
+    PORT: String(webPort),
+    ENGINE_PORT: String(await freePort()),
+    DATABASE_URL: '',
+    PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
+    PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
+    PPGN_BACKEND: 'cpu',
+  });
+  await app.waitFor(/PPGN Studio is running: +http:\/\/localhost:\d+/, 240_000);
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.stop();
+  tmp.remove();
+});
+
+describe('home page', () => {
+  it('shows the engine status fetched live from the engine', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(`http://localhost:${webPort}/`);
+    await expect(page.getByRole('heading', { name: /Plug & Play Generative Networks/ }).isVisible()).resolves.toBe(true);
+    const ok = page.getByTestId('engine-ok');
+    await ok.waitFor({ timeout: 30_000 });
+    expect(await ok.textContent()).toMatch(/ready/);
+    expect(await page.getByTestId('engine-backend').textContent()).toMatch(/^cpu \(CPU\)/);
+    expect(await page.getByTestId('engine-packs').textContent()).toMatch(/testpack/);
+    expect(await page.getByTestId('engine-db').textContent()).toMatch(/reachable \(embedded Postgres\)/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'home.png'), fullPage: true });
+  });
+});
