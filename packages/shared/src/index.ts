@@ -1,2 +1,3 @@
 export * from './health';
 export * from './config';
+export * from './room';

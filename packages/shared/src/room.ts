@@ -1,0 +1,250 @@
+// The room protocol: server-owned state, typed client intents, server events.
+// Clients send intents; the engine validates them (these schemas, then against the pack),
+// applies them, bumps the version and broadcasts patches. Reconnect = resync from a version.
+import { z } from 'zod';
+
+export const LIMITS = {
+  nameLength: 40,
+  roomNameLength: 80,
+  conditions: 8,
+  textLength: 200,
+  labelsPerCondition: 4,
+  strokes: 400,
+  pointsPerStroke: 256,
+  uploadBytes: 1_000_000,
+  intentsPerSecond: 30,
+  fps: { min: 1, max: 30 },
+  stepsPerRequest: 500,
+} as const;
+
+export const Role = z.enum(['owner', 'editor', 'viewer']);
+export type Role = z.infer<typeof Role>;
+
+export const SamplerMode = z.enum(['ppgn', 'hdae', 'dgnam', 'fast']);
+export type SamplerMode = z.infer<typeof SamplerMode>;
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const weight = finite.min(-10).max(10);
+const condId = z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'ids are 1–40 letters, digits, _ or -');
+
+/** What a condition says, without bookkeeping; `net` is the pack's condition id. */
+export const ConditionTarget = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('class'),
+    condition: z.string().min(1).max(64),
+    labels: z.array(z.string().min(1).max(64)).min(1).max(LIMITS.labelsPerCondition),
+    variant: z.enum(['logsoftmax', 'logit', 'softmax']).default('logsoftmax'),
+  }),
+  z.object({ kind: z.literal('text'), condition: z.string().min(1).max(64), text: z.string().min(1).max(LIMITS.textLength) }),
+  z.object({
+    kind: z.literal('unit'),
+    condition: z.string().min(1).max(64),
+    layer: z.string().min(1).max(64),
+    channel: z.number().int().min(0).max(100_000),
+    x: z.number().int().min(0).max(4096).optional(),
+    y: z.number().int().min(0).max(4096).optional(),
+  }),
+]);
+export type ConditionTarget = z.infer<typeof ConditionTarget>;
+export type ConditionTargetInput = z.input<typeof ConditionTarget>;
+
+export const RoomCondition = z.object({
+  id: condId,
+  target: ConditionTarget,
+  weight,
+  enabled: z.boolean(),
+  author: z.string(),
+});
+export type RoomCondition = z.infer<typeof RoomCondition>;
+
+/** Sampler parameters (paper eq. 11 plus the reference implementation's schedule). */
+export const SamplerParams = z.object({
+  mode: SamplerMode,
+  /** ε1: weight of the prior term R(h) − h */
+  eps1: finite.min(0).max(10),
+  /** ε2: weight of the condition gradient */
+  eps2: finite.min(0).max(100),
+  /** ε3: noise standard deviation */
+  eps3: finite.min(0).max(10),
+  /** ε4: weight of the inpainting context term */
+  eps4: finite.min(0).max(100),
+  lr: finite.min(0).max(100),
+  lrEnd: finite.min(0).max(100),
+  /** steps over which lr decays to lrEnd (then stays) */
+  lrSteps: z.number().int().min(1).max(100_000),
+  /** L2 decay λ for DGN-AM mode */
+  decay: finite.min(0).max(1),
+  /** re-draw h every N steps (0 = never) */
+  resetEvery: z.number().int().min(0).max(100_000),
+  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  fps: z.number().int().min(LIMITS.fps.min).max(LIMITS.fps.max),
+});
+export type SamplerParams = z.infer<typeof SamplerParams>;
+
+/** One brush stroke on the mask, in normalised [0,1] canvas coordinates. */
+export const MaskStroke = z.object({
+  id: z.string().min(1).max(40),
+  author: z.string(),
+  /** paint = pixels become known context; erase = unknown again */
+  erase: z.boolean(),
+  radius: finite.min(0.005).max(0.5),
+  points: z
+    .array(z.tuple([finite.min(0).max(1), finite.min(0).max(1)]))
+    .min(1)
+    .max(LIMITS.pointsPerStroke),
+});
+export type MaskStroke = z.infer<typeof MaskStroke>;
+
+export const RoomState = z.object({
+  id: z.string(),
+  name: z.string(),
+  packId: z.string(),
+  version: z.number().int().nonnegative(),
+  running: z.boolean(),
+  locked: z.boolean(),
+  conditions: z.array(RoomCondition),
+  params: SamplerParams,
+  strokes: z.array(MaskStroke),
+  /** the frame step whose image is the inpainting context (null = no context) */
+  context: z.object({ step: z.number().int().nonnegative(), setBy: z.string() }).nullable(),
+});
+export type RoomState = z.infer<typeof RoomState>;
+
+/** Client → server: everything that changes the room. */
+export const Intent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('condition.add'), id: condId, target: ConditionTarget, weight: weight.default(1) }),
+  z.object({
+    type: z.literal('condition.update'),
+    id: condId,
+    target: ConditionTarget.optional(),
+    weight: weight.optional(),
+    enabled: z.boolean().optional(),
+  }),
+  z.object({ type: z.literal('condition.remove'), id: condId }),
+  z.object({ type: z.literal('params.set'), params: SamplerParams.partial() }),
+  z.object({ type: z.literal('run.set'), running: z.boolean() }),
+  z.object({ type: z.literal('chain.step'), steps: z.number().int().min(1).max(LIMITS.stepsPerRequest) }),
+  z.object({ type: z.literal('chain.reset'), seed: z.number().int().min(0).max(2 ** 31 - 1).optional() }),
+  z.object({ type: z.literal('mask.stroke'), stroke: MaskStroke.omit({ author: true }) }),
+  z.object({ type: z.literal('mask.clear') }),
+  z.object({ type: z.literal('mask.context'), useCurrentFrame: z.boolean() }),
+  z.object({ type: z.literal('room.rename'), name: z.string().min(1).max(LIMITS.roomNameLength) }),
+  z.object({ type: z.literal('room.lock'), locked: z.boolean() }),
+  z.object({ type: z.literal('undo') }),
+  z.object({ type: z.literal('redo') }),
+]);
+export type Intent = z.infer<typeof Intent>;
+export type IntentInput = z.input<typeof Intent>;
+
+export const Member = z.object({
+  userId: z.string(),
+  name: z.string(),
+  color: z.string(),
+  role: Role,
+  cursor: z.tuple([finite, finite]).nullable(),
+  painting: z.boolean(),
+  following: z.string().nullable(),
+});
+export type Member = z.infer<typeof Member>;
+
+export const Frame = z.object({
+  roomId: z.string(),
+  step: z.number().int().nonnegative(),
+  version: z.number().int().nonnegative(),
+  /** PNG bytes */
+  image: z.instanceof(Uint8Array),
+  /** condition id → score (p(class), keyword probability, unit activation) */
+  scores: z.record(z.string(), z.number()),
+  hNorm: z.number(),
+  at: z.number(),
+});
+export type Frame = z.infer<typeof Frame>;
+
+export const ActivityItem = z.object({
+  version: z.number().int(),
+  author: z.string(),
+  authorName: z.string(),
+  summary: z.string(),
+  at: z.number(),
+});
+export type ActivityItem = z.infer<typeof ActivityItem>;
+
+export const JoinRequest = z.object({
+  roomId: z.string().min(1).max(64),
+  token: z.string().min(1).max(128),
+  name: z.string().trim().min(1).max(LIMITS.nameLength),
+  /** the last version this client saw, for resync after a reconnect */
+  sinceVersion: z.number().int().nonnegative().optional(),
+  /** a stable per-browser id so undo history and presence survive reconnects */
+  userId: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/).optional(),
+});
+export type JoinRequest = z.infer<typeof JoinRequest>;
+
+export type JoinResult =
+  | {
+      ok: true;
+      userId: string;
+      role: Role;
+      /** full state, or null when `patches` bring the client up to date */
+      state: RoomState | null;
+      patches: RoomPatch[];
+      members: Member[];
+      activity: ActivityItem[];
+      pack: { id: string; labels: Record<string, string[]> };
+    }
+  | { ok: false; error: string };
+
+export interface RoomPatch {
+  version: number;
+  author: string;
+  /** top-level fields of RoomState that changed, with their new values */
+  set: Partial<Omit<RoomState, 'id' | 'version'>>;
+}
+
+export type Ack = { ok: true; version: number } | { ok: false; error: string };
+
+export const AdminAction = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('kick'), userId: z.string() }),
+  z.object({ type: z.literal('role'), userId: z.string(), role: Role }),
+]);
+export type AdminAction = z.infer<typeof AdminAction>;
+
+export const PresenceUpdate = z.object({
+  cursor: z.tuple([finite.min(0).max(1), finite.min(0).max(1)]).nullable().optional(),
+  painting: z.boolean().optional(),
+  following: z.string().max(64).nullable().optional(),
+  name: z.string().trim().min(1).max(LIMITS.nameLength).optional(),
+});
+export type PresenceUpdate = z.infer<typeof PresenceUpdate>;
+
+/** Typed Socket.IO event maps (socket.io's generics). */
+export interface ServerToClientEvents {
+  'room:patch': (patch: RoomPatch) => void;
+  'room:frame': (frame: Frame) => void;
+  'room:members': (members: Member[]) => void;
+  'room:activity': (item: ActivityItem) => void;
+  'room:error': (e: { error: string; intent?: string }) => void;
+  'room:kicked': (e: { reason: string }) => void;
+  'room:role': (e: { role: Role }) => void;
+}
+
+export interface ClientToServerEvents {
+  'room:join': (req: JoinRequest, ack: (res: JoinResult) => void) => void;
+  'room:intent': (intent: IntentInput, ack?: (res: Ack) => void) => void;
+  'room:presence': (p: PresenceUpdate) => void;
+  'room:admin': (a: AdminAction, ack?: (res: Ack) => void) => void;
+}
+
+/** First zod issue as one readable line: "params.eps1: must be a finite number". */
+export function describeZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid input';
+  const where = issue.path.map(String).join('.');
+  return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+/** Apply a server patch to a local copy of the state; throws if a version was missed. */
+export function applyPatch(state: RoomState, patch: RoomPatch): RoomState {
+  if (patch.version !== state.version + 1) throw new Error(`patch ${patch.version} does not follow ${state.version}`);
+  return { ...state, ...structuredClone(patch.set), version: patch.version };
+}
