@@ -1,10 +1,15 @@
-// A models directory with one small pack for tests that start the engine.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// A models directory with one small random-weight pack for tests that start the engine.
 import path from 'node:path';
+import { buildRandomPack, savePack } from '@ppgn/core';
+
+export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
 
 export async function makeModelsDir(dir: string, id = 'testpack'): Promise<string> {
-  const packDir = path.join(dir, id);
-  mkdirSync(packDir, { recursive: true });
-  writeFileSync(path.join(packDir, 'manifest.json'), JSON.stringify({ name: id, version: '0.0.1' }));
+  const pack = buildRandomPack(
+    { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
+    7,
+  );
+  await savePack(path.join(dir, id), pack);
+  pack.dispose();
   return dir;
 }

@@ -11,6 +11,8 @@ export interface EngineDeps {
   packs: PackSummary[];
   db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number> };
   runningRooms(): number;
+  /** API routes mounted at / (rooms, gallery, packs) */
+  routes?: express.Router;
 }
 
 export interface EngineServer {
@@ -49,6 +51,8 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
     };
     res.status(body.ok ? 200 : 503).json(body);
   });
+
+  if (deps.routes) app.use(deps.routes);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });

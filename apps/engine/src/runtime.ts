@@ -1,23 +1,36 @@
 // Model packs and the tfjs backend, as the engine process sees them.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { initBackend, listPacks, loadPack, type Pack } from '@ppgn/core';
 import type { BackendName, PackSummary } from '@ppgn/shared';
 import type { EngineConfig } from './config';
 import { StartupError } from './errors';
 
 export interface EnginePack {
+  id: string;
+  pack: Pack;
   summary: PackSummary;
-  dir: string;
+}
+
+export function summarise(id: string, pack: Pack): PackSummary {
+  const m = pack.manifest;
+  return {
+    id,
+    name: m.name,
+    version: m.version,
+    imageSize: pack.imageShape,
+    codeSize: pack.codeDim,
+    conditions: m.conditions.map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      count: c.kind === 'classes' ? c.labels.length : c.kind === 'keywords' ? c.vocabulary.length : c.layers.length,
+    })),
+  };
 }
 
 export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[]> {
   const dir = config.modelsDir;
-  const found = existsSync(dir)
-    ? readdirSync(dir, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'manifest.json')))
-        .map((d) => d.name)
-        .sort()
-    : [];
+  const found = existsSync(dir) ? (await listPacks(dir)).map((p) => path.basename(p.dir)) : [];
   const wanted = config.packs.length ? config.packs : found;
   if (wanted.length === 0) {
     throw new StartupError(
@@ -33,29 +46,21 @@ export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[
         `available: ${found.join(', ') || 'none'}; fix PPGN_PACKS or PPGN_MODELS_DIR`,
       );
     }
-    const manifestPath = path.join(dir, id, 'manifest.json');
-    let m: Record<string, unknown>;
     try {
-      m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      const pack = await loadPack(path.join(dir, id));
+      packs.push({ id, pack, summary: summarise(id, pack) });
     } catch (err) {
-      throw new StartupError(`model pack "${id}" is broken: ${manifestPath}: ${(err as Error).message}`, 'restore it from git or re-export it');
+      throw new StartupError(`model pack "${id}" is broken: ${(err as Error).message}`, 'restore it from git or re-export it');
     }
-    packs.push({
-      dir: path.join(dir, id),
-      summary: {
-        id,
-        name: String(m.name ?? id),
-        version: String(m.version ?? '0'),
-        imageSize: (m.imageSize as [number, number, number]) ?? [0, 0, 0],
-        codeSize: Number(m.codeSize ?? 0),
-        conditions: [],
-      },
-    });
   }
   return packs;
 }
 
 export async function startBackend(preferred?: string): Promise<{ name: BackendName; reason: string }> {
-  const name = (preferred ?? 'cpu') as BackendName;
-  return { name, reason: preferred ? 'PPGN_BACKEND' : 'placeholder' };
+  try {
+    const info = await initBackend(preferred as never, { log: () => {} });
+    return { name: info.backend as BackendName, reason: info.reason };
+  } catch (err) {
+    throw new StartupError((err as Error).message, 'set PPGN_BACKEND to wasm or cpu, or unset it to pick automatically');
+  }
 }

@@ -147,18 +147,18 @@ export const Member = z.object({
 });
 export type Member = z.infer<typeof Member>;
 
-export const Frame = z.object({
-  roomId: z.string(),
-  step: z.number().int().nonnegative(),
-  version: z.number().int().nonnegative(),
+export interface Frame {
+  roomId: string;
+  step: number;
+  /** the room version this frame was sampled under (for steer-to-frame latency) */
+  version: number;
   /** PNG bytes */
-  image: z.instanceof(Uint8Array),
-  /** condition id → score (p(class), keyword probability, unit activation) */
-  scores: z.record(z.string(), z.number()),
-  hNorm: z.number(),
-  at: z.number(),
-});
-export type Frame = z.infer<typeof Frame>;
+  image: Uint8Array;
+  /** score name → value (p(class), keyword probability, unit activation…) */
+  scores: Record<string, number>;
+  hNorm: number;
+  at: number;
+}
 
 export const ActivityItem = z.object({
   version: z.number().int(),

@@ -1,0 +1,79 @@
+// Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
+import { openDatabase, DatabaseError, type Database } from '@ppgn/db';
+import type { EngineConfig } from './config';
+import { StartupError } from './errors';
+import { Gallery } from './gallery';
+import { createEngineServer, type EngineServer } from './http';
+import { assertPortFree } from './ports';
+import { RoomManager } from './rooms/manager';
+import { attachRoomSockets, socketEvents } from './rooms/socket';
+import { RoomStore } from './rooms/store';
+import { apiRouter } from './routes';
+import { loadEnginePacks, startBackend, type EnginePack } from './runtime';
+
+export interface Engine {
+  port: number;
+  packs: EnginePack[];
+  backend: { name: string; reason: string };
+  manager: RoomManager;
+  server: EngineServer;
+  db: Database;
+  close(): Promise<void>;
+}
+
+export async function startEngine(config: EngineConfig, log: (line: string) => void = console.log): Promise<Engine> {
+  await assertPortFree(config.port, config.host);
+  const packs = await loadEnginePacks(config);
+  const backend = await startBackend(config.backend);
+  log(`[engine] tfjs backend: ${backend.name} (${backend.reason})`);
+  let db: Database;
+  try {
+    db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  } catch (err) {
+    if (err instanceof DatabaseError) throw new StartupError(err.message, err.hint);
+    throw err;
+  }
+  log(`[engine] database: ${db.embedded ? 'embedded Postgres' : 'DATABASE_URL'} (migrations applied)`);
+  let server: EngineServer | undefined;
+  const manager = new RoomManager(
+    new Map(packs.map((p) => [p.id, p.pack])),
+    new RoomStore(db.prisma),
+    socketEvents(() => server?.io),
+    (l) => log(`[engine] ${l}`),
+  );
+  try {
+    const resumed = await manager.resume();
+    if (resumed) log(`[engine] resumed ${resumed} room(s)`);
+    server = createEngineServer({
+      backend,
+      packs: packs.map((p) => p.summary),
+      db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count() },
+      runningRooms: () => manager.running(),
+      routes: apiRouter(manager, new Gallery(db.prisma), packs),
+    });
+    attachRoomSockets(server.io, manager, (l) => log(`[engine] ${l}`));
+    const port = await server.listen(config.port, config.host);
+    manager.start();
+    const srv = server;
+    let closed = false;
+    return {
+      port,
+      packs,
+      backend,
+      manager,
+      server: srv,
+      db,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await manager.stop();
+        await srv.close().catch(() => {});
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await manager.stop().catch(() => {});
+    await db.close();
+    throw err;
+  }
+}

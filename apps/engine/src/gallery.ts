@@ -1,0 +1,206 @@
+// Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
+import type { PrismaClient } from '@ppgn/db';
+import { z } from 'zod';
+import type { RoomCondition, RoomState } from '@ppgn/shared';
+import { RoomError } from './rooms/model';
+import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
+
+export const ListQuery = z.object({
+  class: z.string().max(64).optional(),
+  keyword: z.string().max(64).optional(),
+  author: z.string().max(64).optional(),
+  pack: z.string().max(64).optional(),
+  starred: z.coerce.boolean().optional(),
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(24),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+export interface Recipe {
+  conditions: RoomCondition[];
+  params: RoomState['params'];
+  strokes: number;
+  roomId: string | null;
+}
+
+export interface ItemSummary {
+  id: string;
+  title: string;
+  packId: string;
+  author: string;
+  classLabel: string | null;
+  keywords: string[];
+  seed: number;
+  step: number;
+  parentId: string | null;
+  mixParentId: string | null;
+  stars: number;
+  createdAt: string;
+}
+
+export interface NewItem {
+  title: string;
+  packId: string;
+  author: string;
+  image: Uint8Array;
+  h: Float32Array;
+  recipe: Recipe;
+  seed: number;
+  step: number;
+  parentId?: string | null;
+  mixParentId?: string | null;
+}
+
+type Row = {
+  id: string;
+  title: string;
+  packId: string;
+  author: string;
+  classLabel: string | null;
+  keywords: string[];
+  seed: number;
+  step: number;
+  parentId: string | null;
+  mixParentId: string | null;
+  stars: number;
+  createdAt: Date;
+};
+
+const summarySelect = {
+  id: true,
+  title: true,
+  packId: true,
+  author: true,
+  classLabel: true,
+  keywords: true,
+  seed: true,
+  step: true,
+  parentId: true,
+  mixParentId: true,
+  stars: true,
+  createdAt: true,
+} as const;
+
+const toSummary = (r: Row): ItemSummary => ({ ...r, createdAt: r.createdAt.toISOString() });
+
+/** The class label and keywords an item is filed under, from its conditions. */
+export function labelsOf(conditions: RoomCondition[]): { classLabel: string | null; keywords: string[] } {
+  const enabled = conditions.filter((c) => c.enabled);
+  const cls = enabled.find((c) => c.target.kind === 'class');
+  const keywords = enabled.flatMap((c) =>
+    c.target.kind === 'text' ? c.target.text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean) : [],
+  );
+  return {
+    classLabel: cls && cls.target.kind === 'class' ? cls.target.labels[0]! : null,
+    keywords: [...new Set(keywords)].slice(0, 20),
+  };
+}
+
+export class Gallery {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async save(item: NewItem): Promise<ItemSummary> {
+    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`);
+    const { classLabel, keywords } = labelsOf(item.recipe.conditions);
+    const row = await this.prisma.galleryItem.create({
+      data: {
+        id: newId(),
+        title: item.title,
+        packId: item.packId,
+        author: item.author,
+        image: Uint8Array.from(item.image),
+        h: floatsToBytes(item.h),
+        recipe: item.recipe as object,
+        classLabel,
+        keywords,
+        seed: item.seed,
+        step: item.step,
+        parentId: item.parentId ?? null,
+        mixParentId: item.mixParentId ?? null,
+      },
+      select: summarySelect,
+    });
+    return toSummary(row);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.prisma.galleryItem.count({ where: { id } })) > 0;
+  }
+
+  async list(q: ListQuery): Promise<{ items: ItemSummary[]; nextCursor: string | null }> {
+    const rows = await this.prisma.galleryItem.findMany({
+      where: {
+        ...(q.class ? { classLabel: q.class } : {}),
+        ...(q.keyword ? { keywords: { has: q.keyword.toLowerCase() } } : {}),
+        ...(q.author ? { author: q.author } : {}),
+        ...(q.pack ? { packId: q.pack } : {}),
+        ...(q.starred ? { stars: { gt: 0 } } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: q.limit + 1,
+      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+      select: summarySelect,
+    });
+    const more = rows.length > q.limit;
+    const items = rows.slice(0, q.limit).map(toSummary);
+    return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+  }
+
+  async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    return { ...toSummary(row), recipe: row.recipe as unknown as Recipe };
+  }
+
+  async image(id: string): Promise<Uint8Array> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { image: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    return row.image;
+  }
+
+  async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe } }> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true, h: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    const { h, recipe, ...rest } = row;
+    return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: recipe as unknown as Recipe } };
+  }
+
+  async star(id: string, delta: 1 | -1): Promise<number> {
+    if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`);
+    const row = await this.prisma.galleryItem.update({
+      where: { id },
+      data: { stars: { increment: delta } },
+      select: { stars: true },
+    });
+    if (row.stars < 0) {
+      await this.prisma.galleryItem.update({ where: { id }, data: { stars: 0 } });
+      return 0;
+    }
+    return row.stars;
+  }
+
+  /** Ancestors (parent chain, nearest first, mix parents included) and direct children. */
+  async lineage(id: string): Promise<{ item: ItemSummary; ancestors: ItemSummary[]; children: ItemSummary[] }> {
+    const item = await this.get(id);
+    const ancestors: ItemSummary[] = [];
+    const seen = new Set([id]);
+    let frontier = [item.parentId, item.mixParentId].filter((x): x is string => !!x);
+    while (frontier.length && ancestors.length < 50) {
+      const rows = await this.prisma.galleryItem.findMany({ where: { id: { in: frontier.filter((f) => !seen.has(f)) } }, select: summarySelect });
+      frontier = [];
+      for (const r of rows) {
+        seen.add(r.id);
+        ancestors.push(toSummary(r));
+        for (const p of [r.parentId, r.mixParentId]) if (p && !seen.has(p)) frontier.push(p);
+      }
+    }
+    const children = await this.prisma.galleryItem.findMany({
+      where: { OR: [{ parentId: id }, { mixParentId: id }] },
+      orderBy: { createdAt: 'asc' },
+      select: summarySelect,
+      take: 100,
+    });
+    const { recipe: _r, ...summary } = item;
+    return { item: summary, ancestors, children: children.map(toSummary) };
+  }
+}

@@ -1,0 +1,498 @@
+// Live rooms: owns room state (RoomModel), the chain of each room, presence, persistence and the
+// sampling loop. All running rooms on one pack advance in one batched sampler call per tick.
+// It knows nothing of sockets: the socket layer subscribes to RoomEvents.
+import {
+  Condition,
+  PpgnInputError,
+  createChain,
+  encodePng,
+  renderCodes,
+  resolveCondition,
+  stepBatch,
+  updateChain,
+  decodePng,
+  type ChainState,
+  type Pack,
+} from '@ppgn/core';
+import {
+  LIMITS,
+  type ActivityItem,
+  type Frame,
+  type Intent,
+  type Member,
+  type PresenceUpdate,
+  type Role,
+  type RoomCondition,
+  type RoomPatch,
+  type RoomState,
+  type SamplerParams,
+} from '@ppgn/shared';
+import { RoomError, RoomModel, type Actor } from './model';
+import { newRoomState } from './defaults';
+import { roomCondition, samplerConfig, termOf } from './mapping';
+import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
+
+export interface RoomEvents {
+  patch(roomId: string, patch: RoomPatch): void;
+  frame(roomId: string, frame: Frame): void;
+  members(roomId: string, members: Member[]): void;
+  activity(roomId: string, item: ActivityItem): void;
+  kicked(roomId: string, userId: string, reason: string): void;
+  role(roomId: string, userId: string, role: Role): void;
+}
+
+interface LiveMember extends Member {
+  sockets: number;
+}
+
+interface HistoryEntry {
+  step: number;
+  h: Float32Array;
+}
+
+export interface LiveRoom {
+  model: RoomModel;
+  pack: Pack;
+  chain: ChainState;
+  tokens: RoomTokens;
+  roles: Record<string, Role>;
+  banned: Set<string>;
+  members: Map<string, LiveMember>;
+  contextImage: Float32Array | null;
+  lastImage: Float32Array | null;
+  lastFrame: Frame | null;
+  history: HistoryEntry[];
+  activity: ActivityItem[];
+  nextDue: number;
+  pendingSteps: number;
+  checkpointedStep: number;
+  /** serialises this room's database writes, in order */
+  writes: Promise<void>;
+}
+
+export interface CreateRoomInput {
+  name?: string;
+  packId?: string;
+  author: string;
+  conditions?: { target: RoomCondition['target']; weight?: number }[];
+  params?: Partial<SamplerParams>;
+  /** start from this code (remix, fork, mix) */
+  h0?: Float32Array;
+  running?: boolean;
+}
+
+const HISTORY_EVERY = 5;
+const HISTORY_LENGTH = 240;
+const ACTIVITY_KEPT = 50;
+const CHECKPOINT_MS = 2000;
+const COLORS = ['#ff6b6b', '#ffa94d', '#ffd43b', '#69db7c', '#38d9a9', '#4dabf7', '#748ffc', '#da77f2', '#f783ac'];
+
+export class RoomManager {
+  readonly rooms = new Map<string, LiveRoom>();
+  private lock: Promise<unknown> = Promise.resolve();
+  private loop: ReturnType<typeof setTimeout> | undefined;
+  private stopped = true;
+  private lastCheckpoint = 0;
+  /** exposed for the benchmark / health */
+  stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
+
+  constructor(
+    private readonly packs: Map<string, Pack>,
+    private readonly store: RoomStore,
+    private readonly events: RoomEvents,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  get defaultPackId(): string {
+    const first = this.packs.keys().next().value;
+    if (!first) throw new RoomError('no model pack is loaded');
+    return first;
+  }
+
+  running(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) if (r.model.state.running) n++;
+    return n;
+  }
+
+  /** Run `fn` with no sampler step in flight (chains are only touched inside). */
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.lock.then(fn, fn);
+    this.lock = next.catch(() => {});
+    return next;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Load every stored room and resume the ones that were running. */
+  async resume(): Promise<number> {
+    const stored = await this.store.all();
+    for (const s of stored) {
+      const pack = this.packs.get(s.state.packId);
+      if (!pack) {
+        this.log(`room ${s.state.id}: pack "${s.state.packId}" is not loaded; the room stays stored but offline`);
+        continue;
+      }
+      try {
+        this.rooms.set(s.state.id, await this.live(s, pack));
+      } catch (err) {
+        this.log(`room ${s.state.id}: could not resume (${(err as Error).message})`);
+      }
+    }
+    return this.rooms.size;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const tick = async () => {
+      if (this.stopped) return;
+      try {
+        await this.tick();
+      } catch (err) {
+        this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
+      }
+      if (this.stopped) return;
+      this.loop = setTimeout(tick, this.delayToNext());
+    };
+    this.loop = setTimeout(tick, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.loop) clearTimeout(this.loop);
+    await this.exclusive(async () => {});
+    await this.checkpointAll(true);
+    await Promise.all([...this.rooms.values()].map((r) => r.writes));
+  }
+
+  // ------------------------------------------------------------------ rooms
+
+  async create(input: CreateRoomInput): Promise<{ id: string; tokens: RoomTokens; state: RoomState }> {
+    const packId = input.packId ?? this.defaultPackId;
+    const pack = this.packs.get(packId);
+    if (!pack) throw new RoomError(`unknown pack "${packId}" (loaded: ${[...this.packs.keys()].join(', ')})`);
+    const id = newId();
+    const name = (input.name ?? '').trim() || `Room ${id.slice(0, 4)}`;
+    if (name.length > LIMITS.roomNameLength) throw new RoomError(`room names are at most ${LIMITS.roomNameLength} characters`);
+    const conds = input.conditions ?? [];
+    if (conds.length > LIMITS.conditions) throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
+    const state = newRoomState(id, name, packId, input.params);
+    if (input.running === false) state.running = false;
+    state.conditions = conds.map((c, i) => {
+      const err = this.validateTarget(pack, c.target);
+      if (err) throw new RoomError(err);
+      return { id: `c${i + 1}`, target: c.target, weight: c.weight ?? 1, enabled: true, author: input.author };
+    });
+    const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
+    const stored: StoredRoom = { state, step: 0, h: input.h0 ?? null, contextPng: null, tokens, roles: {} };
+    const live = await this.live(stored, pack);
+    await this.store.create({ ...stored, h: live.chain.h });
+    this.rooms.set(id, live);
+    return { id, tokens, state: live.model.snapshot() };
+  }
+
+  get(id: string): LiveRoom {
+    const r = this.rooms.get(id);
+    if (!r) throw new RoomError(`no room "${id}"`);
+    return r;
+  }
+
+  roleFor(room: LiveRoom, token: string, userId: string): Role | null {
+    if (room.banned.has(userId)) return null;
+    const base: Role | null =
+      token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+    if (!base) return null;
+    if (base === 'owner') return 'owner';
+    return room.roles[userId] ?? base;
+  }
+
+  validateTarget(pack: Pack, target: RoomCondition['target']): string | null {
+    try {
+      const c = new Condition([termOf({ id: 'x', target, weight: 1, enabled: true, author: '' }, pack)]);
+      resolveCondition(pack, c, () => new Float32Array(0));
+      return null;
+    } catch (err) {
+      if (err instanceof PpgnInputError) return err.message;
+      throw err;
+    }
+  }
+
+  /** Apply a client intent: validate, apply, version, persist, broadcast, update the chain. */
+  async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
+    const room = this.get(roomId);
+    return this.exclusive(async () => {
+      const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step);
+      const state = room.model.state;
+      let contextPng: Uint8Array | null | undefined;
+      if (effects.contextFromFrame) {
+        room.contextImage = room.lastImage ?? (await renderCodes(room.pack, [room.chain.h]))[0]!;
+        contextPng = this.png(room, room.contextImage);
+      } else if ('context' in patch.set && state.context === null) {
+        room.contextImage = null;
+        contextPng = null;
+      }
+      if (effects.reset) await this.resetChain(room);
+      if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
+      if ('conditions' in patch.set || 'params' in patch.set || 'strokes' in patch.set || 'context' in patch.set) {
+        await this.syncChain(room);
+      }
+      if ('params' in patch.set) room.nextDue = Math.min(room.nextDue, Date.now() + 1000 / state.params.fps);
+      const item = this.activityItem(room, patch.version, actor, summary);
+      this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
+      if (Object.keys(patch.set).length > 0 || patch.version) this.events.patch(roomId, patch);
+      this.events.activity(roomId, item);
+      return patch;
+    });
+  }
+
+  // ------------------------------------------------------------------ presence
+
+  join(room: LiveRoom, userId: string, name: string, role: Role): Member {
+    let m = room.members.get(userId);
+    if (m) {
+      m.sockets += 1;
+      m.name = name;
+      m.role = role;
+    } else {
+      m = { userId, name, role, color: COLORS[room.members.size % COLORS.length]!, cursor: null, painting: false, following: null, sockets: 1 };
+      room.members.set(userId, m);
+    }
+    this.emitMembers(room);
+    return m;
+  }
+
+  leave(room: LiveRoom, userId: string): void {
+    const m = room.members.get(userId);
+    if (!m) return;
+    m.sockets -= 1;
+    if (m.sockets <= 0) room.members.delete(userId);
+    this.emitMembers(room);
+  }
+
+  presence(room: LiveRoom, userId: string, p: PresenceUpdate): void {
+    const m = room.members.get(userId);
+    if (!m) return;
+    if (p.cursor !== undefined) m.cursor = p.cursor;
+    if (p.painting !== undefined) m.painting = p.painting;
+    if (p.following !== undefined) m.following = p.following && room.members.has(p.following) ? p.following : null;
+    if (p.name !== undefined) m.name = p.name;
+    this.emitMembers(room);
+  }
+
+  members(room: LiveRoom): Member[] {
+    return [...room.members.values()].map(({ sockets: _s, ...m }) => m);
+  }
+
+  /** Owner actions: kick (and refuse rejoin), change a user's role. */
+  async admin(room: LiveRoom, actor: Actor, action: { type: 'kick'; userId: string } | { type: 'role'; userId: string; role: Role }) {
+    if (actor.role !== 'owner') throw new RoomError('only the owner can manage people');
+    if (action.userId === actor.userId) throw new RoomError('you cannot do that to yourself');
+    if (action.type === 'kick') {
+      room.banned.add(action.userId);
+      room.members.delete(action.userId);
+      this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
+      this.emitMembers(room);
+      return;
+    }
+    if (action.role === 'owner') throw new RoomError('ownership cannot be handed over; share the owner link instead');
+    room.roles[action.userId] = action.role;
+    const m = room.members.get(action.userId);
+    if (m) m.role = action.role;
+    this.persist(room, null, { roles: { ...room.roles } });
+    this.events.role(room.model.state.id, action.userId, action.role);
+    this.emitMembers(room);
+  }
+
+  private emitMembers(room: LiveRoom) {
+    this.events.members(room.model.state.id, this.members(room));
+  }
+
+  // ------------------------------------------------------------------ history, fork, export
+
+  historySteps(room: LiveRoom): number[] {
+    return room.history.map((e) => e.step);
+  }
+
+  codeAt(room: LiveRoom, step?: number): { step: number; h: Float32Array } {
+    if (step === undefined || step === room.chain.step) return { step: room.chain.step, h: Float32Array.from(room.chain.h) };
+    const e = room.history.find((x) => x.step === step);
+    if (!e) throw new RoomError(`step ${step} is not in the kept history (kept: every ${HISTORY_EVERY} steps, last ${HISTORY_LENGTH})`);
+    return { step: e.step, h: Float32Array.from(e.h) };
+  }
+
+  async renderPng(room: LiveRoom, h: Float32Array): Promise<Buffer> {
+    const img = (await this.exclusive(() => renderCodes(room.pack, [h])))[0]!;
+    return this.png(room, img);
+  }
+
+  /** G(h) of any pack as PNG (gallery mixes), serialised with sampling. */
+  async renderStandalone(pack: Pack, h: Float32Array): Promise<Buffer> {
+    const img = (await this.exclusive(() => renderCodes(pack, [h])))[0]!;
+    const [H, W, C] = pack.imageShape;
+    return encodePng({ shape: [H, W, C], data: img }, pack.manifest.image.range);
+  }
+
+  async renderImages(room: LiveRoom, hs: Float32Array[]): Promise<Float32Array[]> {
+    return this.exclusive(() => renderCodes(room.pack, hs));
+  }
+
+  // ------------------------------------------------------------------ sampling
+
+  private delayToNext(): number {
+    let due = Infinity;
+    for (const r of this.rooms.values()) {
+      if (r.pendingSteps > 0) return 0;
+      if (r.model.state.running) due = Math.min(due, r.nextDue);
+    }
+    if (due === Infinity) return 50;
+    return Math.max(1, Math.min(50, due - Date.now()));
+  }
+
+  /** One tick: every due room advances one step; rooms are grouped by pack into one batched call. */
+  async tick(now = Date.now()): Promise<number> {
+    const due: LiveRoom[] = [];
+    for (const r of this.rooms.values()) {
+      if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
+    }
+    if (due.length === 0) {
+      if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);
+      return 0;
+    }
+    const t0 = performance.now();
+    const byPack = new Map<Pack, LiveRoom[]>();
+    for (const r of due) byPack.set(r.pack, [...(byPack.get(r.pack) ?? []), r]);
+    const frames: [LiveRoom, Frame][] = [];
+    await this.exclusive(async () => {
+      for (const [pack, rooms] of byPack) {
+        const results = await stepBatch(pack, rooms.map((r) => r.chain), { render: true });
+        results.forEach((res, i) => {
+          const room = rooms[i]!;
+          if (room.pendingSteps > 0) room.pendingSteps -= 1;
+          const period = 1000 / room.model.state.params.fps;
+          room.nextDue = Math.max(room.nextDue + period, now);
+          room.lastImage = res.image ?? null;
+          if (res.step % HISTORY_EVERY === 0) {
+            room.history.push({ step: res.step, h: Float32Array.from(room.chain.h) });
+            if (room.history.length > HISTORY_LENGTH) room.history.shift();
+          }
+          if (room.lastImage) {
+            frames.push([
+              room,
+              {
+                roomId: room.model.state.id,
+                step: res.step,
+                version: room.model.version,
+                image: new Uint8Array(0),
+                scores: res.scores,
+                hNorm: res.hNorm,
+                at: Date.now(),
+              },
+            ]);
+          }
+        });
+      }
+    });
+    // encoding happens after the sampler call and outside the lock
+    for (const [room, frame] of frames) {
+      frame.image = this.png(room, room.lastImage!);
+      room.lastFrame = frame;
+      this.events.frame(frame.roomId, frame);
+      this.stats.framesOut += 1;
+    }
+    this.stats.ticks += 1;
+    this.stats.lastTickMs = performance.now() - t0;
+    if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);
+    return due.length;
+  }
+
+  private png(room: LiveRoom, img: Float32Array): Buffer {
+    const [H, W, C] = room.pack.imageShape;
+    return encodePng({ shape: [H, W, C], data: img }, room.pack.manifest.image.range);
+  }
+
+  private async checkpointAll(force: boolean) {
+    this.lastCheckpoint = Date.now();
+    for (const room of this.rooms.values()) {
+      if (!force && room.checkpointedStep === room.chain.step) continue;
+      const step = room.chain.step;
+      const h = Float32Array.from(room.chain.h);
+      room.checkpointedStep = step;
+      room.writes = room.writes.then(() =>
+        this.store.checkpoint(room.model.state.id, step, h).catch((err) => this.log(`checkpoint failed: ${err.message}`)),
+      );
+    }
+  }
+
+  private persist(
+    room: LiveRoom,
+    activity: { author: string; kind: string; payload: object } | null,
+    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> },
+  ) {
+    const state = room.model.snapshot();
+    room.writes = room.writes.then(() =>
+      this.store.saveState(state, activity, extra).catch((err) => this.log(`saving room ${state.id} failed: ${err.message}`)),
+    );
+  }
+
+  private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
+    const item: ActivityItem = { version, author: actor.userId, authorName: actor.name, summary, at: Date.now() };
+    room.activity.push(item);
+    if (room.activity.length > ACTIVITY_KEPT) room.activity.shift();
+    return item;
+  }
+
+  private async syncChain(room: LiveRoom) {
+    const state = room.model.state;
+    const condition = roomCondition(state, room.pack, room.contextImage ? { image: room.contextImage } : null);
+    await updateChain(room.pack, room.chain, { condition, config: samplerConfig(state.params, room.pack) });
+  }
+
+  private async resetChain(room: LiveRoom) {
+    const state = room.model.state;
+    const fresh = await createChain(room.pack, {
+      id: room.chain.id,
+      seed: state.params.seed,
+      condition: roomCondition(state, room.pack, room.contextImage ? { image: room.contextImage } : null),
+      config: samplerConfig(state.params, room.pack),
+    });
+    room.chain = fresh;
+    room.history = [];
+  }
+
+  private async live(s: StoredRoom, pack: Pack): Promise<LiveRoom> {
+    const [H, W, C] = pack.imageShape;
+    let contextImage: Float32Array | null = null;
+    if (s.contextPng) {
+      const img = decodePng(s.contextPng, C as 1 | 3, pack.manifest.image.range);
+      if (img.shape[0] === H && img.shape[1] === W) contextImage = img.data;
+    }
+    const model = new RoomModel(s.state, (t) => this.validateTarget(pack, t));
+    const chain = await createChain(pack, {
+      id: s.state.id,
+      seed: (s.state.params.seed + s.step) % 2 ** 31,
+      condition: roomCondition(s.state, pack, contextImage ? { image: contextImage } : null),
+      config: samplerConfig(s.state.params, pack),
+      ...(s.h && s.h.length === pack.codeDim ? { h0: s.h } : {}),
+    });
+    chain.step = s.step;
+    return {
+      model,
+      pack,
+      chain,
+      tokens: s.tokens,
+      roles: { ...s.roles },
+      banned: new Set(),
+      members: new Map(),
+      contextImage,
+      lastImage: null,
+      lastFrame: null,
+      history: [{ step: s.step, h: Float32Array.from(chain.h) }],
+      activity: [],
+      nextDue: Date.now(),
+      pendingSteps: 0,
+      checkpointedStep: s.step,
+      writes: Promise.resolve(),
+    };
+  }
+}

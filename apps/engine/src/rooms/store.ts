@@ -1,0 +1,129 @@
+// Persistence of rooms and their activity (Prisma). The room runtime calls this; nothing else.
+import { randomBytes } from 'node:crypto';
+import type { PrismaClient } from '@ppgn/db';
+import { RoomState, type Role } from '@ppgn/shared';
+
+export interface RoomTokens {
+  owner: string;
+  editor: string;
+  viewer: string;
+}
+
+export interface StoredRoom {
+  state: RoomState;
+  step: number;
+  h: Float32Array | null;
+  contextPng: Uint8Array | null;
+  tokens: RoomTokens;
+  roles: Record<string, Role>;
+}
+
+export const newToken = () => randomBytes(18).toString('base64url');
+export const newId = (bytes = 9) => randomBytes(bytes).toString('base64url').replace(/[-_]/g, 'x');
+
+export function floatsToBytes(h: Float32Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(h.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < h.length; i++) view.setFloat32(i * 4, h[i]!, true);
+  return out;
+}
+
+export function bytesToFloats(b: Uint8Array): Float32Array {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out = new Float32Array(Math.floor(b.byteLength / 4));
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+export class RoomStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async create(room: StoredRoom): Promise<void> {
+    await this.prisma.room.create({
+      data: {
+        id: room.state.id,
+        name: room.state.name,
+        packId: room.state.packId,
+        state: room.state as object,
+        version: room.state.version,
+        step: room.step,
+        h: room.h ? floatsToBytes(room.h) : null,
+        contextPng: room.contextPng ? Uint8Array.from(room.contextPng) : null,
+        ownerToken: room.tokens.owner,
+        editorToken: room.tokens.editor,
+        viewerToken: room.tokens.viewer,
+        roles: room.roles,
+      },
+    });
+  }
+
+  /** State change + its activity entry, in one transaction (nothing half-written). */
+  async saveState(
+    state: RoomState,
+    activity: { author: string; kind: string; payload: object } | null,
+    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> } = {},
+  ): Promise<void> {
+    const update = this.prisma.room.update({
+      where: { id: state.id },
+      data: {
+        name: state.name,
+        state: state as object,
+        version: state.version,
+        ...(extra.contextPng !== undefined ? { contextPng: extra.contextPng ? Uint8Array.from(extra.contextPng) : null } : {}),
+        ...(extra.roles !== undefined ? { roles: extra.roles } : {}),
+      },
+    });
+    if (!activity) {
+      await update;
+      return;
+    }
+    await this.prisma.$transaction([
+      update,
+      this.prisma.activityEntry.create({
+        data: { roomId: state.id, version: state.version, author: activity.author, kind: activity.kind, payload: activity.payload },
+      }),
+    ]);
+  }
+
+  async checkpoint(id: string, step: number, h: Float32Array): Promise<void> {
+    await this.prisma.room.update({ where: { id }, data: { step, h: floatsToBytes(h) } });
+  }
+
+  async load(id: string): Promise<StoredRoom | null> {
+    const r = await this.prisma.room.findUnique({ where: { id } });
+    return r ? this.fromRow(r) : null;
+  }
+
+  async all(): Promise<StoredRoom[]> {
+    const rows = await this.prisma.room.findMany({ orderBy: { createdAt: 'asc' } });
+    return rows.map((r) => this.fromRow(r));
+  }
+
+  async recentActivity(roomId: string, limit: number) {
+    const rows = await this.prisma.activityEntry.findMany({ where: { roomId }, orderBy: { id: 'desc' }, take: limit });
+    return rows.reverse();
+  }
+
+  private fromRow(r: {
+    id: string;
+    state: unknown;
+    version: number;
+    step: number;
+    h: Uint8Array | null;
+    contextPng: Uint8Array | null;
+    ownerToken: string;
+    editorToken: string;
+    viewerToken: string;
+    roles: unknown;
+  }): StoredRoom {
+    const state = RoomState.parse({ ...(r.state as object), version: r.version });
+    return {
+      state,
+      step: r.step,
+      h: r.h ? bytesToFloats(r.h) : null,
+      contextPng: r.contextPng,
+      tokens: { owner: r.ownerToken, editor: r.editorToken, viewer: r.viewerToken },
+      roles: (r.roles ?? {}) as Record<string, Role>,
+    };
+  }
+}

@@ -1,0 +1,243 @@
+// HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, map errors to 4xx.
+import express from 'express';
+import { z } from 'zod';
+import { PpgnInputError } from '@ppgn/core';
+import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
+import { Gallery, ListQuery } from './gallery';
+import { encodeGif } from './gif';
+import type { RoomManager, LiveRoom } from './rooms/manager';
+import { RoomError } from './rooms/model';
+import type { EnginePack } from './runtime';
+
+const Author = z.string().trim().min(1).max(LIMITS.nameLength);
+
+const CreateRoom = z.object({
+  name: z.string().max(LIMITS.roomNameLength).optional(),
+  packId: z.string().max(64).optional(),
+  author: Author.default('anonymous'),
+  conditions: z
+    .array(z.object({ target: ConditionTarget, weight: z.number().min(-10).max(10).optional() }))
+    .max(LIMITS.conditions)
+    .optional(),
+  params: SamplerParams.partial().optional(),
+  running: z.boolean().optional(),
+});
+
+const WithToken = z.object({ token: z.string().min(1).max(128) });
+const SaveItem = WithToken.extend({
+  roomId: z.string().min(1).max(64),
+  title: z.string().trim().max(80).optional(),
+  author: Author,
+  step: z.number().int().min(0).optional(),
+  parentId: z.string().max(64).optional(),
+});
+const Fork = WithToken.extend({ step: z.number().int().min(0).optional(), author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
+const Remix = z.object({ author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
+const Mix = z.object({
+  a: z.string().min(1).max(64),
+  b: z.string().min(1).max(64),
+  t: z.number().min(0).max(1).default(0.5),
+  author: Author,
+  title: z.string().trim().max(80).optional(),
+});
+const Star = z.object({ delta: z.union([z.literal(1), z.literal(-1)]).default(1) });
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, describeZodError(r.error));
+  return r.data;
+}
+
+type Handler = (req: express.Request, res: express.Response) => Promise<void>;
+const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
+  fn(req, res).catch((err) => {
+    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.message });
+    if (err instanceof RoomError) return void res.status(/^no /.test(err.message) ? 404 : 400).json({ error: err.message });
+    if (err instanceof PpgnInputError) return void res.status(400).json({ error: err.message });
+    console.error('[engine] request failed:', err);
+    res.status(500).json({ error: 'internal error' });
+  });
+};
+
+function png(res: express.Response, bytes: Uint8Array, filename?: string) {
+  res.setHeader('Content-Type', 'image/png');
+  res.setHeader('Cache-Control', 'no-store');
+  if (filename) res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
+  res.end(Buffer.from(bytes));
+}
+
+export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[]): express.Router {
+  const r = express.Router();
+
+  const roomWithToken = (id: string, token: unknown): LiveRoom => {
+    const room = manager.rooms.get(id);
+    if (!room) throw new HttpError(404, `no room "${id}"`);
+    const t = typeof token === 'string' ? token : '';
+    if (![room.tokens.owner, room.tokens.editor, room.tokens.viewer].includes(t)) throw new HttpError(403, 'this link is not valid for the room');
+    return room;
+  };
+  const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
+    owner: `/room/${id}?t=${tokens.owner}`,
+    editor: `/room/${id}?t=${tokens.editor}`,
+    viewer: `/room/${id}?t=${tokens.viewer}`,
+  });
+
+  r.get('/packs', (_req, res) => {
+    res.json(
+      packs.map((p) => ({
+        ...p.summary,
+        description: p.pack.manifest.description,
+        licence: p.pack.manifest.licence,
+        attribution: p.pack.manifest.attribution,
+        conditionSpecs: p.pack.manifest.conditions,
+      })),
+    );
+  });
+
+  r.post('/rooms', wrap(async (req, res) => {
+    const body = parse(CreateRoom, req.body ?? {});
+    const room = await manager.create({ ...body });
+    res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), state: room.state });
+  }));
+
+  r.get('/rooms/:id', wrap(async (req, res) => {
+    const room = roomWithToken(String(req.params.id), req.query.token);
+    res.json({ state: room.model.snapshot(), step: room.chain.step, members: manager.members(room) });
+  }));
+
+  r.get('/rooms/:id/frame.png', wrap(async (req, res) => {
+    const room = roomWithToken(String(req.params.id), req.query.token);
+    png(res, room.lastFrame?.image ?? (await manager.renderPng(room, room.chain.h)));
+  }));
+
+  r.get('/rooms/:id/history', wrap(async (req, res) => {
+    const room = roomWithToken(String(req.params.id), req.query.token);
+    res.json({ steps: manager.historySteps(room), current: room.chain.step });
+  }));
+
+  r.get('/rooms/:id/history/:step.png', wrap(async (req, res) => {
+    const room = roomWithToken(String(req.params.id), req.query.token);
+    const step = parse(z.coerce.number().int().min(0), req.params.step);
+    png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
+  }));
+
+  r.get('/rooms/:id/export.gif', wrap(async (req, res) => {
+    const room = roomWithToken(String(req.params.id), req.query.token);
+    const kept = room.history.slice(-120);
+    if (kept.length === 0) throw new HttpError(409, 'no history kept yet; let the chain run a few steps');
+    const [H, W, C] = room.pack.imageShape;
+    let frames = await manager.renderImages(room, kept.map((e) => e.h));
+    if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
+    const gif = encodeGif(frames, H, W, C, { scale: 4, delayMs: 100 });
+    res.setHeader('Content-Type', 'image/gif');
+    res.setHeader('Content-Disposition', `attachment; filename="${room.model.state.name.replace(/[^\w.-]+/g, '_')}.gif"`);
+    res.end(Buffer.from(gif));
+  }));
+
+  r.post('/rooms/:id/fork', wrap(async (req, res) => {
+    const body = parse(Fork, req.body ?? {});
+    const room = roomWithToken(String(req.params.id), body.token);
+    const { h, step } = manager.codeAt(room, body.step);
+    const s = room.model.state;
+    const forked = await manager.create({
+      name: body.name ?? `${s.name} (fork @${step})`,
+      packId: s.packId,
+      author: body.author,
+      conditions: s.conditions.map((c) => ({ target: c.target, weight: c.weight })),
+      params: s.params,
+      h0: h,
+    });
+    res.status(201).json({ id: forked.id, tokens: forked.tokens, links: roomLinks(forked.id, forked.tokens) });
+  }));
+
+  r.post('/gallery', wrap(async (req, res) => {
+    const body = parse(SaveItem, req.body ?? {});
+    const room = roomWithToken(body.roomId, body.token);
+    const { h, step } = manager.codeAt(room, body.step);
+    const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
+    const s = room.model.state;
+    const item = await gallery.save({
+      title: body.title || `${s.name} · step ${step}`,
+      packId: s.packId,
+      author: body.author,
+      image,
+      h,
+      recipe: { conditions: s.conditions, params: s.params, strokes: s.strokes.length, roomId: s.id },
+      seed: s.params.seed,
+      step,
+      parentId: body.parentId ?? null,
+    });
+    res.status(201).json(item);
+  }));
+
+  r.get('/gallery', wrap(async (req, res) => {
+    res.json(await gallery.list(parse(ListQuery, req.query)));
+  }));
+
+  r.get('/gallery/:id', wrap(async (req, res) => {
+    res.json(await gallery.get(String(req.params.id)));
+  }));
+
+  r.get('/gallery/:id/image.png', wrap(async (req, res) => {
+    png(res, await gallery.image(String(req.params.id)), `${req.params.id}.png`);
+  }));
+
+  r.get('/gallery/:id/lineage', wrap(async (req, res) => {
+    res.json(await gallery.lineage(String(req.params.id)));
+  }));
+
+  r.post('/gallery/:id/star', wrap(async (req, res) => {
+    const { delta } = parse(Star, req.body ?? {});
+    res.json({ stars: await gallery.star(String(req.params.id), delta) });
+  }));
+
+  r.post('/gallery/:id/remix', wrap(async (req, res) => {
+    const body = parse(Remix, req.body ?? {});
+    const { h, item } = await gallery.code(String(req.params.id));
+    const room = await manager.create({
+      name: body.name ?? `Remix of ${item.title}`.slice(0, LIMITS.roomNameLength),
+      packId: item.packId,
+      author: body.author,
+      conditions: item.recipe.conditions.map((c) => ({ target: c.target, weight: c.weight })),
+      params: item.recipe.params,
+      h0: h,
+      running: false,
+    });
+    res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), parentId: item.id });
+  }));
+
+  r.post('/gallery/mix', wrap(async (req, res) => {
+    const body = parse(Mix, req.body ?? {});
+    const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
+    if (a.item.packId !== b.item.packId) throw new HttpError(400, `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
+    const pack = packs.find((p) => p.id === a.item.packId);
+    if (!pack) throw new HttpError(400, `pack "${a.item.packId}" is not loaded`);
+    const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
+    // render through a room-free path: a temporary chain is not needed, G(h) is enough
+    const image = await manager.renderStandalone(pack.pack, h);
+    const item = await gallery.save({
+      title: body.title || `${a.item.title} × ${b.item.title}`.slice(0, 80),
+      packId: a.item.packId,
+      author: body.author,
+      image,
+      h,
+      recipe: { ...a.item.recipe, conditions: [...a.item.recipe.conditions], roomId: null },
+      seed: a.item.seed,
+      step: 0,
+      parentId: a.item.id,
+      mixParentId: b.item.id,
+    });
+    res.status(201).json(item);
+  }));
+
+  return r;
+}

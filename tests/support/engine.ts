@@ -1,0 +1,95 @@
+// An in-process engine on a free port, with its own embedded Postgres and a small random pack.
+import path from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, JoinResult, ServerToClientEvents, Frame, RoomPatch, RoomState } from '@ppgn/shared';
+import { applyPatch } from '@ppgn/shared';
+import { startEngine, type Engine } from '../../apps/engine/src/engine';
+import { makeModelsDir } from './pack';
+import { tempDir } from './procs';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export async function startTestEngine(name: string, opts: { databaseUrl?: string } = {}) {
+  const tmp = tempDir(name);
+  const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
+  const engine: Engine = await startEngine(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      modelsDir,
+      packs: [],
+      backend: 'cpu',
+      databaseUrl: opts.databaseUrl,
+      dataDir: path.join(tmp.dir, 'pg'),
+    },
+    () => {},
+  );
+  const base = `http://127.0.0.1:${engine.port}`;
+  return {
+    engine,
+    base,
+    tmp,
+    async close() {
+      await engine.close();
+      tmp.remove();
+    },
+  };
+}
+
+export async function api<T = unknown>(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(base + url, {
+    method,
+    headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const type = res.headers.get('content-type') ?? '';
+  return { status: res.status, body: (type.includes('json') ? await res.json() : await res.arrayBuffer()) as T };
+}
+
+/** A socket.io client that joins a room and keeps a local copy of the state from patches. */
+export class TestClient {
+  socket: ClientSocket;
+  state: RoomState | null = null;
+  frames: Frame[] = [];
+  patches: RoomPatch[] = [];
+  errors: string[] = [];
+  userId = '';
+  role = '';
+
+  constructor(base: string) {
+    this.socket = io(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+    this.socket.on('room:patch', (p) => {
+      this.patches.push(p);
+      if (this.state && p.version === this.state.version + 1) this.state = applyPatch(this.state, p);
+    });
+    this.socket.on('room:frame', (f) => this.frames.push(f));
+    this.socket.on('room:error', (e) => this.errors.push(e.error));
+  }
+
+  async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number; userId?: string } = {}): Promise<JoinResult> {
+    const res = await this.socket.timeout(10_000).emitWithAck('room:join', { roomId, token, name, ...extra });
+    if (res.ok) {
+      this.userId = res.userId;
+      this.role = res.role;
+      if (res.state) this.state = res.state;
+      else if (this.state) for (const p of res.patches) this.state = applyPatch(this.state, p);
+    }
+    return res;
+  }
+
+  intent(i: unknown) {
+    return this.socket.timeout(10_000).emitWithAck('room:intent', i as never);
+  }
+
+  async waitFor(pred: () => boolean, ms = 20_000, what = 'condition'): Promise<void> {
+    const t0 = Date.now();
+    while (!pred()) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close() {
+    this.socket.close();
+  }
+}

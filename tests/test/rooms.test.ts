@@ -1,0 +1,235 @@
+// Rooms end to end: real engine, real Postgres, socket.io clients, CPU.
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestEngine, TestClient } from '../support/engine';
+
+let t: Awaited<ReturnType<typeof startTestEngine>>;
+const clients: TestClient[] = [];
+const client = () => {
+  const c = new TestClient(t.base);
+  clients.push(c);
+  return c;
+};
+
+interface Created {
+  id: string;
+  tokens: { owner: string; editor: string; viewer: string };
+}
+
+async function createRoom(body: object = {}): Promise<Created> {
+  const res = await api<Created>(t.base, 'POST', '/rooms', { author: 'tester', ...body });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+beforeAll(async () => {
+  t = await startTestEngine('rooms');
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await t?.close();
+});
+
+const sha = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+describe('co-steering', () => {
+  it('three clients steer one room and converge on the same state and frames', async () => {
+    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 20 } });
+    const [a, b, c] = [client(), client(), client()];
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await b.join(room.id, room.tokens.editor, 'Ben');
+    await c.join(room.id, room.tokens.editor, 'Cy');
+    const acks = await Promise.all([
+      a.intent({ type: 'condition.update', id: 'c1', weight: 2 }),
+      b.intent({ type: 'condition.add', id: 'dog', target: { kind: 'class', condition: 'class', labels: ['dog'] } }),
+      c.intent({ type: 'params.set', params: { eps3: 0.01 } }),
+      b.intent({ type: 'mask.stroke', stroke: { id: 's1', erase: false, radius: 0.2, points: [[0.3, 0.3], [0.6, 0.6]] } }),
+    ]);
+    expect(acks.every((x) => x.ok)).toBe(true);
+    const finalVersion = Math.max(...acks.map((x) => (x.ok ? x.version : 0)));
+    for (const x of [a, b, c]) await x.waitFor(() => x.state?.version === finalVersion, 10_000, 'patches');
+    expect(b.state).toEqual(a.state);
+    expect(c.state).toEqual(a.state);
+    expect(a.state!.conditions.map((k) => [k.id, k.weight])).toEqual([
+      ['c1', 2],
+      ['dog', 1],
+    ]);
+    // frames: every client sees the same image for the same step
+    const target = Math.max(...a.frames.map((f) => f.step), 0) + 5;
+    for (const x of [a, b, c]) await x.waitFor(() => x.frames.some((f) => f.step >= target), 20_000, 'frames');
+    const byStep = (x: TestClient) => new Map(x.frames.map((f) => [f.step, sha(new Uint8Array(f.image))]));
+    const [fa, fb, fc] = [byStep(a), byStep(b), byStep(c)];
+    const common = [...fa.keys()].filter((s) => fb.has(s) && fc.has(s));
+    expect(common.length).toBeGreaterThan(3);
+    for (const s of common) {
+      expect(fb.get(s)).toBe(fa.get(s));
+      expect(fc.get(s)).toBe(fa.get(s));
+    }
+    // steps strictly increase for each client
+    for (const x of [a, b, c]) {
+      const steps = x.frames.map((f) => f.step);
+      expect(steps).toEqual([...steps].sort((p, q) => p - q));
+    }
+  });
+
+  it("refuses a viewer's steering on the server and leaves the room unchanged", async () => {
+    const room = await createRoom();
+    const owner = client();
+    const viewer = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const joined = await viewer.join(room.id, room.tokens.viewer, 'Vera');
+    expect(joined.ok && joined.role).toBe('viewer');
+    const before = owner.state!.version;
+    const res = await viewer.intent({ type: 'params.set', params: { eps1: 0.5 } });
+    expect(res).toEqual({ ok: false, error: 'viewers cannot steer this room' });
+    expect(viewer.errors).toContain('viewers cannot steer this room');
+    const state = await api<{ state: { version: number; params: { eps1: number } } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`);
+    expect(state.body.state.version).toBe(before);
+    // bad tokens are refused
+    const intruder = client();
+    expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({ ok: false, error: 'this link is not valid for the room' });
+  });
+
+  it('owner can promote a viewer and kick an editor', async () => {
+    const room = await createRoom();
+    const owner = client();
+    const v = client();
+    const e = client();
+    await owner.join(room.id, room.tokens.owner, 'Own');
+    await v.join(room.id, room.tokens.viewer, 'View');
+    await e.join(room.id, room.tokens.editor, 'Edit');
+    expect(await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'role', userId: v.userId, role: 'editor' })).toMatchObject({ ok: true });
+    await v.waitFor(() => true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await v.intent({ type: 'params.set', params: { eps1: 0.25 } })).toMatchObject({ ok: true });
+    expect(await e.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: owner.userId })).toEqual({ ok: false, error: 'only the owner can manage people' });
+    const kicked = new Promise((r) => e.socket.once('room:kicked', r));
+    await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: e.userId });
+    await kicked;
+    const again = client();
+    expect(await again.join(room.id, room.tokens.editor, 'Edit', { userId: e.userId })).toEqual({ ok: false, error: 'you were removed from this room' });
+  });
+
+  it("undo over the socket only touches one's own ops", async () => {
+    const room = await createRoom();
+    const a = client();
+    const b = client();
+    await a.join(room.id, room.tokens.owner, 'A');
+    await b.join(room.id, room.tokens.editor, 'B');
+    await a.intent({ type: 'condition.add', id: 'mine', target: { kind: 'class', condition: 'class', labels: ['tree'] } });
+    await b.intent({ type: 'condition.add', id: 'theirs', target: { kind: 'class', condition: 'class', labels: ['star'] } });
+    const undo = await a.intent({ type: 'undo' });
+    expect(undo.ok).toBe(true);
+    await a.waitFor(() => a.state!.conditions.length === 1);
+    expect(a.state!.conditions.map((c) => c.id)).toEqual(['theirs']);
+    expect(await b.intent({ type: 'redo' })).toEqual({ ok: false, error: 'nothing of yours to redo' });
+  });
+
+  it('a reconnecting client resyncs from its last version with patches, not a snapshot', async () => {
+    const room = await createRoom({ running: false });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'A');
+    const seen = a.state!.version;
+    const userId = a.userId;
+    a.close();
+    const b = client();
+    await b.join(room.id, room.tokens.editor, 'B');
+    await b.intent({ type: 'params.set', params: { eps1: 0.1 } });
+    await b.intent({ type: 'room.rename', name: 'nope' }).then((r) => expect(r.ok).toBe(false));
+    await b.intent({ type: 'params.set', params: { eps3: 0.2 } });
+    const a2 = client();
+    a2.state = structuredClone(a.state);
+    const res = await a2.join(room.id, room.tokens.owner, 'A', { sinceVersion: seen, userId });
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    expect(res.state).toBeNull();
+    expect(res.patches.map((p) => p.version)).toEqual([seen + 1, seen + 2]);
+    expect(a2.state).toEqual(b.state);
+  });
+
+  it('rejects bad payloads with clear errors', async () => {
+    const room = await createRoom();
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'A');
+    expect(await a.intent({ type: 'params.set', params: { eps1: 'NaN' } })).toMatchObject({ ok: false, error: expect.stringMatching(/params\.eps1/) });
+    expect(await a.intent({ type: 'chain.step', steps: -3 })).toMatchObject({ ok: false, error: expect.stringMatching(/steps/) });
+    expect(await a.intent({ type: 'condition.add', id: 'x', target: { kind: 'class', condition: 'class', labels: ['unicorn'] } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unicorn/),
+    });
+    expect(await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'blorp zzz' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/"blorp" → did you mean/),
+    });
+    const ok = await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'a happy red thing' } });
+    expect(ok.ok).toBe(true);
+    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/unknown pack "nope"/);
+  });
+});
+
+describe('gallery', () => {
+  it('save → remix → lineage round-trips, and the remixed room starts at the item', async () => {
+    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }], params: { fps: 30 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
+    const saved = await api<{ id: string; classLabel: string; author: string }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.viewer,
+      author: 'Ann',
+      title: 'Good dog',
+    });
+    expect(saved.status).toBe(201);
+    expect(saved.body).toMatchObject({ classLabel: 'dog', author: 'Ann' });
+    const remix = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', `/gallery/${saved.body.id}/remix`, { author: 'Ben' });
+    expect(remix.status).toBe(201);
+    // the remixed room starts paused at the item's code: its first frame is the item's image
+    const itemPng = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/image.png`)).body);
+    const roomPng = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${remix.body.id}/frame.png?token=${remix.body.tokens.owner}`)).body);
+    expect(sha(roomPng)).toBe(sha(itemPng));
+    const child = await api<{ id: string }>(t.base, 'POST', '/gallery', {
+      roomId: remix.body.id,
+      token: remix.body.tokens.owner,
+      author: 'Ben',
+      parentId: saved.body.id,
+    });
+    const mix = await api<{ id: string; parentId: string; mixParentId: string }>(t.base, 'POST', '/gallery/mix', {
+      a: child.body.id,
+      b: saved.body.id,
+      t: 0.3,
+      author: 'Cy',
+    });
+    expect(mix.status).toBe(201);
+    const lineage = await api<{ ancestors: { id: string }[]; children: { id: string }[] }>(t.base, 'GET', `/gallery/${mix.body.id}/lineage`);
+    expect(lineage.body.ancestors.map((x) => x.id).sort()).toEqual([child.body.id, saved.body.id].sort());
+    const root = await api<{ children: { id: string }[]; ancestors: unknown[] }>(t.base, 'GET', `/gallery/${saved.body.id}/lineage`);
+    expect(root.body.ancestors).toEqual([]);
+    expect(root.body.children.map((x) => x.id).sort()).toEqual([child.body.id, mix.body.id].sort());
+    // star + filters + pagination
+    expect((await api<{ stars: number }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, {})).body.stars).toBe(1);
+    const byClass = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?class=dog&author=Ann');
+    expect(byClass.body.items.map((x) => x.id)).toEqual([saved.body.id]);
+    const page1 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', '/gallery?limit=2');
+    expect(page1.body.items).toHaveLength(2);
+    const page2 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', `/gallery?limit=2&cursor=${page1.body.nextCursor}`);
+    expect(page2.body.items.map((x) => x.id)).not.toContain(page1.body.items[0]!.id);
+    expect((await api(t.base, 'GET', '/gallery/nope/lineage')).status).toBe(404);
+  });
+
+  it('keeps chain history, forks from a kept step and exports a GIF', async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'A');
+    await a.waitFor(() => a.frames.some((f) => f.step >= 12), 20_000, 'frames');
+    const hist = await api<{ steps: number[] }>(t.base, 'GET', `/rooms/${room.id}/history?token=${room.tokens.viewer}`);
+    expect(hist.body.steps).toEqual(expect.arrayContaining([5, 10]));
+    const fork = await api<{ id: string }>(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 5, author: 'A' });
+    expect(fork.status).toBe(201);
+    const gif = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/export.gif?token=${room.tokens.viewer}`);
+    expect(gif.status).toBe(200);
+    expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
+    expect((await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3, author: 'A' })).status).toBe(400);
+  });
+});
