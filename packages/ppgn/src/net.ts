@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { tf } from './tf';
 import { Rng } from './rng';
+import { conv2dFast, flipKernel, upsampleNearest } from './ops';
 
 const name = z.string().min(1).optional();
 const from = z.string().min(1).optional();
@@ -65,6 +66,11 @@ export interface ApplyOptions {
   taps?: string[];
   /** stop early once all requested taps (and not the output) are computed */
   tapsOnly?: boolean;
+  /**
+   * training: conv layers also produce filter gradients. Default false (sampling): conv weights are
+   * treated as constants, only input gradients are computed (faster, and works on wasm).
+   */
+  train?: boolean;
 }
 
 export interface ApplyResult {
@@ -86,6 +92,8 @@ interface BuiltLayer {
   inShape: number[];
   outShape: number[];
   vars: Record<string, tf.Variable>;
+  /** cached rot180ᵀ kernel for conv input gradients (sampling), keyed by the kernel's dataId */
+  flip?: { dataId: object; t: tf.Tensor4D };
 }
 
 export class NetSpecError extends Error {
@@ -159,6 +167,7 @@ export class Net {
         vars[vn] = tf.variable(tf.tensor(data, shape), true, `net${this.id}/${full}`);
       }
       const built: BuiltLayer = { spec: l, key, inShape, outShape, vars };
+      if (l.type === 'conv2d') refreshFlip(built);
       this.layers.push(built);
       if (l.name) {
         shapes.set(l.name, outShape);
@@ -210,7 +219,7 @@ export class Net {
     let remaining = want.size;
     for (const l of this.layers) {
       const inp = l.spec.from ? outputs.get(l.spec.from)! : cur;
-      cur = runLayer(l, inp);
+      cur = runLayer(l, inp, !!opts.train);
       if (l.spec.name) {
         outputs.set(l.spec.name, cur);
         if (want.has(l.spec.name)) {
@@ -300,6 +309,7 @@ export class Net {
     if (this.disposed) return;
     this.disposed = true;
     for (const v of Object.values(this.variables)) v.dispose();
+    for (const l of this.layers) l.flip?.t.dispose();
   }
 }
 
@@ -372,7 +382,17 @@ function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: num
   }
 }
 
-function runLayer(l: BuiltLayer, x: tf.Tensor): tf.Tensor {
+/** (re)compute the cached flipped kernel when the kernel variable was assigned (its dataId changed) */
+function refreshFlip(l: BuiltLayer): tf.Tensor4D {
+  const k = l.vars.kernel;
+  if (l.flip && l.flip.dataId === k.dataId) return l.flip.t;
+  l.flip?.t.dispose();
+  const t = tf.keep(tf.tidy(() => flipKernel(k as tf.Tensor4D)));
+  l.flip = { dataId: k.dataId, t };
+  return t;
+}
+
+function runLayer(l: BuiltLayer, x: tf.Tensor, train: boolean): tf.Tensor {
   const v = l.vars;
   const sp = l.spec;
   switch (sp.type) {
@@ -381,7 +401,7 @@ function runLayer(l: BuiltLayer, x: tf.Tensor): tf.Tensor {
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2d': {
-      const y = tf.conv2d(x as tf.Tensor4D, v.kernel as tf.Tensor4D, sp.stride, sp.padding);
+      const y = conv2dFast(x as tf.Tensor4D, v.kernel as tf.Tensor4D, sp.stride, sp.padding, train, train ? undefined : refreshFlip(l));
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2dTranspose': {
@@ -390,7 +410,7 @@ function runLayer(l: BuiltLayer, x: tf.Tensor): tf.Tensor {
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'upsample':
-      return tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [l.outShape[0], l.outShape[1]]);
+      return upsampleNearest(x as tf.Tensor4D, sp.factor);
     case 'relu':
       return tf.relu(x);
     case 'leakyRelu':

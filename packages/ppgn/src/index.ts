@@ -1,0 +1,56 @@
+export { tf } from './tf';
+export { PpgnInputError, PpgnPackError } from './errors';
+export { Rng, seedState, type RngState } from './rng';
+export { Net, NetSpecError, netSpecSchema, layerSpecSchema, type NetSpec, type LayerSpec, type NetFile, type WeightEntry, type ApplyOptions, type ApplyResult, type InitOptions } from './net';
+export {
+  loadPack,
+  loadNet,
+  listPacks,
+  savePack,
+  makePack,
+  parseManifest,
+  buildRandomPack,
+  buildRandomEmoji64Pack,
+  convGeneratorSpec,
+  convEncoderSpec,
+  EMOJI64_ARCH,
+  manifestSchema,
+  MANIFEST_FILE,
+  packSummary,
+  type Pack,
+  type PackInfo,
+  type PackManifest,
+  type PackManifestInput,
+  type ConditionSpec,
+  type EpsDefaults,
+  type Preprocess,
+  type RandomPackOptions,
+} from './pack';
+export { Condition, cond, add, matchText, nearestWords, editDistance, resolveCondition, type Term, type TermKind, type ClassVariant, type ImageInput, type TextMatch, type ResolvedCondition } from './conditions';
+export {
+  createChain,
+  updateChain,
+  stepBatch,
+  runChains,
+  renderChains,
+  renderCodes,
+  encodeImages,
+  resolveConfig,
+  validateConfig,
+  drawInitialCode,
+  snapshotChain,
+  restoreChain,
+  conditionObjective,
+  MODES,
+  type Mode,
+  type PriorKind,
+  type SamplerConfig,
+  type SamplerConfigInput,
+  type ChainState,
+  type ChainResult,
+  type CreateChainOptions,
+  type StepOptions,
+  type RunOptions,
+} from './sampler';
+export { initBackend, currentBackend, type BackendInfo, type BackendName, type BackendPreference } from './backend';
+export { encodePng, decodePng, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange } from './image';
