@@ -9,7 +9,7 @@ import { tempDir } from './procs';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function startTestEngine(name: string, opts: { databaseUrl?: string } = {}) {
+export async function startTestEngine(name: string, opts: { databaseUrl?: string; intentRate?: number } = {}) {
   const tmp = tempDir(name);
   const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
   const engine: Engine = await startEngine(
@@ -21,6 +21,7 @@ export async function startTestEngine(name: string, opts: { databaseUrl?: string
       backend: 'cpu',
       databaseUrl: opts.databaseUrl,
       dataDir: path.join(tmp.dir, 'pg'),
+      intentRate: opts.intentRate,
     },
     () => {},
   );

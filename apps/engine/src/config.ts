@@ -14,6 +14,8 @@ export interface EngineConfig {
   backend?: string;
   databaseUrl?: string;
   dataDir?: string;
+  /** steering messages per second per connection (default LIMITS.intentsPerSecond) */
+  intentRate?: number;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {

@@ -51,7 +51,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       runningRooms: () => manager.running(),
       routes: apiRouter(manager, new Gallery(db.prisma), packs),
     });
-    attachRoomSockets(server.io, manager, (l) => log(`[engine] ${l}`));
+    attachRoomSockets(server.io, manager, { log: (l) => log(`[engine] ${l}`), intentRate: config.intentRate });
     const port = await server.listen(config.port, config.host);
     manager.start();
     const srv = server;

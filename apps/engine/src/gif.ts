@@ -1,6 +1,14 @@
 // Animated GIF of a chain's kept history (gifenc: small, pure JS).
 // @ts-expect-error gifenc ships no type declarations
-import { GIFEncoder, quantize, applyPalette } from 'gifenc';
+import * as gifencModule from 'gifenc';
+
+// Node's ESM loader sees gifenc's CommonJS build (exports under `default`); bundlers see its ESM build.
+type GifEnc = {
+  GIFEncoder(): { writeFrame(index: Uint8Array, w: number, h: number, o: object): void; finish(): void; bytes(): Uint8Array };
+  quantize(rgba: Uint8Array, n: number): number[][];
+  applyPalette(rgba: Uint8Array, palette: number[][]): Uint8Array;
+};
+const { GIFEncoder, quantize, applyPalette } = ((gifencModule as { default?: GifEnc }).default ?? gifencModule) as GifEnc;
 
 /** frames: [H·W·C] in [0,1] (C = 1 or 3); upscaled by `scale` with nearest neighbour. */
 export function encodeGif(frames: Float32Array[], H: number, W: number, C: number, opts: { scale?: number; delayMs?: number } = {}): Uint8Array {

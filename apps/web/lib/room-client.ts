@@ -1,0 +1,356 @@
+// The room client: one Socket.IO connection, the room state rebuilt from server patches, the
+// latest frame, score history, members and activity. Framework-free (a tiny external store)
+// so it can be tested without React; `useRoom` in use-room.ts binds it to components.
+import { io, type Socket } from 'socket.io-client';
+import {
+  applyPatch,
+  type Ack,
+  type ActivityItem,
+  type AdminAction,
+  type ClientToServerEvents,
+  type IntentInput,
+  type JoinResult,
+  type Member,
+  type PresenceUpdate,
+  type Role,
+  type RoomPatch,
+  type RoomState,
+  type ServerToClientEvents,
+} from '@ppgn/shared';
+
+export type RoomSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export type ConnStatus = 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'kicked';
+
+export interface FrameView {
+  /** null when the frame came from the HTTP snapshot rather than the live chain */
+  step: number | null;
+  version: number;
+  blob: Blob;
+  scores: Record<string, number>;
+  hNorm: number;
+  at: number;
+}
+
+export interface ScorePoint {
+  step: number;
+  scores: Record<string, number>;
+}
+
+export interface RoomView {
+  status: ConnStatus;
+  /** why joining failed or why we were removed */
+  error: string | null;
+  role: Role | null;
+  userId: string | null;
+  state: RoomState | null;
+  members: Member[];
+  activity: ActivityItem[];
+  /** pack condition id → labels / vocabulary / "layer:channels" */
+  labels: Record<string, string[]>;
+  packId: string | null;
+  frame: FrameView | null;
+  scores: ScorePoint[];
+  /** times this client (re)joined; > 1 means a reconnect happened */
+  joins: number;
+}
+
+export interface Notice {
+  kind: 'error' | 'info';
+  message: string;
+}
+
+export interface RoomClientOptions {
+  base: string;
+  roomId: string;
+  token: string;
+  name: string;
+  userId: string;
+  socketFactory?: (base: string) => RoomSocket;
+  fetchImpl?: typeof fetch;
+  onNotice?: (n: Notice) => void;
+}
+
+const SCORE_POINTS = 240;
+const ACTIVITY_ITEMS = 200;
+const ACK_TIMEOUT_MS = 10_000;
+const PRESENCE_MS = 66;
+
+const initialView: RoomView = {
+  status: 'connecting',
+  error: null,
+  role: null,
+  userId: null,
+  state: null,
+  members: [],
+  activity: [],
+  labels: {},
+  packId: null,
+  frame: null,
+  scores: [],
+  joins: 0,
+};
+
+function toBlob(image: unknown): Blob {
+  if (image instanceof Blob) return image;
+  if (image instanceof ArrayBuffer) return new Blob([image], { type: 'image/png' });
+  if (ArrayBuffer.isView(image)) {
+    const v = image as ArrayBufferView;
+    const copy = new Uint8Array(v.byteLength);
+    copy.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    return new Blob([copy], { type: 'image/png' });
+  }
+  return new Blob([], { type: 'image/png' });
+}
+
+export class RoomClient {
+  private view: RoomView = initialView;
+  private listeners = new Set<() => void>();
+  private socket: RoomSocket | null = null;
+  private stopped = false;
+  private resyncing = false;
+  private pending: RoomPatch[] = [];
+  private presenceQueue: PresenceUpdate = {};
+  private presenceTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastPresence = 0;
+
+  constructor(private readonly opts: RoomClientOptions) {}
+
+  // ------------------------------------------------------------------ store
+
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  getSnapshot = (): RoomView => this.view;
+
+  private set(changes: Partial<RoomView>) {
+    this.view = { ...this.view, ...changes };
+    for (const l of this.listeners) l();
+  }
+
+  private notice(kind: Notice['kind'], message: string) {
+    this.opts.onNotice?.({ kind, message });
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  start(): void {
+    const make = this.opts.socketFactory ?? ((base: string) => io(base, { transports: ['websocket', 'polling'], reconnectionDelayMax: 3000 }));
+    const s = make(this.opts.base);
+    this.socket = s;
+    s.on('connect', () => void this.join());
+    s.on('disconnect', (reason) => {
+      if (this.stopped || this.view.status === 'kicked') return;
+      if (reason === 'io server disconnect') {
+        // the server closed us without a kick notice: try again by hand
+        this.set({ status: 'reconnecting' });
+        setTimeout(() => !this.stopped && s.connect(), 1000);
+        return;
+      }
+      this.set({ status: 'reconnecting' });
+    });
+    s.on('connect_error', () => {
+      if (this.view.status === 'connecting' || this.view.status === 'joined') this.set({ status: 'reconnecting' });
+    });
+    s.on('room:patch', (p) => this.onPatch(p));
+    s.on('room:frame', (f) => {
+      const scores = f.scores ?? {};
+      let history = this.view.scores;
+      const last = history[history.length - 1];
+      if (last && f.step <= last.step) history = []; // the chain was reset or jumped back
+      history = [...history, { step: f.step, scores }];
+      if (history.length > SCORE_POINTS) history = history.slice(history.length - SCORE_POINTS);
+      this.set({
+        frame: { step: f.step, version: f.version, blob: toBlob(f.image), scores, hNorm: f.hNorm, at: f.at },
+        scores: history,
+      });
+    });
+    s.on('room:members', (members) => this.set({ members }));
+    s.on('room:activity', (item) => {
+      const activity = [...this.view.activity, item];
+      this.set({ activity: activity.length > ACTIVITY_ITEMS ? activity.slice(-ACTIVITY_ITEMS) : activity });
+    });
+    s.on('room:error', (e) => this.notice('error', e.intent ? `${e.intent}: ${e.error}` : e.error));
+    s.on('room:kicked', (e) => {
+      this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).` });
+      s.disconnect();
+    });
+    s.on('room:role', (e) => {
+      this.set({ role: e.role });
+      this.notice('info', `Your role is now ${e.role}.`);
+    });
+    if (!s.connected) s.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.presenceTimer) clearTimeout(this.presenceTimer);
+    this.socket?.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+  }
+
+  private async join() {
+    const s = this.socket;
+    if (!s) return;
+    const { roomId, token, name, userId } = this.opts;
+    const since = this.view.state && !this.resyncing ? this.view.state.version : undefined;
+    let res: JoinResult;
+    try {
+      res = await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:join', {
+        roomId,
+        token,
+        name,
+        userId: this.view.userId ?? userId,
+        ...(since !== undefined ? { sinceVersion: since } : {}),
+      });
+    } catch {
+      if (!this.stopped) this.set({ status: 'reconnecting' });
+      return;
+    }
+    if (this.stopped) return;
+    if (!res.ok) {
+      this.set({ status: 'failed', error: res.error });
+      s.disconnect();
+      return;
+    }
+    let state = res.state ?? this.view.state;
+    if (!res.state && state) {
+      try {
+        for (const p of res.patches) state = applyPatch(state, p);
+      } catch {
+        state = null;
+      }
+    }
+    this.set({
+      status: 'joined',
+      error: null,
+      role: res.role,
+      userId: res.userId,
+      members: res.members,
+      activity: res.activity.slice(-ACTIVITY_ITEMS),
+      labels: res.pack.labels,
+      packId: res.pack.id,
+      joins: this.view.joins + 1,
+      state,
+    });
+    if (!state) await this.resync();
+    else this.drainPending();
+    if (!this.view.frame) void this.loadStillFrame();
+  }
+
+  // ------------------------------------------------------------------ state from patches
+
+  private onPatch(p: RoomPatch) {
+    const st = this.view.state;
+    if (!st || this.resyncing) {
+      this.pending.push(p);
+      return;
+    }
+    if (p.version <= st.version) return; // already have it (e.g. from the join result)
+    if (p.version !== st.version + 1) {
+      this.pending.push(p);
+      void this.resync();
+      return;
+    }
+    this.set({ state: applyPatch(st, p) });
+  }
+
+  private drainPending() {
+    let st = this.view.state;
+    if (!st) return;
+    const queue = this.pending.sort((a, b) => a.version - b.version);
+    this.pending = [];
+    for (const p of queue) {
+      if (p.version <= st.version) continue;
+      if (p.version !== st.version + 1) {
+        this.pending.push(p);
+        void this.resync();
+        break;
+      }
+      st = applyPatch(st, p);
+    }
+    this.set({ state: st });
+  }
+
+  /** Missed a version: take a fresh snapshot over HTTP, then apply what arrived meanwhile. */
+  private async resync() {
+    if (this.resyncing) return;
+    this.resyncing = true;
+    try {
+      const f = this.opts.fetchImpl ?? fetch;
+      const res = await f(`${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}?token=${encodeURIComponent(this.opts.token)}`, { cache: 'no-store' });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const body = (await res.json()) as { state: RoomState };
+      this.pending = this.pending.filter((p) => p.version > body.state.version);
+      this.view = { ...this.view, state: body.state };
+    } catch (err) {
+      this.notice('error', `could not resynchronise the room: ${(err as Error).message}`);
+    } finally {
+      this.resyncing = false;
+    }
+    this.drainPending();
+  }
+
+  /** A paused room sends no frames: show its current image from the HTTP endpoint. */
+  private async loadStillFrame() {
+    try {
+      const f = this.opts.fetchImpl ?? fetch;
+      const res = await f(`${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}/frame.png?token=${encodeURIComponent(this.opts.token)}`, { cache: 'no-store' });
+      if (!res.ok || this.view.frame) return;
+      const blob = await res.blob();
+      if (this.view.frame) return;
+      this.set({ frame: { step: null, version: this.view.state?.version ?? 0, blob, scores: {}, hNorm: 0, at: Date.now() } });
+    } catch {
+      /* a live frame will come */
+    }
+  }
+
+  // ------------------------------------------------------------------ outgoing
+
+  /** Send an intent; resolves with the ack (never rejects). */
+  async send(intent: IntentInput): Promise<Ack> {
+    const s = this.socket;
+    if (!s || !s.connected || this.view.status !== 'joined') {
+      const error = 'not connected to the room; try again in a moment';
+      this.notice('error', error);
+      return { ok: false, error };
+    }
+    try {
+      return await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:intent', intent);
+    } catch {
+      const error = 'the engine did not answer in time';
+      this.notice('error', error);
+      return { ok: false, error };
+    }
+  }
+
+  async admin(action: AdminAction): Promise<Ack> {
+    const s = this.socket;
+    if (!s || !s.connected) return { ok: false, error: 'not connected' };
+    try {
+      const res = await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:admin', action);
+      if (!res.ok) this.notice('error', res.error);
+      return res;
+    } catch {
+      this.notice('error', 'the engine did not answer in time');
+      return { ok: false, error: 'timeout' };
+    }
+  }
+
+  /** Presence is merged and throttled to ~15 Hz. */
+  presence(p: PresenceUpdate): void {
+    this.presenceQueue = { ...this.presenceQueue, ...p };
+    if (this.presenceTimer) return;
+    const wait = Math.max(0, PRESENCE_MS - (Date.now() - this.lastPresence));
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = null;
+      this.lastPresence = Date.now();
+      const q = this.presenceQueue;
+      this.presenceQueue = {};
+      if (this.socket?.connected && this.view.status === 'joined') this.socket.emit('room:presence', q);
+    }, wait);
+  }
+}

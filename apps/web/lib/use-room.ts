@@ -1,0 +1,39 @@
+'use client';
+
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { RoomClient, type RoomClientOptions, type RoomView } from './room-client';
+
+const idle: RoomView = {
+  status: 'connecting',
+  error: null,
+  role: null,
+  userId: null,
+  state: null,
+  members: [],
+  activity: [],
+  labels: {},
+  packId: null,
+  frame: null,
+  scores: [],
+  joins: 0,
+};
+const noop = () => () => {};
+
+/** Connects a RoomClient while the component is mounted (null options = not yet). */
+export function useRoom(opts: RoomClientOptions | null): { view: RoomView; client: RoomClient | null } {
+  const [client, setClient] = useState<RoomClient | null>(null);
+  const key = opts ? `${opts.base}|${opts.roomId}|${opts.token}|${opts.userId}` : '';
+  useEffect(() => {
+    if (!opts) return;
+    const c = new RoomClient(opts);
+    c.start();
+    setClient(c);
+    return () => {
+      c.stop();
+      setClient(null);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+  const view = useSyncExternalStore(client?.subscribe ?? noop, client ? client.getSnapshot : () => idle, () => idle);
+  return { view, client };
+}
