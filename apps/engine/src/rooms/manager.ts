@@ -234,10 +234,10 @@ export class RoomManager {
       }
       if (effects.reset) await this.resetChain(room);
       if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
-      if ('conditions' in patch.set || 'params' in patch.set || 'strokes' in patch.set || 'context' in patch.set) {
-        await this.syncChain(room);
-      }
-      if ('params' in patch.set) room.nextDue = Math.min(room.nextDue, Date.now() + 1000 / state.params.fps);
+      const chainChanged = ['conditions', 'params', 'strokes', 'context'].some((k) => k in patch.set);
+      if (chainChanged) await this.syncChain(room);
+      // steering shows up in the very next frame, not one frame period later
+      if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
       const item = this.activityItem(room, patch.version, actor, summary);
       this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
       if (Object.keys(patch.set).length > 0 || patch.version) this.events.patch(roomId, patch);

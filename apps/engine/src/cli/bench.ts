@@ -1,0 +1,106 @@
+/**
+ * Sampler benchmark: one JSON line per case.
+ *   npm run bench                      (emoji64 if present in models/, else random-emoji64-arch)
+ *   npm run bench -- --pack <name> --steps 20 --backend wasm --batches 1,8,32
+ */
+import { parseArgs } from 'node:util';
+import { initBackend, createChain, stepBatch, cond, tf, type Pack, type ChainState } from '@ppgn/core';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const modelsDir = () => resolveModelsDir(REPO_ROOT);
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code = 2,
+  ) {
+    super(message);
+  }
+}
+
+async function openPack(name: string): Promise<Pack> {
+  try {
+    return await openPackIn(name, modelsDir());
+  } catch (e) {
+    if (e instanceof UnknownPackError) throw new CliError(e.message);
+    throw e;
+  }
+}
+import { existsSync } from 'node:fs';
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    options: {
+      pack: { type: 'string' },
+      steps: { type: 'string', default: '20' },
+      batches: { type: 'string', default: '1,8,32' },
+      backend: { type: 'string' },
+      mode: { type: 'string', default: 'ppgn' },
+      'memory-steps': { type: 'string', default: '0' },
+    },
+  });
+  const info = await initBackend(a.backend as never, { log: (m) => process.stderr.write(m + '\n') });
+  const name = a.pack ?? (existsSync(path.join(modelsDir(), 'emoji64', 'manifest.json')) ? 'emoji64' : 'random-emoji64-arch');
+  const pack = await openPack(name);
+  const steps = Number(a.steps);
+  const labels = pack.manifest.conditions.find((c) => c.kind === 'classes');
+  const nClasses = labels?.kind === 'classes' ? labels.labels.length : 1;
+  const mk = async (n: number, offset = 0): Promise<ChainState[]> => {
+    const cs = [];
+    for (let i = 0; i < n; i++) cs.push(await createChain(pack, { id: `b${offset + i}`, seed: offset + i, condition: cond.class((offset + i) % nClasses), config: { mode: a.mode as never, eps3: 1e-3 } }));
+    return cs;
+  };
+  const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: info.backend, pack: pack.manifest.name, mode: a.mode, ...o }));
+  for (const B of a.batches!.split(',').map(Number)) {
+    const chains = await mk(B);
+    await stepBatch(pack, chains); // warm-up
+    const n = Math.max(2, Math.round(steps / Math.sqrt(B)));
+    const t0 = performance.now();
+    for (let s = 0; s < n; s++) await stepBatch(pack, chains);
+    const ms = (performance.now() - t0) / n;
+    line({ case: 'batched', batch: B, steps: n, ms_per_step: +ms.toFixed(2), steps_per_s: +(1000 / ms).toFixed(2), aggregate_steps_per_s: +((1000 / ms) * B).toFixed(2), tensors: tf.memory().numTensors });
+  }
+  // 8 chains one by one vs batched
+  {
+    const one = await mk(8, 100);
+    const bat = await mk(8, 100);
+    for (const c of one) await stepBatch(pack, [c]);
+    await stepBatch(pack, bat);
+    const n = Math.max(2, Math.round(steps / 3));
+    let t0 = performance.now();
+    for (let s = 0; s < n; s++) for (const c of one) await stepBatch(pack, [c]);
+    const msOne = (performance.now() - t0) / n;
+    t0 = performance.now();
+    for (let s = 0; s < n; s++) await stepBatch(pack, bat);
+    const msBat = (performance.now() - t0) / n;
+    line({
+      case: 'one-by-one-vs-batched',
+      batch: 8,
+      steps: n,
+      one_by_one_aggregate_steps_per_s: +((8000 / msOne)).toFixed(2),
+      batched_aggregate_steps_per_s: +((8000 / msBat)).toFixed(2),
+      speedup: +(msOne / msBat).toFixed(2),
+      tensors: tf.memory().numTensors,
+    });
+  }
+  const memSteps = Number(a['memory-steps']);
+  if (memSteps > 0) {
+    const chains = await mk(2, 200);
+    await stepBatch(pack, chains);
+    const n0 = tf.memory().numTensors;
+    for (let s = 0; s < memSteps; s++) await stepBatch(pack, chains);
+    line({ case: 'memory', batch: 2, steps: memSteps, tensors_before: n0, tensors: tf.memory().numTensors });
+  }
+  const params: Record<string, number> = {};
+  for (const [k, net] of Object.entries((pack as Pack).nets)) params[k] = net.paramCount;
+  process.stderr.write(`params: ${JSON.stringify(params)}\n`);
+  pack.dispose();
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.exit(e instanceof CliError ? e.code : 1);
+});
