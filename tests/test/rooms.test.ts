@@ -233,3 +233,36 @@ describe('gallery', () => {
     expect((await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3, author: 'A' })).status).toBe(400);
   });
 });
+
+describe('start from an image', () => {
+  it('creates a room whose chain starts at E(x) of an uploaded PNG, and rejects garbage', async () => {
+    const { encodePng } = await import('@ppgn/core');
+    // a 40×40 red disc; the engine resizes it to the pack's 16×16
+    const N = 40;
+    const data = new Float32Array(N * N * 3).fill(1);
+    for (let y = 0; y < N; y++)
+      for (let x = 0; x < N; x++)
+        if ((x - 20) ** 2 + (y - 20) ** 2 < 150) {
+          data[(y * N + x) * 3 + 1] = 0;
+          data[(y * N + x) * 3 + 2] = 0;
+        }
+    const png = encodePng({ shape: [N, N, 3], data }).toString('base64');
+    const a = await api<{ id: string; tokens: { owner: string; viewer: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: png, running: false });
+    expect(a.status).toBe(201);
+    const b = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', '/rooms', { author: 'u', running: false, params: { seed: 99 } });
+    const frameA = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${a.body.id}/frame.png?token=${a.body.tokens.viewer}`)).body);
+    const frameB0 = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body);
+    expect(sha(frameA)).not.toBe(sha(frameB0));
+    // the same upload into room b puts its chain at the same code: same frame as room a
+    const up = await api<{ ok: boolean }>(t.base, 'POST', `/rooms/${b.body.id}/image`, { token: b.body.tokens.owner, author: 'u', imagePng: png });
+    expect(up.status).toBe(200);
+    const frameB1 = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body);
+    expect(sha(frameB1)).toBe(sha(frameA));
+    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/not a valid PNG/);
+    const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
+    expect(viewerUpload.status).toBe(400);
+    expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
+  });
+});

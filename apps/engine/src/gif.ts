@@ -8,7 +8,8 @@ type GifEnc = {
   quantize(rgba: Uint8Array, n: number): number[][];
   applyPalette(rgba: Uint8Array, palette: number[][]): Uint8Array;
 };
-const { GIFEncoder, quantize, applyPalette } = ((gifencModule as { default?: GifEnc }).default ?? gifencModule) as GifEnc;
+const ns = gifencModule as unknown as GifEnc & { default?: GifEnc };
+const { GIFEncoder, quantize, applyPalette } = typeof ns.GIFEncoder === 'function' ? ns : ns.default!;
 
 /** frames: [H·W·C] in [0,1] (C = 1 or 3); upscaled by `scale` with nearest neighbour. */
 export function encodeGif(frames: Float32Array[], H: number, W: number, C: number, opts: { scale?: number; delayMs?: number } = {}): Uint8Array {

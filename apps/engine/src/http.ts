@@ -35,7 +35,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
   });
-  app.use(express.json({ limit: '2mb' }));
+  app.use(express.json({ limit: '3mb' }));
 
   app.get('/health', async (_req, res) => {
     const reachable = await deps.db.ping();

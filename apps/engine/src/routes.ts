@@ -10,6 +10,7 @@ import { RoomError } from './rooms/model';
 import type { EnginePack } from './runtime';
 
 const Author = z.string().trim().min(1).max(LIMITS.nameLength);
+const WithToken = z.object({ token: z.string().min(1).max(128) });
 
 const CreateRoom = z.object({
   name: z.string().max(LIMITS.roomNameLength).optional(),
@@ -21,9 +22,14 @@ const CreateRoom = z.object({
     .optional(),
   params: SamplerParams.partial().optional(),
   running: z.boolean().optional(),
+  /** start from this image: base64 PNG (h₀ = E(x)) */
+  imagePng: z.string().max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`).optional(),
+});
+const StartImage = WithToken.extend({
+  imagePng: z.string().min(1).max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`),
+  author: Author,
 });
 
-const WithToken = z.object({ token: z.string().min(1).max(128) });
 const SaveItem = WithToken.extend({
   roomId: z.string().min(1).max(64),
   title: z.string().trim().max(80).optional(),
@@ -104,8 +110,8 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   });
 
   r.post('/rooms', wrap(async (req, res) => {
-    const body = parse(CreateRoom, req.body ?? {});
-    const room = await manager.create({ ...body });
+    const { imagePng, ...body } = parse(CreateRoom, req.body ?? {});
+    const room = await manager.create({ ...body, imagePng: imagePng ? Buffer.from(imagePng, 'base64') : undefined });
     res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), state: room.state });
   }));
 
@@ -141,6 +147,14 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.setHeader('Content-Type', 'image/gif');
     res.setHeader('Content-Disposition', `attachment; filename="${room.model.state.name.replace(/[^\w.-]+/g, '_')}.gif"`);
     res.end(Buffer.from(gif));
+  }));
+
+  r.post('/rooms/:id/image', wrap(async (req, res) => {
+    const body = parse(StartImage, req.body ?? {});
+    const room = roomWithToken(String(req.params.id), body.token);
+    const role = manager.roleFor(room, body.token, body.author);
+    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role: role ?? 'viewer' }, Buffer.from(body.imagePng, 'base64'));
+    res.json({ ok: true, version: patch.version });
   }));
 
   r.post('/rooms/:id/fork', wrap(async (req, res) => {

@@ -41,7 +41,15 @@ function dawnPath(): string {
   return path.join(pkg, 'dist', platform, 'dawn.node');
 }
 
-async function tryWebgpu(): Promise<string> {
+/** Dawn on Linux needs the Vulkan loader; without it Dawn only prints warnings and finds no adapter. */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+  return dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
+async function tryWebgpu(auto = false): Promise<string> {
+  if (auto && isNode && !process.env.DAWN_NODE && !vulkanLoaderPresent()) throw new Error('libvulkan.so.1 not found (Dawn needs the Vulkan loader)');
   const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
   if (!g.navigator?.gpu) {
     if (!isNode) throw new Error('navigator.gpu is not available');
@@ -105,7 +113,7 @@ export async function initBackend(preferred?: BackendPreference, opts: { log?: (
   const order: BackendName[] = want === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [want];
   for (const b of order) {
     try {
-      const why = await attempts[b]();
+      const why = b === 'webgpu' ? await tryWebgpu(want === 'auto') : await attempts[b]();
       const reason = want === 'auto' ? `auto: ${why}${tried.length ? ` (skipped ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')})` : ''}` : `requested: ${why}`;
       current = { backend: tf.getBackend(), reason, tried };
       log(`[ppgn] backend ${current.backend} – ${reason}`);

@@ -54,3 +54,4 @@ export {
 } from './sampler';
 export { initBackend, currentBackend, type BackendInfo, type BackendName, type BackendPreference } from './backend';
 export { encodePng, decodePng, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange } from './image';
+export { openPack, resolveModelsDir, BUILTIN_PACKS, UnknownPackError } from './packs-dir';

@@ -164,7 +164,9 @@ export class Net {
         } else {
           data = new Float32Array(n).fill(kind === 'one' ? 1 : 0);
         }
-        vars[vn] = tf.variable(tf.tensor(data, shape), true, `net${this.id}/${full}`);
+        const init0 = tf.tensor(data, shape);
+        vars[vn] = tf.variable(init0, true, `net${this.id}/${full}`);
+        init0.dispose();
       }
       const built: BuiltLayer = { spec: l, key, inShape, outShape, vars };
       if (l.type === 'conv2d') refreshFlip(built);

@@ -14,6 +14,7 @@ import {
   tf,
   Rng,
   type ChainState,
+  type ChainResult,
   type Pack,
   type CreateChainOptions,
 } from '../src/index';
@@ -67,9 +68,9 @@ describe('sampler', () => {
       single.push(await createChain(pack, s));
     }
     const steps = 6;
-    const rb: ReturnType<typeof stepBatch> extends Promise<infer R> ? R : never = [];
+    const rb: ChainResult[] = [];
     for (let t = 0; t < steps; t++) rb.splice(0, rb.length, ...(await stepBatch(pack, batch)));
-    const rs = [];
+    const rs: ChainResult[] = [];
     for (const c of single) {
       let r;
       for (let t = 0; t < steps; t++) r = (await stepBatch(pack, [c]))[0];

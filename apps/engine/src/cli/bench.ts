@@ -4,7 +4,8 @@
  *   npm run bench -- --pack <name> --steps 20 --backend wasm --batches 1,8,32
  */
 import { parseArgs } from 'node:util';
-import { initBackend, createChain, stepBatch, cond, tf, type Pack, type ChainState } from '@ppgn/core';
+import { initBackend, createChain, stepBatch, cond, tf, type ChainState } from '@ppgn/core';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
@@ -29,7 +30,6 @@ async function openPack(name: string): Promise<Pack> {
     throw e;
   }
 }
-import { existsSync } from 'node:fs';
 
 async function main(): Promise<void> {
   const { values: a } = parseArgs({

@@ -24,7 +24,6 @@ import {
   type ChainResult,
   type SamplerConfigInput,
 } from '@ppgn/core';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
 

@@ -11,6 +11,8 @@ import {
   stepBatch,
   updateChain,
   decodePng,
+  encodeImages,
+  resizeImage,
   type ChainState,
   type Pack,
 } from '@ppgn/core';
@@ -78,6 +80,8 @@ export interface CreateRoomInput {
   params?: Partial<SamplerParams>;
   /** start from this code (remix, fork, mix) */
   h0?: Float32Array;
+  /** start from an uploaded image: h₀ = E(x) (PNG bytes, any size; resized to the pack's) */
+  imagePng?: Uint8Array;
   running?: boolean;
 }
 
@@ -185,7 +189,8 @@ export class RoomManager {
       return { id: `c${i + 1}`, target: c.target, weight: c.weight ?? 1, enabled: true, author: input.author };
     });
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
-    const stored: StoredRoom = { state, step: 0, h: input.h0 ?? null, contextPng: null, tokens, roles: {} };
+    const h0 = input.imagePng ? await this.encodeUpload(pack, input.imagePng) : input.h0;
+    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng: null, tokens, roles: {} };
     const live = await this.live(stored, pack);
     await this.store.create({ ...stored, h: live.chain.h });
     this.rooms.set(id, live);
@@ -244,6 +249,36 @@ export class RoomManager {
       this.events.activity(roomId, item);
       return patch;
     });
+  }
+
+  /** Restart a room's chain from an uploaded image (h₀ = E(x)); a versioned, logged change. */
+  async startFromImage(roomId: string, actor: Actor, png: Uint8Array): Promise<RoomPatch> {
+    const room = this.get(roomId);
+    if (actor.role === 'viewer') throw new RoomError('viewers cannot steer this room');
+    if (room.model.state.locked && actor.role !== 'owner') throw new RoomError('the room is locked by its owner');
+    const h = await this.encodeUpload(room.pack, png);
+    return this.exclusive(async () => {
+      room.chain.h = h;
+      room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
+      room.nextDue = Date.now();
+      const patch = room.model.system({}, actor.userId);
+      const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
+      this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
+      room.checkpointedStep = -1;
+      this.events.patch(roomId, patch);
+      this.events.activity(roomId, item);
+      return patch;
+    });
+  }
+
+  private async encodeUpload(pack: Pack, png: Uint8Array): Promise<Float32Array> {
+    if (png.byteLength > LIMITS.uploadBytes) throw new RoomError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
+    const [H, W, C] = pack.imageShape;
+    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range);
+    if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
+    const [h] = await this.exclusive(() => encodeImages(pack, [img.data]));
+    const { min, max } = pack.manifest.code;
+    return h!.map((v) => Math.min(max ?? Infinity, Math.max(min ?? -Infinity, v)));
   }
 
   // ------------------------------------------------------------------ presence
