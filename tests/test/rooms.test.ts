@@ -266,3 +266,21 @@ describe('start from an image', () => {
     expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
   });
 });
+
+describe('previews', () => {
+  it('serves class thumbnails and hidden-unit previews, with clear 4xx errors', async () => {
+    const thumb = await fetch(`${t.base}/packs/testpack/thumbs/class/dog.png`);
+    expect(thumb.status).toBe(200);
+    expect(thumb.headers.get('content-type')).toBe('image/png');
+    const other = await fetch(`${t.base}/packs/testpack/thumbs/class/cat.png`);
+    expect(sha(new Uint8Array(await other.arrayBuffer()))).not.toBe(sha(new Uint8Array(await thumb.arrayBuffer())));
+    const unit = await fetch(`${t.base}/packs/testpack/units/units/conv1/3.png`);
+    expect(unit.status).toBe(200);
+    const badLabel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
+    expect(badLabel.status).toBe(404);
+    expect(badLabel.body.error).toMatch(/no label "unicorn"/);
+    const badChannel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
+    expect(badChannel.body.error).toMatch(/channel must be 0…7/);
+    expect((await fetch(`${t.base}/packs/nope/thumbs/class/dog.png`)).status).toBe(404);
+  });
+});

@@ -5,6 +5,7 @@ import { PpgnInputError } from '@ppgn/core';
 import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
+import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
 import { RoomError } from './rooms/model';
 import type { EnginePack } from './runtime';
@@ -76,13 +77,19 @@ const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
 
 function png(res: express.Response, bytes: Uint8Array, filename?: string) {
   res.setHeader('Content-Type', 'image/png');
-  res.setHeader('Cache-Control', 'no-store');
   if (filename) res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
+  else if (!res.getHeader('Cache-Control')) res.setHeader('Cache-Control', 'no-store');
   res.end(Buffer.from(bytes));
 }
 
 export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[]): express.Router {
   const r = express.Router();
+  const previews = new Previews((fn) => manager.exclusive(fn));
+  const packById = (id: string) => {
+    const p = packs.find((x) => x.id === id);
+    if (!p) throw new HttpError(404, `no pack "${id}"`);
+    return p;
+  };
 
   const roomWithToken = (id: string, token: unknown): LiveRoom => {
     const room = manager.rooms.get(id);
@@ -108,6 +115,21 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       })),
     );
   });
+
+  r.get('/packs/:id/thumbs/:condition/:label.png', wrap(async (req, res) => {
+    const p = packById(String(req.params.id));
+    const img = await previews.classThumb(p.id, p.pack, String(req.params.condition), String(req.params.label));
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    png(res, img);
+  }));
+
+  r.get('/packs/:id/units/:condition/:layer/:channel.png', wrap(async (req, res) => {
+    const p = packById(String(req.params.id));
+    const channel = parse(z.coerce.number().int().min(0), req.params.channel);
+    const img = await previews.unitPreview(p.id, p.pack, String(req.params.condition), String(req.params.layer), channel);
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    png(res, img);
+  }));
 
   r.post('/rooms', wrap(async (req, res) => {
     const { imagePng, ...body } = parse(CreateRoom, req.body ?? {});

@@ -120,7 +120,7 @@ export class RoomManager {
   }
 
   /** Run `fn` with no sampler step in flight (chains are only touched inside). */
-  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+  exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
     const next = this.lock.then(fn, fn);
     this.lock = next.catch(() => {});
     return next;

@@ -1,0 +1,59 @@
+// Small pictures that help people choose: one sample per class label (class picker thumbnails)
+// and one per hidden unit (unit picker preview). Computed on demand with a short batched chain,
+// one sampler step at a time between room ticks, and cached.
+import { Condition, createChain, encodePng, renderChains, stepBatch, type ChainState, type Pack, type Term } from '@ppgn/core';
+import { RoomError } from './rooms/model';
+
+const STEPS = 30;
+const UNIT_CACHE = 256;
+
+export class Previews {
+  private classSheets = new Map<string, Promise<Map<string, Buffer>>>();
+  private units = new Map<string, Promise<Buffer>>();
+
+  constructor(private readonly runExclusive: <T>(fn: () => Promise<T>) => Promise<T>) {}
+
+  /** PNG of a sample for `label` of a classes condition (all labels of the condition are made at once). */
+  async classThumb(packId: string, pack: Pack, conditionId: string, label: string): Promise<Buffer> {
+    const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
+    if (!spec || spec.kind !== 'classes') throw new RoomError(`no classes condition "${conditionId}" in pack ${packId}`);
+    if (!spec.labels.includes(label)) throw new RoomError(`no label "${label}" in ${conditionId}`);
+    const key = `${packId}/${conditionId}`;
+    let sheet = this.classSheets.get(key);
+    if (!sheet) {
+      const terms = spec.labels.map((l): Term[] => [{ kind: 'class', labels: [l], variant: 'logsoftmax', condition: conditionId, weight: 1 }]);
+      sheet = this.sample(pack, terms).then((pngs) => new Map(spec.labels.map((l, i) => [l, pngs[i]!])));
+      sheet.catch(() => this.classSheets.delete(key));
+      this.classSheets.set(key, sheet);
+    }
+    return (await sheet).get(label)!;
+  }
+
+  async unitPreview(packId: string, pack: Pack, conditionId: string, layer: string, channel: number): Promise<Buffer> {
+    const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
+    if (!spec || spec.kind !== 'units') throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`);
+    const l = spec.layers.find((x) => x.name === layer);
+    if (!l) throw new RoomError(`no layer "${layer}" in ${conditionId} (layers: ${spec.layers.map((x) => x.name).join(', ')})`);
+    if (!Number.isInteger(channel) || channel < 0 || channel >= l.channels) throw new RoomError(`channel must be 0…${l.channels - 1}`);
+    const key = `${packId}/${conditionId}/${layer}/${channel}`;
+    let p = this.units.get(key);
+    if (!p) {
+      p = this.sample(pack, [[{ kind: 'unit', layer, channel, net: spec.net, weight: 1 }]]).then((x) => x[0]!);
+      p.catch(() => this.units.delete(key));
+      this.units.set(key, p);
+      if (this.units.size > UNIT_CACHE) this.units.delete(this.units.keys().next().value!);
+    }
+    return p;
+  }
+
+  private async sample(pack: Pack, termSets: Term[][]): Promise<Buffer[]> {
+    const chains: ChainState[] = [];
+    for (const [i, terms] of termSets.entries()) {
+      chains.push(await createChain(pack, { id: `preview${i}`, seed: 1000 + i, condition: new Condition(terms), config: { steps: STEPS } }));
+    }
+    for (let s = 0; s < STEPS; s++) await this.runExclusive(() => stepBatch(pack, chains));
+    const images = await this.runExclusive(() => renderChains(pack, chains));
+    const [H, W, C] = pack.imageShape;
+    return images.map((img) => encodePng({ shape: [H, W, C], data: img }, pack.manifest.image.range));
+  }
+}
