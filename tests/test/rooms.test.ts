@@ -258,6 +258,16 @@ describe('start from an image', () => {
     expect(up.status).toBe(200);
     const frameB1 = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body);
     expect(sha(frameB1)).toBe(sha(frameA));
+    // the same picture as an image-reference condition (match E-features)
+    const owner = client();
+    await owner.join(b.body.id, b.body.tokens.owner, 'u');
+    expect(await owner.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'red disc' } })).toMatchObject({ ok: true });
+    expect(await owner.intent({ type: 'condition.add', id: 'ref2', target: { kind: 'image', png: 'bm90IGEgcG5n' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not a valid PNG/),
+    });
+    await owner.intent({ type: 'chain.step', steps: 3 });
+    await owner.waitFor(() => owner.frames.some((f) => Object.keys(f.scores).length > 0), 10_000, 'scored frame');
     const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/not a valid PNG/);

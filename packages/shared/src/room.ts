@@ -12,6 +12,7 @@ export const LIMITS = {
   strokes: 400,
   pointsPerStroke: 256,
   uploadBytes: 1_000_000,
+  referencePngBase64: 64_000,
   intentsPerSecond: 30,
   fps: { min: 1, max: 30 },
   stepsPerRequest: 500,
@@ -43,6 +44,12 @@ export const ConditionTarget = z.discriminatedUnion('kind', [
     channel: z.number().int().min(0).max(100_000),
     x: z.number().int().min(0).max(4096).optional(),
     y: z.number().int().min(0).max(4096).optional(),
+  }),
+  /** match the encoder features of a reference image (small PNG, base64) */
+  z.object({
+    kind: z.literal('image'),
+    png: z.string().min(1).max(LIMITS.referencePngBase64, 'reference images are at most ~48 KB; use a smaller picture'),
+    name: z.string().max(80).default('reference'),
   }),
 ]);
 export type ConditionTarget = z.infer<typeof ConditionTarget>;

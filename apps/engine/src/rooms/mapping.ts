@@ -1,5 +1,5 @@
 // Room state → sampler inputs (a @ppgn/core Condition and config). Pure functions.
-import { Condition, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
+import { Condition, decodePng, resizeImage, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
 import type { MaskStroke, RoomCondition, RoomState, SamplerParams } from '@ppgn/shared';
 
 export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput {
@@ -25,6 +25,12 @@ export function termOf(c: RoomCondition, pack: Pack): Term {
       return { kind: 'class', labels: t.labels, variant: t.variant, condition: t.condition, weight: c.weight };
     case 'text':
       return { kind: 'text', text: t.text, condition: t.condition, weight: c.weight };
+    case 'image': {
+      const [H, W, C] = pack.imageShape;
+      let img = decodePng(Buffer.from(t.png, 'base64'), C as 1 | 3, pack.manifest.image.range);
+      if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
+      return { kind: 'imageRef', image: { shape: [H, W, C], data: img.data }, weight: c.weight };
+    }
     case 'unit': {
       const spec = pack.manifest.conditions.find((s) => s.id === t.condition);
       return { kind: 'unit', layer: t.layer, channel: t.channel, x: t.x, y: t.y, net: spec?.net ?? 'E', weight: c.weight };

@@ -52,6 +52,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 function describeTarget(t: RoomCondition['target']): string {
   if (t.kind === 'class') return `class ${t.labels.join(' + ')}`;
   if (t.kind === 'text') return `text "${t.text}"`;
+  if (t.kind === 'image') return `image reference "${t.name}"`;
   return `unit ${t.layer}#${t.channel}${t.x !== undefined ? ` @${t.x},${t.y}` : ''}`;
 }
 
