@@ -1,5 +1,6 @@
 import { DEFAULT_ENGINE_PORT, parsePort } from '@ppgn/shared';
 import { EngineStatus } from './engine-status';
+import { CreateRoom, GalleryStrip, JoinByLink } from '../components/home';
 
 // Read the engine location at request time, not at build time.
 export const dynamic = 'force-dynamic';
@@ -16,7 +17,17 @@ export default function HomePage() {
           conditions, paint masks, save what you like and remix each other&apos;s work.
         </p>
       </section>
-      <EngineStatus engine={{ port, publicUrl }} />
+      <div className="home-grid">
+        <div>
+          <CreateRoom />
+          <JoinByLink />
+        </div>
+        <div>
+          <GalleryStrip title="Recent in the gallery" />
+          <GalleryStrip title="Starred" starred />
+          <EngineStatus engine={{ port, publicUrl }} />
+        </div>
+      </div>
     </div>
   );
 }

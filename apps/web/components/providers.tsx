@@ -63,7 +63,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
 }
 
 export function Providers({ engine, children }: { engine: EngineLocation; children: ReactNode }) {
-  const value = useMemo(() => engine, [engine.publicUrl, engine.port]); // eslint-disable-line react-hooks/exhaustive-deps
+  const value = useMemo(() => engine, [engine.publicUrl, engine.port]);
   return (
     <EngineCtx.Provider value={value}>
       <ToastProvider>{children}</ToastProvider>

@@ -47,18 +47,24 @@ export function defaultName(): string {
   return `Guest ${100 + Math.floor(Math.random() * 900)}`;
 }
 
-/** The name to use for authoring HTTP calls (gallery saves, remixes) when none was chosen yet. */
+/** The name to use for authoring HTTP calls (remixes, mixes); the room page still asks if none was chosen. */
 export function nameOrDefault(): string {
-  const n = getName();
-  if (n) return n;
-  const d = defaultName();
-  setName(d);
-  return d;
+  return getName() ?? defaultName();
 }
 
 /** Owners only receive the room's tokens at creation: keep them so the room page can share links. */
-export function rememberRoom(id: string, links: RoomLinks): void {
-  storage()?.setItem(ROOM_KEY(id), JSON.stringify(links));
+export function rememberRoom(id: string, links: RoomLinks, parentId?: string | null): void {
+  storage()?.setItem(ROOM_KEY(id), JSON.stringify({ ...links, ...(parentId ? { parentId } : {}) }));
+}
+
+/** The gallery item a remixed room came from (saves from the room become its children). */
+export function rememberedParent(id: string): string | null {
+  try {
+    const v = JSON.parse(storage()?.getItem(ROOM_KEY(id)) ?? 'null') as { parentId?: unknown } | null;
+    return typeof v?.parentId === 'string' ? v.parentId : null;
+  } catch {
+    return null;
+  }
 }
 
 export function rememberedRoom(id: string): RoomLinks | null {

@@ -32,7 +32,6 @@ export function useRoom(opts: RoomClientOptions | null): { view: RoomView; clien
       c.stop();
       setClient(null);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   const view = useSyncExternalStore(client?.subscribe ?? noop, client ? client.getSnapshot : () => idle, () => idle);
   return { view, client };

@@ -1,0 +1,255 @@
+'use client';
+
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useRouter } from 'next/navigation';
+import type { AdminAction, IntentInput } from '@ppgn/shared';
+import { request, type CreatedRoom, type GalleryItem, type PackInfo } from '../../../lib/api';
+import { defaultName, getName, getUserId, rememberRoom, rememberedParent, setName } from '../../../lib/identity';
+import { packConditions } from '../../../lib/pack';
+import { useRoom } from '../../../lib/use-room';
+import { useEngineBase, useToast } from '../../../components/providers';
+import { NameDialog } from '../../../components/name-dialog';
+import { ConditionPanel } from '../../../components/room/condition-panel';
+import { ParamsPanel } from '../../../components/room/params-panel';
+import { MaskToolbar, Stage, type MaskToolState } from '../../../components/room/stage';
+import { ScoreChart } from '../../../components/room/score-chart';
+import { Activity, Presence } from '../../../components/room/people';
+import { Timeline } from '../../../components/room/timeline';
+import { ShareLinks } from '../../../components/room/share';
+
+export function RoomView({ roomId, token }: { roomId: string; token: string }) {
+  const base = useEngineBase();
+  const toast = useToast();
+  const router = useRouter();
+  const [name, setNameState] = useState<string | null>(null);
+  const [asking, setAsking] = useState<string | null>(null);
+  const [userId, setUserId] = useState<string | null>(null);
+  useEffect(() => {
+    setUserId(getUserId());
+    const n = getName();
+    if (n) setNameState(n);
+    else setAsking(defaultName());
+  }, []);
+
+  const onNotice = useCallback((n: { kind: 'error' | 'info'; message: string }) => toast(n.kind, n.message), [toast]);
+  const opts = useMemo(
+    () => (base && name && userId ? { base, roomId, token, name, userId, onNotice } : null),
+    [base, roomId, token, name, userId, onNotice],
+  );
+  const { view, client } = useRoom(opts);
+  const { state, role } = view;
+
+  const [packs, setPacks] = useState<PackInfo[] | null>(null);
+  useEffect(() => {
+    if (!base) return;
+    request<PackInfo[]>(base, 'GET', '/packs').then(setPacks, () => setPacks([]));
+  }, [base]);
+  const pack = useMemo(() => packConditions(view.labels, packs?.find((p) => p.id === view.packId)), [view.labels, view.packId, packs]);
+
+  const previews = useMemo(
+    () =>
+      base && view.packId
+        ? {
+            classThumb: (c: string, l: string) => `${base}/packs/${encodeURIComponent(view.packId!)}/thumbs/${encodeURIComponent(c)}/${encodeURIComponent(l)}.png`,
+            unit: (c: string, layer: string, ch: number) => `${base}/packs/${encodeURIComponent(view.packId!)}/units/${encodeURIComponent(c)}/${encodeURIComponent(layer)}/${ch}.png`,
+          }
+        : null,
+    [base, view.packId],
+  );
+  const send = useCallback(
+    (i: IntentInput) => (client ? client.send(i) : Promise.resolve({ ok: false as const, error: 'not connected' })),
+    [client],
+  );
+  const admin = useCallback((a: AdminAction) => void client?.admin(a), [client]);
+  const canSteer = role !== null && role !== 'viewer' && !!state && (!state.locked || role === 'owner');
+
+  const [tool, setTool] = useState<MaskToolState>({ mode: null, radius: 0.08, showMask: true });
+  const [followId, setFollowId] = useState<string | null>(null);
+  const follow = (id: string | null) => {
+    setFollowId(id);
+    client?.presence({ following: id });
+  };
+  useEffect(() => {
+    if (followId && !view.members.some((m) => m.userId === followId)) setFollowId(null);
+  }, [followId, view.members]);
+
+  // Ctrl/Cmd-Z undo, Shift-Ctrl/Cmd-Z (or Ctrl-Y) redo — not while typing in a text field
+  useEffect(() => {
+    if (!canSteer) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && !['range', 'checkbox', 'button'].includes((t as HTMLInputElement).type))))
+        return;
+      const k = e.key.toLowerCase();
+      if (k === 'z' || k === 'y') {
+        e.preventDefault();
+        void send({ type: k === 'y' || e.shiftKey ? 'redo' : 'undo' });
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [canSteer, send]);
+
+  const [saved, setSaved] = useState<GalleryItem | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const save = async () => {
+    if (!base || !name) return;
+    setBusy('save');
+    try {
+      const item = await request<GalleryItem>(base, 'POST', '/gallery', { token, roomId, author: name, ...(rememberedParent(roomId) ? { parentId: rememberedParent(roomId) } : {}) });
+      setSaved(item);
+      toast('ok', `Saved “${item.title}” to the gallery`);
+    } catch (err) {
+      toast('error', `Could not save: ${(err as Error).message}`);
+    }
+    setBusy(null);
+  };
+  const fork = async (step?: number) => {
+    if (!base || !name) return;
+    setBusy('fork');
+    try {
+      const r = await request<CreatedRoom>(base, 'POST', `/rooms/${roomId}/fork`, { token, author: name, ...(step !== undefined ? { step } : {}) });
+      rememberRoom(r.id, r.links);
+      toast('ok', 'Forked: opening your new room');
+      router.push(r.links.owner);
+    } catch (err) {
+      toast('error', `Could not fork: ${(err as Error).message}`);
+    }
+    setBusy(null);
+  };
+
+  if (asking !== null)
+    return (
+      <NameDialog
+        initial={asking}
+        onDone={(n) => {
+          setName(n);
+          setNameState(n);
+          setAsking(null);
+        }}
+      />
+    );
+
+  if (view.status === 'failed' || view.status === 'kicked')
+    return (
+      <div className="narrow card" role="alert" data-testid="room-failed">
+        <h1>{view.status === 'kicked' ? 'You left the room' : 'Cannot open this room'}</h1>
+        <p className="error">{view.error}</p>
+        <a href="/">Back to the studio</a>
+      </div>
+    );
+
+  const me = view.members.find((m) => m.userId === view.userId);
+  const running = state?.running ?? false;
+  const hasFrames = view.frame !== null;
+
+  return (
+    <div className="room" data-testid="room" data-role={role ?? ''} data-version={state?.version ?? ''}>
+      {view.status === 'reconnecting' && (
+        <div className="banner" role="status" data-testid="reconnect-banner">
+          Connection to the engine lost — reconnecting… Your changes will sync when it is back.
+        </div>
+      )}
+      <header className="room-head">
+        <div className="room-title">
+          <h1 data-testid="room-name">{state?.name ?? 'Joining…'}</h1>
+          <span className="badges">
+            {role && <span className={`role role-${role}`} data-testid="my-role">{role}</span>}
+            {state?.locked && <span className="badge warn" title="Only the owner can steer">locked</span>}
+            <span className={`badge ${running ? 'live' : ''}`} data-testid="run-state">
+              {view.status === 'connecting' ? 'connecting' : running ? `live · step ${view.frame?.step ?? '…'}` : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
+            </span>
+          </span>
+        </div>
+        <div className="room-actions">
+          {role === 'owner' && state && (
+            <label className="inline switch-label" title="When locked, only the owner can steer">
+              <span className="switch">
+                <input type="checkbox" checked={state.locked} aria-label="Lock the room" onChange={(e) => void send({ type: 'room.lock', locked: e.target.checked })} />
+                <span aria-hidden className="track" />
+              </span>
+              <span className="small">Lock</span>
+            </label>
+          )}
+          <button type="button" onClick={() => void save()} disabled={!hasFrames || busy === 'save'} data-testid="save">
+            Save to gallery
+          </button>
+          {base && (
+            <a className="button" href={`${base}/rooms/${roomId}/export.gif?token=${encodeURIComponent(token)}`} download>
+              Export GIF
+            </a>
+          )}
+          {saved && (
+            <a href={`/gallery/${saved.id}`} className="small" data-testid="saved-link">
+              View saved item →
+            </a>
+          )}
+        </div>
+      </header>
+
+      <div className="room-grid">
+        <div className="stage-col">
+          <Stage
+            frame={view.frame}
+            strokes={state?.strokes ?? []}
+            members={view.members}
+            me={view.userId}
+            followId={followId}
+            canPaint={canSteer}
+            tool={tool}
+            send={send}
+            onCursor={(c, painting) => client?.presence(painting === undefined ? { cursor: c } : { cursor: c, painting })}
+            label={`Live frame of ${state?.name ?? 'the room'}`}
+          />
+          {canSteer && (
+            <div className="toolbar transport" role="toolbar" aria-label="Chain" data-testid="transport">
+              <button type="button" className="primary" onClick={() => void send({ type: 'run.set', running: !running })} data-testid="play-pause">
+                {running ? 'Pause' : 'Play'}
+              </button>
+              <button type="button" onClick={() => void send({ type: 'chain.step', steps: 1 })} disabled={running} title="Advance one step">
+                Step
+              </button>
+              <button type="button" onClick={() => void send({ type: 'chain.reset' })} title="Restart the chain from its seed">
+                Reset
+              </button>
+              <button type="button" onClick={() => void send({ type: 'chain.reset', seed: Math.floor(Math.random() * 2 ** 31) })} title="Restart from a new random seed">
+                New seed
+              </button>
+              <span className="sep" aria-hidden />
+              <button type="button" onClick={() => void send({ type: 'undo' })} title="Undo your last change (Ctrl/⌘-Z)">
+                Undo
+              </button>
+              <button type="button" onClick={() => void send({ type: 'redo' })} title="Redo (Shift-Ctrl/⌘-Z)">
+                Redo
+              </button>
+              <span className="sep" aria-hidden />
+              <button type="button" onClick={() => void fork()} disabled={busy === 'fork'} title="Copy this room into a new one you own">
+                Fork
+              </button>
+            </div>
+          )}
+          <MaskToolbar tool={tool} setTool={setTool} canSteer={canSteer} strokes={state?.strokes.length ?? 0} hasContext={!!state?.context} send={send} />
+          {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
+          {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
+          <ScoreChart points={view.scores} />
+          {base && <Timeline base={base} roomId={roomId} token={token} canFork={role !== null} onFork={(s) => void fork(s)} onError={(m) => toast('error', m)} />}
+        </div>
+        <aside className="side">
+          {state ? (
+            <>
+              <ConditionPanel conditions={state.conditions} pack={pack} canSteer={canSteer} send={send} scores={view.frame?.scores} members={view.members} previews={previews} />
+              <ParamsPanel params={state.params} canSteer={canSteer} send={send} />
+            </>
+          ) : (
+            <div className="panel skeleton" aria-busy="true" />
+          )}
+          <Presence members={view.members} me={view.userId} myRole={role} followId={followId} setFollow={follow} admin={admin} />
+          {role === 'owner' && <ShareLinks roomId={roomId} />}
+          <Activity items={view.activity} />
+          {me && <p className="muted small">You appear as <span style={{ color: me.color }}>{me.name}</span>.</p>}
+        </aside>
+      </div>
+    </div>
+  );
+}

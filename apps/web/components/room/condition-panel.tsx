@@ -1,0 +1,415 @@
+'use client';
+
+import { useEffect, useId, useMemo, useState } from 'react';
+import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
+import { matchWords, type PackConditions } from '../../lib/pack';
+import { shortId, useDebounced } from '../debounce';
+
+export interface ConditionPanelProps {
+  conditions: RoomCondition[];
+  pack: PackConditions;
+  canSteer: boolean;
+  send: (intent: IntentInput) => Promise<Ack>;
+  /** latest frame scores, e.g. { "p(cat)": 0.4 } */
+  scores?: Record<string, number>;
+  members?: Member[];
+  /** preview image URLs from the engine (class thumbnails, unit visualisations) */
+  previews?: { classThumb(condition: string, label: string): string; unit(condition: string, layer: string, channel: number): string } | null;
+}
+
+export function describeCondition(c: RoomCondition): string {
+  const t = c.target;
+  if (t.kind === 'class') return t.labels.join(' + ');
+  if (t.kind === 'text') return `“${t.text}”`;
+  if (t.kind === 'image') return `image “${t.name}”`;
+  return `${t.layer} #${t.channel}`;
+}
+
+/** The score names a condition produces (see the engine's sampler). */
+export function scoreNames(c: RoomCondition, vocabulary: string[] = []): string[] {
+  const t = c.target;
+  if (t.kind === 'class') return t.labels.map((l) => `p(${l})`);
+  if (t.kind === 'text')
+    return matchWords(t.text, vocabulary)
+      .filter((m) => m.match)
+      .map((m) => `kw(${m.match})`);
+  if (t.kind === 'image') return [];
+  return [`unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`];
+}
+
+const KIND_LABEL = { class: 'Class', text: 'Keywords', unit: 'Unit', image: 'Image' } as const;
+
+export function ConditionPanel({ conditions, pack, canSteer, send, scores = {}, members = [], previews = null }: ConditionPanelProps) {
+  const full = conditions.length >= LIMITS.conditions;
+  return (
+    <section className="panel" aria-labelledby="cond-title" data-testid="condition-panel">
+      <header className="panel-head">
+        <h2 id="cond-title">Conditions</h2>
+        <span className="muted small">
+          {conditions.length}/{LIMITS.conditions}
+        </span>
+      </header>
+      {conditions.length === 0 ? (
+        <p className="muted small">No conditions: the chain samples freely from the prior.</p>
+      ) : (
+        <ul className="cond-list">
+          {conditions.map((c) => (
+            <ConditionRow
+              key={c.id}
+              c={c}
+              pack={pack}
+              canSteer={canSteer}
+              send={send}
+              scores={scores}
+              authorName={members.find((m) => m.userId === c.author)?.name}
+            />
+          ))}
+        </ul>
+      )}
+      {canSteer && !full && <AddCondition pack={pack} send={send} previews={previews} />}
+      {canSteer && full && <p className="muted small">This room has the maximum of {LIMITS.conditions} conditions.</p>}
+    </section>
+  );
+}
+
+function ConditionRow({
+  c,
+  pack,
+  canSteer,
+  send,
+  scores,
+  authorName,
+}: {
+  c: RoomCondition;
+  pack: PackConditions;
+  canSteer: boolean;
+  send: ConditionPanelProps['send'];
+  scores: Record<string, number>;
+  authorName?: string;
+}) {
+  const [weight, setWeight] = useState(c.weight);
+  const sendWeight = useDebounced((w: number) => void send({ type: 'condition.update', id: c.id, weight: w }), 150);
+  useEffect(() => {
+    if (!sendWeight.pending()) setWeight(c.weight);
+  }, [c.weight, sendWeight]);
+  const desc = describeCondition(c);
+  const names = scoreNames(c, pack.keywords?.vocabulary);
+  const score = names.map((n) => scores[n]).find((v) => v !== undefined);
+  const wid = useId();
+  return (
+    <li className={`cond ${c.enabled ? '' : 'off'}`} data-testid={`condition-${c.id}`} data-kind={c.target.kind}>
+      <div className="cond-top">
+        <span className={`kind kind-${c.target.kind}`}>{KIND_LABEL[c.target.kind]}</span>
+        {canSteer && c.target.kind === 'class' && pack.classes ? (
+          <select
+            aria-label={`Class of condition ${desc}`}
+            className="cond-class"
+            value={c.target.labels[0]}
+            onChange={(e) => {
+              if (c.target.kind !== 'class') return;
+              void send({ type: 'condition.update', id: c.id, target: { ...c.target, labels: [e.target.value, ...c.target.labels.slice(1).filter((l) => l !== e.target.value)] } });
+            }}
+          >
+            {pack.classes.labels.map((l) => (
+              <option key={l} value={l}>
+                {l}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <span className="cond-desc" data-testid="condition-desc">
+            {desc}
+          </span>
+        )}
+        {score !== undefined && (
+          <span className="score" title={`${names[0]} at the latest frame`}>
+            {score.toFixed(2)}
+          </span>
+        )}
+      </div>
+      {canSteer ? (
+        <div className="cond-controls">
+          <label htmlFor={wid} className="small muted">
+            Weight
+          </label>
+          <input
+            id={wid}
+            type="range"
+            min={-10}
+            max={10}
+            step={0.1}
+            value={weight}
+            aria-label={`Weight of ${desc}`}
+            aria-valuetext={weight.toFixed(1)}
+            onChange={(e) => {
+              const w = Number(e.target.value);
+              setWeight(w);
+              sendWeight.call(w);
+            }}
+            onPointerUp={() => sendWeight.flush()}
+            onKeyUp={() => sendWeight.flush()}
+            onBlur={() => sendWeight.flush()}
+          />
+          <output className="num">{weight.toFixed(1)}</output>
+          <label className="switch" title={c.enabled ? 'Disable this condition' : 'Enable this condition'}>
+            <input
+              type="checkbox"
+              checked={c.enabled}
+              aria-label={`Enable ${desc}`}
+              onChange={(e) => void send({ type: 'condition.update', id: c.id, enabled: e.target.checked })}
+            />
+            <span aria-hidden className="track" />
+          </label>
+          <button type="button" className="icon danger" aria-label={`Remove ${desc}`} title="Remove" onClick={() => void send({ type: 'condition.remove', id: c.id })}>
+            ×
+          </button>
+        </div>
+      ) : (
+        <div className="small muted">
+          weight {c.weight.toFixed(1)} · {c.enabled ? 'on' : 'off'}
+        </div>
+      )}
+      {authorName && <div className="small muted">by {authorName}</div>}
+    </li>
+  );
+}
+
+type Tab = 'class' | 'text' | 'unit' | 'image';
+const TAB_LABEL: Record<Tab, string> = { class: 'Class', text: 'Keywords', unit: 'Hidden unit', image: 'Image' };
+
+function AddCondition({ pack, send, previews }: { pack: PackConditions; send: ConditionPanelProps['send']; previews: ConditionPanelProps['previews'] }) {
+  const tabs = (['class', 'text', 'unit', 'image'] as Tab[]).filter((t) => (t === 'class' ? pack.classes : t === 'text' ? pack.keywords : t === 'unit' ? pack.units : true));
+  const [tab, setTab] = useState<Tab>(tabs[0] ?? 'class');
+  if (tabs.length === 0) return null;
+  return (
+    <div className="add-cond">
+      <div role="tablist" aria-label="Add a condition" className="tabs">
+        {tabs.map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={tab === t}
+            aria-controls={`tabpanel-${t}`}
+            className={tab === t ? 'tab active' : 'tab'}
+            onClick={() => setTab(t)}
+          >
+            {TAB_LABEL[t]}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`tabpanel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'class' && pack.classes && <ClassPicker cond={pack.classes} send={send} thumb={previews?.classThumb} />}
+        {tab === 'text' && pack.keywords && <KeywordBox cond={pack.keywords} send={send} />}
+        {tab === 'unit' && pack.units && <UnitPicker cond={pack.units} send={send} preview={previews?.unit} />}
+        {tab === 'image' && <ImageReference send={send} />}
+      </div>
+    </div>
+  );
+}
+
+function ClassPicker({
+  cond,
+  send,
+  thumb,
+}: {
+  cond: NonNullable<PackConditions['classes']>;
+  send: ConditionPanelProps['send'];
+  thumb?: (condition: string, label: string) => string;
+}) {
+  const [q, setQ] = useState('');
+  const [picked, setPicked] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const shown = useMemo(() => {
+    const s = q.trim().toLowerCase();
+    return cond.labels.filter((l) => !s || l.toLowerCase().includes(s)).slice(0, 200);
+  }, [q, cond.labels]);
+  const add = async (labels: string[]) => {
+    if (labels.length === 0) return;
+    setBusy(true);
+    const res = await send({ type: 'condition.add', id: shortId('c'), target: { kind: 'class', condition: cond.id, labels }, weight: 1 });
+    setBusy(false);
+    if (res.ok) {
+      setPicked([]);
+      setQ('');
+    }
+  };
+  const toggle = (l: string) =>
+    setPicked((p) => (p.includes(l) ? p.filter((x) => x !== l) : p.length >= LIMITS.labelsPerCondition ? p : [...p, l]));
+  return (
+    <div className="picker">
+      <input
+        type="search"
+        placeholder={`Search ${cond.labels.length} classes…`}
+        aria-label="Search classes"
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            void add(picked.length ? picked : shown.slice(0, 1));
+          }
+        }}
+      />
+      <div className="chips" role="group" aria-label="Classes">
+        {shown.map((l) => (
+          <button key={l} type="button" className={thumb ? 'chip with-thumb' : 'chip'} aria-pressed={picked.includes(l)} onClick={() => toggle(l)}>
+            {thumb && <img className="pixel" src={thumb(cond.id, l)} alt="" width={20} height={20} loading="lazy" />}
+            {l}
+          </button>
+        ))}
+        {shown.length === 0 && <span className="muted small">No class matches “{q}”.</span>}
+      </div>
+      <button type="button" className="primary" disabled={busy || picked.length === 0} onClick={() => void add(picked)}>
+        {picked.length ? `Add class ${picked.join(' + ')}` : 'Pick a class to add'}
+      </button>
+    </div>
+  );
+}
+
+function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords']>; send: ConditionPanelProps['send'] }) {
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const words = useMemo(() => matchWords(text, cond.vocabulary), [text, cond.vocabulary]);
+  const errId = useId();
+  const add = async () => {
+    const t = text.trim();
+    if (!t) return;
+    setBusy(true);
+    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 });
+    setBusy(false);
+    if (res.ok) {
+      setText('');
+      setError(null);
+    } else setError(res.error);
+  };
+  return (
+    <form
+      className="picker"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void add();
+      }}
+    >
+      <input
+        type="text"
+        aria-label="Describe with keywords"
+        placeholder="e.g. red round"
+        value={text}
+        maxLength={LIMITS.textLength}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errId : undefined}
+        onChange={(e) => {
+          setText(e.target.value);
+          setError(null);
+        }}
+      />
+      <div className="chips" aria-live="polite" data-testid="keyword-matches">
+        {words.map((w) => (
+          <span key={w.word} className={w.match ? 'chip match' : 'chip unknown'} title={w.match ? `matches “${w.match}”` : 'not in the vocabulary'}>
+            {w.match ? '✓ ' : '? '}
+            {w.word}
+          </span>
+        ))}
+        {words.length === 0 && <span className="muted small">Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}{cond.vocabulary.length > 12 ? '…' : ''}</span>}
+      </div>
+      {error && (
+        <p id={errId} className="error small" role="alert" data-testid="keyword-error">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={busy || !text.trim()}>
+        Add keywords
+      </button>
+    </form>
+  );
+}
+
+function UnitPicker({
+  cond,
+  send,
+  preview,
+}: {
+  cond: NonNullable<PackConditions['units']>;
+  send: ConditionPanelProps['send'];
+  preview?: (condition: string, layer: string, channel: number) => string;
+}) {
+  const [layer, setLayer] = useState(cond.layers[0]?.name ?? '');
+  const [channel, setChannel] = useState(0);
+  const max = (cond.layers.find((l) => l.name === layer)?.channels ?? 1) - 1;
+  const ch = Math.max(0, Math.min(max, channel));
+  return (
+    <form
+      className="picker unit-picker"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send({ type: 'condition.add', id: shortId('u'), target: { kind: 'unit', condition: cond.id, layer, channel: ch }, weight: 1 });
+      }}
+    >
+      <label>
+        <span className="small muted">Layer</span>
+        <select value={layer} onChange={(e) => setLayer(e.target.value)}>
+          {cond.layers.map((l) => (
+            <option key={l.name} value={l.name}>
+              {l.name} ({l.channels} channels)
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span className="small muted">Channel (0–{max})</span>
+        <input type="number" min={0} max={max} value={ch} onChange={(e) => setChannel(Number(e.target.value) || 0)} />
+      </label>
+      {preview && <img className="pixel unit-preview" src={preview(cond.id, layer, ch)} alt={`What ${layer} #${ch} responds to`} width={48} height={48} />}
+      <button type="submit" className="primary">
+        Add unit
+      </button>
+    </form>
+  );
+}
+
+/** A small picture whose encoder features the chain should match; resized in the browser, sent as base64 PNG. */
+function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
+  const [png, setPng] = useState<{ data: string; name: string; url: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async (file: File) => {
+    setError(null);
+    try {
+      const bmp = await createImageBitmap(file);
+      const scale = Math.min(1, 64 / Math.max(bmp.width, bmp.height));
+      const c = document.createElement('canvas');
+      c.width = Math.max(1, Math.round(bmp.width * scale));
+      c.height = Math.max(1, Math.round(bmp.height * scale));
+      c.getContext('2d')!.drawImage(bmp, 0, 0, c.width, c.height);
+      const url = c.toDataURL('image/png');
+      setPng({ data: url.slice(url.indexOf(',') + 1), name: file.name.slice(0, 80) || 'reference', url });
+    } catch {
+      setError('That file is not an image this browser can read.');
+    }
+  };
+  return (
+    <form
+      className="picker"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (png) void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => r.ok && setPng(null));
+      }}
+    >
+      <label>
+        <span className="small muted">Reference picture (resized to 64 px)</span>
+        <input type="file" accept="image/*" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
+      </label>
+      {png && <img className="pixel unit-preview" src={png.url} alt={`Reference ${png.name}`} width={48} height={48} />}
+      {error && (
+        <p className="error small" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={!png}>
+        Add image reference
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,157 @@
+'use client';
+
+import { useEffect, useId, useState } from 'react';
+import { LIMITS, SamplerMode, type Ack, type IntentInput, type SamplerParams } from '@ppgn/shared';
+import { Tip } from '../tip';
+import { useDebounced } from '../debounce';
+
+type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr';
+
+export const PARAM_INFO: Record<LogKey, { label: string; min: number; max: number; tip: string }> = {
+  eps1: { label: 'ε1 prior', min: 1e-5, max: 10, tip: 'ε1 weighs the prior term R(h) − h: the denoising autoencoder pulls the code h toward realistic codes (image realism).' },
+  eps2: { label: 'ε2 condition', min: 1e-3, max: 100, tip: 'ε2 weighs the condition gradient: how hard the chain climbs toward the classes, keywords or units you picked.' },
+  eps3: { label: 'ε3 noise', min: 1e-5, max: 10, tip: 'ε3 is the standard deviation of the noise added each step: more noise, more diversity and mixing between modes.' },
+  eps4: { label: 'ε4 context', min: 1e-3, max: 100, tip: 'ε4 weighs the inpainting context: how strongly painted mask regions are held to the context image.' },
+  lr: { label: 'learning rate', min: 1e-3, max: 100, tip: 'Step size of each update of h (decays to the end rate over the schedule).' },
+};
+
+const MODE_INFO: Record<SamplerMode, string> = {
+  ppgn: 'PPGN: full sampler with prior, condition and noise (paper eq. 11)',
+  hdae: 'h-DAE prior only',
+  dgnam: 'DGN-AM: no learned prior, L2 decay only',
+  fast: 'Fast: small classifier for quick previews',
+};
+
+const STEPS = 100;
+/** Slider position 0 = off (0); 1..STEPS spread log-uniformly over [min, max]. */
+export function toSlider(v: number, min: number, max: number): number {
+  if (v <= 0) return 0;
+  const t = (Math.log10(Math.min(max, Math.max(min, v))) - Math.log10(min)) / (Math.log10(max) - Math.log10(min));
+  return 1 + Math.round(t * (STEPS - 1));
+}
+export function fromSlider(pos: number, min: number, max: number): number {
+  if (pos <= 0) return 0;
+  const t = (pos - 1) / (STEPS - 1);
+  const v = 10 ** (Math.log10(min) + t * (Math.log10(max) - Math.log10(min)));
+  return Number(v.toPrecision(3));
+}
+export function fmt(v: number): string {
+  if (v === 0) return '0';
+  if (v >= 0.01 && v < 1000) return String(Number(v.toPrecision(3)));
+  return v.toExponential(1);
+}
+
+export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams; canSteer: boolean; send: (i: IntentInput) => Promise<Ack> }) {
+  const [draft, setDraft] = useState<Partial<SamplerParams>>({});
+  const push = useDebounced((p: Partial<SamplerParams>) => {
+    void send({ type: 'params.set', params: p }).then(() => setDraft({}));
+  }, 180);
+  const set = (k: keyof SamplerParams, v: number | string) => {
+    const next = { ...draft, [k]: v };
+    setDraft(next);
+    push.call(next);
+  };
+  // drop drafts the server has confirmed (or overridden by someone else)
+  useEffect(() => {
+    if (!push.pending()) setDraft({});
+  }, [params, push]);
+  const val = <K extends keyof SamplerParams>(k: K): SamplerParams[K] => (draft[k] ?? params[k]) as SamplerParams[K];
+  const modeId = useId();
+  const fpsId = useId();
+
+  if (!canSteer)
+    return (
+      <section className="panel" aria-labelledby="params-title" data-testid="params-panel">
+        <header className="panel-head">
+          <h2 id="params-title">Sampler</h2>
+          <span className="muted small">seed {params.seed}</span>
+        </header>
+        <dl className="facts compact">
+          <dt title={MODE_INFO[params.mode]}>Mode</dt>
+          <dd>{params.mode}</dd>
+          {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
+            <div key={k} className="contents">
+              <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
+              <dd className="num">{fmt(params[k])}</dd>
+            </div>
+          ))}
+          <dt>Speed</dt>
+          <dd>{params.fps} fps</dd>
+        </dl>
+      </section>
+    );
+
+  return (
+    <section className="panel" aria-labelledby="params-title" data-testid="params-panel">
+      <header className="panel-head">
+        <h2 id="params-title">Sampler</h2>
+        <span className="muted small">seed {params.seed}</span>
+      </header>
+      <div className="param-row">
+        <label htmlFor={modeId}>Mode</label>
+        <select id={modeId} value={val('mode')} disabled={!canSteer} onChange={(e) => set('mode', e.target.value)} title={MODE_INFO[val('mode')]}>
+          {SamplerMode.options.map((m) => (
+            <option key={m} value={m} title={MODE_INFO[m]}>
+              {m}
+            </option>
+          ))}
+        </select>
+        <Tip text={MODE_INFO[val('mode')]} label="About the sampler mode" />
+      </div>
+      {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
+        <LogSlider
+          key={k}
+          k={k}
+          value={val(k)}
+          disabled={!canSteer}
+          onChange={(v) => set(k, v)}
+          onCommit={() => push.flush()}
+        />
+      ))}
+      <div className="param-row">
+        <label htmlFor={fpsId}>Speed</label>
+        <input
+          id={fpsId}
+          type="range"
+          min={LIMITS.fps.min}
+          max={LIMITS.fps.max}
+          step={1}
+          value={val('fps')}
+          disabled={!canSteer}
+          aria-valuetext={`${val('fps')} steps per second`}
+          onChange={(e) => set('fps', Number(e.target.value))}
+          onPointerUp={() => push.flush()}
+        />
+        <output className="num">{val('fps')} fps</output>
+      </div>
+    </section>
+  );
+}
+
+function LogSlider({ k, value, disabled, onChange, onCommit }: { k: LogKey; value: number; disabled: boolean; onChange: (v: number) => void; onCommit: () => void }) {
+  const info = PARAM_INFO[k];
+  const id = useId();
+  return (
+    <div className="param-row">
+      <label htmlFor={id}>{info.label}</label>
+      <input
+        id={id}
+        type="range"
+        min={0}
+        max={STEPS}
+        step={1}
+        value={toSlider(value, info.min, info.max)}
+        disabled={disabled}
+        aria-valuetext={fmt(value)}
+        data-testid={`param-${k}`}
+        onChange={(e) => onChange(fromSlider(Number(e.target.value), info.min, info.max))}
+        onPointerUp={onCommit}
+        onKeyUp={onCommit}
+      />
+      <output className="num" title={String(value)}>
+        {fmt(value)}
+      </output>
+      <Tip text={info.tip} label={`About ${info.label}`} />
+    </div>
+  );
+}

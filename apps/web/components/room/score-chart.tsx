@@ -1,0 +1,67 @@
+'use client';
+
+import type { ScorePoint } from '../../lib/room-client';
+
+const COLORS = ['#7c9cff', '#3ecf8e', '#ffb454', '#ff6b9a', '#56d4ff', '#c792ea', '#f78c6c', '#a3be8c'];
+
+/** Condition scores over steps as plain SVG lines (no chart library). */
+export function ScoreChart({ points, width = 320, height = 120 }: { points: ScorePoint[]; width?: number; height?: number }) {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.scores)))].filter((n) => n !== 'contextError').slice(0, COLORS.length);
+  const pad = 4;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const p of points) for (const n of names) {
+    const v = p.scores[n];
+    if (v === undefined || !Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  // probabilities: keep a 0..1 axis so lines do not jump around
+  const probs = names.every((n) => /^(p|kw)\(/.test(n));
+  if (probs) {
+    lo = 0;
+    hi = Math.max(1e-6, Math.min(1, hi));
+    hi = hi < 0.05 ? hi * 1.2 : Math.max(hi, 1);
+  }
+  if (!(hi > lo)) {
+    hi = (Number.isFinite(hi) ? hi : 0) + 1;
+    lo = hi - 2;
+  }
+  const s0 = points[0]?.step ?? 0;
+  const s1 = points[points.length - 1]?.step ?? 1;
+  const x = (s: number) => pad + ((s - s0) / Math.max(1, s1 - s0)) * (width - 2 * pad);
+  const y = (v: number) => height - pad - ((v - lo) / (hi - lo)) * (height - 2 * pad);
+  const last = points[points.length - 1];
+  return (
+    <section className="panel chart" aria-labelledby="chart-title" data-testid="score-chart">
+      <header className="panel-head">
+        <h2 id="chart-title">Scores</h2>
+        <span className="muted small">{points.length ? `steps ${s0}–${s1}` : 'waiting for frames'}</span>
+      </header>
+      <svg viewBox={`0 0 ${width} ${height}`} width="100%" height={height} role="img" aria-label={`Condition scores over the last ${points.length} steps`} preserveAspectRatio="none">
+        <line x1={pad} x2={width - pad} y1={y(lo)} y2={y(lo)} className="axis" />
+        <line x1={pad} x2={width - pad} y1={y(hi)} y2={y(hi)} className="axis faint" />
+        {names.map((n, i) => {
+          const d = points
+            .filter((p) => p.scores[n] !== undefined && Number.isFinite(p.scores[n]))
+            .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.step).toFixed(1)},${y(p.scores[n]!).toFixed(1)}`)
+            .join(' ');
+          return d ? <path key={n} d={d} fill="none" stroke={COLORS[i]} strokeWidth={1.6} vectorEffect="non-scaling-stroke" data-series={n} /> : null;
+        })}
+      </svg>
+      {names.length === 0 ? (
+        <p className="muted small">Add a condition to see how well each frame matches it.</p>
+      ) : (
+        <ul className="legend">
+          {names.map((n, i) => (
+            <li key={n}>
+              <span className="swatch" style={{ background: COLORS[i] }} aria-hidden />
+              {n}
+              <span className="num">{last?.scores[n] !== undefined ? last.scores[n]!.toFixed(3) : '–'}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

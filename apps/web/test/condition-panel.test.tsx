@@ -1,0 +1,96 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Ack, IntentInput, RoomCondition } from '@ppgn/shared';
+import { ConditionPanel } from '../components/room/condition-panel';
+import { packConditions } from '../lib/pack';
+
+const pack = packConditions({ class: ['cat', 'dog', 'tree', 'star'], keywords: ['red', 'round', 'happy'], units: ['conv1:8', 'code:16'] });
+const cat: RoomCondition = { id: 'c1', target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'u1' };
+
+const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 1 });
+
+afterEach(cleanup);
+
+describe('ConditionPanel', () => {
+  it('knows which pack conditions are classes, keywords and units', () => {
+    expect(pack.classes?.id).toBe('class');
+    expect(pack.keywords?.vocabulary).toEqual(['red', 'round', 'happy']);
+    expect(pack.units?.layers).toEqual([{ name: 'conv1', channels: 8 }, { name: 'code', channels: 16 }]);
+  });
+
+  it('adding a class condition emits a condition.add intent with the pack condition id and label', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);
+    fireEvent.change(screen.getByLabelText('Search classes'), { target: { value: 'do' } });
+    const chips = within(screen.getByRole('group', { name: 'Classes' })).getAllByRole('button');
+    expect(chips.map((c) => c.textContent)).toEqual(['dog']);
+    fireEvent.click(chips[0]!);
+    fireEvent.click(screen.getByRole('button', { name: 'Add class dog' }));
+    await waitFor(() => expect(send).toHaveBeenCalledTimes(1));
+    expect(send.mock.calls[0]![0]).toEqual({
+      type: 'condition.add',
+      id: expect.stringMatching(/^c[a-z0-9]{8}$/),
+      target: { kind: 'class', condition: 'class', labels: ['dog'] },
+      weight: 1,
+    });
+  });
+
+  it('the weight slider sends condition.update with the new weight', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[cat]} pack={pack} canSteer send={send} />);
+    const slider = screen.getByRole('slider', { name: 'Weight of cat' });
+    fireEvent.change(slider, { target: { value: '2.5' } });
+    fireEvent.pointerUp(slider);
+    await waitFor(() => expect(send).toHaveBeenCalledWith({ type: 'condition.update', id: 'c1', weight: 2.5 }));
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it('changing the class of a condition, toggling and removing it send the right intents', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[cat]} pack={pack} canSteer send={send} />);
+    fireEvent.change(screen.getByLabelText('Class of condition cat'), { target: { value: 'tree' } });
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Enable cat' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Remove cat' }));
+    expect(send.mock.calls.map((c) => c[0])).toEqual([
+      { type: 'condition.update', id: 'c1', target: { ...cat.target, labels: ['tree'] } },
+      { type: 'condition.update', id: 'c1', enabled: false },
+      { type: 'condition.remove', id: 'c1' },
+    ]);
+  });
+
+  it('shows which keywords match and the server error with its hints', async () => {
+    const send = vi.fn(
+      (_: IntentInput): Promise<Ack> => Promise.resolve({ ok: false, error: 'no word of "blu" is in the vocabulary of keywords; "blu" → did you mean red / round?' }),
+    );
+    render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Keywords' }));
+    fireEvent.change(screen.getByLabelText('Describe with keywords'), { target: { value: 'a red blu' } });
+    const matches = screen.getByTestId('keyword-matches');
+    expect(matches.textContent).toContain('✓ red');
+    expect(matches.textContent).toContain('? blu');
+    fireEvent.click(screen.getByRole('button', { name: 'Add keywords' }));
+    await waitFor(() => expect(screen.getByTestId('keyword-error').textContent).toMatch(/did you mean red \/ round\?/));
+    expect(send.mock.calls[0]![0]).toMatchObject({ type: 'condition.add', target: { kind: 'text', condition: 'keywords', text: 'a red blu' } });
+  });
+
+  it('adds a hidden-unit condition from the layer and channel pickers', () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Hidden unit' }));
+    fireEvent.change(screen.getByLabelText('Layer'), { target: { value: 'code' } });
+    fireEvent.change(screen.getByLabelText(/Channel/), { target: { value: '12' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add unit' }));
+    expect(send.mock.calls[0]![0]).toMatchObject({ type: 'condition.add', target: { kind: 'unit', condition: 'units', layer: 'code', channel: 12 }, weight: 1 });
+  });
+
+  it('a viewer sees the conditions but no steering controls', () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[cat]} pack={pack} canSteer={false} send={send} />);
+    expect(screen.getByTestId('condition-desc').textContent).toBe('cat');
+    expect(screen.queryAllByRole('slider')).toHaveLength(0);
+    expect(screen.queryAllByRole('button')).toHaveLength(0);
+    expect(screen.queryAllByRole('checkbox')).toHaveLength(0);
+    expect(screen.queryAllByRole('combobox')).toHaveLength(0);
+    expect(screen.queryByRole('tablist')).toBeNull();
+  });
+});

@@ -1,0 +1,187 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { JoinResult, RoomPatch, RoomState } from '@ppgn/shared';
+import { RoomClient, type RoomSocket } from '../lib/room-client';
+
+type Handler = (...args: unknown[]) => void;
+
+/** Just enough of a socket.io client: records emits, lets the test play the server. */
+class FakeSocket {
+  connected = false;
+  handlers = new Map<string, Handler[]>();
+  emitted: { event: string; payload: unknown }[] = [];
+  joinReplies: JoinResult[] = [];
+  on(event: string, fn: Handler) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+    return this;
+  }
+  fire(event: string, ...args: unknown[]) {
+    for (const h of this.handlers.get(event) ?? []) h(...args);
+  }
+  connect() {
+    this.connected = true;
+    this.fire('connect');
+    return this;
+  }
+  disconnect() {
+    this.connected = false;
+    return this;
+  }
+  drop() {
+    this.connected = false;
+    this.fire('disconnect', 'transport close');
+  }
+  removeAllListeners() {
+    this.handlers.clear();
+    return this;
+  }
+  emit(event: string, payload: unknown) {
+    this.emitted.push({ event, payload });
+    return this;
+  }
+  timeout() {
+    return {
+      emitWithAck: async (event: string, payload: unknown) => {
+        this.emitted.push({ event, payload });
+        if (event === 'room:join') return this.joinReplies.shift();
+        return { ok: true, version: 1 };
+      },
+    };
+  }
+}
+
+const state = (version: number): RoomState => ({
+  id: 'r1',
+  name: 'Room',
+  packId: 'p',
+  version,
+  running: true,
+  locked: false,
+  conditions: [],
+  params: { mode: 'ppgn', eps1: 1e-3, eps2: 1, eps3: 1e-3, eps4: 0, lr: 1, lrEnd: 1, lrSteps: 200, decay: 0.01, resetEvery: 0, seed: 1, fps: 10 },
+  strokes: [],
+  context: null,
+});
+const joined = (over: Partial<Extract<JoinResult, { ok: true }>> = {}): JoinResult => ({
+  ok: true,
+  userId: 'user_123',
+  role: 'editor',
+  state: state(3),
+  patches: [],
+  members: [],
+  activity: [],
+  pack: { id: 'p', labels: { class: ['cat'] } },
+  ...over,
+});
+const patch = (version: number, set: RoomPatch['set']): RoomPatch => ({ version, author: 'x', set });
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function setup() {
+  const sock = new FakeSocket();
+  const notices: string[] = [];
+  const fetchImpl = vi.fn(async (url: string | URL | Request) => {
+    const u = String(url);
+    if (u.includes('frame.png')) return new Response(new Blob([new Uint8Array([137, 80])]), { status: 200 });
+    return new Response(JSON.stringify({ state: { ...state(10), running: false } }), { headers: { 'content-type': 'application/json' } });
+  });
+  const client = new RoomClient({
+    base: 'http://engine',
+    roomId: 'r1',
+    token: 'tok',
+    name: 'Ada',
+    userId: 'user_123',
+    socketFactory: () => sock as unknown as RoomSocket,
+    fetchImpl: fetchImpl as unknown as typeof fetch,
+    onNotice: (n) => notices.push(n.message),
+  });
+  return { sock, client, notices, fetchImpl };
+}
+
+let current: RoomClient | null = null;
+afterEach(() => current?.stop());
+
+describe('RoomClient', () => {
+  it('joins, applies patches in order, keeps frames and score history', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { roomId: 'r1', token: 'tok', name: 'Ada', userId: 'user_123' } });
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', labels: { class: ['cat'] } });
+    sock.fire('room:patch', patch(4, { running: false }));
+    sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
+    expect(client.getSnapshot().state).toMatchObject({ version: 4, running: false });
+    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, hNorm: 1, at: 1 });
+    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, hNorm: 1, at: 2 });
+    expect(client.getSnapshot().frame?.step).toBe(6);
+    expect(client.getSnapshot().scores.map((s) => s.scores['p(cat)'])).toEqual([0.5, 0.6]);
+    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, hNorm: 1, at: 3 });
+    expect(client.getSnapshot().scores).toHaveLength(1); // reset chain: history restarts
+  });
+
+  it('on a version gap takes an HTTP snapshot and applies what came after', async () => {
+    const { sock, client, fetchImpl } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    sock.fire('room:patch', patch(9, { locked: true })); // missed 4..8
+    sock.fire('room:patch', patch(11, { name: 'Renamed' }));
+    await vi.waitFor(() => expect(client.getSnapshot().state?.version).toBe(11));
+    expect(fetchImpl).toHaveBeenCalledWith('http://engine/rooms/r1?token=tok', { cache: 'no-store' });
+    expect(client.getSnapshot().state).toMatchObject({ name: 'Renamed', running: false });
+  });
+
+  it('after a dropped connection shows reconnecting, re-joins with sinceVersion and the same userId', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    sock.drop();
+    expect(client.getSnapshot().status).toBe('reconnecting');
+    sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false }), patch(5, { locked: true })] }));
+    sock.connect();
+    await tick();
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', userId: 'user_123', sinceVersion: 3 });
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
+  });
+
+  it('reports engine errors, failed joins and kicks', async () => {
+    const { sock, client, notices } = setup();
+    current = client;
+    sock.joinReplies.push({ ok: false, error: 'this link is not valid for the room' });
+    client.start();
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ status: 'failed', error: 'this link is not valid for the room' });
+    sock.fire('room:error', { error: 'viewers cannot steer this room', intent: 'run.set' });
+    expect(notices).toEqual(['run.set: viewers cannot steer this room']);
+    sock.fire('room:kicked', { reason: 'removed by Ada' });
+    expect(client.getSnapshot().status).toBe('kicked');
+  });
+
+  it('throttles presence to about 15 Hz and merges updates', async () => {
+    vi.useFakeTimers();
+    try {
+      const { sock, client } = setup();
+      current = client;
+      sock.joinReplies.push(joined());
+      client.start();
+      await vi.advanceTimersByTimeAsync(1);
+      for (let i = 0; i < 20; i++) {
+        client.presence({ cursor: [i / 20, 0.5] });
+        await vi.advanceTimersByTimeAsync(10);
+      }
+      client.presence({ painting: true });
+      await vi.advanceTimersByTimeAsync(200);
+      const sent = sock.emitted.filter((e) => e.event === 'room:presence');
+      expect(sent.length).toBeGreaterThanOrEqual(3);
+      expect(sent.length).toBeLessThanOrEqual(5);
+      // the latest cursor always gets through; later fields are merged into the next message
+      expect(sent.some((e) => JSON.stringify(e.payload) === JSON.stringify({ cursor: [19 / 20, 0.5] }))).toBe(true);
+      expect(sent.at(-1)!.payload).toMatchObject({ painting: true });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
