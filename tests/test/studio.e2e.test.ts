@@ -223,6 +223,18 @@ describe('studio', () => {
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-lineage.png'), fullPage: true });
   });
 
+  it('starts the chain from an uploaded picture', async () => {
+    const { encodePng } = await import('@ppgn/core');
+    const N = 48;
+    const data = new Float32Array(N * N * 3).fill(1);
+    for (let i = 0; i < N * N; i++) if ((i % N) < N / 2) data[i * 3 + 2] = 0; // half yellow, half white
+    await owner.goto(roomUrl);
+    await owner.getByTestId('transport').waitFor({ timeout: 20_000 });
+    await owner.getByTestId('start-image').setInputFiles({ name: 'sun.png', mimeType: 'image/png', buffer: encodePng({ shape: [N, N, 3], data }) });
+    await owner.getByTestId('toast').filter({ hasText: 'The chain now starts from your picture' }).waitFor({ timeout: 20_000 });
+    await owner.getByTestId('activity').getByText(/started the chain from an uploaded image/).waitFor({ timeout: 20_000 });
+  });
+
   it('had no uncaught errors in any page', () => {
     expect(pageErrors.flat()).toEqual([]);
   });

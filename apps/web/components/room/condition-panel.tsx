@@ -1,6 +1,7 @@
 'use client';
 
 import { useEffect, useId, useMemo, useState } from 'react';
+import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
 import { shortId, useDebounced } from '../debounce';
@@ -377,14 +378,8 @@ function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
   const load = async (file: File) => {
     setError(null);
     try {
-      const bmp = await createImageBitmap(file);
-      const scale = Math.min(1, 64 / Math.max(bmp.width, bmp.height));
-      const c = document.createElement('canvas');
-      c.width = Math.max(1, Math.round(bmp.width * scale));
-      c.height = Math.max(1, Math.round(bmp.height * scale));
-      c.getContext('2d')!.drawImage(bmp, 0, 0, c.width, c.height);
-      const url = c.toDataURL('image/png');
-      setPng({ data: url.slice(url.indexOf(',') + 1), name: file.name.slice(0, 80) || 'reference', url });
+      const { data, url } = await fileToPngBase64(file, 64);
+      setPng({ data, name: file.name.slice(0, 80) || 'reference', url });
     } catch {
       setError('That file is not an image this browser can read.');
     }

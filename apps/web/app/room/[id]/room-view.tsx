@@ -1,6 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
 import type { AdminAction, IntentInput } from '@ppgn/shared';
 import { request, type CreatedRoom, type GalleryItem, type PackInfo } from '../../../lib/api';
@@ -102,6 +103,18 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
       toast('ok', `Saved “${item.title}” to the gallery`);
     } catch (err) {
       toast('error', `Could not save: ${(err as Error).message}`);
+    }
+    setBusy(null);
+  };
+  const startFromImage = async (file: File) => {
+    if (!base || !name) return;
+    setBusy('image');
+    try {
+      const { data } = await fileToPngBase64(file, 256);
+      await request(base, 'POST', `/rooms/${roomId}/image`, { token, author: name, imagePng: data });
+      toast('ok', 'The chain now starts from your picture');
+    } catch (err) {
+      toast('error', `Could not start from that image: ${(err as Error).message}`);
     }
     setBusy(null);
   };
@@ -227,6 +240,21 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               <button type="button" onClick={() => void fork()} disabled={busy === 'fork'} title="Copy this room into a new one you own">
                 Fork
               </button>
+              <label className="button" title="Encode a picture (h₀ = E(x)) and continue the chain from there">
+                {busy === 'image' ? 'Encoding…' : 'Start from image…'}
+                <input
+                  type="file"
+                  accept="image/*"
+                  className="visually-hidden"
+                  data-testid="start-image"
+                  disabled={busy === 'image'}
+                  onChange={(e) => {
+                    const f = e.target.files?.[0];
+                    e.target.value = '';
+                    if (f) void startFromImage(f);
+                  }}
+                />
+              </label>
             </div>
           )}
           <MaskToolbar tool={tool} setTool={setTool} canSteer={canSteer} strokes={state?.strokes.length ?? 0} hasContext={!!state?.context} send={send} />
