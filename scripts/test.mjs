@@ -1,4 +1,4 @@
-// `npm test`: every workspace's tests through turbo, one workspace at a time (2-core machines),
+// `npm test`: every workspace's type check and tests through turbo, one workspace at a time (2-core machines),
 // then one summary line: "N passed, N failed" and the total wall time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ rmSync(reports, { recursive: true, force: true });
 const t0 = Date.now();
 const r = spawnSync(
   'npx',
-  ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
+  ['turbo', 'run', 'typecheck', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
   { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' } },
 );
 let passed = 0;
