@@ -1,42 +1,13 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { z } from 'zod';
-import type { RoomCondition, RoomState } from '@ppgn/shared';
+import { GalleryListQuery, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './rooms/model';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
-export const ListQuery = z.object({
-  class: z.string().max(64).optional(),
-  keyword: z.string().max(64).optional(),
-  author: z.string().max(64).optional(),
-  pack: z.string().max(64).optional(),
-  starred: z.coerce.boolean().optional(),
-  cursor: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(24),
-});
-export type ListQuery = z.infer<typeof ListQuery>;
-
-export interface Recipe {
-  conditions: RoomCondition[];
-  params: RoomState['params'];
-  strokes: number;
-  roomId: string | null;
-}
-
-export interface ItemSummary {
-  id: string;
-  title: string;
-  packId: string;
-  author: string;
-  classLabel: string | null;
-  keywords: string[];
-  seed: number;
-  step: number;
-  parentId: string | null;
-  mixParentId: string | null;
-  stars: number;
-  createdAt: string;
-}
+export const ListQuery = GalleryListQuery;
+export type ListQuery = GalleryListQuery;
+export type { Recipe };
+export type ItemSummary = GalleryItem;
 
 export interface NewItem {
   title: string;
@@ -51,20 +22,7 @@ export interface NewItem {
   mixParentId?: string | null;
 }
 
-type Row = {
-  id: string;
-  title: string;
-  packId: string;
-  author: string;
-  classLabel: string | null;
-  keywords: string[];
-  seed: number;
-  step: number;
-  parentId: string | null;
-  mixParentId: string | null;
-  stars: number;
-  createdAt: Date;
-};
+type Row = Omit<ItemSummary, 'createdAt'> & { createdAt: Date };
 
 const summarySelect = {
   id: true,

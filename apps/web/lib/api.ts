@@ -1,5 +1,4 @@
 // HTTP calls to the engine, with its JSON error messages surfaced as Error messages.
-import type { RoomCondition, RoomState } from '@ppgn/shared';
 import type { RoomLinks } from './identity';
 
 export class HttpError extends Error {
@@ -53,30 +52,7 @@ export interface CreatedRoom {
   links: RoomLinks;
 }
 
-export interface GalleryItem {
-  id: string;
-  title: string;
-  packId: string;
-  author: string;
-  classLabel: string | null;
-  keywords: string[];
-  seed: number;
-  step: number;
-  parentId: string | null;
-  mixParentId: string | null;
-  stars: number;
-  createdAt: string;
-}
-
-export interface GalleryItemFull extends GalleryItem {
-  recipe: { conditions: RoomCondition[]; params: RoomState['params']; strokes: number; roomId: string | null };
-}
-
-export interface Lineage {
-  item: GalleryItem;
-  ancestors: GalleryItem[];
-  children: GalleryItem[];
-}
+export type { GalleryItem, GalleryItemFull, Lineage } from '@ppgn/shared';
 
 export interface GalleryFilters {
   class?: string;

@@ -1,3 +1,4 @@
 export * from './health';
 export * from './config';
 export * from './room';
+export * from './gallery';

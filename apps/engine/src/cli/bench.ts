@@ -4,32 +4,10 @@
  *   npm run bench -- --pack <name> --steps 20 --backend wasm --batches 1,8,32
  */
 import { parseArgs } from 'node:util';
-import { initBackend, createChain, stepBatch, cond, tf, type ChainState } from '@ppgn/core';
+import { initBackend, createChain, stepBatch, cond, tf, type ChainState, type Pack } from '@ppgn/core';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const modelsDir = () => resolveModelsDir(REPO_ROOT);
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code = 2,
-  ) {
-    super(message);
-  }
-}
-
-async function openPack(name: string): Promise<Pack> {
-  try {
-    return await openPackIn(name, modelsDir());
-  } catch (e) {
-    if (e instanceof UnknownPackError) throw new CliError(e.message);
-    throw e;
-  }
-}
+import { CliError, modelsDir, openPack } from './common';
 
 async function main(): Promise<void> {
   const { values: a } = parseArgs({

@@ -24,29 +24,7 @@ import {
   type ChainResult,
   type SamplerConfigInput,
 } from '@ppgn/core';
-import { fileURLToPath } from 'node:url';
-import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const modelsDir = () => resolveModelsDir(REPO_ROOT);
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly code = 2,
-  ) {
-    super(message);
-  }
-}
-
-async function openPack(name: string): Promise<Pack> {
-  try {
-    return await openPackIn(name, modelsDir());
-  } catch (e) {
-    if (e instanceof UnknownPackError) throw new CliError(e.message);
-    throw e;
-  }
-}
+import { CliError, openPack } from './common';
 
 const USAGE = `usage: sample --pack <name> (--class <label> | --text "..." | --unit layer:channel)... [--steps N] [--seed S] [--batch B]
               [--mode ${MODES.join('|')}] [--eps1 x] [--eps2 x] [--eps3 x] [--eps4 x] [--lr x] [--lr-end x] [--backend b]
