@@ -76,7 +76,8 @@ const ACTIVITY_ITEMS = 200;
 const ACK_TIMEOUT_MS = 10_000;
 const PRESENCE_MS = 66;
 
-const initialView: RoomView = {
+/** The view before anything is known (also what React renders before a client exists). */
+export const initialView: RoomView = {
   status: 'connecting',
   error: null,
   role: null,

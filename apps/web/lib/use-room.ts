@@ -1,22 +1,9 @@
 'use client';
 
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { RoomClient, type RoomClientOptions, type RoomView } from './room-client';
+import { RoomClient, initialView, type RoomClientOptions, type RoomView } from './room-client';
 
-const idle: RoomView = {
-  status: 'connecting',
-  error: null,
-  role: null,
-  userId: null,
-  state: null,
-  members: [],
-  activity: [],
-  labels: {},
-  packId: null,
-  frame: null,
-  scores: [],
-  joins: 0,
-};
+const idle = initialView;
 const noop = () => () => {};
 
 /** Connects a RoomClient while the component is mounted (null options = not yet). */
