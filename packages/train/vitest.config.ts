@@ -1,0 +1,3 @@
+import { workspaceConfig } from '../../vitest.base.mts';
+
+export default workspaceConfig('train');
