@@ -1,4 +1,4 @@
-export { tf } from './tf';
+export { tf, installFastMatMulGrad } from './tf';
 export { PpgnInputError, PpgnPackError } from './errors';
 export { Rng, seedState, type RngState } from './rng';
 export { Net, NetSpecError, netSpecSchema, layerSpecSchema, type NetSpec, type LayerSpec, type NetFile, type WeightEntry, type ApplyOptions, type ApplyResult, type InitOptions } from './net';

@@ -4,8 +4,7 @@
  *   npm run bench -- --pack <name> --steps 20 --backend wasm --batches 1,8,32
  */
 import { parseArgs } from 'node:util';
-import { initBackend, createChain, stepBatch, cond, tf, type ChainState, type Pack } from '@ppgn/core';
-import { existsSync } from 'node:fs';
+import { initBackend, createChain, stepBatch, cond, tf, type ChainState, type Pack, listPacks } from '@ppgn/core';
 import * as path from 'node:path';
 import { CliError, modelsDir, openPack } from './common';
 
@@ -21,7 +20,9 @@ async function main(): Promise<void> {
     },
   });
   const info = await initBackend(a.backend as never, { log: (m) => process.stderr.write(m + '\n') });
-  const name = a.pack ?? (existsSync(path.join(modelsDir(), 'emoji64', 'manifest.json')) ? 'emoji64' : 'random-emoji64-arch');
+  // default: the studio's default pack (emoji64 if trained, else the first pack in models/), else random weights
+  const installed = (await listPacks(modelsDir())).filter((p) => p.manifest).map((p) => path.basename(p.dir));
+  const name = a.pack ?? (installed.includes('emoji64') ? 'emoji64' : (installed[0] ?? 'random-emoji64-arch'));
   const pack = await openPack(name);
   const steps = Number(a.steps);
   const labels = pack.manifest.conditions.find((c) => c.kind === 'classes');
