@@ -85,6 +85,22 @@ export interface CreateRoomInput {
   running?: boolean;
 }
 
+/** A pack's default sampler settings (for class conditions) as room parameters. */
+export function packParams(pack: Pack): Partial<SamplerParams> {
+  const d = pack.manifest.defaults?.classes;
+  if (!d) return {};
+  const out: Partial<SamplerParams> = {};
+  if (d.eps1 !== undefined) out.eps1 = d.eps1;
+  if (d.eps2 !== undefined) out.eps2 = d.eps2;
+  if (d.eps3 !== undefined) out.eps3 = d.eps3;
+  if (d.eps4 !== undefined) out.eps4 = d.eps4;
+  if (d.lr !== undefined) out.lr = d.lr;
+  if (d.lrEnd !== undefined) out.lrEnd = d.lrEnd;
+  if (d.steps !== undefined) out.lrSteps = d.steps;
+  if (d.resetEvery !== undefined) out.resetEvery = d.resetEvery;
+  return out;
+}
+
 const HISTORY_EVERY = 5;
 const HISTORY_LENGTH = 240;
 const ACTIVITY_KEPT = 50;
@@ -181,7 +197,8 @@ export class RoomManager {
     if (name.length > LIMITS.roomNameLength) throw new RoomError(`room names are at most ${LIMITS.roomNameLength} characters`);
     const conds = input.conditions ?? [];
     if (conds.length > LIMITS.conditions) throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
-    const state = newRoomState(id, name, packId, input.params);
+    // the pack's tuned ε (its class defaults) first, then what the creator asked for
+    const state = newRoomState(id, name, packId, { ...packParams(pack), ...input.params });
     if (input.running === false) state.running = false;
     state.conditions = conds.map((c, i) => {
       const err = this.validateTarget(pack, c.target);
