@@ -59,8 +59,19 @@ export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[
 export async function startBackend(preferred?: string): Promise<{ name: BackendName; reason: string }> {
   try {
     const info = await initBackend(preferred as never, { log: () => {} });
-    return { name: info.backend as BackendName, reason: info.reason };
+    return { name: info.backend as BackendName, reason: shortReason(info) };
   } catch (err) {
     throw new StartupError((err as Error).message, 'set PPGN_BACKEND to wasm or cpu, or unset it to pick automatically');
   }
+}
+
+/** One short line for people: what was chosen and why the better options were skipped. */
+export function shortReason(info: { backend: string; reason: string; tried: { backend: string; error: string }[] }): string {
+  const why = info.reason.replace(/\s*\(skipped .*$/s, '');
+  if (info.tried.length === 0) return why;
+  const skipped = info.tried.map((t) => {
+    const e = /Cannot find package|could not be loaded/i.test(t.error) ? 'not installed' : t.error.replace(/\s*\(.*$/s, '').slice(0, 80);
+    return `${t.backend}: ${e}`;
+  });
+  return `${why}; skipped ${skipped.join('; ')}`;
 }

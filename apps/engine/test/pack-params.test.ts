@@ -11,3 +11,20 @@ describe('packParams', () => {
     pack.dispose();
   });
 });
+
+describe('shortReason', () => {
+  it('keeps the backend reason to one readable line', async () => {
+    const { shortReason } = await import('../src/runtime');
+    expect(
+      shortReason({
+        backend: 'wasm',
+        reason: 'auto: simd=on, threads=off (skipped tensorflow: long text (with parens); webgpu: x)',
+        tried: [
+          { backend: 'tensorflow', error: "neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (install one): Cannot find package '@tensorflow/tfjs-node-gpu'" },
+          { backend: 'webgpu', error: 'libvulkan.so.1 not found (Dawn needs the Vulkan loader)' },
+        ],
+      }),
+    ).toBe('auto: simd=on, threads=off; skipped tensorflow: not installed; webgpu: libvulkan.so.1 not found');
+    expect(shortReason({ backend: 'cpu', reason: 'requested: PPGN_BACKEND=cpu', tried: [] })).toBe('requested: PPGN_BACKEND=cpu');
+  });
+});

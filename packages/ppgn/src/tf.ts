@@ -31,6 +31,10 @@ async function registerGradients(): Promise<number> {
 
 export const gradientCount = await registerGradients();
 
+// Production mode: no console banner suggesting tfjs-node on every start (the backend choice is
+// ours and is logged with its reason); PPGN_DEBUG=1 keeps tfjs's warnings.
+if (!process.env.PPGN_DEBUG) tf.env().set('PROD', true);
+
 // tfjs-backend-wasm runs `matMul(a, b, transposeA=true)` / `matMul(a, b, false, transposeB=true)` through
 // a slow path (measured on 2 cores: xᵀ·dy for a 64×3072 batch and a 3072×512 kernel took 481 ms, against
 // 11 ms for `matMul(transpose(x), dy)`). The default BatchMatMul gradient uses exactly those transposed

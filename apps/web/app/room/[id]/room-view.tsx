@@ -241,7 +241,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
                 Fork
               </button>
               <label className="button" title="Encode a picture (h₀ = E(x)) and continue the chain from there">
-                {busy === 'image' ? 'Encoding…' : 'Start from image…'}
+                {busy === 'image' ? 'Encoding…' : 'From image…'}
                 <input
                   type="file"
                   accept="image/*"
