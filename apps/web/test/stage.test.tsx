@@ -51,8 +51,8 @@ describe('mask tool', () => {
 
   it('draws the room strokes as an overlay and shows other people\u2019s cursors', () => {
     const members: Member[] = [
-      { userId: 'me', name: 'Me', color: '#fff', role: 'editor', cursor: [0.2, 0.2], painting: false, following: null },
-      { userId: 'u2', name: 'Ada', color: '#f0a', role: 'editor', cursor: [0.5, 0.25], painting: true, following: null },
+      { userId: 'me', name: 'Me', color: '#fff', role: 'editor', cursor: [0.2, 0.2], painting: false, following: null, viewing: null },
+      { userId: 'u2', name: 'Ada', color: '#f0a', role: 'editor', cursor: [0.5, 0.25], painting: true, following: null, viewing: null },
     ];
     const strokes = [{ id: 's1', author: 'u2', erase: false, radius: 0.05, points: [[0.1, 0.1], [0.4, 0.4]] as [number, number][] }];
     render(<Stage frame={null} strokes={strokes} members={members} me="me" canPaint={false} tool={brush} send={ok} />);

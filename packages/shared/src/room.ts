@@ -151,6 +151,8 @@ export const Member = z.object({
   cursor: z.tuple([finite, finite]).nullable(),
   painting: z.boolean(),
   following: z.string().nullable(),
+  /** the history step this person is looking at on the timeline (null = the live frame) */
+  viewing: z.number().int().nonnegative().nullable(),
 });
 export type Member = z.infer<typeof Member>;
 
@@ -220,6 +222,7 @@ export const PresenceUpdate = z.object({
   cursor: z.tuple([finite.min(0).max(1), finite.min(0).max(1)]).nullable().optional(),
   painting: z.boolean().optional(),
   following: z.string().max(64).nullable().optional(),
+  viewing: z.number().int().min(0).max(1e9).nullable().optional(),
   name: z.string().trim().min(1).max(LIMITS.nameLength).optional(),
 });
 export type PresenceUpdate = z.infer<typeof PresenceUpdate>;

@@ -307,7 +307,7 @@ export class RoomManager {
       m.name = name;
       m.role = role;
     } else {
-      m = { userId, name, role, color: COLORS[room.members.size % COLORS.length]!, cursor: null, painting: false, following: null, sockets: 1 };
+      m = { userId, name, role, color: COLORS[room.members.size % COLORS.length]!, cursor: null, painting: false, following: null, viewing: null, sockets: 1 };
       room.members.set(userId, m);
     }
     this.emitMembers(room);
@@ -328,6 +328,7 @@ export class RoomManager {
     if (p.cursor !== undefined) m.cursor = p.cursor;
     if (p.painting !== undefined) m.painting = p.painting;
     if (p.following !== undefined) m.following = p.following && room.members.has(p.following) ? p.following : null;
+    if (p.viewing !== undefined) m.viewing = p.viewing;
     if (p.name !== undefined) m.name = p.name;
     this.emitMembers(room);
   }

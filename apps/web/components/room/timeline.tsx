@@ -11,6 +11,8 @@ export function Timeline({
   canFork,
   onFork,
   onError,
+  follow,
+  onViewing,
 }: {
   base: string;
   roomId: string;
@@ -18,10 +20,21 @@ export function Timeline({
   canFork: boolean;
   onFork: (step: number) => void;
   onError: (msg: string) => void;
+  /** mirror someone else's timeline: their name and the step they look at (null = live) */
+  follow?: { name: string; viewing: number | null } | null;
+  /** tell the room which step this person is looking at (for people who follow them) */
+  onViewing?: (step: number | null) => void;
 }) {
   const [steps, setSteps] = useState<number[]>([]);
   const [current, setCurrent] = useState<number | null>(null);
-  const [idx, setIdx] = useState<number | null>(null);
+  const [ownIdx, setOwnIdx] = useState<number | null>(null);
+  const setIdx = (i: number | null) => {
+    setOwnIdx(i);
+    onViewing?.(i === null ? null : (steps[Math.min(i, steps.length - 1)] ?? null));
+  };
+  // following someone: show the step they look at (when it is kept), else the live frame
+  const followedIdx = follow && follow.viewing !== null ? steps.indexOf(follow.viewing) : -1;
+  const idx = follow ? (followedIdx >= 0 ? followedIdx : null) : ownIdx;
   const load = useCallback(async () => {
     try {
       const h = await request<{ steps: number[]; current: number }>(base, 'GET', `/rooms/${roomId}/history?token=${encodeURIComponent(token)}`);
@@ -34,6 +47,9 @@ export function Timeline({
     }
   }, [base, roomId, token, onError]);
   useEffect(() => {
+    if (follow && follow.viewing !== null && !steps.includes(follow.viewing)) void load();
+  }, [follow, steps, load]);
+  useEffect(() => {
     void load();
     const t = setInterval(() => void load(), 5000);
     return () => clearInterval(t);
@@ -44,6 +60,7 @@ export function Timeline({
       <header className="panel-head">
         <h2 id="timeline-title">Timeline</h2>
         <span className="muted small">
+          {follow ? `following ${follow.name} · ` : ''}
           {steps.length ? `${steps.length} kept steps · now at ${current ?? '…'}` : 'no history kept yet'}
         </span>
       </header>
@@ -54,7 +71,7 @@ export function Timeline({
           max={Math.max(0, steps.length - 1)}
           step={1}
           value={idx ?? Math.max(0, steps.length - 1)}
-          disabled={steps.length === 0}
+          disabled={steps.length === 0 || !!follow}
           aria-label="Chain history"
           aria-valuetext={step !== undefined ? `step ${step}` : 'live'}
           onChange={(e) => setIdx(Number(e.target.value))}

@@ -66,6 +66,8 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
 
   const [tool, setTool] = useState<MaskToolState>({ mode: null, radius: 0.08, showMask: true });
   const [followId, setFollowId] = useState<string | null>(null);
+  const followed = followId ? view.members.find((m) => m.userId === followId) ?? null : null;
+  const onHistoryError = useCallback((m: string) => toast('error', m), [toast]);
   const follow = (id: string | null) => {
     setFollowId(id);
     client?.presence({ following: id });
@@ -261,7 +263,18 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
           {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
           <ScoreChart points={view.scores} />
-          {base && <Timeline base={base} roomId={roomId} token={token} canFork={role !== null} onFork={(s) => void fork(s)} onError={(m) => toast('error', m)} />}
+          {base && (
+            <Timeline
+              base={base}
+              roomId={roomId}
+              token={token}
+              canFork={role !== null}
+              onFork={(s) => void fork(s)}
+              onError={onHistoryError}
+              follow={followed ? { name: followed.name, viewing: followed.viewing } : null}
+              onViewing={(step) => client?.presence({ viewing: step })}
+            />
+          )}
         </div>
         <aside className="side">
           {state ? (
