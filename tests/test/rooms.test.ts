@@ -110,6 +110,22 @@ describe('co-steering', () => {
     expect(await again.join(room.id, room.tokens.editor, 'Edit', { userId: e.userId })).toEqual({ ok: false, error: 'you were removed from this room' });
   });
 
+  it('shares presence: cursors, painting, following and the step someone looks at', async () => {
+    const room = await createRoom({ running: false });
+    const a = client();
+    const b = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await b.join(room.id, room.tokens.editor, 'Ben');
+    let members: { userId: string; cursor: unknown; following: string | null; viewing: number | null; painting: boolean }[] = [];
+    a.socket.on('room:members', (m) => (members = m));
+    b.socket.emit('room:presence', { cursor: [0.25, 0.75], painting: true, following: a.userId, viewing: 10 });
+    await a.waitFor(() => members.some((m) => m.userId === b.userId && m.viewing === 10), 5000, 'presence');
+    expect(members.find((m) => m.userId === b.userId)).toMatchObject({ cursor: [0.25, 0.75], painting: true, following: a.userId, viewing: 10 });
+    b.socket.emit('room:presence', { cursor: [2, 0] });
+    await a.waitFor(() => b.errors.length > 0, 5000, 'presence error');
+    expect(b.errors.at(-1)).toMatch(/cursor/);
+  });
+
   it("undo over the socket only touches one's own ops", async () => {
     const room = await createRoom();
     const a = client();
