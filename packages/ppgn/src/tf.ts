@@ -29,7 +29,21 @@ async function registerGradients(): Promise<number> {
   return n;
 }
 
-export const gradientCount = await registerGradients();
+/**
+ * Bundled (esbuild, for a GPU host without node_modules): tfjs's own register_all_gradients is
+ * bundled and loads fine. Under tsx/Node ESM that module fails to load (see above), so fall back
+ * to registering the gradient files found in node_modules.
+ */
+async function registerAllGradients(): Promise<number> {
+  try {
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+    return -1; // registered by tfjs itself
+  } catch {
+    return registerGradients();
+  }
+}
+
+export const gradientCount = await registerAllGradients();
 
 // Production mode: no console banner suggesting tfjs-node on every start (the backend choice is
 // ours and is logged with its reason); PPGN_DEBUG=1 keeps tfjs's warnings.

@@ -315,7 +315,32 @@ export const TINY: TrainConfig = {
   checkpointEvery: 2,
 };
 
-export const CONFIGS: Record<string, TrainConfig> = { 'cpu-mini': CPU_MINI, gpu: GPU, tiny: TINY };
+/**
+ * The `gpu` recipe cut to one lent GPU session (30 min of device time, 10 min per command): tfjs-webgpu
+ * training is dispatch-bound at ~0.35 s/step whatever the batch (H100, ../shared/gpu/README.md), so
+ * big batches and ~5k steps in all; checkpoints often enough that a 10-minute command loses little.
+ */
+export const GPU_BUDGET: TrainConfig = {
+  ...GPU,
+  name: 'gpu-budget',
+  phases: {
+    E: { ...GPU.phases.E, steps: 1200, batch: 128 },
+    G: { ...GPU.phases.G, steps: 2400, batch: 128 },
+    fastMlp: { ...GPU.phases.fastMlp, steps: 300, batch: 256 },
+    hdae: { ...GPU.phases.hdae, steps: 300, batch: 256 },
+    style: { ...GPU.phases.style, steps: 300, batch: 128 },
+    colour: { ...GPU.phases.colour, steps: 200, batch: 128 },
+    evalC: { ...GPU.phases.evalC, steps: 800, batch: 128 },
+  },
+  checkpointEvery: 200,
+};
+
+export const CONFIGS: Record<string, TrainConfig> = {
+  'cpu-mini': CPU_MINI,
+  gpu: GPU,
+  'gpu-budget': GPU_BUDGET,
+  tiny: TINY,
+};
 
 /** a copy of `cfg` with every phase's batch size replaced (shape checks, small machines) */
 export function withBatch(cfg: TrainConfig, batch: number): TrainConfig {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Net, Rng, initBackend, type NetSpec } from '@ppgn/core';
 import { tf, installFastMatMulGrad } from './tf';
 import type { TrainConfig, NetSpecs, Sizes, ClassifierPhase } from './config';
-import { loadDataset, datasetStats, type Dataset } from './data/dataset';
+import { loadDataset, readDatasetFile, datasetStats, type Dataset } from './data/dataset';
 import { ensureDataPackages, defaultDataDir, repoRoot } from './data/fetch';
 import { augmentBatch, sampleIndices, type AugmentOptions } from './data/augment';
 import { Progress, fmtTime } from './progress';
@@ -63,6 +63,8 @@ export interface TrainOptions {
   runDir?: string;
   /** use this dataset instead of the emoji packages (tests) */
   dataset?: Dataset;
+  /** read the dataset from this cache file (`<key>.u8.bin`) instead of the emoji packages (GPU hosts) */
+  datasetFile?: string;
   dataDir?: string;
   backend?: string;
   log?: (m: string) => void;
@@ -553,7 +555,15 @@ export async function train(o: TrainOptions): Promise<TrainSummary> {
   const t0 = performance.now();
   const be = await initBackend((o.backend ?? process.env.PPGN_BACKEND ?? cfg.backend) as 'auto', { log });
   installFastMatMulGrad();
-  const ds = o.dataset ?? (await loadDataset(ensureDataPackages(o.dataDir ?? defaultDataDir(), log), cfg.data, log));
+  const ds =
+    o.dataset ??
+    (o.datasetFile
+      ? await readDatasetFile(o.datasetFile, log)
+      : await loadDataset(ensureDataPackages(o.dataDir ?? defaultDataDir(), log), cfg.data, log));
+  if (ds.size !== cfg.data.size)
+    throw new Error(
+      `the dataset has ${ds.size}×${ds.size} images but config ${cfg.name} trains on ${cfg.data.size}×${cfg.data.size}`,
+    );
   const root = repoRoot();
   const runDir =
     o.runDir ?? path.join(root, '.cache', 'train-runs', `${cfg.name}-s${seed}${o.steps ? `-n${o.steps}` : ''}`);

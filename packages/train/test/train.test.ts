@@ -1,9 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, loadPack, createChain, stepBatch, cond, tf } from '@ppgn/core';
-import { buildDataset, splitByIdentity, selectEntries, resolveOptions, type Dataset } from '../src/data/dataset';
+import { buildDataset, loadDataset, readDatasetFile, splitByIdentity, selectEntries, resolveOptions, type Dataset } from '../src/data/dataset';
 import { coarseClassOf, CLASS_NAMES, colourBin } from '../src/data/labels';
 import { msssim, meanPairwiseMsssim } from '../src/msssim';
 import { TINY } from '../src/config';
@@ -28,6 +28,25 @@ afterAll(() => {
 });
 
 describe('dataset', () => {
+  it('caches the dataset as 8-bit images that read back (also from a bare file, as on a GPU host)', async () => {
+    const opts = { ...TINY.data, classes: FIXTURE_CLASSES };
+    const built = await loadDataset(tmp, opts);
+    const dir = path.join(tmp, 'datasets');
+    const bin = readdirSync(dir).find((f) => f.endsWith('.u8.bin'))!;
+    expect(bin).toBeTruthy();
+    const cached = await loadDataset(tmp, opts);
+    const file = await readDatasetFile(path.join(dir, bin));
+    for (const d of [cached, file]) {
+      expect(d.n).toBe(built.n);
+      expect(Array.from(d.cls)).toEqual(Array.from(built.cls));
+      expect(Array.from(d.test)).toEqual(Array.from(built.test));
+      let max = 0;
+      for (let i = 0; i < d.images.length; i++) max = Math.max(max, Math.abs(d.images[i]! - built.images[i]!));
+      expect(max).toBeLessThanOrEqual(0.5 / 255 + 1e-6);
+    }
+    await expect(readDatasetFile(path.join(dir, 'missing.u8.bin'))).rejects.toThrow(/expected a dataset cache file/);
+  });
+
   it('maps subcategories to coarse classes and skips components', () => {
     expect(coarseClassOf('Smileys & Emotion', 'face-smiling')).toBe('faces-happy');
     expect(coarseClassOf('Flags', 'country-flag')).toBe('flags');

@@ -18,7 +18,10 @@ const HELP = `usage: npm run train -- [--config cpu-mini|gpu] [--steps N] [--see
   --run NAME run folder name under .cache/train-runs (default <config>-s<seed>)
   --eval-limit N  compute phase metrics on at most N images (default: all; 64 when --steps ≤ 20)
   --batch N  override the batch size of every phase (e.g. --config gpu --steps 2 --batch 2 --backend cpu to check shapes)
-  --backend  override the backend (default: config's; also PPGN_BACKEND)`;
+  --backend  override the backend (default: config's; also PPGN_BACKEND)
+  --dataset FILE   train on a dataset cache file (.cache/train-data/datasets/<key>.u8.bin, written by any
+                   earlier run) instead of the emoji packages: for hosts without npm access (GPU machines)
+  --run-dir DIR    run folder (checkpoints) at this path instead of .cache/train-runs/<run>`;
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
@@ -33,7 +36,12 @@ async function main() {
   const cfg = batch ? withBatch(base, batch) : base;
   const root = repoRoot();
   const out = typeof a.out === 'string' ? path.resolve(root, a.out) : undefined;
-  const runDir = typeof a.run === 'string' ? path.join(root, '.cache', 'train-runs', a.run) : undefined;
+  const runDir =
+    typeof a['run-dir'] === 'string'
+      ? path.resolve(a['run-dir'])
+      : typeof a.run === 'string'
+        ? path.join(root, '.cache', 'train-runs', a.run)
+        : undefined;
   const summary = await train({
     config: cfg,
     steps: intArg(a.steps, 'steps'),
@@ -42,6 +50,7 @@ async function main() {
     out,
     runDir,
     backend: typeof a.backend === 'string' ? a.backend : undefined,
+    datasetFile: typeof a.dataset === 'string' ? path.resolve(a.dataset) : undefined,
     evalLimit:
       intArg(a['eval-limit'], 'eval-limit') ??
       (intArg(a.steps, 'steps') !== undefined && Number(a.steps) <= 20 ? 64 : undefined),

@@ -292,6 +292,49 @@ function cacheKey(dataDir: string, o: Required<DatasetOptions>): string {
     .slice(0, 12);
 }
 
+/**
+ * Read a cached dataset (`<key>.u8.bin` with its `<key>.json` beside it). Also the way to train
+ * where the emoji packages cannot be installed (a GPU host): `npm run train -- --dataset FILE`.
+ */
+export async function readDatasetFile(binFile: string, log: (m: string) => void = () => {}): Promise<Dataset> {
+  const metaFile = binFile.replace(/(\.u8)?\.bin$/, '.json');
+  if (!binFile.endsWith('.u8.bin') || !existsSync(binFile) || !existsSync(metaFile))
+    throw new Error(`${binFile}: expected a dataset cache file <key>.u8.bin with <key>.json beside it`);
+
+  const meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as Omit<
+    Dataset,
+    'images' | 'cls' | 'vendor' | 'colour' | 'keywords' | 'train' | 'test'
+  > & { train: number[]; test: number[] };
+  const buf = await fs.readFile(binFile);
+  const N = meta.n;
+  const S = meta.size;
+  const K = Math.max(meta.vocab.length, 1);
+  let off = buf.byteOffset;
+  const take = (bytes: number) => {
+    const ab = buf.buffer.slice(off, off + bytes);
+    off += bytes;
+    return ab;
+  };
+  const images = Float32Array.from(new Uint8Array(take(N * S * S * 3)), (v) => v / 255);
+  const cls = new Int32Array(take(N * 4));
+  const vendor = new Int32Array(take(N * 4));
+  const colour = new Int32Array(take(N * 4));
+  const keywords = new Uint8Array(take(N * K));
+  log(
+    `[data] dataset cache ${path.relative(process.cwd(), binFile)}: ${N} images, train ${meta.train.length} / test ${meta.test.length}`,
+  );
+  return {
+    ...meta,
+    images,
+    cls,
+    vendor,
+    colour,
+    keywords,
+    train: Int32Array.from(meta.train),
+    test: Int32Array.from(meta.test),
+  };
+}
+
 /** buildDataset with a binary cache under `dataDir/datasets/` */
 export async function loadDataset(
   dataDir: string,
@@ -305,40 +348,7 @@ export async function loadDataset(
   // images are stored as 8-bit (a quarter of float32: the 64² set is ~31 MB, small enough to carry
   // to a GPU host); they come from 8-bit PNGs, so this loses at most box-filter rounding at 32²
   const binFile = path.join(dir, `${key}.u8.bin`);
-  if (existsSync(metaFile) && existsSync(binFile)) {
-    const meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as Omit<
-      Dataset,
-      'images' | 'cls' | 'vendor' | 'colour' | 'keywords' | 'train' | 'test'
-    > & { train: number[]; test: number[] };
-    const buf = await fs.readFile(binFile);
-    const N = meta.n;
-    const S = meta.size;
-    const K = Math.max(meta.vocab.length, 1);
-    let off = buf.byteOffset;
-    const take = (bytes: number) => {
-      const ab = buf.buffer.slice(off, off + bytes);
-      off += bytes;
-      return ab;
-    };
-    const images = Float32Array.from(new Uint8Array(take(N * S * S * 3)), (v) => v / 255);
-    const cls = new Int32Array(take(N * 4));
-    const vendor = new Int32Array(take(N * 4));
-    const colour = new Int32Array(take(N * 4));
-    const keywords = new Uint8Array(take(N * K));
-    log(
-      `[data] dataset cache ${path.relative(process.cwd(), binFile)}: ${N} images, train ${meta.train.length} / test ${meta.test.length}`,
-    );
-    return {
-      ...meta,
-      images,
-      cls,
-      vendor,
-      colour,
-      keywords,
-      train: Int32Array.from(meta.train),
-      test: Int32Array.from(meta.test),
-    };
-  }
+  if (existsSync(metaFile) && existsSync(binFile)) return readDatasetFile(binFile, log);
   const ds = buildDataset(dataDir, o, log);
   mkdirSync(dir, { recursive: true });
   const { images, cls, vendor, colour, keywords, train, test, ...meta } = ds;
