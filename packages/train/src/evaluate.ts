@@ -26,6 +26,7 @@ import { meanPairwiseMsssim } from './msssim';
 import { EVAL_DIR, EVAL_NET } from './export';
 import { renderModelCard } from './model-card';
 import { Progress } from './progress';
+import { concat, dirBytes } from './util';
 
 export interface EvalOptions {
   packDir: string;
@@ -316,23 +317,4 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
 
 function round(x: number, d = 4): number {
   return Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x;
-}
-
-function concat(arrs: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrs.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const a of arrs) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
-}
-
-async function dirBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? await dirBytes(p) : (await fs.stat(p)).size;
-  }
-  return n;
 }

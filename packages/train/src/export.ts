@@ -7,6 +7,7 @@ import type { Dataset } from './data/dataset';
 import { datasetStats } from './data/dataset';
 import { saveNet } from './checkpoint';
 import { renderModelCard } from './model-card';
+import { dirBytes } from './util';
 
 export interface CodeStats {
   mean: number;
@@ -130,15 +131,6 @@ export function buildManifest(x: ExportInput, name: string): PackManifestInput {
       ...x.training,
     },
   };
-}
-
-async function dirBytes(dir: string): Promise<number> {
-  let n = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? await dirBytes(p) : (await fs.stat(p)).size;
-  }
-  return n;
 }
 
 /** write models/<name>/ (manifest, nets, eval/evalC, MODEL_CARD.md); returns the folder size in bytes */

@@ -26,6 +26,7 @@ import {
   type PhaseState,
 } from './checkpoint';
 import { exportPack, type CodeStats } from './export';
+import { concat } from './util';
 
 export type PhaseName = 'E' | 'G' | 'fastMlp' | 'hdae' | 'style' | 'colour' | 'evalC';
 export const PHASES: PhaseName[] = ['E', 'G', 'fastMlp', 'hdae', 'style', 'colour', 'evalC'];
@@ -513,16 +514,6 @@ async function trainHdae(ctx: Ctx, stats: CodeStats): Promise<Record<string, num
     `[train] hdae: ${r.msPerStep.toFixed(0)} ms/step, held-out mse ${outMse.toFixed(4)} (σ=${sigma.toFixed(3)}, noise mse / output mse = ${gain.toFixed(2)})`,
   );
   return { msPerStep: r.msPerStep, seconds: r.seconds, sigma, testMse: outMse, denoiseGain: gain };
-}
-
-function concat(arrs: Float32Array[]): Float32Array {
-  const out = new Float32Array(arrs.reduce((a, b) => a + b.length, 0));
-  let o = 0;
-  for (const a of arrs) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
