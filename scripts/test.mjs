@@ -1,4 +1,4 @@
-// `npm test`: every workspace's type check and tests through turbo, one workspace at a time (2-core machines),
+// `npm test`: lint, then every workspace's type check and tests through turbo, one workspace at a time (2-core machines),
 // then one summary line: "N passed, N failed" and the total wall time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -9,10 +9,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const reports = path.join(root, '.cache', 'test-reports');
 rmSync(reports, { recursive: true, force: true });
 const t0 = Date.now();
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' };
+console.log('[test] lint (eslint .)');
+const lint = spawnSync('npx', ['eslint', '.'], { cwd: root, stdio: 'inherit', env });
 const r = spawnSync(
   'npx',
   ['turbo', 'run', 'typecheck', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' } },
+  { cwd: root, stdio: 'inherit', env },
 );
 let passed = 0;
 let failed = 0;
@@ -30,6 +33,7 @@ if (existsSync(reports)) {
 const secs = ((Date.now() - t0) / 1000).toFixed(1);
 console.log(`\n[test] ${perWorkspace.join(' · ')}`);
 console.log(`[test] total time ${secs} s`);
-if (r.status !== 0 && failed === 0) failed = 1; // a workspace failed before reporting
+if (lint.status !== 0) console.log('[test] lint failed (see above)');
+if ((r.status !== 0 || lint.status !== 0) && failed === 0) failed = 1; // lint or a type check failed, or a workspace failed before reporting
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(r.status ?? 1);
+process.exit(r.status || lint.status || 0);
