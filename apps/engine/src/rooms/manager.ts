@@ -262,7 +262,7 @@ export class RoomManager {
       if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
       const item = this.activityItem(room, patch.version, actor, summary);
       this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
-      if (Object.keys(patch.set).length > 0 || patch.version) this.events.patch(roomId, patch);
+      this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
       this.events.activity(roomId, item);
       return patch;
     });
