@@ -4,7 +4,7 @@ import express from 'express';
 import { Server as IOServer } from 'socket.io';
 import type { Health, PackSummary } from '@ppgn/shared';
 import { ENGINE_VERSION } from './config';
-import { StartupError } from './errors';
+import { listenError } from './ports';
 
 export interface EngineDeps {
   backend: { name: Health['backend']['name']; reason: string };
@@ -77,11 +77,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
       return new Promise((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException) => {
           httpServer.off('listening', onListening);
-          if (err.code === 'EADDRINUSE') {
-            reject(new StartupError(`port ${port} is already in use`, 'stop the other process or set ENGINE_PORT to a free port'));
-          } else if (err.code === 'EACCES') {
-            reject(new StartupError(`no permission to listen on port ${port}`, 'set ENGINE_PORT to a port above 1024'));
-          } else reject(err);
+          reject(listenError(err, port));
         };
         const onListening = () => {
           httpServer.off('error', onError);
