@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, promises as fs, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
 import { resizeImage } from '@ppgn/core';
 import {
@@ -29,6 +30,7 @@ export interface EmojiEntry {
   category: string;
   subcategory: string;
   image: string;
+  skin_variations?: Record<string, { unified: string; image: string; [k: string]: unknown }>;
   [k: string]: unknown;
 }
 
@@ -39,6 +41,8 @@ export interface DatasetOptions {
   vendors?: Vendor[];
   /** at most this many identities per coarse class (seeded choice) */
   maxPerClass?: number;
+  /** skin-tone variants added per identity as extra training images (same identity, same split side) */
+  maxSkinVariants?: number;
   /** fraction of identities per class held out */
   testFraction?: number;
   /** keywords need at least this many images */
@@ -76,6 +80,7 @@ export function resolveOptions(o: DatasetOptions): Required<DatasetOptions> {
     size: o.size,
     vendors: o.vendors ?? [...VENDORS],
     maxPerClass: o.maxPerClass ?? 90,
+    maxSkinVariants: o.maxSkinVariants ?? 0,
     testFraction: o.testFraction ?? 0.15,
     minKeywordCount: o.minKeywordCount ?? 20,
     maxKeywords: o.maxKeywords ?? 300,
@@ -127,14 +132,14 @@ export function splitByIdentity(
 export function selectEntries(
   entries: EmojiEntry[],
   o: Required<DatasetOptions>,
-  hasImage: (e: EmojiEntry, v: Vendor) => boolean,
+  hasImages: (e: EmojiEntry) => boolean,
 ): { entry: EmojiEntry; cls: string }[] {
   const byClass = new Map<string, EmojiEntry[]>();
   const seen = new Set<string>();
   for (const e of entries) {
     const c = coarseClassOf(e.category, e.subcategory);
     if (!c || !o.classes.includes(c) || seen.has(e.unified)) continue;
-    if (!o.vendors.every((v) => hasImage(e, v))) continue;
+    if (!hasImages(e)) continue;
     seen.add(e.unified);
     if (!byClass.has(c)) byClass.set(c, []);
     byClass.get(c)!.push(e);
@@ -151,7 +156,11 @@ export function selectEntries(
 
 /** decode PNG → composite on white → resize to S (box filter when the size divides, else bilinear) */
 export function loadImage(file: string, S: number): { img: Float32Array; colour: number } {
-  const png = PNG.sync.read(readFileSync(file));
+  return loadImageBytes(readFileSync(file), S);
+}
+
+export function loadImageBytes(bytes: Buffer, S: number): { img: Float32Array; colour: number } {
+  const png = PNG.sync.read(bytes);
   const { width: W, height: H, data } = png;
   const full = new Float32Array(H * W * 3);
   for (let i = 0; i < H * W; i++) {
@@ -182,9 +191,52 @@ function readEmojilib(dataDir: string): Record<string, string[]> {
   return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, string[]>) : {};
 }
 
-function vendorImageDir(dataDir: string, v: Vendor): string {
-  const base = path.join(packageDir(dataDir, VENDOR_PACKAGES[v]), 'img', v);
-  return path.join(base, '64');
+/** where one art set's drawing of an emoji comes from */
+interface ImageSource {
+  has(unified: string, image: string): boolean;
+  load(unified: string, image: string, S: number): { img: Float32Array; colour: number };
+}
+
+/** emoji-datasource PNGs (64×64) */
+function pngSource(dataDir: string, v: Vendor): ImageSource {
+  const dir = path.join(packageDir(dataDir, VENDOR_PACKAGES[v]), 'img', v, '64');
+  return {
+    has: (_u, image) => existsSync(path.join(dir, image)),
+    load: (_u, image, S) => loadImage(path.join(dir, image), S),
+  };
+}
+
+interface ResvgModule {
+  Resvg: new (
+    svg: string | Buffer,
+    o: { fitTo: { mode: 'width'; value: number }; background?: string },
+  ) => { render(): { asPng(): Buffer } };
+}
+
+/** OpenMoji SVGs rasterised with resvg at 4× the target size, then box-filtered down (anti-aliasing) */
+function svgSource(dataDir: string): ImageSource {
+  const dir = path.join(packageDir(dataDir, 'openmoji'), 'color', 'svg');
+  const req = createRequire(path.resolve(dataDir, 'node_modules', 'noop.js'));
+  let resvg: ResvgModule | undefined;
+  const file = (unified: string) => {
+    for (const u of [unified, unified.replace(/-FE0F/g, '')]) {
+      const f = path.join(dir, `${u}.svg`);
+      if (existsSync(f)) return f;
+    }
+    return undefined;
+  };
+  return {
+    has: (u) => !!file(u),
+    load: (u, _image, S) => {
+      resvg ??= req('@resvg/resvg-js') as ResvgModule;
+      const png = new resvg.Resvg(readFileSync(file(u)!), { fitTo: { mode: 'width', value: S * 4 } }).render().asPng();
+      return loadImageBytes(png, S);
+    },
+  };
+}
+
+function imageSource(dataDir: string, v: Vendor): ImageSource {
+  return v === 'openmoji' ? svgSource(dataDir) : pngSource(dataDir, v);
 }
 
 /** Build the dataset from installed data packages (`dataDir/node_modules/...`). */
@@ -193,19 +245,27 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const jsonFile = path.join(packageDir(dataDir, VENDOR_PACKAGES[o.vendors[0]]), 'emoji.json');
   const entries = JSON.parse(readFileSync(jsonFile, 'utf8')) as EmojiEntry[];
   const emojilib = readEmojilib(dataDir);
-  const dirs = Object.fromEntries(o.vendors.map((v) => [v, vendorImageDir(dataDir, v)])) as Record<Vendor, string>;
-  const selected = selectEntries(
-    entries,
-    o,
-    (e, v) => (e[`has_img_${v}`] ?? true) !== false && existsSync(path.join(dirs[v], e.image)),
-  );
+  const sources = Object.fromEntries(o.vendors.map((v) => [v, imageSource(dataDir, v)])) as Record<Vendor, ImageSource>;
+  const hasAll = (unified: string, image: string, e: Record<string, unknown>) =>
+    o.vendors.every((v) => (e[`has_img_${v}`] ?? true) !== false && sources[v].has(unified, image));
+  const selected = selectEntries(entries, o, (e) => hasAll(e.unified, e.image, e));
   const split = splitByIdentity(
     selected.map((s) => ({ identity: s.entry.unified, cls: s.cls })),
     o.testFraction,
     o.seed,
   );
+  // one drawing per (identity, variant, vendor); variants = the emoji itself + up to maxSkinVariants skin tones
+  const jobs: { entry: EmojiEntry; cls: string; unified: string; image: string }[] = [];
+  for (const { entry, cls: c } of selected) {
+    jobs.push({ entry, cls: c, unified: entry.unified, image: entry.image });
+    const vars = Object.values(entry.skin_variations ?? {})
+      .filter((sv) => hasAll(sv.unified, sv.image, sv))
+      .sort((a, b) => hash32(`${o.seed}:skin:${a.unified}`) - hash32(`${o.seed}:skin:${b.unified}`))
+      .slice(0, o.maxSkinVariants);
+    for (const sv of vars) jobs.push({ entry, cls: c, unified: sv.unified, image: sv.image });
+  }
   const S = o.size;
-  const N = selected.length * o.vendors.length;
+  const N = jobs.length * o.vendors.length;
   const images = new Float32Array(N * S * S * 3);
   const cls = new Int32Array(N);
   const vendor = new Int32Array(N);
@@ -215,13 +275,13 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const tokens: string[][] = [];
   let i = 0;
   const t0 = Date.now();
-  for (const { entry, cls: c } of selected) {
+  for (const { entry, cls: c, unified, image } of jobs) {
     const toks = keywordTokens(
       emojilib[unifiedToChar(entry.unified)] ?? emojilib[unifiedToChar(entry.unified.replace(/-FE0F/g, ''))],
       entry.short_names ?? [],
     );
     o.vendors.forEach((v, vi) => {
-      const { img, colour: col } = loadImage(path.join(dirs[v], entry.image), S);
+      const { img, colour: col } = sources[v].load(unified, image, S);
       images.set(img, i * S * S * 3);
       cls[i] = o.classes.indexOf(c);
       vendor[i] = vi;
@@ -254,7 +314,7 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const test: number[] = [];
   identity.forEach((id, j) => (split.test.has(id) ? test : train).push(j));
   log(
-    `[data] ${N} images of ${selected.length} emoji (${o.vendors.join(', ')}) at ${S}×${S} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${K} keywords; train ${train.length} / test ${test.length}`,
+    `[data] ${N} images of ${selected.length} emoji (${jobs.length} with skin tones; ${o.vendors.join(', ')}) at ${S}×${S} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${K} keywords; train ${train.length} / test ${test.length}`,
   );
   return {
     size: S,
@@ -280,14 +340,14 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
 // cache
 
 function cacheKey(dataDir: string, o: Required<DatasetOptions>): string {
-  const versions = Object.values(VENDOR_PACKAGES)
+  const versions = [...new Set(Object.values(VENDOR_PACKAGES))]
     .concat(['emojilib'])
     .map((p) => {
       const f = path.join(packageDir(dataDir, p), 'package.json');
       return existsSync(f) ? `${p}@${(JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version}` : p;
     });
   return createHash('sha1')
-    .update(JSON.stringify({ o, versions, v: 2 }))
+    .update(JSON.stringify({ o, versions, v: 3 }))
     .digest('hex')
     .slice(0, 12);
 }

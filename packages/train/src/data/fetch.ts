@@ -7,10 +7,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** pinned versions: emoji-datasource-* 16.0.0 (Unicode 16 set), emojilib 4.0.3 */
+/**
+ * pinned versions: emoji-datasource-* 16.0.0 (Unicode 16 set, Noto and Twemoji PNGs), OpenMoji 17.0.0 (SVG
+ * only: rasterised with resvg), emojilib 4.0.3 (keywords)
+ */
 export const DATA_PACKAGES: Record<string, string> = {
   'emoji-datasource-google': '16.0.0',
   'emoji-datasource-twitter': '16.0.0',
+  openmoji: '17.0.0',
+  '@resvg/resvg-js': '2.6.2',
   emojilib: '4.0.3',
 };
 
@@ -44,7 +49,7 @@ export function ensureDataPackages(
   mkdirSync(dataDir, { recursive: true });
   const specs = missing.map(([p, v]) => `${p}@${v}`);
   log(
-    `[train] installing training data into ${path.relative(process.cwd(), dataDir) || dataDir} (one-time, ~150 MB download): ${specs.join(' ')} …`,
+    `[train] installing training data into ${path.relative(process.cwd(), dataDir) || dataDir} (one-time, ~160 MB download): ${specs.join(' ')} …`,
   );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(

@@ -3,80 +3,41 @@
  * vendor (style) labels and keyword extraction.
  */
 
-/** coarse class → subcategories (emoji-datasource `subcategory` values) */
+/**
+ * coarse class → subcategories (emoji-datasource `subcategory` values). Each class is meant to look alike
+ * inside: subcategories whose drawings have nothing in common (emotion marks, body parts, person symbols,
+ * dishware, costume faces) are left out, and mixed groups are split (buildings vs landscapes, clocks,
+ * office/paper vs tools/household, button-like symbols vs signs vs geometric shapes).
+ */
 export const CLASS_GROUPS: Record<string, string[]> = {
   'faces-happy': ['face-smiling', 'face-affection', 'face-tongue', 'face-glasses', 'face-hat', 'face-hand'],
-  'faces-negative': [
-    'face-concerned',
-    'face-negative',
-    'face-unwell',
-    'face-sleepy',
-    'face-neutral-skeptical',
-    'face-costume',
-  ],
-  hearts: ['heart', 'emotion'],
-  people: [
-    'person',
-    'person-role',
-    'person-gesture',
-    'person-fantasy',
-    'family',
-    'person-symbol',
-    'person-resting',
-    'person-activity',
-    'person-sport',
-  ],
-  hands: [
-    'hand-single-finger',
-    'hand-fingers-closed',
-    'hand-fingers-open',
-    'hand-fingers-partial',
-    'hands',
-    'hand-prop',
-    'body-parts',
-  ],
+  'faces-negative': ['face-concerned', 'face-negative', 'face-unwell', 'face-sleepy', 'face-neutral-skeptical'],
+  hearts: ['heart'],
+  people: ['person', 'person-role', 'person-gesture', 'person-fantasy', 'family'],
+  'people-activity': ['person-activity', 'person-sport', 'person-resting'],
+  hands: ['hand-single-finger', 'hand-fingers-closed', 'hand-fingers-open', 'hand-fingers-partial', 'hands', 'hand-prop'],
   'animals-mammal': ['animal-mammal', 'cat-face', 'monkey-face'],
-  'animals-other': ['animal-bird', 'animal-marine', 'animal-bug', 'animal-reptile', 'animal-amphibian'],
+  'animals-bird': ['animal-bird'],
+  'animals-other': ['animal-marine', 'animal-bug', 'animal-reptile', 'animal-amphibian'],
   plants: ['plant-flower', 'plant-other'],
   'food-fruit-veg': ['food-fruit', 'food-vegetable'],
   'food-prepared': ['food-prepared', 'food-asian', 'food-sweet'],
-  drinks: ['drink', 'dishware'],
-  places: ['place-building', 'place-other', 'place-geographic', 'place-map', 'place-religious', 'hotel'],
+  drinks: ['drink'],
+  buildings: ['place-building', 'place-religious', 'hotel'],
+  landscapes: ['place-geographic', 'place-map', 'place-other'],
   transport: ['transport-ground', 'transport-air', 'transport-water'],
   'sky-weather': ['sky & weather'],
-  activities: ['event', 'game', 'arts & crafts', 'sport', 'award-medal'],
+  clocks: ['time'],
+  sports: ['sport', 'award-medal'],
+  'games-events': ['event', 'game', 'arts & crafts'],
   clothing: ['clothing'],
-  'objects-tools': [
-    'tool',
-    'office',
-    'writing',
-    'book-paper',
-    'mail',
-    'lock',
-    'medical',
-    'science',
-    'household',
-    'money',
-    'other-object',
-    'time',
-  ],
-  'objects-tech-music': ['music', 'musical-instrument', 'light & video', 'computer', 'phone', 'sound'],
-  symbols: [
-    'keycap',
-    'alphanum',
-    'av-symbol',
-    'arrow',
-    'math',
-    'punctuation',
-    'zodiac',
-    'geometric',
-    'warning',
-    'transport-sign',
-    'religion',
-    'gender',
-    'other-symbol',
-    'currency',
-  ],
+  music: ['music', 'musical-instrument', 'sound'],
+  tech: ['computer', 'phone', 'light & video'],
+  'office-paper': ['office', 'writing', 'book-paper', 'mail', 'money'],
+  'tools-household': ['tool', 'lock', 'medical', 'science', 'household', 'other-object'],
+  'symbols-buttons': ['keycap', 'alphanum', 'av-symbol', 'arrow', 'zodiac'],
+  'symbols-signs': ['warning', 'transport-sign', 'religion', 'gender', 'math', 'punctuation', 'currency', 'other-symbol'],
+  shapes: ['geometric'],
   flags: ['country-flag', 'flag', 'subdivision-flag'],
 };
 
@@ -92,12 +53,13 @@ export function coarseClassOf(category: string, subcategory: string): string | n
 }
 
 /** art sets we train on (never Apple or Facebook) */
-export const VENDORS = ['google', 'twitter'] as const;
+export const VENDORS = ['google', 'twitter', 'openmoji'] as const;
 export type Vendor = (typeof VENDORS)[number];
-export const VENDOR_LABELS: Record<Vendor, string> = { google: 'noto', twitter: 'twemoji' };
+export const VENDOR_LABELS: Record<Vendor, string> = { google: 'noto', twitter: 'twemoji', openmoji: 'openmoji' };
 export const VENDOR_PACKAGES: Record<Vendor, string> = {
   google: 'emoji-datasource-google',
   twitter: 'emoji-datasource-twitter',
+  openmoji: 'openmoji',
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,143 @@
+"""Training configurations: network specs (the ppgn-net/1 JSON @ppgn/core runs) and phase hyper-parameters."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+
+def dense(units, name=None, frm=None, bias=True):
+    l = {"type": "dense", "units": units}
+    if not bias:
+        l["bias"] = False
+    if name:
+        l["name"] = name
+    if frm:
+        l["from"] = frm
+    return l
+
+
+def conv(filters, kernel=3, stride=1, name=None, padding="same"):
+    l = {"type": "conv2d", "filters": filters, "kernel": kernel, "stride": stride, "padding": padding}
+    if name:
+        l["name"] = name
+    return l
+
+
+def act(t, name=None, **kw):
+    l = {"type": t, **kw}
+    if name:
+        l["name"] = name
+    return l
+
+
+def conv_nets(code_dim, e_ch, g_ch, small_ch, eval_ch):
+    def nets(s):
+        img = s["image"]
+        H = img[0]
+        E = {"name": "E", "input": img, "layers": [
+            *[l for i, c in enumerate(e_ch) for l in (conv(c, 3, 2, f"conv{i + 1}"), act("relu", f"relu{i + 1}"))],
+            {"type": "flatten"},
+            dense(512, "fc5"), act("relu", "relu5"),
+            dense(code_dim, "code"),
+            {"type": "dropout", "rate": 0.3, "from": "code", "name": "codeDrop"},
+            dense(s["classes"], "logits", "codeDrop"),
+            dense(s["keywords"], "keywords", "codeDrop"),
+        ]}
+        g0 = H // 2 ** (len(g_ch) - 1)
+        G = {"name": "G", "input": [code_dim], "layers": [
+            dense(g0 * g0 * g_ch[0], "fc"),
+            {"type": "reshape", "shape": [g0, g0, g_ch[0]]},
+            act("leakyRelu", alpha=0.2),
+            *[l for i, c in enumerate(g_ch[1:]) for l in (
+                {"type": "upsample", "factor": 2}, conv(c, 3, 1, f"up{i + 1}"), act("leakyRelu", alpha=0.2))],
+            conv(3, 3, 1, "rgb"),
+            act("sigmoid", "image"),
+        ]}
+        D = {"name": "D", "input": img, "layers": [
+            *[l for c in (32, 64, 128, 256) for l in (conv(c, 3, 2), act("leakyRelu", alpha=0.2))],
+            {"type": "flatten"},
+            dense(1, "logit"),
+        ]}
+
+        def small(name, out):
+            return {"name": name, "input": img, "layers": [
+                {"type": "avgPool", "size": 2, "padding": "valid"},
+                *[l for c in small_ch for l in (conv(c, 3, 2), act("relu"))],
+                {"type": "flatten"},
+                dense(64, "fc"), act("relu"),
+                dense(out, "logits"),
+            ]}
+
+        evalC = {"name": "evalC", "input": img, "layers": [
+            conv(eval_ch[0], 3, 2, "conv1", ), act("batchnorm", epsilon=1e-3), act("relu"),
+            *[l for i, c in enumerate(eval_ch[1:]) for l in (
+                conv(c, 3, 1, f"conv{i + 2}"), act("batchnorm", epsilon=1e-3), act("relu"),
+                {"type": "maxPool", "size": 2, "padding": "valid"})],
+            {"type": "globalAvgPool", "name": "features"},
+            {"type": "dropout", "rate": 0.3},
+            dense(s["classes"], "logits"),
+        ]}
+        return {
+            "E": E, "G": G, "D": D,
+            "hdae": {"name": "hdae", "input": [code_dim], "layers": [
+                dense(512, "fc1"), act("relu"), dense(512, "fc2"), act("relu"), dense(code_dim, "out")]},
+            "fastMlp": {"name": "fastMlp", "input": [code_dim], "layers": [
+                dense(256, "fc1"), act("relu"), dense(s["classes"], "logits")]},
+            "style": small("style", s["vendors"]),
+            "colour": small("colour", s["colours"]),
+            "evalC": evalC,
+        }
+    return nets
+
+
+LICENCE = "Apache-2.0 AND CC-BY-4.0 AND CC-BY-SA-4.0"
+ATTRIBUTION = (
+    "Trained on emoji art from Noto Emoji by Google (Apache License 2.0, https://github.com/googlefonts/noto-emoji), "
+    "Twemoji by Twitter, Inc and other contributors (graphics licensed under CC-BY 4.0, "
+    "https://creativecommons.org/licenses/by/4.0/, https://github.com/jdecked/twemoji), via the emoji-datasource-google / "
+    "emoji-datasource-twitter packages by Cal Henderson (MIT), and OpenMoji by HfG Schwäbisch Gmünd and contributors "
+    "(CC BY-SA 4.0, https://openmoji.org, https://creativecommons.org/licenses/by-sa/4.0/; the weights trained on it are "
+    "shared under the same licence); keywords from emojilib by Mu-An Chiou (MIT)."
+)
+
+# first guesses; `npm run eval -- --pack emoji64 --tune` measures and rewrites them
+SAMPLER = {
+    "classes": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 200},
+    "keywords": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 200},
+    "units": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 300, "resetEvery": 0},
+    "context": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.0, "eps4": 1.0, "lr": 0.5, "lrEnd": 0.1, "steps": 100},
+    "imageRef": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 200},
+}
+
+EMOJI64 = SimpleNamespace(
+    name="emoji64",
+    version="1.0.0",
+    description="64×64 emoji pack: conv E/G trained jointly (PyTorch), h-DAE, fast-mode MLP, keyword, style and colour plug-ins",
+    licence=LICENCE,
+    attribution=ATTRIBUTION,
+    code_dim=128,
+    nets=conv_nets(128, [32, 64, 128, 256], [256, 160, 96, 48, 24], [16, 32, 64], [24, 48, 96, 192]),
+    feature_taps=["relu2", "relu3"],
+    unit_taps=["relu2", "relu3", "relu4", "relu5"],
+    steps={"joint": 4500, "gref": 1500, "hdae": 3000, "fast": 3000, "style": 1200, "colour": 1200, "evalC": 2500},
+    joint=dict(lr=1e-3, batch=32, shift=2, scale=0.05, noise=0.3, w_pix=1.0, w_cls=0.2, w_kw=0.1, w_mm=0.05,
+               w_cyc=0.05, w_rcls=0.05, w_feat=0.02),
+    gref=dict(lrG=3e-4, lrD=2e-4, batch=32, shift=2, scale=0.05, noise=0.3, w_pix=1.0, w_feat=0.05, w_gan=0.004,
+              w_cyc=0.05, w_rcls=0.05),
+    hdae=dict(lr=1e-3, batch=128, noise=1.0),
+    fast=dict(lr=1e-3, batch=128, noise=0.6, wd=1e-5),
+    style=dict(lr=1e-3, batch=64, shift=3, scale=0.1),
+    colour=dict(lr=1e-3, batch=64, shift=3, scale=0.1),
+    evalC=dict(lr=2e-3, batch=64, shift=4, scale=0.15, flip=True, jitter=0.15, wd=1e-4, balance=0.75),
+    checkpoint_every=250,
+    sampler_defaults=SAMPLER,
+)
+
+TINY = SimpleNamespace(**{**vars(EMOJI64),
+    "name": "tiny", "description": "tiny conv pack for tests", "code_dim": 16,
+    "nets": conv_nets(16, [4, 8], [8, 4, 4], [4], [4, 8]),
+    "feature_taps": ["relu2"], "unit_taps": ["relu1", "relu2"],
+    "steps": {"joint": 20, "gref": 10, "hdae": 10, "fast": 10, "style": 5, "colour": 5, "evalC": 10},
+    "checkpoint_every": 10,
+})
+
+CONFIGS = {"emoji64": EMOJI64, "tiny": TINY}

@@ -1,0 +1,629 @@
+"""PPGN pack trainer (PyTorch): dataset file → E, G (+D), h-DAE, fast-mode MLP, style/colour plug-ins and a
+held-out evaluation classifier → a model pack folder that @ppgn/core loads.
+
+    python3 -m ppgn_train.train --dataset FILE.u8.bin --out models/emoji64 --run-dir DIR [--config emoji64]
+                                [--device cpu|cuda] [--threads N] [--resume] [--steps-scale F] [--phases a,b]
+
+Phases (each checkpointed, `--resume` continues where the run stopped):
+  joint  E and G together: E classifies (class + keyword heads on the code h) while G reconstructs the image
+         from a noisy h; h is kept near N(0, 1) per unit (moment matching) and E(G(h)) ≈ h (cycle), so that
+         E∘G acts as the denoiser the PPGN prior term ε1·(E(G(h)) − h) needs.
+  gref   E frozen; G refined with pixel + E-feature + GAN losses (the paper's Noiseless Joint recipe).
+  hdae   denoising autoencoder on codes (the h-DAE prior).
+  fast   MLP p(y|h) on noisy codes (fast mode: G out of the loop).
+  style  art-style (vendor) classifier on images (a plug-in condition G never saw).
+  colour dominant-colour classifier on images (plug-in condition).
+  evalC  held-out evaluation classifier: another architecture (BN + max-pool + global pooling), another
+         seed, trained with stronger augmentation; used for metrics only, never for steering.
+The live thread count can be changed while training by writing a number to <run-dir>/threads.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .netspec import SpecNet, export_net
+from . import configs
+
+PHASES = ["joint", "gref", "hdae", "fast", "style", "colour", "evalC"]
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+
+
+class Data:
+    def __init__(self, bin_file: str):
+        if not bin_file.endswith(".u8.bin") or not os.path.exists(bin_file):
+            raise SystemExit(f"{bin_file}: expected a dataset file <key>.u8.bin (written by `npm run train`)")
+        meta_file = bin_file[: -len(".u8.bin")] + ".json"
+        if not os.path.exists(meta_file):
+            raise SystemExit(f"{meta_file}: missing (the dataset's metadata beside {bin_file})")
+        with open(meta_file) as f:
+            m = json.load(f)
+        self.meta = m
+        n, s = m["n"], m["size"]
+        k = max(len(m["vocab"]), 1)
+        raw = np.fromfile(bin_file, dtype=np.uint8)
+        off = 0
+
+        def take(count, dtype):
+            nonlocal off
+            nbytes = count * np.dtype(dtype).itemsize
+            a = raw[off : off + nbytes].view(dtype).copy()
+            off += nbytes
+            return a
+
+        self.images = torch.from_numpy(take(n * s * s * 3, np.uint8).reshape(n, s, s, 3))
+        self.cls = torch.from_numpy(take(n, "<i4").astype(np.int64))
+        self.vendor = torch.from_numpy(take(n, "<i4").astype(np.int64))
+        self.colour = torch.from_numpy(take(n, "<i4").astype(np.int64))
+        self.keywords = torch.from_numpy(take(n * k, np.uint8).reshape(n, k).astype(np.float32))
+        if off != raw.size:
+            raise SystemExit(f"{bin_file}: size {raw.size} does not match its metadata ({off} bytes expected)")
+        self.n, self.size = n, s
+        self.train = torch.tensor(m["train"], dtype=torch.long)
+        self.test = torch.tensor(m["test"], dtype=torch.long)
+        self.class_names = m["classNames"]
+        self.vocab = m["vocab"]
+        self.vendor_names = m["vendorNames"]
+        self.colour_names = m["colourNames"]
+        # sampling weights over training images: class frequency ^ -0.75 (rare classes seen more often)
+        counts = torch.bincount(self.cls[self.train], minlength=len(self.class_names)).float().clamp(min=1)
+        self.train_weights = counts[self.cls[self.train]] ** -0.75
+
+    def batch_images(self, idx: torch.Tensor, device) -> torch.Tensor:
+        """NCHW float in [0,1]"""
+        return self.images[idx].to(device).permute(0, 3, 1, 2).float().div_(255.0)
+
+    def sample(self, g: torch.Generator, b: int, balanced=True) -> torch.Tensor:
+        if balanced:
+            j = torch.multinomial(self.train_weights, b, replacement=True, generator=g)
+        else:
+            j = torch.randint(0, len(self.train), (b,), generator=g)
+        return self.train[j]
+
+
+def augment(x: torch.Tensor, g: torch.Generator, shift: float, scale: float, flip: bool = False, jitter: float = 0.0):
+    """random scale/translate (white fill), optional horizontal flip and brightness/contrast jitter"""
+    b = x.shape[0]
+    dev = x.device
+    r = lambda *s: torch.rand(*s, generator=g).to(dev)
+    sc = 1 + (r(b) * 2 - 1) * scale
+    tx = (r(b) * 2 - 1) * shift * 2 / x.shape[3]
+    ty = (r(b) * 2 - 1) * shift * 2 / x.shape[2]
+    fl = torch.where(r(b) < 0.5, -1.0, 1.0) if flip else torch.ones(b, device=dev)
+    theta = torch.zeros(b, 2, 3, device=dev)
+    theta[:, 0, 0] = fl / sc
+    theta[:, 1, 1] = 1 / sc
+    theta[:, 0, 2] = tx
+    theta[:, 1, 2] = ty
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    y = F.grid_sample(x - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
+    if jitter > 0:
+        c = 1 + (r(b, 1, 1, 1) * 2 - 1) * jitter
+        br = (r(b, 1, 1, 1) * 2 - 1) * jitter * 0.5
+        y = ((y - 0.5) * c + 0.5 + br).clamp(0, 1)
+    return y
+
+
+# ------------------------------------------------------------------------------------------------
+# run state
+
+
+class Run:
+    def __init__(self, args, cfg, data: Data):
+        self.args = args
+        self.cfg = cfg
+        self.data = data
+        self.device = torch.device(args.device)
+        self.dir = args.run_dir
+        os.makedirs(self.dir, exist_ok=True)
+        sizes = dict(image=[data.size, data.size, 3], classes=len(data.class_names), keywords=len(data.vocab),
+                     vendors=len(data.vendor_names), colours=len(data.colour_names))
+        self.specs = cfg.nets(sizes)
+        self.nets: Dict[str, SpecNet] = {k: SpecNet(v).to(self.device) for k, v in self.specs.items()}
+        self.state = {"done": [], "metrics": {}, "timings": {}}
+        self.state_file = os.path.join(self.dir, "state.json")
+        if args.resume and os.path.exists(self.state_file):
+            with open(self.state_file) as f:
+                self.state = json.load(f)
+            for k, net in self.nets.items():
+                p = os.path.join(self.dir, f"{k}.pt")
+                if os.path.exists(p):
+                    net.load_state_dict(torch.load(p, map_location=self.device))
+            log(f"[run] resumed {self.dir}: done {self.state['done'] or 'nothing'}")
+        self.threads_file = os.path.join(self.dir, "threads")
+
+    def save(self, names: List[str], extra: Dict[str, object] | None = None):
+        for k in names:
+            tmp = os.path.join(self.dir, f"{k}.pt.tmp")
+            torch.save(self.nets[k].state_dict(), tmp)
+            os.replace(tmp, os.path.join(self.dir, f"{k}.pt"))
+        if extra:
+            for k, v in extra.items():
+                tmp = os.path.join(self.dir, f"{k}.pt.tmp")
+                torch.save(v, tmp)
+                os.replace(tmp, os.path.join(self.dir, f"{k}.pt"))
+        tmp = self.state_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.state, f, indent=1)
+        os.replace(tmp, self.state_file)
+
+    def load_extra(self, name):
+        p = os.path.join(self.dir, f"{name}.pt")
+        return torch.load(p, map_location=self.device) if os.path.exists(p) else None
+
+    def check_threads(self):
+        if self.device.type != "cpu" or not os.path.exists(self.threads_file):
+            return
+        try:
+            n = int(open(self.threads_file).read().strip())
+        except ValueError:
+            return
+        if n > 0 and n != torch.get_num_threads():
+            torch.set_num_threads(n)
+            log(f"[run] threads → {n}")
+
+
+def log(m: str):
+    sys.stderr.write(m + "\n")
+    sys.stderr.flush()
+
+
+class Progress:
+    def __init__(self, name: str, total: int, start: int = 0):
+        self.name, self.total, self.start = name, total, start
+        self.t0 = time.time()
+        self.last = 0.0
+
+    def tick(self, step: int, parts: Dict[str, float], force=False):
+        now = time.time()
+        if not force and now - self.last < 20 and step != self.total:
+            return
+        self.last = now
+        done = step - self.start
+        rate = (now - self.t0) / max(done, 1)
+        eta = rate * (self.total - step)
+        w = 24
+        f = int(w * step / max(self.total, 1))
+        bar = "█" * f + "░" * (w - f)
+        ps = " ".join(f"{k} {v:.4g}" for k, v in parts.items())
+        log(f"[{self.name}] {bar} {step}/{self.total} {rate:.3f} s/step eta {fmt_time(eta)} | {ps}")
+
+
+def fmt_time(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def set_lr(opt, lr):
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def cosine(lr, step, total, warm=200):
+    if step < warm:
+        return lr * (step + 1) / warm
+    return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(total - warm, 1))))
+
+
+# ------------------------------------------------------------------------------------------------
+# phases
+
+
+def moment_loss(c: torch.Tensor) -> torch.Tensor:
+    mu = c.mean(0)
+    var = c.var(0)
+    return (mu ** 2).mean() + ((var - 1) ** 2).mean()
+
+
+def phase_joint(run: Run, steps: int, start: int):
+    p = run.cfg.joint
+    E, G = run.nets["E"], run.nets["G"]
+    E.train(); G.train()
+    opt = torch.optim.Adam(list(E.parameters()) + list(G.parameters()), lr=p["lr"], betas=(0.9, 0.999))
+    st = run.load_extra("joint_opt")
+    if st is not None and start > 0:
+        opt.load_state_dict(st)
+    g = torch.Generator().manual_seed(run.args.seed * 1000 + 1 + start)
+    d = run.data
+    prog = Progress("joint", steps, start)
+    ft = run.cfg.feature_taps
+    for step in range(start, steps):
+        set_lr(opt, cosine(p["lr"], step, steps))
+        idx = d.sample(g, p["batch"])
+        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"])
+        y = d.cls[idx].to(run.device)
+        kw = d.keywords[idx].to(run.device)
+        _, t = E(x, taps=["code", "logits", "keywords"] + ft)
+        c = t["code"]
+        noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
+        xr, _ = G(c + noise)
+        _, tr = E(xr, taps=["code", "logits"] + ft)
+        l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
+        l_cls = F.cross_entropy(t["logits"], y, label_smoothing=0.05)
+        l_kw = F.binary_cross_entropy_with_logits(t["keywords"], kw)
+        l_mm = moment_loss(c)
+        l_cyc = ((tr["code"] - c.detach()) ** 2).mean()
+        l_rcls = F.cross_entropy(tr["logits"], y)
+        l_feat = sum(((tr[k] - t[k].detach()) ** 2).mean() for k in ft) / len(ft)
+        loss = (p["w_pix"] * l_pix + p["w_cls"] * l_cls + p["w_kw"] * l_kw + p["w_mm"] * l_mm + p["w_cyc"] * l_cyc
+                + p["w_rcls"] * l_rcls + p["w_feat"] * l_feat)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc = (t["logits"].argmax(1) == y).float().mean().item()
+        prog.tick(step + 1, {"pix": l_pix.item(), "cls": l_cls.item(), "acc": acc, "kw": l_kw.item(), "mm": l_mm.item(),
+                             "cyc": l_cyc.item(), "feat": l_feat.item()})
+        if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
+            run.state["progress"] = {"phase": "joint", "step": step + 1}
+            run.save(["E", "G"], {"joint_opt": opt.state_dict()})
+            run.check_threads()
+
+
+def phase_gref(run: Run, steps: int, start: int):
+    p = run.cfg.gref
+    E, G, D = run.nets["E"], run.nets["G"], run.nets["D"]
+    E.eval()
+    for q in E.parameters():
+        q.requires_grad_(False)
+    G.train(); D.train()
+    optG = torch.optim.Adam(G.parameters(), lr=p["lrG"], betas=(0.5, 0.999))
+    optD = torch.optim.Adam(D.parameters(), lr=p["lrD"], betas=(0.5, 0.999))
+    if start > 0:
+        for o, n in ((optG, "gref_optG"), (optD, "gref_optD")):
+            st = run.load_extra(n)
+            if st is not None:
+                o.load_state_dict(st)
+    g = torch.Generator().manual_seed(run.args.seed * 1000 + 2 + start)
+    d = run.data
+    prog = Progress("gref", steps, start)
+    ft = run.cfg.feature_taps
+    for step in range(start, steps):
+        set_lr(optG, cosine(p["lrG"], step, steps, warm=50))
+        idx = d.sample(g, p["batch"])
+        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"])
+        y = d.cls[idx].to(run.device)
+        with torch.no_grad():
+            _, t = E(x, taps=["code"] + ft)
+        c = t["code"]
+        noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
+        xr, _ = G(c + noise)
+        # D step (non-saturating GAN loss)
+        dr, _ = D(x)
+        df, _ = D(xr.detach())
+        l_d = F.softplus(-dr).mean() + F.softplus(df).mean()
+        optD.zero_grad(set_to_none=True)
+        l_d.backward()
+        optD.step()
+        # G step
+        _, tr = E(xr, taps=["code", "logits"] + ft)
+        gf, _ = D(xr)
+        l_gan = F.softplus(-gf).mean()
+        l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
+        l_feat = sum(((tr[k] - t[k]) ** 2).mean() for k in ft) / len(ft)
+        l_cyc = ((tr["code"] - c) ** 2).mean()
+        l_rcls = F.cross_entropy(tr["logits"], y)
+        loss = p["w_pix"] * l_pix + p["w_feat"] * l_feat + p["w_gan"] * l_gan + p["w_cyc"] * l_cyc + p["w_rcls"] * l_rcls
+        optG.zero_grad(set_to_none=True)
+        loss.backward()
+        optG.step()
+        prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
+                             "cyc": l_cyc.item(), "rcls": l_rcls.item()})
+        if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
+            run.state["progress"] = {"phase": "gref", "step": step + 1}
+            run.save(["G", "D"], {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict()})
+            run.check_threads()
+    for q in E.parameters():
+        q.requires_grad_(True)
+
+
+@torch.no_grad()
+def encode(run: Run, idx: torch.Tensor) -> torch.Tensor:
+    E = run.nets["E"]
+    E.eval()
+    out = []
+    for s in range(0, len(idx), 256):
+        x = run.data.batch_images(idx[s : s + 256], run.device)
+        _, t = E(x, taps=["code"], taps_only=True)
+        out.append(t["code"])
+    return torch.cat(out)
+
+
+def train_code_net(run: Run, name: str, steps: int, target: str):
+    """hdae (denoise codes) or fast (p(y|h) on noisy codes)"""
+    p = getattr(run.cfg, name)
+    net = run.nets["hdae" if name == "hdae" else "fastMlp"]
+    net.train()
+    codes = encode(run, run.data.train)
+    ys = run.data.cls[run.data.train].to(run.device)
+    w = run.data.train_weights
+    opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p.get("wd", 0))
+    g = torch.Generator().manual_seed(run.args.seed * 1000 + 3 + len(name))
+    prog = Progress(name, steps)
+    for step in range(steps):
+        set_lr(opt, cosine(p["lr"], step, steps, warm=50))
+        j = torch.multinomial(w, p["batch"], replacement=True, generator=g).to(run.device)
+        c = codes[j]
+        sig = p["noise"] * torch.rand(c.shape[0], 1, generator=g).to(run.device)
+        cn = c + torch.randn(c.shape, generator=g).to(run.device) * sig
+        out, _ = net(cn)
+        if target == "codes":
+            loss = ((out - c) ** 2).mean()
+            parts = {"mse": loss.item()}
+        else:
+            loss = F.cross_entropy(out, ys[j], label_smoothing=0.05)
+            parts = {"ce": loss.item(), "acc": (out.argmax(1) == ys[j]).float().mean().item()}
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        prog.tick(step + 1, parts)
+    net.eval()
+    run.save(["hdae" if name == "hdae" else "fastMlp"])
+
+
+def train_image_classifier(run: Run, key: str, labels: torch.Tensor, p: dict, steps: int, seed_off: int):
+    net = run.nets[key]
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=p["lr"], weight_decay=p.get("wd", 0))
+    g = torch.Generator().manual_seed(run.args.seed * 1000 + seed_off)
+    d = run.data
+    prog = Progress(key, steps)
+    # class-balanced for the target labels
+    tl = labels[d.train]
+    counts = torch.bincount(tl).float().clamp(min=1)
+    w = counts[tl] ** -p.get("balance", 0.75)
+    for step in range(steps):
+        set_lr(opt, cosine(p["lr"], step, steps, warm=100))
+        j = torch.multinomial(w, p["batch"], replacement=True, generator=g)
+        idx = d.train[j]
+        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False),
+                    jitter=p.get("jitter", 0.0))
+        y = labels[idx].to(run.device)
+        out, _ = net(x)
+        loss = F.cross_entropy(out, y, label_smoothing=0.05)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        prog.tick(step + 1, {"ce": loss.item(), "acc": (out.argmax(1) == y).float().mean().item()})
+    net.eval()
+    run.save([key])
+
+
+# ------------------------------------------------------------------------------------------------
+# metrics
+
+
+@torch.no_grad()
+def predict(net: SpecNet, x: torch.Tensor, tap: str | None = None) -> torch.Tensor:
+    net.eval()
+    outs = []
+    for s in range(0, x.shape[0], 256):
+        o, t = net(x[s : s + 256], taps=[tap] if tap else None)
+        outs.append(t[tap] if tap else o)
+    return torch.cat(outs)
+
+
+@torch.no_grad()
+def metrics(run: Run) -> dict:
+    d = run.data
+    dev = run.device
+    E, G = run.nets["E"], run.nets["G"]
+    E.eval(); G.eval()
+    xt = d.batch_images(d.test, dev)
+    yt = d.cls[d.test].to(dev)
+    nc = len(d.class_names)
+
+    def per_class(pred, y):
+        out = {}
+        for k, n in enumerate(d.class_names):
+            m = y == k
+            out[n] = round((pred[m] == k).float().mean().item(), 4) if m.any() else None
+        return out
+
+    logits = predict(E, xt, "logits")
+    codes = predict(E, xt, "code")
+    xr = torch.cat([G(codes[s : s + 256])[0] for s in range(0, codes.shape[0], 256)])
+    res = {
+        "E_test_accuracy": round((logits.argmax(1) == yt).float().mean().item(), 4),
+        "E_test_accuracy_per_class": per_class(logits.argmax(1), yt),
+        "recon_mse_test": round(((xr - xt) ** 2).mean().item(), 5),
+    }
+    if "evalC" in run.state["done"]:
+        ev = run.nets["evalC"]
+        pr = predict(ev, xt).argmax(1)
+        prr = predict(ev, xr).argmax(1)
+        res["evalC_test_accuracy"] = round((pr == yt).float().mean().item(), 4)
+        res["evalC_test_accuracy_per_class"] = per_class(pr, yt)
+        res["evalC_recon_accuracy"] = round((prr == yt).float().mean().item(), 4)
+    if "fast" in run.state["done"]:
+        fl = predict(run.nets["fastMlp"], codes)
+        res["fastMlp_test_accuracy"] = round((fl.argmax(1) == yt).float().mean().item(), 4)
+    for key, lab in (("style", d.vendor), ("colour", d.colour)):
+        if key in run.state["done"]:
+            pr = predict(run.nets[key], xt).argmax(1)
+            res[f"{key}_test_accuracy"] = round((pr == lab[d.test].to(dev)).float().mean().item(), 4)
+    return res
+
+
+@torch.no_grad()
+def code_stats(run: Run) -> dict:
+    c = encode(run, run.data.train)
+    a = c.abs().flatten()
+    q = torch.quantile(a[torch.randperm(a.numel())[:200000]], 0.999).item()
+    return {"mean": round(c.mean().item(), 4), "std": round(c.std().item(), 4), "absP999": round(q, 4),
+            "unitStdMin": round(c.std(0).min().item(), 4), "unitStdMax": round(c.std(0).max().item(), 4)}
+
+
+# ------------------------------------------------------------------------------------------------
+# export
+
+
+def export_pack(run: Run, out: str):
+    d = run.data
+    cfg = run.cfg
+    for f in os.listdir(out) if os.path.exists(out) else []:
+        if f.endswith(".net.json") or f.endswith(".weights.bin"):
+            os.remove(os.path.join(out, f))
+    os.makedirs(out, exist_ok=True)
+    for k in ["E", "G", "hdae", "fastMlp", "style", "colour"]:
+        export_net(run.nets[k].cpu(), out, k)
+        run.nets[k].to(run.device)
+    ev_dir = os.path.join(out, "eval")
+    os.makedirs(ev_dir, exist_ok=True)
+    export_net(run.nets["evalC"].cpu(), ev_dir, "evalC")
+    run.nets["evalC"].to(run.device)
+    with open(os.path.join(ev_dir, "eval.json"), "w") as f:
+        json.dump({
+            "note": "Held-out evaluation classifier: a different architecture (conv + batch norm + max-pool + global pooling) "
+                    "and seed from E, trained with stronger augmentation (flips, scale, shift, brightness/contrast); used only "
+                    "for metrics, never for steering. Not listed in manifest.json.",
+            "network": "evalC.net.json",
+            "featureTap": "features",
+            "labels": d.class_names,
+            "image": {"size": d.size, "range": "[0,1]"},
+            "dataset": d.meta["options"],
+        }, f, indent=1)
+    cs = run.state["metrics"].get("codeStats") or code_stats(run)
+    lim = round(max(cs["absP999"] * 1.15, 1.0), 2)
+    unit_layers = [{"name": t, "channels": run.nets["E"].tap_shapes[t][-1]} for t in cfg.unit_taps]
+    manifest = {
+        "format": "ppgn-pack/1",
+        "name": os.path.basename(os.path.normpath(out)),
+        "version": cfg.version,
+        "description": cfg.description,
+        "licence": cfg.licence,
+        "attribution": cfg.attribution,
+        "image": {"height": d.size, "width": d.size, "channels": 3, "range": "[0,1]"},
+        "code": {"dim": cfg.code_dim, "min": -lim, "max": lim, "encoderTap": "code", "init": {"mean": 0, "std": 1}},
+        "networks": {
+            "G": {"file": "G.net.json"}, "E": {"file": "E.net.json"}, "hdae": {"file": "hdae.net.json"},
+            "fastMlp": {"file": "fastMlp.net.json", "condition": "class"},
+            "style": {"file": "style.net.json"}, "colour": {"file": "colour.net.json"},
+        },
+        "conditions": [
+            {"id": "class", "kind": "classes", "net": "E", "output": "logits", "labels": d.class_names,
+             "description": "emoji class (E, the encoder G was trained to invert)"},
+            {"id": "keywords", "kind": "keywords", "net": "E", "output": "keywords", "vocabulary": d.vocab,
+             "description": "multi-label keyword head of E (emojilib keywords and short names with ≥ 20 images)"},
+            {"id": "style", "kind": "classes", "net": "style", "output": "logits", "labels": d.vendor_names,
+             "description": "art style (Noto, Twemoji, OpenMoji) classifier on the image; G never trained against it"},
+            {"id": "colour", "kind": "classes", "net": "colour", "output": "logits", "labels": d.colour_names,
+             "description": "dominant colour classifier on the image; G never trained against it"},
+            {"id": "units", "kind": "units", "net": "E", "layers": unit_layers},
+        ],
+        "defaults": cfg.sampler_defaults,
+        "training": {
+            "trainer": "packages/train/python (PyTorch)",
+            "config": cfg.name,
+            "seed": run.args.seed,
+            "device": str(run.device),
+            "torch": torch.__version__,
+            "dataset": d.meta["options"],
+            "featureTaps": cfg.feature_taps,
+            "codeStats": cs,
+            "steps": run.state.get("steps", {}),
+            "timings": run.state["timings"],
+            "metrics": run.state["metrics"].get("final", {}),
+            "evalClassifier": "eval/evalC.net.json (held-out evaluation only; not a condition)",
+        },
+    }
+    old = os.path.join(out, "manifest.json")
+    if os.path.exists(old):
+        # keep sampler defaults that were tuned on the shipped pack (npm run eval -- --tune writes them)
+        try:
+            prev = json.load(open(old))
+            if prev.get("training", {}).get("samplerTuned"):
+                manifest["defaults"] = prev["defaults"]
+                manifest["training"]["samplerTuned"] = prev["training"]["samplerTuned"]
+        except (OSError, ValueError):
+            pass
+    with open(old, "w") as f:
+        json.dump(manifest, f, indent=1)
+    log(f"[export] {out}: manifest + {len(os.listdir(out))} files")
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="ppgn_train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--out", required=True, help="pack folder to write")
+    ap.add_argument("--run-dir", required=True, help="checkpoints (keep outside the work tree)")
+    ap.add_argument("--config", default="emoji64", choices=sorted(configs.CONFIGS))
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch default)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps (quick runs)")
+    ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset to run")
+    ap.add_argument("--export-only", action="store_true")
+    a = ap.parse_args(argv)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    cfg = configs.CONFIGS[a.config]
+    data = Data(a.dataset)
+    run = Run(a, cfg, data)
+    log(f"[train] {cfg.name}: {data.n} images ({len(data.train)} train / {len(data.test)} test), "
+        f"{len(data.class_names)} classes, {len(data.vocab)} keywords; device {a.device}, torch {torch.__version__}, "
+        f"threads {torch.get_num_threads()}; params " + ", ".join(f"{k} {v.param_count()}" for k, v in run.nets.items()))
+    want = [p for p in a.phases.split(",") if p]
+    for p in want:
+        if p not in PHASES:
+            raise SystemExit(f"unknown phase {p} (phases: {', '.join(PHASES)})")
+    steps_of = {k: max(1, int(round(v * a.steps_scale))) for k, v in cfg.steps.items()}
+    run.state["steps"] = steps_of
+    t_all = time.time()
+    if not a.export_only:
+        for ph in PHASES:
+            if ph not in want or ph in run.state["done"]:
+                continue
+            t0 = time.time()
+            n = steps_of[ph]
+            start = run.state.get("progress", {}).get("step", 0) if run.state.get("progress", {}).get("phase") == ph else 0
+            log(f"[train] phase {ph}: {n} steps" + (f" (from {start})" if start else ""))
+            if ph == "joint":
+                phase_joint(run, n, start)
+            elif ph == "gref":
+                phase_gref(run, n, start)
+            elif ph == "hdae":
+                train_code_net(run, "hdae", n, "codes")
+            elif ph == "fast":
+                train_code_net(run, "fast", n, "classes")
+            elif ph == "style":
+                train_image_classifier(run, "style", data.vendor, cfg.style, n, 11)
+            elif ph == "colour":
+                train_image_classifier(run, "colour", data.colour, cfg.colour, n, 12)
+            elif ph == "evalC":
+                train_image_classifier(run, "evalC", data.cls, cfg.evalC, n, 13)
+            run.state["done"].append(ph)
+            run.state["progress"] = {}
+            run.state["timings"][ph] = round(time.time() - t0 + run.state["timings"].get(ph, 0), 1)
+            if ph == "joint":
+                run.state["metrics"]["codeStats"] = code_stats(run)
+            run.state["metrics"]["final"] = metrics(run)
+            run.save([])
+            log(f"[train] {ph} done in {fmt_time(time.time() - t0)}: {json.dumps(run.state['metrics']['final'])[:600]}")
+    if all(p in run.state["done"] for p in PHASES) or a.export_only:
+        run.state["metrics"]["final"] = metrics(run)
+        export_pack(run, a.out)
+        with open(os.path.join(a.out, "eval", "training.json"), "w") as f:
+            json.dump({"metrics": run.state["metrics"], "timings": run.state["timings"], "steps": run.state["steps"]}, f, indent=1)
+    log(f"[train] finished in {fmt_time(time.time() - t_all)}")
+
+
+if __name__ == "__main__":
+    main()
