@@ -32,8 +32,20 @@ export const epsDefaultsSchema = z.object({
   steps: z.number().int().positive().optional(),
   clip: z.tuple([num, num]).optional(),
   resetEvery: z.number().int().nonnegative().optional(),
+  /** DGN-AM L2 decay */
+  decay: num.nonnegative().optional(),
+  /** fast mode: weight of the h-DAE prior term */
+  fastPrior: num.nonnegative().optional(),
+  /** exact modes: MALA step τ / HMC leapfrog step and count */
+  stepSize: num.positive().optional(),
+  leapfrog: z.number().int().positive().optional(),
+  /** fast mode: prior network ('hdae' or 'none') */
+  prior: z.enum(['eg', 'hdae', 'l2', 'none']).optional(),
 });
 export type EpsDefaults = z.infer<typeof epsDefaultsSchema>;
+
+const DEFAULT_KEYS = ['classes', 'keywords', 'units', 'context', 'imageRef', 'fast', 'dgnam', 'mala', 'hmc'] as const;
+type DefaultKey = (typeof DEFAULT_KEYS)[number];
 
 const netRef = z.object({ file: z.string().min(1), preprocess: preprocessSchema.optional() });
 
@@ -91,8 +103,14 @@ export const manifestSchema = z.object({
     })
     .catchall(netRef),
   conditions: z.array(conditionSpecSchema).default([]),
-  /** default ε per condition kind (class / keywords / units / context / imageRef) */
-  defaults: z.record(z.enum(['classes', 'keywords', 'units', 'context', 'imageRef']), epsDefaultsSchema).optional(),
+  /**
+   * tuned sampler settings: per condition kind (ppgn mode: classes / keywords / units / context / imageRef)
+   * and per mode (fast / dgnam / mala / hmc, applied on top for that mode)
+   */
+  defaults: z
+    .object(Object.fromEntries(DEFAULT_KEYS.map((k) => [k, epsDefaultsSchema.optional()])) as Record<DefaultKey, z.ZodOptional<typeof epsDefaultsSchema>>)
+    .strict()
+    .optional(),
   /** free-form training / provenance notes */
   training: z.record(z.string(), z.unknown()).optional(),
 });

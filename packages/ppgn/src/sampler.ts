@@ -7,7 +7,9 @@
  *    h ← h + lr_t·d           (normalize = false, eq. 11 with lr = 1)
  *    prior R: 'eg' R = E(G(h)), 'hdae' R = hdae(h), 'l2' h ← (1−λ)h (DGN-AM, ε1 = 0), 'none'.
  *    then clip to the code range. lr_t goes linearly lr → lrEnd over `steps`.
- *  fast (seed 001): SGLD on the fastMlp p(y|h): h ← h + ε1·∇log p(y|h) + N(0, ε2·I)  (ε2 is a variance).
+ *  fast (seed 001): SGLD on the fastMlp p(y|h): h ← h + ε1·∇log p(y|h) + N(0, ε2·I)  (ε2 is a variance),
+ *    plus, with prior 'hdae' and fastPrior > 0, the h-DAE prior term fastPrior·(hdae(h) − h) that keeps h
+ *    where real codes live (G stays out of the loop either way).
  *  mala / hmc (seed 000): exact samplers of p(h|y) ∝ p(y|G(h))^ε2 · N(h; 0, I) with Metropolis–Hastings.
  *
  * One `stepBatch` call advances many independent chains (different conditions, ε, masks) with one
@@ -46,6 +48,8 @@ export interface SamplerConfig {
   stepSize: number;
   /** HMC leapfrog steps */
   leapfrog: number;
+  /** fast mode: weight of the h-DAE prior term (prior 'hdae'); 0 = plain SGLD as in seed 001 */
+  fastPrior: number;
 }
 
 export type SamplerConfigInput = Partial<SamplerConfig>;
@@ -108,11 +112,11 @@ interface EvalScores {
 // configuration
 
 const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
-  ppgn: { mode: 'ppgn', prior: 'eg', eps1: 1e-5, eps2: 1, eps3: 1e-17, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10 },
-  dgnam: { mode: 'dgnam', prior: 'l2', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0.01, stepSize: 0.01, leapfrog: 10 },
-  fast: { mode: 'fast', prior: 'none', eps1: 1e-3, eps2: 1e-8, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: false, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10 },
-  mala: { mode: 'mala', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 1000, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10 },
-  hmc: { mode: 'hmc', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 500, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.05, leapfrog: 10 },
+  ppgn: { mode: 'ppgn', prior: 'eg', eps1: 1e-5, eps2: 1, eps3: 1e-17, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
+  dgnam: { mode: 'dgnam', prior: 'l2', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0.01, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
+  fast: { mode: 'fast', prior: 'none', eps1: 1e-3, eps2: 1e-8, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: false, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
+  mala: { mode: 'mala', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 1000, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
+  hmc: { mode: 'hmc', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 500, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.05, leapfrog: 10, fastPrior: 0 },
 };
 
 /** official per-kind settings (METHOD.md), used when the pack declares none */
@@ -159,6 +163,10 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
       cfg.prior = 'l2';
     }
   }
+  // the pack's tuned settings for the mode itself (fast, dgnam, mala, hmc)
+  const md = pack.manifest.defaults?.[mode as keyof NonNullable<typeof pack.manifest.defaults>];
+  if (mode !== 'ppgn' && md) for (const [k, v] of Object.entries(md)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  if (mode === 'dgnam') cfg.eps1 = 0;
   // a user lr without lrEnd keeps the schedule's shape (lrEnd scaled by the same ratio)
   if (user.lr !== undefined && user.lrEnd === undefined && typeof user.lr === 'number' && cfg.lr > 0) cfg.lrEnd = (cfg.lrEnd / cfg.lr) * user.lr;
   for (const [k, v] of Object.entries(user)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
@@ -168,7 +176,7 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
 }
 
 export function validateConfig(pack: Pack, c: SamplerConfig): void {
-  for (const k of ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'decay'] as const) finiteNumber(c[k], k, { min: 0 });
+  for (const k of ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'decay', 'fastPrior'] as const) finiteNumber(c[k], k, { min: 0 });
   if (c.decay >= 1) throw new PpgnInputError(`decay must be < 1 (got ${c.decay})`, 'decay');
   finiteNumber(c.steps, 'steps', { integer: true, min: 1 });
   finiteNumber(c.resetEvery, 'resetEvery', { integer: true, min: 0 });
@@ -664,7 +672,8 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     },
   );
   let hdaeOut: Float32Array | undefined;
-  const hdaeChains = chains.map((c, b) => (!fast && c.config.prior === 'hdae' && c.config.eps1 !== 0 ? b : -1)).filter((b) => b >= 0);
+  const priorWeight = (c: ChainState) => (fast ? c.config.fastPrior : c.config.eps1);
+  const hdaeChains = chains.map((c, b) => (c.config.prior === 'hdae' && priorWeight(c) !== 0 ? b : -1)).filter((b) => b >= 0);
   if (hdaeChains.length) {
     const t = tf.tidy(() => pack.hdae!.apply(tf.tensor2d(concat(chains.map((c) => c.h)), [chains.length, D])).output);
     hdaeOut = (await t.data()) as Float32Array;
@@ -677,11 +686,11 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     const grad = ev.grad!.subarray(b * D, (b + 1) * D);
     const noiseStd = fast ? Math.sqrt(cfg.eps2) : cfg.eps3;
     const noise = rngs[b].normals(new Float32Array(D), noiseStd);
-    const R = cfg.prior === 'eg' && ev.code ? ev.code.subarray(b * D, (b + 1) * D) : cfg.prior === 'hdae' && hdaeOut ? hdaeOut.subarray(b * D, (b + 1) * D) : null;
+    const R = cfg.prior === 'eg' && ev.code && !fast ? ev.code.subarray(b * D, (b + 1) * D) : cfg.prior === 'hdae' && hdaeOut ? hdaeOut.subarray(b * D, (b + 1) * D) : null;
     let absSum = 0;
     for (let i = 0; i < D; i++) {
       let v = grad[i] + noise[i];
-      if (R && !fast) v += cfg.eps1 * (R[i] - h[i]);
+      if (R) v += priorWeight(c) * (R[i] - h[i]);
       d[i] = v;
       absSum += Math.abs(v);
     }

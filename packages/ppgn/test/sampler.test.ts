@@ -251,3 +251,32 @@ describe('smooth pack sanity', () => {
     sp.dispose();
   });
 });
+
+describe('fast mode with the h-DAE prior, and per-mode pack defaults', () => {
+  it('fastPrior·(hdae(h) − h) is added to the SGLD step (no gradient, no noise: h moves exactly that far)', async () => {
+    const h0 = Float32Array.from({ length: pack.codeDim }, (_, i) => 0.5 + 0.1 * Math.sin(i));
+    const mk = (fastPrior: number) => createChain(pack, { seed: 3, h0, condition: cond.class('class1'), config: { mode: 'fast', prior: 'hdae', fastPrior, eps1: 0, eps2: 0, clip: null } });
+    const plain = await mk(0);
+    await stepBatch(pack, [plain]);
+    expect(maxAbsDiff(plain.h, h0)).toBe(0);
+    const withPrior = await mk(0.5);
+    await stepBatch(pack, [withPrior]);
+    const r = tf.tidy(() => pack.hdae!.apply(tf.tensor2d(h0, [1, pack.codeDim])).output.dataSync()) as Float32Array;
+    const want = h0.map((v, i) => v + 0.5 * (r[i] - v));
+    expect(maxAbsDiff(withPrior.h, want)).toBeLessThan(1e-5);
+  });
+
+  it("a pack's mode defaults (fast, dgnam) apply in that mode, and the user still overrides them", async () => {
+    const p = buildRandomPack({ image: [16, 16, 3], codeDim: 8, hdae: true, fastMlp: true }, 2);
+    p.manifest.defaults = { fast: { prior: 'hdae', fastPrior: 0.3, eps1: 0.2, eps2: 1e-4 }, dgnam: { decay: 0.05, lr: 0.3 } };
+    const f = await createChain(p, { condition: cond.class('class1'), config: { mode: 'fast' } });
+    expect(f.config).toMatchObject({ prior: 'hdae', fastPrior: 0.3, eps1: 0.2, eps2: 1e-4 });
+    const u = await createChain(p, { condition: cond.class('class1'), config: { mode: 'fast', fastPrior: 0.7 } });
+    expect(u.config.fastPrior).toBe(0.7);
+    const d = await createChain(p, { condition: cond.class('class1'), config: { mode: 'dgnam' } });
+    expect(d.config).toMatchObject({ decay: 0.05, lr: 0.3, eps1: 0, prior: 'l2' });
+    const g = await createChain(p, { condition: cond.class('class1') });
+    expect(g.config.lr).toBe(1); // ppgn ignores the other modes' settings
+    p.dispose();
+  });
+});

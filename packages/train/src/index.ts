@@ -1,22 +1,26 @@
-export { CONFIGS, CPU_MINI, GPU, TINY, withBatch, type TrainConfig, type NetSpecs, type Sizes } from './config';
+export { DATASETS } from './datasets';
+export { findPython, runTrainer, PythonMissingError, PYTHON_DIR, TORCH_HINT, type PythonInfo } from './python';
 export {
-  train,
-  buildNets,
-  sizesOf,
-  predict,
-  accuracy,
-  reconMse,
-  PHASES,
-  type TrainOptions,
-  type TrainSummary,
-  type PhaseName,
-} from './pipeline';
-export { exportPack, buildManifest, EVAL_DIR, EVAL_NET, LICENCE, ATTRIBUTION, type CodeStats } from './export';
-export { evaluatePack, sampleClasses, classify, writeSheet, type EvalOptions } from './evaluate';
+  evaluatePack,
+  sampleClasses,
+  inpaintEval,
+  classify,
+  predictRows,
+  writeSheet,
+  writeCard,
+  maxPairwiseMsssim,
+  EVAL_DIR,
+  EVAL_NET,
+  type EvalOptions,
+  type EvalMode,
+} from './evaluate';
+export { frechetDistance, symmetricEigenvalues } from './frechet';
 export { msssim, meanPairwiseMsssim, numScales } from './msssim';
 export {
   loadDataset,
   buildDataset,
+  ensureDatasetFile,
+  readDatasetFile,
   splitByIdentity,
   selectEntries,
   datasetStats,
@@ -26,15 +30,4 @@ export {
   type EmojiEntry,
 } from './data/dataset';
 export { ensureDataPackages, defaultDataDir, DATA_PACKAGES, repoRoot } from './data/fetch';
-export {
-  CLASS_GROUPS,
-  CLASS_NAMES,
-  COLOUR_NAMES,
-  VENDORS,
-  coarseClassOf,
-  colourBin,
-  dominantColour,
-  keywordTokens,
-} from './data/labels';
-export { augmentBatch, sampleIndices, type AugmentOptions } from './data/augment';
-export { installFastMatMulGrad } from './tf';
+export { CLASS_GROUPS, CLASS_NAMES, COLOUR_NAMES, VENDORS, coarseClassOf, colourBin, dominantColour, keywordTokens } from './data/labels';

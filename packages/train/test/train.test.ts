@@ -1,26 +1,38 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, loadPack, createChain, stepBatch, cond, tf } from '@ppgn/core';
-import { buildDataset, loadDataset, readDatasetFile, splitByIdentity, selectEntries, resolveOptions, type Dataset } from '../src/data/dataset';
-import { coarseClassOf, CLASS_NAMES, colourBin } from '../src/data/labels';
+import { initBackend, installFastMatMulGrad, loadNet, loadPack, createChain, stepBatch, cond, tf } from '@ppgn/core';
+import {
+  buildDataset,
+  loadDataset,
+  ensureDatasetFile,
+  readDatasetFile,
+  splitByIdentity,
+  selectEntries,
+  resolveOptions,
+  type Dataset,
+  type DatasetOptions,
+} from '../src/data/dataset';
+import { coarseClassOf, CLASS_GROUPS, CLASS_NAMES, colourBin } from '../src/data/labels';
 import { msssim, meanPairwiseMsssim } from '../src/msssim';
-import { TINY } from '../src/config';
-import { train, buildNets, sizesOf, PHASES } from '../src/pipeline';
-import { exportPack } from '../src/export';
-import { installFastMatMulGrad } from '../src/tf';
+import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
+import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
+
+const TINY_DATA: DatasetOptions = { size: 8, vendors: ['google', 'twitter'], maxPerClass: 90, testFraction: 0.2, minKeywordCount: 2, maxKeywords: 20, seed: 1 };
 
 let tmp: string;
 let ds: Dataset;
+let py: PythonInfo;
 
 beforeAll(async () => {
   await initBackend('cpu', { log: () => {} });
   installFastMatMulGrad();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'ppgn-train-'));
   writeFixture(tmp);
-  ds = buildDataset(tmp, { ...TINY.data, classes: FIXTURE_CLASSES });
+  ds = buildDataset(tmp, { ...TINY_DATA, classes: FIXTURE_CLASSES });
+  py = findPython();
 });
 
 afterAll(() => {
@@ -29,7 +41,7 @@ afterAll(() => {
 
 describe('dataset', () => {
   it('caches the dataset as 8-bit images that read back (also from a bare file, as on a GPU host)', async () => {
-    const opts = { ...TINY.data, classes: FIXTURE_CLASSES };
+    const opts = { ...TINY_DATA, classes: FIXTURE_CLASSES };
     const built = await loadDataset(tmp, opts);
     const dir = path.join(tmp, 'datasets');
     const bin = readdirSync(dir).find((f) => f.endsWith('.u8.bin'))!;
@@ -51,8 +63,13 @@ describe('dataset', () => {
     expect(coarseClassOf('Smileys & Emotion', 'face-smiling')).toBe('faces-happy');
     expect(coarseClassOf('Flags', 'country-flag')).toBe('flags');
     expect(coarseClassOf('Component', 'skin-tone')).toBeNull();
-    expect(CLASS_NAMES.length).toBeGreaterThanOrEqual(15);
-    expect(CLASS_NAMES.length).toBeLessThanOrEqual(20);
+    // visually coherent classes: emotion marks and body parts are left out, mixed groups are split
+    expect(coarseClassOf('Smileys & Emotion', 'emotion')).toBeNull();
+    expect(coarseClassOf('People & Body', 'body-parts')).toBeNull();
+    expect(coarseClassOf('Travel & Places', 'time')).toBe('clocks');
+    expect(coarseClassOf('Travel & Places', 'place-building')).not.toBe(coarseClassOf('Travel & Places', 'place-geographic'));
+    expect(new Set(Object.values(CLASS_GROUPS).flat()).size).toBe(Object.values(CLASS_GROUPS).flat().length);
+    expect(CLASS_NAMES.length).toBeGreaterThanOrEqual(20);
   });
 
   it('splits by identity: no emoji in both train and test (synthetic emoji.json)', () => {
@@ -108,65 +125,84 @@ describe('MS-SSIM', () => {
   });
 });
 
-describe('training', () => {
-  it('exported pack round-trips: same outputs before and after export (1e-5)', async () => {
-    const nets = buildNets(TINY.nets(sizesOf(ds)), 3);
-    const dir = path.join(tmp, 'roundtrip');
-    const stats = { mean: 0.5, std: 0.5, max: 3, p999: 2, zeroFraction: 0.4, meanPositive: 0.8, normMean: 2 };
-    await exportPack(dir, { cfg: TINY, ds, nets, codeStats: stats, seed: 3, training: {} });
-    const pack = await loadPack(dir);
-    const x = tf.randomUniform([4, 8, 8, 3], 0, 1, 'float32', 5);
-    const h = tf.randomUniform([4, TINY.codeDim], 0, 1, 'float32', 6);
-    const pairs: [string, tf.Tensor][] = [
-      ['E', x],
-      ['G', h],
-      ['hdae', h],
-      ['fastMlp', h],
-      ['style', x],
-      ['colour', x],
-    ];
-    for (const [k, inp] of pairs) {
-      const before = nets[k as keyof typeof nets].predict(inp).dataSync();
-      const after = pack.nets[k].predict(inp).dataSync();
-      expect(after.length).toBe(before.length);
-      let maxDiff = 0;
-      for (let i = 0; i < before.length; i++) maxDiff = Math.max(maxDiff, Math.abs(before[i] - after[i]));
-      expect(maxDiff).toBeLessThan(1e-5);
+describe('Fréchet distance', () => {
+  it('is 0 for one set, ‖Δμ‖² for a shift, and (σ₁ − σ₂)² in 1-D', () => {
+    const rng = (s: number) => () => ((s = (s * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const r = rng(7);
+    const a = Array.from({ length: 400 }, () => [r(), r(), r()]);
+    expect(frechetDistance(a, a)).toBeCloseTo(0, 6);
+    const shifted = a.map((v) => [v[0] + 2, v[1], v[2] - 1]);
+    expect(frechetDistance(a, shifted)).toBeCloseTo(5, 6);
+    const x = Array.from({ length: 500 }, () => [r()]);
+    const y = x.map((v) => [v[0] * 3]);
+    const sd = Math.sqrt(x.reduce((s, v) => s + v[0] ** 2, 0) / 499 - (x.reduce((s, v) => s + v[0], 0) / 500) ** 2 * (500 / 499));
+    // variances σ² and 9σ², means 0 and 0·3: FD = (σ − 3σ)² + (μ − 3μ)²
+    const mu = x.reduce((s, v) => s + v[0], 0) / 500;
+    expect(frechetDistance(x, y)).toBeCloseTo((2 * sd) ** 2 + (2 * mu) ** 2, 3);
+    const e = symmetricEigenvalues(Float64Array.from([2, 1, 1, 2]), 2).values;
+    expect([...e].sort()).toEqual([expect.closeTo(1, 9), expect.closeTo(3, 9)]);
+  });
+});
+
+describe('PyTorch trainer', () => {
+  it('says what to install when Python or torch is missing', () => {
+    const old = process.env.PYTHON;
+    process.env.PYTHON = path.join(tmp, 'no-such-python');
+    try {
+      expect(() => findPython()).toThrow(PythonMissingError);
+      expect(() => findPython()).toThrow(/apt-get install python3-torch libopenblas0-pthread/);
+    } finally {
+      if (old === undefined) delete process.env.PYTHON;
+      else process.env.PYTHON = old;
     }
-    expect(existsSync(path.join(dir, 'eval', 'evalC.net.json'))).toBe(true);
-    expect(existsSync(path.join(dir, 'MODEL_CARD.md'))).toBe(true);
-    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-    expect(Object.keys(manifest.networks)).not.toContain('evalC');
-    pack.dispose();
-    for (const n of Object.values(nets)) n.dispose();
-    tf.dispose([x, h]);
   });
 
-  it('a tiny training run produces a pack that loads and samples; resume skips finished phases', async () => {
+  it('parity: every layer type gives the same outputs and taps in PyTorch and in @ppgn/core (≤ 1e-4)', async () => {
+    const dir = path.join(tmp, 'parity');
+    await runTrainer(py, 'parity', ['--out', dir], { quiet: true });
+    const fx = JSON.parse(readFileSync(path.join(dir, 'parity.json'), 'utf8')) as {
+      cases: { net: string; input: T; output: T; taps: Record<string, T> }[];
+    };
+    type T = { shape: number[]; data: number[] };
+    const types = new Set<string>();
+    for (const c of fx.cases) {
+      const net = await loadNet(path.join(dir, c.net));
+      for (const l of net.spec.layers) types.add(l.type);
+      const x = tf.tensor(c.input.data, c.input.shape);
+      const names = Object.keys(c.taps);
+      const r = net.apply(x, { taps: names });
+      const check = (got: tf.Tensor, want: T, what: string) => {
+        expect(got.shape, what).toEqual(want.shape);
+        const g = got.dataSync();
+        let max = 0;
+        for (let i = 0; i < g.length; i++) max = Math.max(max, Math.abs(g[i] - want.data[i]));
+        expect(max, `${c.net} ${what}`).toBeLessThanOrEqual(1e-4);
+      };
+      check(r.output, c.output, 'output');
+      for (const n of names) check(r.taps[n], c.taps[n], `tap ${n}`);
+      tf.dispose([x, r.output, ...Object.values(r.taps)]);
+      net.dispose();
+    }
+    for (const t of ['conv2d', 'dense', 'upsample', 'relu', 'leakyRelu', 'tanh', 'sigmoid', 'batchnorm', 'affine', 'reshape', 'flatten', 'avgPool', 'maxPool', 'globalAvgPool', 'dropout'])
+      expect(types.has(t), t).toBe(true);
+  });
+
+  it('a tiny training run writes a pack that loads and samples in every mode; --resume retrains nothing', async () => {
+    const file = await ensureDatasetFile(tmp, { ...TINY_DATA, classes: FIXTURE_CLASSES });
     const out = path.join(tmp, 'pack');
     const runDir = path.join(tmp, 'run');
-    const logs: string[] = [];
-    const summary = await train({
-      config: TINY,
-      dataset: ds,
-      out,
-      runDir,
-      backend: 'cpu',
-      progress: false,
-      log: (m) => logs.push(m),
-    });
-    expect(Object.keys(summary.phases)).toEqual(PHASES);
-    for (const p of Object.values(summary.phases)) expect(p.done).toBe(true);
+    const args = ['--dataset', file, '--out', out, '--run-dir', runDir, '--config', 'tiny', '--threads', '1', '--device', 'cpu'];
+    await runTrainer(py, 'train', args, { quiet: true });
     const pack = await loadPack(out);
     expect(pack.manifest.conditions.map((c) => c.id)).toEqual(['class', 'keywords', 'style', 'colour', 'units']);
+    expect(pack.manifest.defaults?.context?.eps4).toBeGreaterThan(0);
+    expect(existsSync(path.join(out, 'eval', 'evalC.net.json'))).toBe(true);
+    expect(Object.keys(pack.manifest.networks)).not.toContain('evalC');
     const chains = [
       await createChain(pack, { seed: 1, condition: cond.class(FIXTURE_CLASSES[0]), config: { steps: 5 } }),
-      await createChain(pack, {
-        seed: 2,
-        condition: cond.class('noto', { condition: 'style' }),
-        config: { prior: 'hdae' },
-      }),
-      await createChain(pack, { seed: 3, condition: cond.class(FIXTURE_CLASSES[1]), config: { mode: 'fast' } }),
+      await createChain(pack, { seed: 2, condition: cond.class('noto', { condition: 'style' }), config: { prior: 'hdae' } }),
+      await createChain(pack, { seed: 3, condition: cond.class(FIXTURE_CLASSES[1]), config: { mode: 'fast', prior: 'hdae', fastPrior: 0.5 } }),
+      await createChain(pack, { seed: 4, condition: cond.class(FIXTURE_CLASSES[2]), config: { mode: 'dgnam' } }),
     ];
     for (let s = 0; s < 3; s++) {
       const r = await stepBatch(pack, chains, { render: s === 2 });
@@ -174,18 +210,9 @@ describe('training', () => {
       if (s === 2) expect(r[0].image!.length).toBe(8 * 8 * 3);
     }
     pack.dispose();
-    // resume: every phase is loaded, nothing retrained
-    const logs2: string[] = [];
-    await train({
-      config: TINY,
-      dataset: ds,
-      out,
-      runDir,
-      backend: 'cpu',
-      progress: false,
-      resume: true,
-      log: (m) => logs2.push(m),
-    });
-    expect(logs2.filter((l) => l.includes('done in a previous run')).length).toBe(PHASES.length);
+    const lines: string[] = [];
+    await runTrainer(py, 'train', [...args, '--resume'], { quiet: true, onLine: (l) => lines.push(l) });
+    expect(lines.some((l) => l.includes('resumed'))).toBe(true);
+    expect(lines.filter((l) => l.startsWith('[train] phase')).length).toBe(0);
   });
 });

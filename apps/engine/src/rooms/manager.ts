@@ -31,7 +31,7 @@ import {
 } from '@ppgn/shared';
 import { RoomError, RoomModel, type Actor } from './model';
 import { newRoomState } from './defaults';
-import { roomCondition, samplerConfig, termOf } from './mapping';
+import { packParams, roomCondition, samplerConfig, termOf } from './mapping';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
 
 export interface RoomEvents {
@@ -85,21 +85,7 @@ export interface CreateRoomInput {
   running?: boolean;
 }
 
-/** A pack's default sampler settings (for class conditions) as room parameters. */
-export function packParams(pack: Pack): Partial<SamplerParams> {
-  const d = pack.manifest.defaults?.classes;
-  if (!d) return {};
-  const out: Partial<SamplerParams> = {};
-  if (d.eps1 !== undefined) out.eps1 = d.eps1;
-  if (d.eps2 !== undefined) out.eps2 = d.eps2;
-  if (d.eps3 !== undefined) out.eps3 = d.eps3;
-  if (d.eps4 !== undefined) out.eps4 = d.eps4;
-  if (d.lr !== undefined) out.lr = d.lr;
-  if (d.lrEnd !== undefined) out.lrEnd = d.lrEnd;
-  if (d.steps !== undefined) out.lrSteps = d.steps;
-  if (d.resetEvery !== undefined) out.resetEvery = d.resetEvery;
-  return out;
-}
+export { packParams };
 
 const HISTORY_EVERY = 5;
 const HISTORY_LENGTH = 240;

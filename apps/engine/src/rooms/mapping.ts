@@ -1,21 +1,65 @@
 // Room state → sampler inputs (a @ppgn/core Condition and config). Pure functions.
 import { Condition, decodePng, resizeImage, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
 import type { MaskStroke, RoomCondition, RoomState, SamplerParams } from '@ppgn/shared';
+import { DEFAULT_PARAMS } from './defaults';
 
-export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput {
-  const clip: [number | null, number | null] = [pack.manifest.code.min, pack.manifest.code.max];
-  const base = { eps1: p.eps1, eps2: p.eps2, eps3: p.eps3, eps4: p.eps4, lr: p.lr, lrEnd: p.lrEnd, steps: p.lrSteps, resetEvery: p.resetEvery, clip };
-  switch (p.mode) {
-    case 'ppgn':
-      return { ...base, mode: 'ppgn', prior: 'eg' };
-    case 'hdae':
-      return { ...base, mode: 'ppgn', prior: pack.hdae ? 'hdae' : 'eg' };
-    case 'dgnam':
-      return { ...base, mode: 'dgnam', prior: 'l2', eps1: 0, decay: p.decay };
-    case 'fast':
-      // SGLD on p(y|h) (seed 001): ε1 scales the gradient, noise variance is ε3² (ε3 is a std everywhere)
-      return { ...base, mode: 'fast', prior: 'none', normalize: false, eps1: p.eps1, eps2: p.eps3 * p.eps3 };
+/**
+ * The parameters a new room on this pack starts with: the pack's tuned class settings, and the inpainting
+ * weight ε4 of its context settings (so that a painted mask with a context frame works out of the box).
+ */
+export function packParams(pack: Pack): Partial<SamplerParams> {
+  const d = pack.manifest.defaults?.classes;
+  const out: Partial<SamplerParams> = {};
+  if (d) {
+    if (d.eps1 !== undefined) out.eps1 = d.eps1;
+    if (d.eps2 !== undefined) out.eps2 = d.eps2;
+    if (d.eps3 !== undefined) out.eps3 = d.eps3;
+    if (d.eps4 !== undefined) out.eps4 = d.eps4;
+    if (d.lr !== undefined) out.lr = d.lr;
+    if (d.lrEnd !== undefined) out.lrEnd = d.lrEnd;
+    if (d.steps !== undefined) out.lrSteps = d.steps;
+    if (d.resetEvery !== undefined) out.resetEvery = d.resetEvery;
   }
+  const ctx = pack.manifest.defaults?.context?.eps4;
+  if (ctx !== undefined && out.eps4 === undefined) out.eps4 = ctx;
+  return out;
+}
+
+/**
+ * A room's sampler settings, resolved in one place (@ppgn/core `resolveConfig`): the pack's tuned settings for
+ * the mode and the condition kind, then the room's parameters where people changed them from what the room
+ * started with. ε keeps one meaning in every mode: ε1 prior, ε2 condition, ε3 noise (std), ε4 context.
+ */
+export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput {
+  const start: SamplerParams = { ...DEFAULT_PARAMS, ...packParams(pack), mode: p.mode, seed: p.seed, fps: p.fps };
+  const changed = (k: keyof SamplerParams) => p[k] !== start[k];
+  const pick = <T>(k: keyof SamplerParams, v: T): T | undefined => (changed(k) ? v : undefined);
+  const common = { lr: pick('lr', p.lr), lrEnd: pick('lrEnd', p.lrEnd), steps: pick('lrSteps', p.lrSteps), resetEvery: pick('resetEvery', p.resetEvery) };
+  const eps = { eps1: pick('eps1', p.eps1), eps2: pick('eps2', p.eps2), eps3: pick('eps3', p.eps3), eps4: pick('eps4', p.eps4) };
+  const out = ((): SamplerConfigInput => {
+    switch (p.mode) {
+      case 'ppgn':
+        return { ...common, ...eps, mode: 'ppgn', prior: 'eg' };
+      case 'hdae':
+        return { ...common, ...eps, mode: 'ppgn', prior: pack.hdae ? 'hdae' : 'eg' };
+      case 'dgnam':
+        return { ...common, ...eps, eps1: 0, mode: 'dgnam', prior: 'l2', decay: pick('decay', p.decay) };
+      case 'fast':
+        // SGLD on p(y|h) with the h-DAE prior: room ε1 → prior weight, ε2 → condition-gradient scale,
+        // ε3 → noise std (core's fast ε2 is a variance)
+        return {
+          ...common,
+          mode: 'fast',
+          prior: pack.hdae ? 'hdae' : 'none',
+          normalize: false,
+          fastPrior: pack.hdae ? pick('eps1', p.eps1) : undefined,
+          eps1: pick('eps2', p.eps2),
+          eps2: changed('eps3') ? p.eps3 * p.eps3 : undefined,
+        };
+    }
+  })();
+  for (const k of Object.keys(out) as (keyof SamplerConfigInput)[]) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 export function termOf(c: RoomCondition, pack: Pack): Term {

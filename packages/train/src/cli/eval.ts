@@ -1,51 +1,45 @@
 /**
- * npm run eval -w @ppgn/train -- --pack <name|dir> [--chains 20] [--steps 200] [--classes a,b] [--seed S]
- *        [--eps1 x --eps2 x --eps3 x --lr x --lr-end x] [--modes ppgn,dgnam] [--no-write] [--img-dir docs/img]
- * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,real,recon}.png.
+ * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
+ *        [--inpaint 6] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--no-write] [--img-dir docs/img]
+ * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { initBackend, type SamplerConfigInput } from '@ppgn/core';
-import { installFastMatMulGrad } from '../tf';
-import { evaluatePack } from '../evaluate';
+import { initBackend, installFastMatMulGrad, type SamplerConfigInput } from '@ppgn/core';
+import { evaluatePack, type EvalMode } from '../evaluate';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
 import { parseArgs, intArg } from './args';
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const root = repoRoot();
-  const name = typeof a.pack === 'string' ? a.pack : 'emoji32-mlp';
-  const packDir = existsSync(path.join(root, 'models', name, 'manifest.json'))
-    ? path.join(root, 'models', name)
-    : path.resolve(name);
-  if (!existsSync(path.join(packDir, 'manifest.json')))
-    throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
+  const name = typeof a.pack === 'string' ? a.pack : 'emoji64';
+  const packDir = existsSync(path.join(root, 'models', name, 'manifest.json')) ? path.join(root, 'models', name) : path.resolve(name);
+  if (!existsSync(path.join(packDir, 'manifest.json'))) throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
   const log = (m: string) => process.stderr.write(m + '\n');
-  await initBackend((typeof a.backend === 'string' ? a.backend : (process.env.PPGN_BACKEND ?? 'wasm')) as 'wasm', {
-    log,
-  });
+  await initBackend((typeof a.backend === 'string' ? a.backend : (process.env.PPGN_BACKEND ?? 'wasm')) as 'wasm', { log });
   installFastMatMulGrad();
-  const config: SamplerConfigInput = {};
+  const ppgn: SamplerConfigInput = {};
   const num = (k: string) => (a[k] !== undefined ? Number(a[k]) : undefined);
-  if (num('eps1') !== undefined) config.eps1 = num('eps1');
-  if (num('eps2') !== undefined) config.eps2 = num('eps2');
-  if (num('eps3') !== undefined) config.eps3 = num('eps3');
-  if (num('lr') !== undefined) config.lr = num('lr');
-  if (num('lr-end') !== undefined) config.lrEnd = num('lr-end');
-  if (typeof a.prior === 'string') config.prior = a.prior as SamplerConfigInput['prior'];
+  if (num('eps1') !== undefined) ppgn.eps1 = num('eps1');
+  if (num('eps2') !== undefined) ppgn.eps2 = num('eps2');
+  if (num('eps3') !== undefined) ppgn.eps3 = num('eps3');
+  if (num('lr') !== undefined) ppgn.lr = num('lr');
+  if (num('lr-end') !== undefined) ppgn.lrEnd = num('lr-end');
+  if (typeof a.prior === 'string') ppgn.prior = a.prior as SamplerConfigInput['prior'];
+  const tuned = Object.keys(ppgn).length > 0;
   const out = await evaluatePack({
     packDir,
     dataDir: ensureDataPackages(defaultDataDir(), log),
-    chains: intArg(a.chains, 'chains') ?? 20,
+    chains: intArg(a.chains, 'chains') ?? 16,
     steps: intArg(a.steps, 'steps') ?? 200,
     seed: intArg(a.seed, 'seed'),
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
-    modes: typeof a.modes === 'string' ? (a.modes.split(',') as ('ppgn' | 'dgnam')[]) : undefined,
-    config: Object.keys(config).length ? config : undefined,
-    imgDir: a['no-images']
-      ? undefined
-      : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
-    writeCard: !a['no-write'] && !Object.keys(config).length,
+    modes: typeof a.modes === 'string' ? (a.modes.split(',') as EvalMode[]) : undefined,
+    inpaint: intArg(a.inpaint, 'inpaint'),
+    config: tuned ? { ppgn } : undefined,
+    imgDir: a['no-images'] ? undefined : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
+    writeCard: !a['no-write'] && !tuned && !a.classes,
     log,
   });
   console.log(JSON.stringify(out));

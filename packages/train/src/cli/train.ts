@@ -1,27 +1,32 @@
 /**
- * npm run train -w @ppgn/train -- [--config cpu-mini|gpu] [--steps N] [--seed S] [--resume] [--out models/<name>]
- *                                  [--run NAME] [--backend wasm|cpu|webgpu|tensorflow]
+ * npm run train -- [--config emoji64] [--seed S] [--resume] [--out models/<name>] [--run-dir DIR] [--device cpu|cuda]
+ *                  [--threads N] [--steps-scale F] [--phases joint,gref,...] [--dataset FILE]
+ *
+ * Data preparation runs here (installs the emoji art on first use, builds labels and the identity split, writes
+ * the 8-bit dataset file); training runs in PyTorch (packages/train/python), which writes the model pack.
  */
 import * as path from 'node:path';
-import { CONFIGS, withBatch } from '../config';
-import { train } from '../pipeline';
-import { repoRoot } from '../data/fetch';
-import { fmtTime } from '../progress';
-import { parseArgs, intArg } from './args';
+import * as os from 'node:os';
+import { existsSync } from 'node:fs';
+import { ensureDatasetFile } from '../data/dataset';
+import { DATASETS } from '../datasets';
+import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
+import { findPython, runTrainer, PythonMissingError } from '../python';
+import { parseArgs } from './args';
 
-const HELP = `usage: npm run train -- [--config cpu-mini|gpu] [--steps N] [--seed S] [--resume] [--out models/<name>] [--run NAME] [--backend B]
-  --config   cpu-mini (default; MLP nets, 32×32, wasm, ~15 min on 2 cores) | gpu (conv nets, 64×64, webgpu)
-  --steps N  override the number of steps of every phase (quick runs)
-  --seed S   seed for data order, augmentation and initialisation (default 1)
-  --resume   continue the run in .cache/train-runs/<run> from its last checkpoint
-  --out DIR  pack folder (default models/emoji32-mlp for cpu-mini, models/emoji64 for gpu)
-  --run NAME run folder name under .cache/train-runs (default <config>-s<seed>)
-  --eval-limit N  compute phase metrics on at most N images (default: all; 64 when --steps ≤ 20)
-  --batch N  override the batch size of every phase (e.g. --config gpu --steps 2 --batch 2 --backend cpu to check shapes)
-  --backend  override the backend (default: config's; also PPGN_BACKEND)
-  --dataset FILE   train on a dataset cache file (.cache/train-data/datasets/<key>.u8.bin, written by any
-                   earlier run) instead of the emoji packages: for hosts without npm access (GPU machines)
-  --run-dir DIR    run folder (checkpoints) at this path instead of .cache/train-runs/<run>`;
+const HELP = `usage: npm run train -- [options]
+  --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack)
+  --out DIR         pack folder (default models/<config>)
+  --run-dir DIR     checkpoints (default ~/.cache/ppgn/train-runs/<config>-s<seed>, outside the work tree)
+  --resume          continue the run in --run-dir from its last checkpoint
+  --seed S          seed for data order, augmentation and initialisation (default 1)
+  --device D        cpu or cuda (default: cuda when PyTorch sees a GPU)
+  --threads N       CPU threads for PyTorch (default 2; change live: echo 1 > <run-dir>/threads)
+  --steps-scale F   multiply every phase's steps (quick runs: 0.01)
+  --phases LIST     comma-separated subset of joint,gref,hdae,fast,style,colour,evalC
+  --dataset FILE    train on an existing dataset file (<key>.u8.bin with <key>.json beside it), e.g. on a GPU
+                    host without npm: python3 -m ppgn_train.train --dataset FILE ... runs the same trainer
+Needs Python 3 with PyTorch ≥ 1.13 (Debian: apt-get install python3-torch libopenblas0-pthread); PYTHON overrides.`;
 
 async function main() {
   const a = parseArgs(process.argv.slice(2));
@@ -29,68 +34,40 @@ async function main() {
     console.log(HELP);
     return;
   }
-  const name = typeof a.config === 'string' ? a.config : 'cpu-mini';
-  const base = CONFIGS[name];
-  if (!base) throw new Error(`unknown --config ${name} (known: ${Object.keys(CONFIGS).join(', ')})`);
-  const batch = intArg(a.batch, 'batch');
-  const cfg = batch ? withBatch(base, batch) : base;
+  const config = typeof a.config === 'string' ? a.config : 'emoji64';
+  const dsOpts = DATASETS[config];
+  if (!dsOpts) throw new Error(`unknown --config ${config} (known: ${Object.keys(DATASETS).join(', ')})`);
+  const log = (m: string) => process.stderr.write(m + '\n');
+  const py = findPython();
+  log(`[train] python ${py.python}: torch ${py.torch}${py.cuda ? ' (CUDA)' : ''}, BLAS ${py.blas}`);
+  if (!py.cuda && py.blas === 'other')
+    log('[train] warning: PyTorch runs on the reference BLAS (dense layers ~40× slower): apt-get install libopenblas0-pthread');
   const root = repoRoot();
-  const out = typeof a.out === 'string' ? path.resolve(root, a.out) : undefined;
+  const seed = typeof a.seed === 'string' ? a.seed : '1';
+  let dataset: string;
+  if (typeof a.dataset === 'string') {
+    dataset = path.resolve(a.dataset);
+    if (!existsSync(dataset)) throw new Error(`--dataset ${a.dataset}: file not found`);
+  } else {
+    dataset = await ensureDatasetFile(ensureDataPackages(defaultDataDir(), log), dsOpts, log);
+  }
+  const out = path.resolve(root, typeof a.out === 'string' ? a.out : path.join('models', config));
   const runDir =
     typeof a['run-dir'] === 'string'
       ? path.resolve(a['run-dir'])
-      : typeof a.run === 'string'
-        ? path.join(root, '.cache', 'train-runs', a.run)
-        : undefined;
-  const summary = await train({
-    config: cfg,
-    steps: intArg(a.steps, 'steps'),
-    seed: intArg(a.seed, 'seed'),
-    resume: !!a.resume,
-    out,
-    runDir,
-    backend: typeof a.backend === 'string' ? a.backend : undefined,
-    datasetFile: typeof a.dataset === 'string' ? path.resolve(a.dataset) : undefined,
-    evalLimit:
-      intArg(a['eval-limit'], 'eval-limit') ??
-      (intArg(a.steps, 'steps') !== undefined && Number(a.steps) <= 20 ? 64 : undefined),
-    command: `npm run train -- ${process.argv.slice(2).join(' ')}`.trim(),
-  });
-  const rel = (p: string) => path.relative(process.cwd(), p) || p;
-  process.stderr.write(
-    `\n[train] done in ${fmtTime(summary.seconds)} → ${rel(summary.packDir)} (${(summary.packBytes / 2 ** 20).toFixed(1)} MiB); run folder ${rel(summary.runDir)}\n`,
-  );
-  for (const [k, p] of Object.entries(summary.phases))
-    process.stderr.write(
-      `  ${k.padEnd(8)} ${String(p.step).padStart(6)} steps ${fmtTime(p.seconds).padStart(7)}  ${Object.entries(
-        p.metrics ?? {},
-      )
-        .map(([m, v]) => `${m}=${typeof v === 'number' ? +v.toFixed(4) : v}`)
-        .join(' ')}\n`,
-    );
-  console.log(
-    JSON.stringify({
-      pack: summary.pack,
-      packDir: rel(summary.packDir),
-      seconds: summary.seconds,
-      packBytes: summary.packBytes,
-      params: summary.params,
-      phases: Object.fromEntries(
-        Object.entries(summary.phases).map(([k, p]) => [
-          k,
-          {
-            steps: p.step,
-            seconds: Math.round(p.seconds),
-            msPerStep: p.msPerStep && +p.msPerStep.toFixed(1),
-            ...p.metrics,
-          },
-        ]),
-      ),
-    }),
-  );
+      : path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'ppgn', 'train-runs', `${config}-s${seed}`);
+  const args = ['--dataset', dataset, '--out', out, '--run-dir', runDir, '--config', config, '--seed', seed];
+  args.push('--threads', typeof a.threads === 'string' ? a.threads : '2');
+  if (typeof a.device === 'string') args.push('--device', a.device);
+  if (typeof a['steps-scale'] === 'string') args.push('--steps-scale', a['steps-scale']);
+  if (typeof a.phases === 'string') args.push('--phases', a.phases);
+  if (a.resume) args.push('--resume');
+  log(`[train] checkpoints in ${runDir}; pack → ${path.relative(process.cwd(), out) || out}`);
+  await runTrainer(py, 'train', args);
+  log(`[train] done: npm run eval -- --pack ${path.basename(out)}`);
 }
 
 main().catch((e) => {
-  process.stderr.write(`[train] error: ${(e as Error).stack ?? e}\n`);
+  process.stderr.write(`[train] error: ${e instanceof PythonMissingError ? e.message : ((e as Error).stack ?? e)}\n`);
   process.exit(1);
 });

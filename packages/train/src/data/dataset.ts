@@ -395,6 +395,18 @@ export async function readDatasetFile(binFile: string, log: (m: string) => void 
   };
 }
 
+/** the dataset's cache file (`<key>.u8.bin`), built first when missing: what the Python trainer reads */
+export async function ensureDatasetFile(
+  dataDir: string,
+  opts: DatasetOptions,
+  log: (m: string) => void = () => {},
+): Promise<string> {
+  const o = resolveOptions(opts);
+  const binFile = path.join(dataDir, 'datasets', `${cacheKey(dataDir, o)}.u8.bin`);
+  if (!existsSync(binFile)) await loadDataset(dataDir, o, log);
+  return binFile;
+}
+
 /** buildDataset with a binary cache under `dataDir/datasets/` */
 export async function loadDataset(
   dataDir: string,

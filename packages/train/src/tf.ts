@@ -1,2 +1,0 @@
-/** tfjs-core as set up by @ppgn/core (gradients registered, fast BatchMatMul gradient installed). */
-export { tf, installFastMatMulGrad } from '@ppgn/core';
