@@ -1,6 +1,7 @@
 // A models directory with one small random-weight pack for tests that start the engine.
 import path from 'node:path';
-import { buildRandomPack, savePack } from '@ppgn/core';
+import { buildRandomPack } from '@ppgn/core';
+import { savePack } from '@ppgn/core/node';
 
 export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
 

@@ -1,7 +1,8 @@
 // Model packs and the tfjs backend, as the engine process sees them.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { initBackend, listPacks, loadPack, type Pack } from '@ppgn/core';
+import { initBackend, type Pack } from '@ppgn/core';
+import { listPacks, loadPack } from '@ppgn/core/node';
 import type { BackendName, PackSummary } from '@ppgn/shared';
 import type { EngineConfig } from './config';
 import { StartupError } from './errors';

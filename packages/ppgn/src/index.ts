@@ -3,10 +3,11 @@ export { PpgnInputError, PpgnPackError } from './errors';
 export { Rng, seedState, type RngState } from './rng';
 export { Net, NetSpecError, netSpecSchema, layerSpecSchema, type NetSpec, type LayerSpec, type NetFile, type WeightEntry, type ApplyOptions, type ApplyResult, type InitOptions } from './net';
 export {
-  loadPack,
-  loadNet,
-  listPacks,
-  savePack,
+  loadPackFrom,
+  loadNetFrom,
+  readManifest,
+  serializePack,
+  memorySource,
   makePack,
   parseManifest,
   buildRandomPack,
@@ -18,7 +19,7 @@ export {
   MANIFEST_FILE,
   packSummary,
   type Pack,
-  type PackInfo,
+  type PackSource,
   type PackManifest,
   type PackManifestInput,
   type ConditionSpec,
@@ -54,4 +55,3 @@ export {
 } from './sampler';
 export { initBackend, currentBackend, type BackendInfo, type BackendName, type BackendPreference } from './backend';
 export { encodePng, decodePng, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange } from './image';
-export { openPack, resolveModelsDir, BUILTIN_PACKS, UnknownPackError } from './packs-dir';

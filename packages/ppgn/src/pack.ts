@@ -1,8 +1,6 @@
 /**
  * Model packs: `models/<name>/manifest.json` + one `<net>.net.json` / `<net>.weights.bin` pair per network.
  */
-import { promises as fs, existsSync, statSync } from 'node:fs';
-import * as path from 'node:path';
 import { z } from 'zod';
 import { Net, NetSpecError, netSpecSchema, type NetFile, type NetSpec } from './net';
 import { PpgnPackError } from './errors';
@@ -132,10 +130,6 @@ export interface Pack {
   dispose(): void;
 }
 
-function displayPath(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-}
 
 export function formatPath(p: PropertyKey[]): string {
   let s = '';
@@ -230,10 +224,10 @@ function checkPack(m: PackManifest, nets: Record<string, Net>, manifestFile: str
 
 /** Build an in-memory pack from a manifest and networks (validated like loadPack). */
 export function makePack(manifest: PackManifestInput, nets: Record<string, Net>, dir?: string): Pack {
-  const mfile = dir ? displayPath(path.join(dir, MANIFEST_FILE)) : MANIFEST_FILE;
+  const mfile = dir ? `${dir}/${MANIFEST_FILE}` : MANIFEST_FILE;
   const m = parseManifest(manifest, mfile);
   for (const k of Object.keys(m.networks)) if (!nets[k]) throw new PpgnPackError(mfile, `networks.${k}`, `network "${k}" was not provided`);
-  checkPack(m, nets, mfile, (k) => (dir ? displayPath(path.join(dir, m.networks[k]!.file)) : `networks.${k}`));
+  checkPack(m, nets, mfile, (k) => (dir ? `${dir}/${m.networks[k]!.file}` : `networks.${k}`));
   return packObject(m, nets, dir);
 }
 
@@ -257,17 +251,50 @@ function packObject(m: PackManifest, nets: Record<string, Net>, dir?: string): P
   };
 }
 
-async function readJson(file: string): Promise<unknown> {
-  let text: string;
+/**
+ * Where a pack's files come from: the folder on disk (`@ppgn/core/node`), an HTTP origin, an archive, memory.
+ * Paths are relative to the pack root, with '/' separators.
+ */
+export interface PackSource {
+  read(file: string): Promise<Uint8Array>;
+  /** how to name a file in errors (e.g. its path on disk) */
+  label(file: string): string;
+  /** folder the pack lives in, if any (kept on the Pack for display) */
+  dir?: string;
+}
+
+/** a PackSource over in-memory files (tests, bundles, uploads) */
+export function memorySource(files: Record<string, Uint8Array | string>, name = 'pack'): PackSource {
+  const enc = new TextEncoder();
+  return {
+    async read(file) {
+      const f = files[file];
+      if (f === undefined) throw Object.assign(new Error(`no file ${file}`), { code: 'ENOENT' });
+      return typeof f === 'string' ? enc.encode(f) : f;
+    },
+    label: (file) => `${name}/${file}`,
+  };
+}
+
+function dirOf(file: string): string {
+  const i = file.lastIndexOf('/');
+  return i < 0 ? '' : file.slice(0, i + 1);
+}
+
+async function readBytes(src: PackSource, file: string, what: string): Promise<Uint8Array> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await src.read(file);
   } catch (e) {
-    throw new PpgnPackError(displayPath(file), undefined, `cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new PpgnPackError(src.label(file), undefined, `cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+}
+
+async function readJson(src: PackSource, file: string): Promise<unknown> {
+  const text = new TextDecoder().decode(await readBytes(src, file, 'file'));
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new PpgnPackError(displayPath(file), undefined, `invalid JSON: ${(e as Error).message}`);
+    throw new PpgnPackError(src.label(file), undefined, `invalid JSON: ${(e as Error).message}`);
   }
 }
 
@@ -278,21 +305,15 @@ const netFileSchema = z.object({
   weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() })),
 });
 
-/** Load one network (`<x>.net.json` + weights). Errors name the file and field. */
-export async function loadNet(netJsonPath: string): Promise<Net> {
-  const df = displayPath(netJsonPath);
-  const json = await readJson(netJsonPath);
+/** Load one network (`<x>.net.json` + its weights file) from a source. Errors name the file and field. */
+export async function loadNetFrom(src: PackSource, file: string): Promise<Net> {
+  const df = src.label(file);
+  const json = await readJson(src, file);
   const r = netFileSchema.safeParse(json);
   if (!r.success) throw new PpgnPackError(df, formatPath(r.error.issues[0].path), zodIssueMessage(r.error.issues[0]));
   const spec = netSpecSchema.safeParse(r.data.spec);
   if (!spec.success) throw new PpgnPackError(df, 'spec.' + formatPath(spec.error.issues[0].path), zodIssueMessage(spec.error.issues[0]));
-  const wpath = path.join(path.dirname(netJsonPath), r.data.weightsFile);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await fs.readFile(wpath));
-  } catch (e) {
-    throw new PpgnPackError(displayPath(wpath), undefined, `cannot read weights (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
+  const bytes = await readBytes(src, dirOf(file) + r.data.weightsFile, 'weights');
   try {
     return Net.deserialize(r.data as NetFile, bytes);
   } catch (e) {
@@ -301,64 +322,46 @@ export async function loadNet(netJsonPath: string): Promise<Net> {
   }
 }
 
-/** Load and validate a pack folder. */
-export async function loadPack(dir: string): Promise<Pack> {
-  const mpath = path.join(dir, MANIFEST_FILE);
-  const mfile = displayPath(mpath);
-  const m = parseManifest(await readJson(mpath), mfile);
+/** Read and validate a manifest from a source. */
+export async function readManifest(src: PackSource): Promise<PackManifest> {
+  return parseManifest(await readJson(src, MANIFEST_FILE), src.label(MANIFEST_FILE));
+}
+
+/** Load and validate a pack from a source (manifest, every network, shapes cross-checked). */
+export async function loadPackFrom(src: PackSource): Promise<Pack> {
+  const mfile = src.label(MANIFEST_FILE);
+  const m = await readManifest(src);
   const nets: Record<string, Net> = {};
   try {
     for (const [k, ref] of Object.entries(m.networks)) {
       if (!ref) continue;
-      nets[k] = await loadNet(path.join(dir, ref.file));
+      nets[k] = await loadNetFrom(src, ref.file);
     }
-    checkPack(m, nets, mfile, (k) => displayPath(path.join(dir, m.networks[k]!.file)));
+    checkPack(m, nets, mfile, (k) => src.label(m.networks[k]!.file));
   } catch (e) {
     for (const n of Object.values(nets)) n.dispose();
     throw e;
   }
-  return packObject(m, nets, dir);
+  return packObject(m, nets, src.dir);
 }
 
-export interface PackInfo {
-  name: string;
-  dir: string;
-  manifest?: PackManifest;
-  error?: string;
-}
-
-/** Find packs (folders with manifest.json) in a models directory; invalid manifests are reported, not thrown. */
-export async function listPacks(modelsDir: string): Promise<PackInfo[]> {
-  if (!existsSync(modelsDir)) return [];
-  const out: PackInfo[] = [];
-  for (const entry of (await fs.readdir(modelsDir)).sort()) {
-    const dir = path.join(modelsDir, entry);
-    if (!statSync(dir).isDirectory() || !existsSync(path.join(dir, MANIFEST_FILE))) continue;
-    try {
-      const m = parseManifest(await readJson(path.join(dir, MANIFEST_FILE)), displayPath(path.join(dir, MANIFEST_FILE)));
-      out.push({ name: m.name, dir, manifest: m });
-    } catch (e) {
-      out.push({ name: entry, dir, error: (e as Error).message });
-    }
-  }
-  return out;
-}
-
-/** Write a pack folder (manifest + every network). */
-export async function savePack(dir: string, pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> }): Promise<void> {
+/** The files of a pack (manifest + every network), ready to be written anywhere. */
+export function serializePack(pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> }): Record<string, Uint8Array> {
   const m = parseManifest(pack.manifest);
-  await fs.mkdir(dir, { recursive: true });
+  const enc = new TextEncoder();
+  const out: Record<string, Uint8Array> = {};
   for (const [k, ref] of Object.entries(m.networks)) {
     if (!ref) continue;
     const net = pack.nets[k];
     if (!net) throw new PpgnPackError(MANIFEST_FILE, `networks.${k}`, `network "${k}" was not provided`);
     const base = ref.file.replace(/\.net\.json$|\.json$/, '');
-    const weightsFile = `${path.basename(base)}.weights.bin`;
+    const weightsFile = `${base.slice(base.lastIndexOf('/') + 1)}.weights.bin`;
     const { file, weights } = net.serialize(weightsFile);
-    await fs.writeFile(path.join(dir, ref.file), JSON.stringify(file, null, 1));
-    await fs.writeFile(path.join(dir, path.dirname(ref.file), weightsFile), weights);
+    out[ref.file] = enc.encode(JSON.stringify(file, null, 1));
+    out[dirOf(ref.file) + weightsFile] = weights;
   }
-  await fs.writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + '\n');
+  out[MANIFEST_FILE] = enc.encode(JSON.stringify(m, null, 2) + '\n');
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

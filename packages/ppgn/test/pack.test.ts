@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildRandomPack, savePack, loadPack, listPacks, tf, Net, PpgnPackError, parseManifest, type Pack } from '../src/index';
+import { buildRandomPack, tf, Net, PpgnPackError, parseManifest, loadPackFrom, memorySource, serializePack, type Pack } from '../src/index';
+import { savePack, loadPack, listPacks } from '../src/node';
 import { useCpu, maxAbsDiff } from './helpers';
 
 let dir: string;
@@ -209,5 +210,23 @@ describe('Net', () => {
       });
       net.dispose();
     }
+  });
+});
+
+describe('packs from bytes (no file system)', () => {
+  it('serializePack → memorySource → loadPackFrom gives the same outputs; a missing file is named in the error', async () => {
+    const pack = buildRandomPack({ image: [16, 16, 3], codeDim: 8, hdae: true }, 4);
+    const files = serializePack(pack);
+    expect(Object.keys(files).sort()).toEqual(['E.net.json', 'E.weights.bin', 'G.net.json', 'G.weights.bin', 'hdae.net.json', 'hdae.weights.bin', 'manifest.json']);
+    const back = await loadPackFrom(memorySource(files, 'mem'));
+    const h = tf.randomNormal([2, 8], 0, 1, 'float32', 3);
+    const a = pack.G.predict(h).dataSync();
+    const b = back.G.predict(h).dataSync();
+    expect(Array.from(b)).toEqual(Array.from(a));
+    const { ['G.weights.bin']: _drop, ...rest } = files;
+    await expect(loadPackFrom(memorySource(rest, 'mem'))).rejects.toThrow(/mem\/G\.weights\.bin: cannot read weights/);
+    tf.dispose(h);
+    pack.dispose();
+    back.dispose();
   });
 });

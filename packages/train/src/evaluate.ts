@@ -7,23 +7,8 @@
  */
 import { promises as fs, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import {
-  loadPack,
-  loadNet,
-  createChain,
-  stepBatch,
-  renderChains,
-  renderCodes,
-  cond,
-  contactSheet,
-  encodePng,
-  Rng,
-  tf,
-  type Pack,
-  type Net,
-  type SamplerConfigInput,
-  type ChainState,
-} from '@ppgn/core';
+import { createChain, stepBatch, renderChains, renderCodes, cond, contactSheet, encodePng, Rng, tf, type Pack, type Net, type SamplerConfigInput, type ChainState } from '@ppgn/core';
+import { loadPack, loadNet } from '@ppgn/core/node';
 import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './data/dataset';
 import { meanPairwiseMsssim, msssim } from './msssim';
 import { frechetDistance } from './frechet';
@@ -57,6 +42,8 @@ export interface EvalOptions {
   inpaint?: number;
   /** inpainting steps (default: the pack's context steps) */
   inpaintSteps?: number;
+  /** metrics JSON of an earlier run (e.g. another process on the other core) whose modes are kept */
+  reuse?: Record<string, unknown>;
 }
 
 export function argmax(a: ArrayLike<number>): number {
@@ -426,6 +413,19 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     contact_sheet_rows: labels,
     seconds: Math.round((performance.now() - t0) / 1000),
   };
+  if (o.reuse) {
+    const prev = o.reuse as Record<string, unknown> & { per_class?: Record<string, Record<string, unknown>>; contact_sheets?: string[] };
+    for (const m of ['ppgn', 'dgnam', 'fast', 'inpaint'] as const) {
+      if (out[m] !== null || prev[m] == null) continue;
+      out[m] = prev[m];
+      if (m !== 'inpaint') (out.sampler as Record<string, unknown>)[m] = (prev.sampler as Record<string, unknown> | undefined)?.[m];
+      for (const [l, v] of Object.entries(prev.per_class ?? {})) {
+        const pc = (out.per_class as Record<string, Record<string, unknown>>)[l];
+        if (pc) for (const [k, x] of Object.entries(v)) if (k.startsWith(`${m}_`)) pc[k] = x;
+      }
+    }
+    out.contact_sheets = [...new Set([...(out.contact_sheets as string[]), ...(prev.contact_sheets ?? [])])];
+  }
   if (o.writeCard) {
     const evalDir = path.join(o.packDir, EVAL_DIR);
     await fs.writeFile(path.join(evalDir, 'metrics.json'), JSON.stringify(out, null, 1) + '\n');

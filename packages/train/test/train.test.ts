@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, installFastMatMulGrad, loadNet, loadPack, createChain, stepBatch, cond, tf } from '@ppgn/core';
+import { initBackend, installFastMatMulGrad, createChain, stepBatch, cond, tf } from '@ppgn/core';
+import { loadNet, loadPack } from '@ppgn/core/node';
 import {
   buildDataset,
   loadDataset,
@@ -214,5 +215,11 @@ describe('PyTorch trainer', () => {
     await runTrainer(py, 'train', [...args, '--resume'], { quiet: true, onLine: (l) => lines.push(l) });
     expect(lines.some((l) => l.includes('resumed'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('[train] phase')).length).toBe(0);
+    // the PyTorch sampler port used for tuning runs on the pack and reports one line per setting
+    const tuned: string[] = [];
+    await runTrainer(py, 'tune', ['--pack', out, '--dataset', file, '--chains', '2', '--steps', '3', '--grid', 'fast'], { quiet: true, onLine: (l) => tuned.push(l) });
+    const rows = tuned.filter((l) => l.startsWith('{"cfg"')).map((l) => JSON.parse(l) as { acc: number; vs_real: number });
+    expect(rows.length).toBeGreaterThan(1);
+    for (const r of rows) expect(r.acc >= 0 && r.acc <= 1).toBe(true);
   });
 });

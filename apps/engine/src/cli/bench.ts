@@ -4,7 +4,8 @@
  *   npm run bench -- --pack <name> --steps 20 --backend wasm --batches 1,8,32
  */
 import { parseArgs } from 'node:util';
-import { initBackend, createChain, stepBatch, cond, tf, type ChainState, type Pack, listPacks } from '@ppgn/core';
+import { initBackend, createChain, stepBatch, cond, tf, type ChainState, type Pack } from '@ppgn/core';
+import { listPacks } from '@ppgn/core/node';
 import * as path from 'node:path';
 import { CliError, modelsDir, openPack } from './common';
 

@@ -1,5 +1,6 @@
 // Shared by the command-line tools: errors that carry an exit code, pack lookup by name.
-import { openPack as openPackIn, resolveModelsDir, UnknownPackError, type Pack } from '@ppgn/core';
+import { type Pack } from '@ppgn/core';
+import { openPack as openPackIn, resolveModelsDir, UnknownPackError } from '@ppgn/core/node';
 import { REPO_ROOT } from '../config';
 
 export const modelsDir = () => resolveModelsDir(REPO_ROOT);

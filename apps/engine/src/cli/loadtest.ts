@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { buildRandomEmoji64Pack, listPacks, savePack } from '@ppgn/core';
+import { buildRandomEmoji64Pack } from '@ppgn/core';
+import { listPacks, savePack } from '@ppgn/core/node';
 import type { ClientToServerEvents, ServerToClientEvents } from '@ppgn/shared';
 import { REPO_ROOT } from '../config';
 

@@ -266,6 +266,8 @@ def phase_joint(run: Run, steps: int, start: int):
         acc = (t["logits"].argmax(1) == y).float().mean().item()
         prog.tick(step + 1, {"pix": l_pix.item(), "cls": l_cls.item(), "acc": acc, "kw": l_kw.item(), "mm": l_mm.item(),
                              "cyc": l_cyc.item(), "feat": l_feat.item()})
+        if (step + 1) % 25 == 0:
+            run.check_threads()
         if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
             run.state["progress"] = {"phase": "joint", "step": step + 1}
             run.save(["E", "G"], {"joint_opt": opt.state_dict()})
@@ -321,6 +323,8 @@ def phase_gref(run: Run, steps: int, start: int):
         optG.step()
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
                              "cyc": l_cyc.item(), "rcls": l_rcls.item()})
+        if (step + 1) % 25 == 0:
+            run.check_threads()
         if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
             run.state["progress"] = {"phase": "gref", "step": step + 1}
             run.save(["G", "D"], {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict()})
@@ -585,7 +589,10 @@ def main(argv=None):
         if p not in PHASES:
             raise SystemExit(f"unknown phase {p} (phases: {', '.join(PHASES)})")
     steps_of = {k: max(1, int(round(v * a.steps_scale))) for k, v in cfg.steps.items()}
-    run.state["steps"] = steps_of
+    run.state.setdefault("steps", {})
+    for k, v in steps_of.items():
+        if k not in run.state["done"]:
+            run.state["steps"][k] = v
     t_all = time.time()
     if not a.export_only:
         for ph in PHASES:

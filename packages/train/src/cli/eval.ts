@@ -1,10 +1,10 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--no-write] [--img-dir docs/img]
+ *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { initBackend, installFastMatMulGrad, type SamplerConfigInput } from '@ppgn/core';
 import { evaluatePack, type EvalMode } from '../evaluate';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
@@ -38,6 +38,7 @@ async function main() {
     modes: typeof a.modes === 'string' ? (a.modes.split(',') as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
     config: tuned ? { ppgn } : undefined,
+    reuse: typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
     imgDir: a['no-images'] ? undefined : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
     writeCard: !a['no-write'] && !tuned && !a.classes,
     log,
