@@ -72,8 +72,8 @@ export async function predictRows(net: Net, images: Float32Array[], shape: [numb
 }
 
 /** class predictions of a classifier */
-export async function classify(net: Net, images: Float32Array[], shape: [number, number, number]): Promise<number[]> {
-  return (await predictRows(net, images, shape)).map(argmax);
+export async function classify(net: Net, images: Float32Array[], shape: [number, number, number], tap?: string): Promise<number[]> {
+  return (await predictRows(net, images, shape, tap)).map(argmax);
 }
 
 function upscale(img: Float32Array, H: number, W: number, f: number): { shape: [number, number, number]; data: Float32Array } {
@@ -293,7 +293,8 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   // real held-out images and their reconstructions G(E(x))
   const accOf = (preds: number[], idx: number[]) => preds.filter((p, k) => p === ds.cls[idx[k]]).length / Math.max(1, idx.length);
   const realAcc = accOf(await classify(evalNet, testImgs, shape), testIdx);
-  const eAcc = accOf(await classify(pack.E, testImgs, shape), testIdx);
+  const classOut = (pack.manifest.conditions.find((c) => c.id === 'class' && c.kind === 'classes') as { output?: string } | undefined)?.output;
+  const eAcc = accOf(await classify(pack.E, testImgs, shape, classOut), testIdx);
   const codes = await predictRows(pack.E, testImgs, shape, pack.manifest.code.encoderTap);
   const recons = await renderCodes(pack, codes);
   const reconAcc = accOf(await classify(evalNet, recons, shape), testIdx);

@@ -81,6 +81,15 @@ export function renderModelCard(c: CardInput): string {
     const inp = met.inpaint as Record<string, unknown> | null;
     if (inp) L.push(`| inpainting (left half known) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | |`);
     L.push('', `E's accuracy on real held-out images: ${pct(met.e_test_accuracy)}; reconstruction MSE ${fmt(met.recon_mse)}.`, '');
+    const ok = (b: boolean) => (b ? 'met' : '**not met**');
+    const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+    L.push('Targets (the issue that asked for this pack):', '', '| target | measured | |', '|---|---|---|');
+    L.push(`| reconstructions ≥ 0.9 × real | ${fmt(met.recon_vs_real)} × | ${ok(num(met.recon_vs_real) >= 0.9)} |`);
+    L.push(`| PPGN samples ≥ 0.9 × real | ${fmt(mode('ppgn').vs_real)} × | ${ok(num(mode('ppgn').vs_real) >= 0.9)} |`);
+    L.push(`| fast mode ≥ 0.7 × real | ${fmt(mode('fast').vs_real)} × | ${ok(num(mode('fast').vs_real) >= 0.7)} |`);
+    L.push(`| PPGN MS-SSIM ≤ real + 0.05 | ${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)} | ${ok(num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05)} |`);
+    if (inp) L.push(`| inpainting ≥ 0.7 × real | ${fmt(inp.vs_real)} × | ${ok(num(inp.vs_real) >= 0.7)} |`);
+    L.push(`| protocol: ≥ 16 chains × 200 steps per class | ${fmt(met.chains)} × ${fmt(met.steps)} | ${ok(num(met.chains) >= 16 && num(met.steps) >= 200)} |`, '');
   } else L.push(`Not evaluated yet: run \`npm run eval -- --pack ${m.name}\`.`, '');
   L.push('## Sampler settings (tuned on this pack, in manifest.json `defaults`)', '', '```json', JSON.stringify(m.defaults ?? {}, null, 1), '```', '');
   return L.join('\n');

@@ -114,6 +114,9 @@ def main(argv=None):
     elif a.grid == "dgnam":
         grid = [dict(base["classes"], eps1=0, eps3=e3, lr=lr, lrEnd=lr * 0.25, decay=dc) for e3, lr, dc in
                 itertools.product([0.0, 0.05], [0.05, 0.15], [0.0, 0.01])]
+    elif a.grid == "fast2":
+        grid = [dict(eps1=e1, eps2=e2, fastPrior=0.3, lr=1, lrEnd=1, steps=a.steps) for e1, e2 in
+                itertools.product([0.2, 0.5], [1e-3, 1e-2, 3e-2, 0.1])]
     elif a.grid == "fast":
         grid = [dict(eps1=e1, eps2=e2, fastPrior=fp, lr=1, lrEnd=1, steps=a.steps) for e1, e2, fp in
                 itertools.product([0.05, 0.2], [1e-4, 1e-3], [0.0, 0.1, 0.3])]
@@ -124,7 +127,7 @@ def main(argv=None):
         c = dict(c, steps=a.steps)
         t0 = time.time()
         g = torch.Generator().manual_seed(a.seed)
-        x = sample(nets, "fast" if a.grid == "fast" else "ppgn" if a.grid.startswith("ppgn") else a.grid, c, y, a.steps, g, clip)
+        x = sample(nets, "fast" if a.grid.startswith("fast") else "ppgn" if a.grid.startswith("ppgn") else a.grid, c, y, a.steps, g, clip)
         with torch.no_grad():
             logits, taps = ev(x, taps=["features"])
             acc = (logits.argmax(1) == y).float().mean().item()
