@@ -1,6 +1,7 @@
 // Rooms end to end: real engine, real Postgres, socket.io clients, CPU.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { api, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
@@ -290,6 +291,35 @@ describe('start from an image', () => {
     const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
     expect(viewerUpload.status).toBe(400);
     expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
+  });
+
+  it('refuses decompression bombs from the PNG header, fast, with 413 (uploads) or an error (reference images)', async () => {
+    const bomb = pngBomb(20000, 20000).toString('base64'); // 400 megapixels, ≈ 65 KB of base64
+    expect(bomb.length).toBeLessThan(100_000);
+    let t0 = performance.now();
+    const created = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: bomb });
+    const createMs = performance.now() - t0;
+    expect(created.status).toBe(413);
+    expect(created.body.error).toBe('image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels');
+    const room = await createRoom({ running: false });
+    t0 = performance.now();
+    const up = await api<{ error: string }>(t.base, 'POST', `/rooms/${room.id}/image`, { token: room.tokens.owner, author: 'u', imagePng: bomb });
+    const uploadMs = performance.now() - t0;
+    expect(up.status).toBe(413);
+    expect(up.body.error).toMatch(/^image is 20000×20000 pixels/);
+    // generous for 2 loaded cores; inflating 400 megapixels would take seconds and gigabytes
+    expect(createMs).toBeLessThan(1000);
+    expect(uploadMs).toBeLessThan(1000);
+    // as a reference-image condition over the socket (10000×10000 fits its 64 KB limit)
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'u');
+    const small = pngBomb(10000, 10000).toString('base64');
+    expect(await owner.intent({ type: 'condition.add', id: 'bomb', target: { kind: 'image', png: small } })).toEqual({
+      ok: false,
+      error: 'image is 10000×10000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
+    });
+    const view = await api<{ state: { conditions: unknown[] } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.owner}`);
+    expect(view.body.state.conditions).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 // HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, map errors to 4xx.
 import express from 'express';
 import { z } from 'zod';
-import { PpgnInputError } from '@ppgn/core';
+import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
 import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
@@ -69,6 +69,7 @@ const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
   fn(req, res).catch((err) => {
     if (err instanceof HttpError) return void res.status(err.status).json({ error: err.message });
     if (err instanceof RoomError) return void res.status(/^no /.test(err.message) ? 404 : 400).json({ error: err.message });
+    if (err instanceof PngTooLargeError) return void res.status(413).json({ error: err.message });
     if (err instanceof PpgnInputError) return void res.status(400).json({ error: err.message });
     console.error('[engine] request failed:', err);
     res.status(500).json({ error: 'internal error' });

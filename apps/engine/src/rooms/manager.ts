@@ -4,6 +4,8 @@
 import {
   Condition,
   PpgnInputError,
+  PngTooLargeError,
+  PNG_LIMITS,
   createChain,
   encodePng,
   renderCodes,
@@ -289,9 +291,10 @@ export class RoomManager {
   }
 
   private async encodeUpload(pack: Pack, png: Uint8Array): Promise<Float32Array> {
-    if (png.byteLength > LIMITS.uploadBytes) throw new RoomError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
+    if (png.byteLength > LIMITS.uploadBytes) throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
-    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range);
+    // the header is checked against the pixel cap before anything is inflated (decompression bombs)
+    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, { ...PNG_LIMITS, maxBytes: LIMITS.uploadBytes });
     if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
     const [h] = await this.exclusive(() => encodeImages(pack, [img.data]));
     const { min, max } = pack.manifest.code;
