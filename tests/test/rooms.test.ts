@@ -194,7 +194,7 @@ describe('gallery', () => {
     await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
     const saved = await api<{ id: string; classLabel: string; author: string }>(t.base, 'POST', '/gallery', {
       roomId: room.id,
-      token: room.tokens.viewer,
+      token: room.tokens.editor,
       author: 'Ann',
       title: 'Good dog',
     });
@@ -289,8 +289,8 @@ describe('start from an image', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/not a valid PNG/);
     const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
-    expect(viewerUpload.status).toBe(400);
-    expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
+    expect(viewerUpload.status).toBe(403);
+    expect(viewerUpload.body.error).toBe('viewers cannot steer this room');
   });
 
   it('refuses decompression bombs from the PNG header, fast, with 413 (uploads) or an error (reference images)', async () => {
@@ -320,6 +320,29 @@ describe('start from an image', () => {
     });
     const view = await api<{ state: { conditions: unknown[] } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.owner}`);
     expect(view.body.state.conditions).toEqual([]);
+  });
+});
+
+describe('roles over HTTP come from the token', () => {
+  it('a viewer link cannot save to the gallery (403), an editor link can (201), whatever name is sent', async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    await owner.waitFor(() => owner.frames.length >= 1, 20_000, 'a frame');
+    // the viewer claims the owner's display name and user id: still a viewer
+    const viewer = client();
+    await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: 'olga-viewer-1' });
+    const refused = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
+    const mine = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?author=Olga');
+    expect(mine.body.items).toEqual([]);
+    const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ed' });
+    expect(saved.status).toBe(201);
+    expect(saved.body.author).toBe('Ed');
+    const bad = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: 'nope', author: 'Olga' });
+    expect(bad.status).toBe(403);
+    expect(bad.body.error).toBe('this link is not valid for the room');
   });
 });
 

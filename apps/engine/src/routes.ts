@@ -2,7 +2,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
-import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
+import { ConditionTarget, LIMITS, SamplerParams, describeZodError, type Role } from '@ppgn/shared';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
 import { Previews } from './previews';
@@ -92,13 +92,15 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     return p;
   };
 
-  const roomWithToken = (id: string, token: unknown): LiveRoom => {
+  /** The room and the role its link's token grants (never a display name: anyone can type one). */
+  const roomAndRole = (id: string, token: unknown): { room: LiveRoom; role: Role } => {
     const room = manager.rooms.get(id);
     if (!room) throw new HttpError(404, `no room "${id}"`);
-    const t = typeof token === 'string' ? token : '';
-    if (![room.tokens.owner, room.tokens.editor, room.tokens.viewer].includes(t)) throw new HttpError(403, 'this link is not valid for the room');
-    return room;
+    const role = manager.tokenRole(room, typeof token === 'string' ? token : '');
+    if (!role) throw new HttpError(403, 'this link is not valid for the room');
+    return { room, role };
   };
+  const roomWithToken = (id: string, token: unknown): LiveRoom => roomAndRole(id, token).room;
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
     owner: `/room/${id}?t=${tokens.owner}`,
     editor: `/room/${id}?t=${tokens.editor}`,
@@ -174,9 +176,9 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/rooms/:id/image', wrap(async (req, res) => {
     const body = parse(StartImage, req.body ?? {});
-    const room = roomWithToken(String(req.params.id), body.token);
-    const role = manager.roleFor(room, body.token, body.author);
-    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role: role ?? 'viewer' }, Buffer.from(body.imagePng, 'base64'));
+    const { room, role } = roomAndRole(String(req.params.id), body.token);
+    if (role === 'viewer') throw new HttpError(403, 'viewers cannot steer this room');
+    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role }, Buffer.from(body.imagePng, 'base64'));
     res.json({ ok: true, version: patch.version });
   }));
 
@@ -198,7 +200,8 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/gallery', wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
-    const room = roomWithToken(body.roomId, body.token);
+    const { room, role } = roomAndRole(body.roomId, body.token);
+    if (role === 'viewer') throw new HttpError(403, 'viewers cannot save to the gallery; ask the owner for an editor link');
     const { h, step } = manager.codeAt(room, body.step);
     const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
     const s = room.model.state;

@@ -222,10 +222,14 @@ export class RoomManager {
     return r;
   }
 
+  /** The role a link's token grants (HTTP callers have a token, not a user id). */
+  tokenRole(room: LiveRoom, token: string): Role | null {
+    return token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+  }
+
   roleFor(room: LiveRoom, token: string, userId: string): Role | null {
     if (room.banned.has(userId)) return null;
-    const base: Role | null =
-      token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+    const base = this.tokenRole(room, token);
     if (!base) return null;
     if (base === 'owner') return 'owner';
     return room.roles[userId] ?? base;
