@@ -15,6 +15,7 @@ import {
   decodePng,
   encodeImages,
   resizeImage,
+  type ChainResult,
   type ChainState,
   type Pack,
 } from '@ppgn/core';
@@ -43,6 +44,8 @@ export interface RoomEvents {
   activity(roomId: string, item: ActivityItem): void;
   kicked(roomId: string, userId: string, reason: string): void;
   role(roomId: string, userId: string, role: Role): void;
+  /** the room's chain failed and is quarantined (error), or runs again (null) */
+  chainError(roomId: string, error: string | null): void;
 }
 
 interface LiveMember extends Member {
@@ -72,6 +75,10 @@ export interface LiveRoom {
   checkpointedStep: number;
   /** serialises this room's database writes, in order */
   writes: Promise<void>;
+  /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
+  emptySince: number | null;
+  /** why the chain is quarantined (it threw while stepping); null = healthy */
+  chainError: string | null;
 }
 
 export interface CreateRoomInput {
@@ -123,6 +130,8 @@ export class RoomManager {
     private readonly store: RoomStore,
     private readonly events: RoomEvents,
     private readonly log: (line: string) => void = () => {},
+    /** a room with nobody connected stops sampling this long after the last client left */
+    private readonly idleMs = 60_000,
   ) {}
 
   get defaultPackId(): string {
@@ -156,7 +165,8 @@ export class RoomManager {
         continue;
       }
       try {
-        this.rooms.set(s.state.id, await this.live(s, pack));
+        // nobody is connected after a restart: the room waits, unsampled, for someone to join
+        this.rooms.set(s.state.id, { ...(await this.live(s, pack)), emptySince: -Infinity });
       } catch (err) {
         this.log(`room ${s.state.id}: could not resume (${(err as Error).message})`);
       }
@@ -264,6 +274,8 @@ export class RoomManager {
       if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
       const chainChanged = ['conditions', 'params', 'strokes', 'context'].some((k) => k in patch.set);
       if (chainChanged) await this.syncChain(room);
+      // a quarantined chain gets another chance once someone changes what it samples
+      if ((chainChanged || effects.reset) && room.chainError !== null) this.setChainError(room, null);
       // steering shows up in the very next frame, not one frame period later
       if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
       const item = this.activityItem(room, patch.version, actor, summary);
@@ -308,6 +320,8 @@ export class RoomManager {
   // ------------------------------------------------------------------ presence
 
   join(room: LiveRoom, userId: string, name: string, role: Role): Member {
+    if (room.emptySince !== null && this.idle(room, Date.now())) room.nextDue = Date.now();
+    room.emptySince = null;
     let m = room.members.get(userId);
     if (m) {
       m.sockets += 1;
@@ -326,6 +340,7 @@ export class RoomManager {
     if (!m) return;
     m.sockets -= 1;
     if (m.sockets <= 0) room.members.delete(userId);
+    if (room.members.size === 0) room.emptySince = Date.now();
     this.emitMembers(room);
   }
 
@@ -351,6 +366,7 @@ export class RoomManager {
     if (action.type === 'kick') {
       room.banned.add(action.userId);
       room.members.delete(action.userId);
+      if (room.members.size === 0) room.emptySince = Date.now();
       this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
       this.emitMembers(room);
       return;
@@ -399,9 +415,21 @@ export class RoomManager {
 
   // ------------------------------------------------------------------ sampling
 
+  /** Nobody has been connected for idleMs: the room keeps its state but is not sampled. */
+  idle(room: LiveRoom, now = Date.now()): boolean {
+    return room.emptySince !== null && now - room.emptySince >= this.idleMs;
+  }
+
+  /** Sampled on ticks: not idle and not quarantined. */
+  private active(room: LiveRoom, now: number): boolean {
+    return room.chainError === null && !this.idle(room, now);
+  }
+
   private delayToNext(): number {
     let due = Infinity;
+    const now = Date.now();
     for (const r of this.rooms.values()) {
+      if (!this.active(r, now)) continue;
       if (r.pendingSteps > 0) return 0;
       if (r.model.state.running) due = Math.min(due, r.nextDue);
     }
@@ -413,6 +441,7 @@ export class RoomManager {
   async tick(now = Date.now()): Promise<number> {
     const due: LiveRoom[] = [];
     for (const r of this.rooms.values()) {
+      if (!this.active(r, now)) continue;
       if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
     }
     if (due.length === 0) {
@@ -425,9 +454,9 @@ export class RoomManager {
     const frames: [LiveRoom, Frame][] = [];
     await this.exclusive(async () => {
       for (const [pack, rooms] of byPack) {
-        const results = await stepBatch(pack, rooms.map((r) => r.chain), { render: true });
+        const { stepped, results } = await this.stepIsolated(pack, rooms);
         results.forEach((res, i) => {
-          const room = rooms[i]!;
+          const room = stepped[i]!;
           if (room.pendingSteps > 0) room.pendingSteps -= 1;
           const period = 1000 / room.model.state.params.fps;
           room.nextDue = Math.max(room.nextDue + period, now);
@@ -464,6 +493,48 @@ export class RoomManager {
     this.stats.lastTickMs = performance.now() - t0;
     if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);
     return due.length;
+  }
+
+  /**
+   * One batched step of `rooms`. If the batch throws, each room is stepped alone so that only the
+   * rooms whose chain throws are quarantined (marked, announced, no longer sampled); the rest advance.
+   */
+  private async stepIsolated(pack: Pack, rooms: LiveRoom[]): Promise<{ stepped: LiveRoom[]; results: ChainResult[] }> {
+    const saved = rooms.map((r) => ({ h: Float32Array.from(r.chain.h), step: r.chain.step, rng: structuredClone(r.chain.rng) }));
+    try {
+      return { stepped: rooms, results: await stepBatch(pack, rooms.map((r) => r.chain), { render: true }) };
+    } catch (err) {
+      if (rooms.length === 1) {
+        this.quarantine(rooms[0]!, err);
+        return { stepped: [], results: [] };
+      }
+      this.log(`batched step of ${rooms.length} rooms failed (${(err as Error).message}); stepping them one by one`);
+    }
+    const stepped: LiveRoom[] = [];
+    const results: ChainResult[] = [];
+    for (const [i, room] of rooms.entries()) {
+      // a batch that failed half-way may have moved some chains: start again from before it
+      Object.assign(room.chain, saved[i]);
+      try {
+        results.push((await stepBatch(pack, [room.chain], { render: true }))[0]!);
+        stepped.push(room);
+      } catch (err) {
+        this.quarantine(room, err);
+      }
+    }
+    return { stepped, results };
+  }
+
+  private quarantine(room: LiveRoom, err: unknown) {
+    const why = err instanceof Error ? err.message : String(err);
+    this.log(`room ${room.model.state.id}: chain failed and is paused (${why})`);
+    this.setChainError(room, `the sampler failed on this room and paused it: ${why.split('\n')[0]}; change a condition or the parameters, or reset, to try again`);
+  }
+
+  private setChainError(room: LiveRoom, error: string | null) {
+    room.chainError = error;
+    room.nextDue = Date.now();
+    this.events.chainError(room.model.state.id, error);
   }
 
   private png(room: LiveRoom, img: Float32Array): Buffer {
@@ -553,6 +624,8 @@ export class RoomManager {
       pendingSteps: 0,
       checkpointedStep: s.step,
       writes: Promise.resolve(),
+      emptySince: Date.now(),
+      chainError: null,
     };
   }
 }
