@@ -57,6 +57,8 @@ export class TestClient {
   frames: Frame[] = [];
   patches: RoomPatch[] = [];
   errors: string[] = [];
+  /** every room:error with the event or intent it answers */
+  errorEvents: { error: string; intent?: string }[] = [];
   userId = '';
   role = '';
 
@@ -67,7 +69,11 @@ export class TestClient {
       if (this.state && p.version === this.state.version + 1) this.state = applyPatch(this.state, p);
     });
     this.socket.on('room:frame', (f) => this.frames.push(f));
-    this.socket.on('room:error', (e) => this.errors.push(e.error));
+    this.socket.on('room:error', (e) => {
+      this.errors.push(e.error);
+      this.errorEvents.push(e);
+    });
+    this.socket.on('room:role', (e) => (this.role = e.role));
   }
 
   async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number; userId?: string } = {}): Promise<JoinResult> {
