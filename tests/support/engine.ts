@@ -3,13 +3,14 @@ import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, JoinResult, ServerToClientEvents, Frame, RoomPatch, RoomState } from '@ppgn/shared';
 import { applyPatch } from '@ppgn/shared';
+import type { HttpLimits } from '../../apps/engine/src/config';
 import { startEngine, type Engine } from '../../apps/engine/src/engine';
 import { makeModelsDir } from './pack';
 import { tempDir } from './procs';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function startTestEngine(name: string, opts: { databaseUrl?: string; intentRate?: number } = {}) {
+export async function startTestEngine(name: string, opts: { databaseUrl?: string; intentRate?: number; httpLimits?: Partial<HttpLimits>; idleMs?: number } = {}) {
   const tmp = tempDir(name);
   const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
   const engine: Engine = await startEngine(
@@ -22,6 +23,8 @@ export async function startTestEngine(name: string, opts: { databaseUrl?: string
       databaseUrl: opts.databaseUrl,
       dataDir: path.join(tmp.dir, 'pg'),
       intentRate: opts.intentRate,
+      httpLimits: opts.httpLimits,
+      idleMs: opts.idleMs,
     },
     () => {},
   );
@@ -54,6 +57,8 @@ export class TestClient {
   frames: Frame[] = [];
   patches: RoomPatch[] = [];
   errors: string[] = [];
+  /** every room:error with the event or intent it answers */
+  errorEvents: { error: string; intent?: string }[] = [];
   userId = '';
   role = '';
 
@@ -64,7 +69,11 @@ export class TestClient {
       if (this.state && p.version === this.state.version + 1) this.state = applyPatch(this.state, p);
     });
     this.socket.on('room:frame', (f) => this.frames.push(f));
-    this.socket.on('room:error', (e) => this.errors.push(e.error));
+    this.socket.on('room:error', (e) => {
+      this.errors.push(e.error);
+      this.errorEvents.push(e);
+    });
+    this.socket.on('room:role', (e) => (this.role = e.role));
   }
 
   async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number; userId?: string } = {}): Promise<JoinResult> {

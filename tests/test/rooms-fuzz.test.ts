@@ -1,11 +1,14 @@
-// 10k random and mutated payloads over every socket event and the HTTP API: zero crashes,
-// every bad one answered with an error, the engine still serves valid requests afterwards.
+// 10k random and mutated payloads over every socket event and the HTTP API: zero crashes, every
+// payload's outcome checked (accepted ones are valid per the zod schemas, refused ones get an error
+// reply naming the problem), the engine still serves valid requests afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminAction, Intent, PresenceUpdate, describeZodError } from '@ppgn/shared';
 import { api, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 beforeAll(async () => {
-  t = await startTestEngine('fuzz', { intentRate: 1e9 });
+  const many = 1e9; // no rate limits: every payload must reach the validation it fuzzes
+  t = await startTestEngine('fuzz', { intentRate: many, httpLimits: { rooms: many, saves: many, stars: many, remixes: many, exports: many, uploads: many } });
 });
 afterAll(async () => t?.close());
 
@@ -54,6 +57,20 @@ function fuzzIntent(r: () => number): unknown {
   return o;
 }
 
+/** What the engine receives: socket.io and fetch send JSON (undefined → null, NaN/±Infinity → null). */
+function wire(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v ?? null));
+}
+
+function fuzzAdmin(r: () => number, ownerId: string): unknown {
+  if (r() < 0.3) return fuzzValue(r);
+  const o: Record<string, unknown> = { type: ['kick', 'role', 'bogus'][Math.floor(r() * 3)] };
+  // never a real member's id: a kick would end the fuzzing connections (self-kick is refused)
+  if (r() < 0.9) o.userId = r() < 0.2 ? ownerId : r() < 0.8 ? `nobody${Math.floor(r() * 1000)}` : fuzzValue(r);
+  if (r() < 0.8) o.role = r() < 0.8 ? ['owner', 'editor', 'viewer', 'god'][Math.floor(r() * 4)] : fuzzValue(r);
+  return o;
+}
+
 describe('fuzzing', () => {
   it('survives 10k random payloads with zero crashes', async () => {
     const room = (await api<{ id: string; tokens: { owner: string; editor: string; viewer: string } }>(t.base, 'POST', '/rooms', { author: 'f', params: { fps: 30 } })).body;
@@ -68,33 +85,72 @@ describe('fuzzing', () => {
     let refused = 0;
     const N = 10_000;
     const batch: Promise<unknown>[] = [];
+    const presenceErrors = new Map<TestClient, string[]>([[owner, []], [editor, []], [viewer, []]]);
+    let presenceSent = 0;
     for (let i = 0; i < N; i++) {
       const who = [owner, editor, viewer][i % 3]!;
       const kind = r();
       if (kind < 0.8) {
+        const payload = fuzzIntent(r);
+        const expected = Intent.safeParse(wire(payload));
         batch.push(
-          who.socket.timeout(20_000).emitWithAck('room:intent', fuzzIntent(r) as never).then((res: { ok: boolean; error?: string }) => {
-            if (res.ok) ok++;
-            else {
+          who.socket.timeout(20_000).emitWithAck('room:intent', payload as never).then((res: { ok: boolean; error?: string }) => {
+            if (res.ok) {
+              ok++;
+              expect(expected.success, `accepted an invalid intent ${JSON.stringify(wire(payload))}`).toBe(true);
+              if (who === viewer) throw new Error(`a viewer's intent was accepted: ${JSON.stringify(payload)}`);
+            } else {
               refused++;
+              if (!expected.success) expect(res).toEqual({ ok: false, error: describeZodError(expected.error) });
               expect(typeof res.error).toBe('string');
               expect(res.error!.length).toBeGreaterThan(0);
             }
           }),
         );
       } else if (kind < 0.9) {
-        who.socket.emit('room:presence', fuzzValue(r) as never);
-        refused++;
+        // no ack: a refused presence update is answered with room:error (intent "presence"), in order
+        const payload = fuzzValue(r);
+        const expected = PresenceUpdate.safeParse(wire(payload));
+        if (expected.success) ok++;
+        else {
+          refused++;
+          presenceErrors.get(who)!.push(describeZodError(expected.error));
+        }
+        presenceSent++;
+        who.socket.emit('room:presence', payload as never);
       } else if (kind < 0.95) {
-        batch.push(who.socket.timeout(20_000).emitWithAck('room:admin', fuzzValue(r) as never).then(() => refused++));
+        const payload = fuzzAdmin(r, owner.userId);
+        const parsed = AdminAction.safeParse(wire(payload));
+        let want: { ok: boolean; error?: string };
+        if (!parsed.success) want = { ok: false, error: describeZodError(parsed.error) };
+        else if (who !== owner) want = { ok: false, error: 'only the owner can manage people' };
+        else if (parsed.data.userId === owner.userId) want = { ok: false, error: 'you cannot do that to yourself' };
+        else if (parsed.data.type === 'role' && parsed.data.role === 'owner') want = { ok: false, error: 'ownership cannot be handed over; share the owner link instead' };
+        else want = { ok: true };
+        batch.push(
+          who.socket.timeout(20_000).emitWithAck('room:admin', payload as never).then((res: { ok: boolean; error?: string }) => {
+            if (res.ok) ok++;
+            else refused++;
+            expect(res, `admin ${JSON.stringify(wire(payload))} from ${who.role}`).toMatchObject(want);
+          }),
+        );
       } else {
-        // raw HTTP garbage
+        // raw HTTP garbage: never a 5xx; a 2xx answers JSON with an id, a 4xx a JSON error
         const paths = ['/rooms', '/gallery', '/gallery/mix', `/rooms/${room.id}/fork`, '/gallery?limit=abc', `/rooms/${room.id}/history/xyz.png?token=${room.tokens.viewer}`];
         const p = paths[Math.floor(r() * paths.length)]!;
         batch.push(
-          fetch(t.base + p, { method: p.includes('?') ? 'GET' : 'POST', headers: { 'content-type': 'application/json' }, body: p.includes('?') ? undefined : JSON.stringify(fuzzValue(r)) }).then((res) => {
+          fetch(t.base + p, { method: p.includes('?') ? 'GET' : 'POST', headers: { 'content-type': 'application/json' }, body: p.includes('?') ? undefined : JSON.stringify(fuzzValue(r)) }).then(async (res) => {
             expect(res.status).toBeLessThan(500);
-            refused++;
+            const body = (await res.json()) as { id?: unknown; error?: unknown };
+            if (res.status < 300) {
+              ok++;
+              expect(typeof body.id, `${p} answered ${res.status}`).toBe('string');
+            } else {
+              refused++;
+              expect(res.status).toBeGreaterThanOrEqual(400);
+              expect(typeof body.error).toBe('string');
+              expect((body.error as string).length).toBeGreaterThan(0);
+            }
           }),
         );
       }
@@ -103,6 +159,14 @@ describe('fuzzing', () => {
     await Promise.all(batch);
     expect(ok + refused).toBe(N);
     expect(ok).toBeGreaterThan(0);
+    expect(presenceSent).toBeGreaterThan(500);
+    // every refused presence update got its error, in order, and no accepted one did
+    for (const [c, want] of presenceErrors) {
+      await c.waitFor(() => c.errorEvents.filter((e) => e.intent === 'presence').length >= want.length, 20_000, 'presence errors');
+      await new Promise((res) => setTimeout(res, 200));
+      expect(c.errorEvents.filter((e) => e.intent === 'presence').map((e) => e.error)).toEqual(want);
+    }
+    for (const c of [owner, editor, viewer]) expect(c.socket.connected).toBe(true);
     // the engine is alive and still does the right thing
     const health = await api<{ ok: boolean }>(t.base, 'GET', '/health');
     expect(health.status).toBe(200);

@@ -1,7 +1,8 @@
-// Kill the engine process (SIGKILL, no clean shutdown) and start it again: every room resumes.
+// Kill the engine process (SIGKILL, no clean shutdown) and start it again: every room resumes,
+// and waits unsampled until someone joins it.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../support/engine';
+import { api, TestClient } from '../support/engine';
 import { makeModelsDir } from '../support/pack';
 import { ENGINE_ENTRY, freePort, startProcess, tempDir, type Proc } from '../support/procs';
 
@@ -55,12 +56,17 @@ describe('engine restart', () => {
     const after = await view(running.body.id, running.body.tokens.viewer);
     expect(after.state).toMatchObject({ name: 'Running room', running: true, conditions: [{ id: 'c1' }], params: { eps3: 0.02 } });
     expect(after.state.version).toBe(before.state.version);
-    // resumed from the last checkpoint (at most ~2 s of steps lost), not from scratch, and still running
+    // resumed from the last checkpoint (at most ~2 s of steps lost), not from scratch
     expect(after.step).toBeGreaterThanOrEqual(before.step - 30 * 2.5);
     expect(after.step).toBeGreaterThan(25);
-    const later = Date.now();
-    while ((await view(running.body.id, running.body.tokens.viewer)).step <= after.step && Date.now() - later < 10_000) await new Promise((r) => setTimeout(r, 100));
-    expect((await view(running.body.id, running.body.tokens.viewer)).step).toBeGreaterThan(after.step);
+    // nobody is in the room after the restart: it is not sampled until someone joins, then it runs
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await view(running.body.id, running.body.tokens.viewer)).step).toBe(after.step);
+    const visitor = new TestClient(base);
+    expect((await visitor.join(running.body.id, running.body.tokens.viewer, 'Visitor')).ok).toBe(true);
+    await visitor.waitFor(() => visitor.frames.some((f) => f.step > after.step + 3), 10_000, 'frames after the join');
+    visitor.close();
+    expect((await view(running.body.id, running.body.tokens.viewer)).step).toBeGreaterThan(after.step + 3);
     const p = await view(paused.body.id, paused.body.tokens.viewer);
     expect(p.state).toMatchObject({ name: 'Paused room', running: false });
     const gif = await api<ArrayBuffer>(base, 'GET', `/rooms/${running.body.id}/export.gif?token=${running.body.tokens.viewer}`);

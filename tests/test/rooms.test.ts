@@ -1,6 +1,7 @@
 // Rooms end to end: real engine, real Postgres, socket.io clients, CPU.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { api, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
@@ -99,8 +100,7 @@ describe('co-steering', () => {
     await v.join(room.id, room.tokens.viewer, 'View');
     await e.join(room.id, room.tokens.editor, 'Edit');
     expect(await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'role', userId: v.userId, role: 'editor' })).toMatchObject({ ok: true });
-    await v.waitFor(() => true);
-    await new Promise((r) => setTimeout(r, 100));
+    await v.waitFor(() => v.role === 'editor', 5000, 'the new role');
     expect(await v.intent({ type: 'params.set', params: { eps1: 0.25 } })).toMatchObject({ ok: true });
     expect(await e.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: owner.userId })).toEqual({ ok: false, error: 'only the owner can manage people' });
     const kicked = new Promise((r) => e.socket.once('room:kicked', r));
@@ -193,7 +193,7 @@ describe('gallery', () => {
     await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
     const saved = await api<{ id: string; classLabel: string; author: string }>(t.base, 'POST', '/gallery', {
       roomId: room.id,
-      token: room.tokens.viewer,
+      token: room.tokens.editor,
       author: 'Ann',
       title: 'Good dog',
     });
@@ -288,8 +288,60 @@ describe('start from an image', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatch(/not a valid PNG/);
     const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
-    expect(viewerUpload.status).toBe(400);
-    expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
+    expect(viewerUpload.status).toBe(403);
+    expect(viewerUpload.body.error).toBe('viewers cannot steer this room');
+  });
+
+  it('refuses decompression bombs from the PNG header, fast, with 413 (uploads) or an error (reference images)', async () => {
+    const bomb = pngBomb(20000, 20000).toString('base64'); // 400 megapixels, ≈ 65 KB of base64
+    expect(bomb.length).toBeLessThan(100_000);
+    let t0 = performance.now();
+    const created = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: bomb });
+    const createMs = performance.now() - t0;
+    expect(created.status).toBe(413);
+    expect(created.body.error).toBe('image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels');
+    const room = await createRoom({ running: false });
+    t0 = performance.now();
+    const up = await api<{ error: string }>(t.base, 'POST', `/rooms/${room.id}/image`, { token: room.tokens.owner, author: 'u', imagePng: bomb });
+    const uploadMs = performance.now() - t0;
+    expect(up.status).toBe(413);
+    expect(up.body.error).toMatch(/^image is 20000×20000 pixels/);
+    // ≈ 50 ms on an idle machine; generous for 2 starved cores (inflating 400 megapixels takes far longer and gigabytes)
+    expect(createMs).toBeLessThan(5000);
+    expect(uploadMs).toBeLessThan(5000);
+    // as a reference-image condition over the socket (10000×10000 fits its 64 KB limit)
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'u');
+    const small = pngBomb(10000, 10000).toString('base64');
+    expect(await owner.intent({ type: 'condition.add', id: 'bomb', target: { kind: 'image', png: small } })).toEqual({
+      ok: false,
+      error: 'image is 10000×10000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
+    });
+    const view = await api<{ state: { conditions: unknown[] } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.owner}`);
+    expect(view.body.state.conditions).toEqual([]);
+  });
+});
+
+describe('roles over HTTP come from the token', () => {
+  it('a viewer link cannot save to the gallery (403), an editor link can (201), whatever name is sent', async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    await owner.waitFor(() => owner.frames.length >= 1, 20_000, 'a frame');
+    // the viewer claims the owner's display name and user id: still a viewer
+    const viewer = client();
+    await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: 'olga-viewer-1' });
+    const refused = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
+    const mine = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?author=Olga');
+    expect(mine.body.items).toEqual([]);
+    const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ed' });
+    expect(saved.status).toBe(201);
+    expect(saved.body.author).toBe('Ed');
+    const bad = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: 'nope', author: 'Olga' });
+    expect(bad.status).toBe(403);
+    expect(bad.body.error).toBe('this link is not valid for the room');
   });
 });
 

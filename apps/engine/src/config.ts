@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ENGINE_PORT, parsePort } from '@ppgn/shared';
+import { StartupError } from './errors';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const ENGINE_VERSION = '0.1.0';
@@ -16,6 +17,50 @@ export interface EngineConfig {
   dataDir?: string;
   /** steering messages per second per connection (default LIMITS.intentsPerSecond) */
   intentRate?: number;
+  /** HTTP requests that create or cost work, per client address and window (default HTTP_LIMITS) */
+  httpLimits?: Partial<HttpLimits>;
+  /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */
+  idleMs?: number;
+}
+
+/** Requests per client address per `windowMs`, by what they cost. */
+export interface HttpLimits {
+  windowMs: number;
+  /** POST /rooms, POST /rooms/:id/fork */
+  rooms: number;
+  /** POST /gallery */
+  saves: number;
+  /** POST /gallery/:id/star */
+  stars: number;
+  /** POST /gallery/:id/remix, POST /gallery/mix */
+  remixes: number;
+  /** GET /rooms/:id/export.gif */
+  exports: number;
+  /** POST /rooms/:id/image */
+  uploads: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20 };
+export const ROOM_IDLE_MS = 60_000;
+
+function positive(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new StartupError(`${name} must be a positive number (got "${value}")`, `unset ${name} or set it to a number above 0`);
+  return n;
+}
+
+/** PPGN_RATE_WINDOW_S, PPGN_RATE_ROOMS, PPGN_RATE_SAVES, … (only the ones that are set) */
+function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
+  const out: Partial<HttpLimits> = {};
+  const windowS = positive(env.PPGN_RATE_WINDOW_S, 'PPGN_RATE_WINDOW_S');
+  if (windowS !== undefined) out.windowMs = windowS * 1000;
+  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads'] as const) {
+    const name = `PPGN_RATE_${k.toUpperCase()}`;
+    const v = positive(env[name], name);
+    if (v !== undefined) out[k] = Math.floor(v);
+  }
+  return out;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
@@ -30,5 +75,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     backend: env.PPGN_BACKEND || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.PPGN_DATA_DIR || undefined,
+    httpLimits: readHttpLimits(env),
+    idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
   };
 }

@@ -40,6 +40,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     new RoomStore(db.prisma),
     socketEvents(() => server?.io),
     (l) => log(`[engine] ${l}`),
+    config.idleMs,
   );
   try {
     const resumed = await manager.resume();
@@ -49,7 +50,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       packs: packs.map((p) => p.summary),
       db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count() },
       runningRooms: () => manager.running(),
-      routes: apiRouter(manager, new Gallery(db.prisma), packs),
+      routes: apiRouter(manager, new Gallery(db.prisma), packs, config.httpLimits),
     });
     attachRoomSockets(server.io, manager, { log: (l) => log(`[engine] ${l}`), intentRate: config.intentRate });
     const port = await server.listen(config.port, config.host);

@@ -1,8 +1,10 @@
 // HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, map errors to 4xx.
 import express from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { PpgnInputError } from '@ppgn/core';
-import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
+import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
+import { ConditionTarget, LIMITS, SamplerParams, describeZodError, type Role } from '@ppgn/shared';
+import { HTTP_LIMITS, type HttpLimits } from './config';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
 import { Previews } from './previews';
@@ -69,6 +71,7 @@ const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
   fn(req, res).catch((err) => {
     if (err instanceof HttpError) return void res.status(err.status).json({ error: err.message });
     if (err instanceof RoomError) return void res.status(/^no /.test(err.message) ? 404 : 400).json({ error: err.message });
+    if (err instanceof PngTooLargeError) return void res.status(413).json({ error: err.message });
     if (err instanceof PpgnInputError) return void res.status(400).json({ error: err.message });
     console.error('[engine] request failed:', err);
     res.status(500).json({ error: 'internal error' });
@@ -82,8 +85,30 @@ function png(res: express.Response, bytes: Uint8Array, filename?: string) {
   res.end(Buffer.from(bytes));
 }
 
-export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[]): express.Router {
+/** One limiter per kind of costly request: per client address, 429 with a one-line JSON error. */
+function limiter(limit: number, windowMs: number, what: string): express.RequestHandler {
+  return rateLimit({
+    windowMs,
+    limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => {
+      res.status(429).json({ error: `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly` });
+    },
+  });
+}
+
+export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[], limits: Partial<HttpLimits> = {}): express.Router {
   const r = express.Router();
+  const l = { ...HTTP_LIMITS, ...limits };
+  const limit = {
+    rooms: limiter(l.rooms, l.windowMs, 'new rooms'),
+    saves: limiter(l.saves, l.windowMs, 'gallery saves'),
+    stars: limiter(l.stars, l.windowMs, 'stars'),
+    remixes: limiter(l.remixes, l.windowMs, 'remixes and mixes'),
+    exports: limiter(l.exports, l.windowMs, 'GIF exports'),
+    uploads: limiter(l.uploads, l.windowMs, 'image uploads'),
+  };
   const previews = new Previews((fn) => manager.exclusive(fn));
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
@@ -91,13 +116,15 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     return p;
   };
 
-  const roomWithToken = (id: string, token: unknown): LiveRoom => {
+  /** The room and the role its link's token grants (never a display name: anyone can type one). */
+  const roomAndRole = (id: string, token: unknown): { room: LiveRoom; role: Role } => {
     const room = manager.rooms.get(id);
     if (!room) throw new HttpError(404, `no room "${id}"`);
-    const t = typeof token === 'string' ? token : '';
-    if (![room.tokens.owner, room.tokens.editor, room.tokens.viewer].includes(t)) throw new HttpError(403, 'this link is not valid for the room');
-    return room;
+    const role = manager.tokenRole(room, typeof token === 'string' ? token : '');
+    if (!role) throw new HttpError(403, 'this link is not valid for the room');
+    return { room, role };
   };
+  const roomWithToken = (id: string, token: unknown): LiveRoom => roomAndRole(id, token).room;
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
     owner: `/room/${id}?t=${tokens.owner}`,
     editor: `/room/${id}?t=${tokens.editor}`,
@@ -131,7 +158,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     png(res, img);
   }));
 
-  r.post('/rooms', wrap(async (req, res) => {
+  r.post('/rooms', limit.rooms, wrap(async (req, res) => {
     const { imagePng, ...body } = parse(CreateRoom, req.body ?? {});
     const room = await manager.create({ ...body, imagePng: imagePng ? Buffer.from(imagePng, 'base64') : undefined });
     res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), state: room.state });
@@ -158,7 +185,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
   }));
 
-  r.get('/rooms/:id/export.gif', wrap(async (req, res) => {
+  r.get('/rooms/:id/export.gif', limit.exports, wrap(async (req, res) => {
     const room = roomWithToken(String(req.params.id), req.query.token);
     const kept = room.history.slice(-120);
     if (kept.length === 0) throw new HttpError(409, 'no history kept yet; let the chain run a few steps');
@@ -171,15 +198,15 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.end(Buffer.from(gif));
   }));
 
-  r.post('/rooms/:id/image', wrap(async (req, res) => {
+  r.post('/rooms/:id/image', limit.uploads, wrap(async (req, res) => {
     const body = parse(StartImage, req.body ?? {});
-    const room = roomWithToken(String(req.params.id), body.token);
-    const role = manager.roleFor(room, body.token, body.author);
-    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role: role ?? 'viewer' }, Buffer.from(body.imagePng, 'base64'));
+    const { room, role } = roomAndRole(String(req.params.id), body.token);
+    if (role === 'viewer') throw new HttpError(403, 'viewers cannot steer this room');
+    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role }, Buffer.from(body.imagePng, 'base64'));
     res.json({ ok: true, version: patch.version });
   }));
 
-  r.post('/rooms/:id/fork', wrap(async (req, res) => {
+  r.post('/rooms/:id/fork', limit.rooms, wrap(async (req, res) => {
     const body = parse(Fork, req.body ?? {});
     const room = roomWithToken(String(req.params.id), body.token);
     const { h, step } = manager.codeAt(room, body.step);
@@ -195,9 +222,10 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.status(201).json({ id: forked.id, tokens: forked.tokens, links: roomLinks(forked.id, forked.tokens) });
   }));
 
-  r.post('/gallery', wrap(async (req, res) => {
+  r.post('/gallery', limit.saves, wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
-    const room = roomWithToken(body.roomId, body.token);
+    const { room, role } = roomAndRole(body.roomId, body.token);
+    if (role === 'viewer') throw new HttpError(403, 'viewers cannot save to the gallery; ask the owner for an editor link');
     const { h, step } = manager.codeAt(room, body.step);
     const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
     const s = room.model.state;
@@ -231,12 +259,12 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.json(await gallery.lineage(String(req.params.id)));
   }));
 
-  r.post('/gallery/:id/star', wrap(async (req, res) => {
+  r.post('/gallery/:id/star', limit.stars, wrap(async (req, res) => {
     const { delta } = parse(Star, req.body ?? {});
     res.json({ stars: await gallery.star(String(req.params.id), delta) });
   }));
 
-  r.post('/gallery/:id/remix', wrap(async (req, res) => {
+  r.post('/gallery/:id/remix', limit.remixes, wrap(async (req, res) => {
     const body = parse(Remix, req.body ?? {});
     const { h, item } = await gallery.code(String(req.params.id));
     const room = await manager.create({
@@ -251,7 +279,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), parentId: item.id });
   }));
 
-  r.post('/gallery/mix', wrap(async (req, res) => {
+  r.post('/gallery/mix', limit.remixes, wrap(async (req, res) => {
     const body = parse(Mix, req.body ?? {});
     const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
     if (a.item.packId !== b.item.packId) throw new HttpError(400, `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);

@@ -27,11 +27,53 @@ export function encodePng(img: ImageInput, range: ValueRange = '[0,1]'): Buffer 
   return PNG.sync.write(png);
 }
 
-/** Decode PNG bytes to an [H, W, channels] image in `range` (alpha is composited on white). */
-export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, range: ValueRange = '[0,1]'): ImageData3 {
+/** What a user-supplied PNG may be: checked from the header before anything is inflated. */
+export interface PngLimits {
+  /** width × height */
+  maxPixels: number;
+  /** the largest width or height */
+  maxSide: number;
+  /** the encoded file size */
+  maxBytes: number;
+}
+
+export const PNG_LIMITS: PngLimits = { maxPixels: 4096 * 4096, maxSide: 4096, maxBytes: 16 * 1024 * 1024 };
+
+/** Thrown for a PNG that is too large to decode (file size or pixel count); a PpgnInputError. */
+export class PngTooLargeError extends PpgnInputError {
+  constructor(message: string) {
+    super(message, 'image');
+    this.name = 'PngTooLargeError';
+  }
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Width and height from the IHDR chunk (no inflating); throws if the bytes are not a PNG or exceed `limits`. */
+export function pngSize(bytes: Uint8Array, limits: PngLimits = PNG_LIMITS): { width: number; height: number } {
+  if (bytes.byteLength > limits.maxBytes) throw new PngTooLargeError(`image file is ${(bytes.byteLength / 1e6).toFixed(1)} MB; the limit is ${(limits.maxBytes / 1e6).toFixed(1)} MB`);
+  if (bytes.byteLength < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw new PpgnInputError('not a valid PNG: bad signature', 'image');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!);
+  if (view.getUint32(8) !== 13 || type !== 'IHDR') throw new PpgnInputError('not a valid PNG: the first chunk is not IHDR', 'image');
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width === 0 || height === 0) throw new PpgnInputError(`not a valid PNG: ${width}×${height} pixels`, 'image');
+  if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
+    throw new PngTooLargeError(`image is ${width}×${height} pixels; the limit is ${limits.maxSide} pixels a side and ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`);
+  }
+  return { width, height };
+}
+
+/**
+ * Decode PNG bytes to an [H, W, channels] image in `range` (alpha is composited on white).
+ * The size is checked from the header against `limits` before inflating (decompression bombs).
+ */
+export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, range: ValueRange = '[0,1]', limits: PngLimits = PNG_LIMITS): ImageData3 {
+  pngSize(bytes, limits);
   let png: PNG;
   try {
-    png = PNG.sync.read(Buffer.from(bytes));
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
     throw new PpgnInputError(`not a valid PNG: ${(e as Error).message}`, 'image');
   }

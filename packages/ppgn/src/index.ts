@@ -54,4 +54,4 @@ export {
   type RunOptions,
 } from './sampler';
 export { initBackend, currentBackend, type BackendInfo, type BackendName, type BackendPreference } from './backend';
-export { encodePng, decodePng, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange } from './image';
+export { encodePng, decodePng, pngSize, PngTooLargeError, PNG_LIMITS, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange, type PngLimits } from './image';

@@ -127,6 +127,22 @@ describe('sampler', () => {
       expect(Math.max(...c.h)).toBeLessThanOrEqual(Math.fround(0.3));
     }
     expect(c.step).toBe(4);
+    // with lr = 0 a step leaves h where it is, so any change is a reset: h is redrawn when a step
+    // starts at a multiple of resetEvery (steps 3 and 6), and only then; a twin without resets never moves
+    const still = { clip: [-5, 5] as [number, number], lr: 0, lrEnd: 0, eps3: 1 };
+    const r = await createChain(pack, { seed: 6, condition: cond.class('class0'), config: { ...still, resetEvery: 3 } });
+    const twin = await createChain(pack, { seed: 6, condition: cond.class('class0'), config: { ...still, resetEvery: 0 } });
+    const h0 = Float32Array.from(r.h);
+    const seen: Float32Array[] = [];
+    for (let i = 0; i < 7; i++) {
+      await stepBatch(pack, [r, twin]);
+      seen.push(Float32Array.from(r.h));
+      expect(twin.h).toEqual(h0);
+    }
+    expect(seen.slice(0, 3)).toEqual([h0, h0, h0]);
+    expect(maxAbsDiff(seen[3]!, h0)).toBeGreaterThan(0.1);
+    expect(seen.slice(4, 6)).toEqual([seen[3], seen[3]]);
+    expect(maxAbsDiff(seen[6]!, seen[3]!)).toBeGreaterThan(0.1);
   });
 
   it('starts from an image: h₀ = E(x)', async () => {

@@ -4,6 +4,8 @@
 import {
   Condition,
   PpgnInputError,
+  PngTooLargeError,
+  PNG_LIMITS,
   createChain,
   encodePng,
   renderCodes,
@@ -13,6 +15,7 @@ import {
   decodePng,
   encodeImages,
   resizeImage,
+  type ChainResult,
   type ChainState,
   type Pack,
 } from '@ppgn/core';
@@ -41,6 +44,8 @@ export interface RoomEvents {
   activity(roomId: string, item: ActivityItem): void;
   kicked(roomId: string, userId: string, reason: string): void;
   role(roomId: string, userId: string, role: Role): void;
+  /** the room's chain failed and is quarantined (error), or runs again (null) */
+  chainError(roomId: string, error: string | null): void;
 }
 
 interface LiveMember extends Member {
@@ -70,6 +75,10 @@ export interface LiveRoom {
   checkpointedStep: number;
   /** serialises this room's database writes, in order */
   writes: Promise<void>;
+  /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
+  emptySince: number | null;
+  /** why the chain is quarantined (it threw while stepping); null = healthy */
+  chainError: string | null;
 }
 
 export interface CreateRoomInput {
@@ -107,6 +116,8 @@ export class RoomManager {
     private readonly store: RoomStore,
     private readonly events: RoomEvents,
     private readonly log: (line: string) => void = () => {},
+    /** a room with nobody connected stops sampling this long after the last client left */
+    private readonly idleMs = 60_000,
   ) {}
 
   get defaultPackId(): string {
@@ -140,7 +151,8 @@ export class RoomManager {
         continue;
       }
       try {
-        this.rooms.set(s.state.id, await this.live(s, pack));
+        // nobody is connected after a restart: the room waits, unsampled, for someone to join
+        this.rooms.set(s.state.id, { ...(await this.live(s, pack)), emptySince: -Infinity });
       } catch (err) {
         this.log(`room ${s.state.id}: could not resume (${(err as Error).message})`);
       }
@@ -206,10 +218,14 @@ export class RoomManager {
     return r;
   }
 
+  /** The role a link's token grants (HTTP callers have a token, not a user id). */
+  tokenRole(room: LiveRoom, token: string): Role | null {
+    return token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+  }
+
   roleFor(room: LiveRoom, token: string, userId: string): Role | null {
     if (room.banned.has(userId)) return null;
-    const base: Role | null =
-      token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+    const base = this.tokenRole(room, token);
     if (!base) return null;
     if (base === 'owner') return 'owner';
     return room.roles[userId] ?? base;
@@ -244,6 +260,8 @@ export class RoomManager {
       if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
       const chainChanged = ['conditions', 'params', 'strokes', 'context'].some((k) => k in patch.set);
       if (chainChanged) await this.syncChain(room);
+      // a quarantined chain gets another chance once someone changes what it samples
+      if ((chainChanged || effects.reset) && room.chainError !== null) this.setChainError(room, null);
       // steering shows up in the very next frame, not one frame period later
       if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
       const item = this.activityItem(room, patch.version, actor, summary);
@@ -275,9 +293,10 @@ export class RoomManager {
   }
 
   private async encodeUpload(pack: Pack, png: Uint8Array): Promise<Float32Array> {
-    if (png.byteLength > LIMITS.uploadBytes) throw new RoomError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
+    if (png.byteLength > LIMITS.uploadBytes) throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
-    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range);
+    // the header is checked against the pixel cap before anything is inflated (decompression bombs)
+    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, { ...PNG_LIMITS, maxBytes: LIMITS.uploadBytes });
     if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
     const [h] = await this.exclusive(() => encodeImages(pack, [img.data]));
     const { min, max } = pack.manifest.code;
@@ -287,6 +306,8 @@ export class RoomManager {
   // ------------------------------------------------------------------ presence
 
   join(room: LiveRoom, userId: string, name: string, role: Role): Member {
+    if (room.emptySince !== null && this.idle(room, Date.now())) room.nextDue = Date.now();
+    room.emptySince = null;
     let m = room.members.get(userId);
     if (m) {
       m.sockets += 1;
@@ -305,6 +326,7 @@ export class RoomManager {
     if (!m) return;
     m.sockets -= 1;
     if (m.sockets <= 0) room.members.delete(userId);
+    if (room.members.size === 0) room.emptySince = Date.now();
     this.emitMembers(room);
   }
 
@@ -330,6 +352,7 @@ export class RoomManager {
     if (action.type === 'kick') {
       room.banned.add(action.userId);
       room.members.delete(action.userId);
+      if (room.members.size === 0) room.emptySince = Date.now();
       this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
       this.emitMembers(room);
       return;
@@ -378,9 +401,21 @@ export class RoomManager {
 
   // ------------------------------------------------------------------ sampling
 
+  /** Nobody has been connected for idleMs: the room keeps its state but is not sampled. */
+  idle(room: LiveRoom, now = Date.now()): boolean {
+    return room.emptySince !== null && now - room.emptySince >= this.idleMs;
+  }
+
+  /** Sampled on ticks: not idle and not quarantined. */
+  private active(room: LiveRoom, now: number): boolean {
+    return room.chainError === null && !this.idle(room, now);
+  }
+
   private delayToNext(): number {
     let due = Infinity;
+    const now = Date.now();
     for (const r of this.rooms.values()) {
+      if (!this.active(r, now)) continue;
       if (r.pendingSteps > 0) return 0;
       if (r.model.state.running) due = Math.min(due, r.nextDue);
     }
@@ -392,6 +427,7 @@ export class RoomManager {
   async tick(now = Date.now()): Promise<number> {
     const due: LiveRoom[] = [];
     for (const r of this.rooms.values()) {
+      if (!this.active(r, now)) continue;
       if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
     }
     if (due.length === 0) {
@@ -404,9 +440,9 @@ export class RoomManager {
     const frames: [LiveRoom, Frame][] = [];
     await this.exclusive(async () => {
       for (const [pack, rooms] of byPack) {
-        const results = await stepBatch(pack, rooms.map((r) => r.chain), { render: true });
+        const { stepped, results } = await this.stepIsolated(pack, rooms);
         results.forEach((res, i) => {
-          const room = rooms[i]!;
+          const room = stepped[i]!;
           if (room.pendingSteps > 0) room.pendingSteps -= 1;
           const period = 1000 / room.model.state.params.fps;
           room.nextDue = Math.max(room.nextDue + period, now);
@@ -443,6 +479,48 @@ export class RoomManager {
     this.stats.lastTickMs = performance.now() - t0;
     if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);
     return due.length;
+  }
+
+  /**
+   * One batched step of `rooms`. If the batch throws, each room is stepped alone so that only the
+   * rooms whose chain throws are quarantined (marked, announced, no longer sampled); the rest advance.
+   */
+  private async stepIsolated(pack: Pack, rooms: LiveRoom[]): Promise<{ stepped: LiveRoom[]; results: ChainResult[] }> {
+    const saved = rooms.map((r) => ({ h: Float32Array.from(r.chain.h), step: r.chain.step, rng: structuredClone(r.chain.rng) }));
+    try {
+      return { stepped: rooms, results: await stepBatch(pack, rooms.map((r) => r.chain), { render: true }) };
+    } catch (err) {
+      if (rooms.length === 1) {
+        this.quarantine(rooms[0]!, err);
+        return { stepped: [], results: [] };
+      }
+      this.log(`batched step of ${rooms.length} rooms failed (${(err as Error).message}); stepping them one by one`);
+    }
+    const stepped: LiveRoom[] = [];
+    const results: ChainResult[] = [];
+    for (const [i, room] of rooms.entries()) {
+      // a batch that failed half-way may have moved some chains: start again from before it
+      Object.assign(room.chain, saved[i]);
+      try {
+        results.push((await stepBatch(pack, [room.chain], { render: true }))[0]!);
+        stepped.push(room);
+      } catch (err) {
+        this.quarantine(room, err);
+      }
+    }
+    return { stepped, results };
+  }
+
+  private quarantine(room: LiveRoom, err: unknown) {
+    const why = err instanceof Error ? err.message : String(err);
+    this.log(`room ${room.model.state.id}: chain failed and is paused (${why})`);
+    this.setChainError(room, `the sampler failed on this room and paused it: ${why.split('\n')[0]}; change a condition or the parameters, or reset, to try again`);
+  }
+
+  private setChainError(room: LiveRoom, error: string | null) {
+    room.chainError = error;
+    room.nextDue = Date.now();
+    this.events.chainError(room.model.state.id, error);
   }
 
   private png(room: LiveRoom, img: Float32Array): Buffer {
@@ -532,6 +610,8 @@ export class RoomManager {
       pendingSteps: 0,
       checkpointedStep: s.step,
       writes: Promise.resolve(),
+      emptySince: Date.now(),
+      chainError: null,
     };
   }
 }

@@ -52,6 +52,10 @@ export function socketEvents(getIo: () => IO | undefined): RoomEvents {
       });
       io.to(userChannel(roomId, userId)).emit('room:role', { role });
     },
+    // a quarantined chain: every client is told (the web shows it as "chain: …"); recovery shows in frames
+    chainError: (roomId, error) => {
+      if (error) getIo()?.to(channel(roomId)).emit('room:error', { error, intent: 'chain' });
+    },
   };
 }
 
@@ -121,6 +125,7 @@ export function attachRoomSockets(
           },
         });
         if (room.lastFrame) socket.emit('room:frame', room.lastFrame);
+        if (room.chainError) socket.emit('room:error', { error: room.chainError, intent: 'chain' });
       } catch (err) {
         log(`join failed: ${(err as Error).stack}`);
         reply({ ok: false, error: message(err) });

@@ -187,9 +187,11 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               <span className="small">Lock</span>
             </label>
           )}
-          <button type="button" onClick={() => void save()} disabled={!hasFrames || busy === 'save'} data-testid="save">
-            Save to gallery
-          </button>
+          {role !== 'viewer' && (
+            <button type="button" onClick={() => void save()} disabled={!hasFrames || busy === 'save'} data-testid="save">
+              Save to gallery
+            </button>
+          )}
           {base && (
             <a className="button" href={`${base}/rooms/${roomId}/export.gif?token=${encodeURIComponent(token)}`} download>
               Export GIF

@@ -1,0 +1,113 @@
+// Rooms people can trust: HTTP rate limits, idle rooms stop sampling, a failing chain is
+// quarantined while the other rooms keep going. Real engine, real Postgres, socket.io clients.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, startTestEngine, TestClient } from '../support/engine';
+
+const IDLE_MS = 500;
+const WINDOW_MS = 5000;
+let t: Awaited<ReturnType<typeof startTestEngine>>;
+const clients: TestClient[] = [];
+const client = () => {
+  const c = new TestClient(t.base);
+  clients.push(c);
+  return c;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Created {
+  id: string;
+  tokens: { owner: string; editor: string; viewer: string };
+}
+
+async function createRoom(body: object = {}): Promise<Created> {
+  const conditions = [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }];
+  const res = await api<Created>(t.base, 'POST', '/rooms', { author: 'tester', params: { fps: 30 }, conditions, ...body });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+const stepOf = (id: string) => t.engine.manager.get(id).chain.step;
+
+beforeAll(async () => {
+  t = await startTestEngine('trust', { idleMs: IDLE_MS, httpLimits: { windowMs: WINDOW_MS, rooms: 5, saves: 2, stars: 3 } });
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await t?.close();
+});
+
+describe('HTTP rate limits', () => {
+  it('answers 429 with a JSON error past the limit, per kind of request, and lets normal use through', async () => {
+    const burst = await Promise.all(Array.from({ length: 8 }, () => api<{ id?: string; error?: string }>(t.base, 'POST', '/rooms', { author: 'burst', running: false })));
+    const statuses = burst.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 429, 429]);
+    expect(burst.find((r) => r.status === 429)!.body).toEqual({ error: 'too many new rooms from this address (at most 5 per 5 s); try again shortly' });
+    // other routes have their own budgets, and reads are not limited
+    expect((await api(t.base, 'GET', '/health')).status).toBe(200);
+    const room = burst.find((r) => r.status === 201)!.body as Created;
+    const save = () => api<{ id: string; error?: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'burst' });
+    const first = await save();
+    expect(first.status).toBe(201);
+    expect((await save()).status).toBe(201);
+    const third = await save();
+    expect(third.status).toBe(429);
+    expect(third.body.error).toMatch(/^too many gallery saves from this address/);
+    const stars = await Promise.all(Array.from({ length: 5 }, () => api(t.base, 'POST', `/gallery/${first.body.id}/star`, {})));
+    expect(stars.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429]);
+    expect((await api<{ stars: number }>(t.base, 'GET', `/gallery/${first.body.id}`)).body.stars).toBe(3);
+    // after the window, creating a room works again
+    await sleep(WINDOW_MS + 200);
+    expect((await api(t.base, 'POST', '/rooms', { author: 'later', running: false })).status).toBe(201);
+  });
+});
+
+describe('idle rooms', () => {
+  it('stop sampling once nobody has been connected for the idle time, and resume on join', async () => {
+    const room = await createRoom();
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
+    a.close();
+    // the room goes idle once the engine has seen the last client leave and the idle time passed
+    const manager = t.engine.manager;
+    await a.waitFor(() => manager.idle(manager.get(room.id)), 10_000, 'the room to go idle');
+    await manager.exclusive(() => {}); // a tick that was already under way finishes
+    const s1 = stepOf(room.id);
+    await sleep(2000);
+    expect(stepOf(room.id)).toBe(s1);
+    const b = client();
+    await b.join(room.id, room.tokens.viewer, 'Ben');
+    await b.waitFor(() => b.frames.some((f) => f.step >= s1 + 5), 20_000, 'frames after the join');
+    expect(stepOf(room.id)).toBeGreaterThanOrEqual(s1 + 5);
+  });
+});
+
+describe('a chain that throws', () => {
+  it('is quarantined with an error for its clients while the other rooms keep advancing, and recovers on reset', async () => {
+    const good = await createRoom();
+    const bad = await createRoom();
+    const g = client();
+    const b = client();
+    await g.join(good.id, good.tokens.owner, 'Gia');
+    await b.join(bad.id, bad.tokens.owner, 'Bo');
+    await g.waitFor(() => g.frames.length >= 2, 20_000, 'good frames');
+    await b.waitFor(() => b.frames.length >= 2, 20_000, 'bad frames');
+    // break the bad room's chain (a code of the wrong size makes the sampler throw)
+    t.engine.manager.get(bad.id).chain.h = new Float32Array(3);
+    await b.waitFor(() => b.errors.length > 0, 10_000, 'the chain error');
+    expect(b.errors[0]).toMatch(/^the sampler failed on this room and paused it: chain .* has a code of the wrong size \(expected 16\); change a condition/);
+    expect(g.errors).toEqual([]);
+    const badStep = stepOf(bad.id);
+    const goodStep = stepOf(good.id);
+    const goodFrames = g.frames.length;
+    await g.waitFor(() => stepOf(good.id) > goodStep + 5 && g.frames.length > goodFrames + 5, 30_000, 'the good room to keep going');
+    expect(stepOf(bad.id)).toBe(badStep);
+    // someone joining later is told too
+    const late = client();
+    await late.join(bad.id, bad.tokens.viewer, 'Late');
+    await late.waitFor(() => late.errors.length > 0, 5000, 'the chain error on join');
+    expect(late.errors[0]).toBe(b.errors[0]);
+    // a reset gives the room a fresh chain: it samples again
+    expect(await b.intent({ type: 'chain.reset' })).toMatchObject({ ok: true });
+    await b.waitFor(() => stepOf(bad.id) >= 5, 20_000, 'the bad room to advance again');
+  });
+});
