@@ -1,6 +1,6 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { GalleryListQuery, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
+import { GalleryListQuery, keywordsOf, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './rooms/model';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
@@ -45,9 +45,7 @@ const toSummary = (r: Row): ItemSummary => ({ ...r, createdAt: r.createdAt.toISO
 export function labelsOf(conditions: RoomCondition[]): { classLabel: string | null; keywords: string[] } {
   const enabled = conditions.filter((c) => c.enabled);
   const cls = enabled.find((c) => c.target.kind === 'class');
-  const keywords = enabled.flatMap((c) =>
-    c.target.kind === 'text' ? c.target.text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean) : [],
-  );
+  const keywords = enabled.flatMap((c) => (c.target.kind === 'text' ? keywordsOf(c.target.text) : []));
   return {
     classLabel: cls && cls.target.kind === 'class' ? cls.target.labels[0]! : null,
     keywords: [...new Set(keywords)].slice(0, 20),
@@ -89,7 +87,7 @@ export class Gallery {
     const rows = await this.prisma.galleryItem.findMany({
       where: {
         ...(q.class ? { classLabel: q.class } : {}),
-        ...(q.keyword ? { keywords: { has: q.keyword.toLowerCase() } } : {}),
+        ...(q.keyword ? { keywords: { has: keywordsOf(q.keyword)[0] ?? q.keyword.toLowerCase() } } : {}),
         ...(q.author ? { author: q.author } : {}),
         ...(q.pack ? { packId: q.pack } : {}),
         ...(q.starred ? { stars: { gt: 0 } } : {}),
