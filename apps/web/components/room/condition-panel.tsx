@@ -4,13 +4,15 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
+import type { SendOptions } from '../../lib/room-client';
 import { shortId, useDebounced } from '../debounce';
 
 export interface ConditionPanelProps {
   conditions: RoomCondition[];
   pack: PackConditions;
   canSteer: boolean;
-  send: (intent: IntentInput) => Promise<Ack>;
+  /** `quiet`: the caller shows a failure inline, so no toast */
+  send: (intent: IntentInput, opts?: SendOptions) => Promise<Ack>;
   /** latest frame scores, e.g. { "p(cat)": 0.4 } */
   scores?: Record<string, number>;
   members?: Member[];
@@ -274,12 +276,14 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const words = useMemo(() => matchWords(text, cond.vocabulary), [text, cond.vocabulary]);
+  const suggestions = words.filter((w) => !w.match && w.nearest.length > 0);
   const errId = useId();
   const add = async () => {
     const t = text.trim();
     if (!t) return;
     setBusy(true);
-    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 });
+    // the error is shown inline below the field, once (no toast as well)
+    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 }, { quiet: true });
     setBusy(false);
     if (res.ok) {
       setText('');
@@ -308,14 +312,24 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
         }}
       />
       <div className="chips" aria-live="polite" data-testid="keyword-matches">
-        {words.map((w) => (
-          <span key={w.word} className={w.match ? 'chip match' : 'chip unknown'} title={w.match ? `matches “${w.match}”` : 'not in the vocabulary'}>
+        {words.map((w, i) => (
+          // a word can occur twice ("red red"): keyed by position, never by the word alone
+          <span
+            key={`${i}:${w.word}`}
+            className={w.match ? 'chip match' : 'chip unknown'}
+            title={w.match ? `matches “${w.match}”` : w.nearest.length ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?` : 'not in the vocabulary'}
+          >
             {w.match ? '✓ ' : '? '}
             {w.word}
           </span>
         ))}
         {words.length === 0 && <span className="muted small">Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}{cond.vocabulary.length > 12 ? '…' : ''}</span>}
       </div>
+      {!error && suggestions.length > 0 && (
+        <p className="muted small" data-testid="keyword-suggestions">
+          {suggestions.map((w) => `“${w.word}”: did you mean ${w.nearest.join(' / ')}?`).join(' ')}
+        </p>
+      )}
       {error && (
         <p id={errId} className="error small" role="alert" data-testid="keyword-error">
           {error}

@@ -8,6 +8,7 @@ import { request, type CreatedRoom, type GalleryItem, type PackInfo } from '../.
 import { defaultName, getName, getUserId, rememberRoom, rememberedParent, setName } from '../../../lib/identity';
 import { packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
+import type { SendOptions } from '../../../lib/room-client';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { NameDialog } from '../../../components/name-dialog';
 import { ConditionPanel } from '../../../components/room/condition-panel';
@@ -58,7 +59,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     [base, view.packId],
   );
   const send = useCallback(
-    (i: IntentInput) => (client ? client.send(i) : Promise.resolve({ ok: false as const, error: 'not connected' })),
+    (i: IntentInput, o?: SendOptions) => (client ? client.send(i, o) : Promise.resolve({ ok: false as const, error: 'not connected' })),
     [client],
   );
   const admin = useCallback((a: AdminAction) => void client?.admin(a), [client]);
