@@ -179,9 +179,9 @@ describe('co-steering', () => {
     });
     const ok = await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'a happy red thing' } });
     expect(ok.ok).toBe(true);
-    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/unknown pack "nope"/);
+    expect(bad.body.error.message).toMatch(/unknown pack "nope"/);
   });
 });
 
@@ -284,12 +284,12 @@ describe('start from an image', () => {
     });
     await owner.intent({ type: 'chain.step', steps: 3 });
     await owner.waitFor(() => owner.frames.some((f) => Object.keys(f.scores).length > 0), 10_000, 'scored frame');
-    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/not a valid PNG/);
-    const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
+    expect(bad.body.error.message).toMatch(/not a valid PNG/);
+    const viewerUpload = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
     expect(viewerUpload.status).toBe(400);
-    expect(viewerUpload.body.error).toMatch(/viewers cannot steer/);
+    expect(viewerUpload.body.error.message).toMatch(/viewers cannot steer/);
   });
 });
 
@@ -302,11 +302,11 @@ describe('previews', () => {
     expect(sha(new Uint8Array(await other.arrayBuffer()))).not.toBe(sha(new Uint8Array(await thumb.arrayBuffer())));
     const unit = await fetch(`${t.base}/packs/testpack/units/units/conv1/3.png`);
     expect(unit.status).toBe(200);
-    const badLabel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
+    const badLabel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
     expect(badLabel.status).toBe(404);
-    expect(badLabel.body.error).toMatch(/no label "unicorn"/);
-    const badChannel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
-    expect(badChannel.body.error).toMatch(/channel must be 0…7/);
+    expect(badLabel.body.error).toMatchObject({ code: 'not_found', message: expect.stringMatching(/no label "unicorn"/) });
+    const badChannel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
+    expect(badChannel.body.error.message).toMatch(/channel must be 0…7/);
     expect((await fetch(`${t.base}/packs/nope/thumbs/class/dog.png`)).status).toBe(404);
   });
 });

@@ -56,7 +56,7 @@ export class Gallery {
   constructor(private readonly prisma: PrismaClient) {}
 
   async save(item: NewItem): Promise<ItemSummary> {
-    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`);
+    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`, 'not_found');
     const { classLabel, keywords } = labelsOf(item.recipe.conditions);
     const row = await this.prisma.galleryItem.create({
       data: {
@@ -104,25 +104,25 @@ export class Gallery {
 
   async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     return { ...toSummary(row), recipe: row.recipe as unknown as Recipe };
   }
 
   async image(id: string): Promise<Uint8Array> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { image: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     return row.image;
   }
 
   async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe } }> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true, h: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     const { h, recipe, ...rest } = row;
     return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: recipe as unknown as Recipe } };
   }
 
   async star(id: string, delta: 1 | -1): Promise<number> {
-    if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`);
+    if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     const row = await this.prisma.galleryItem.update({
       where: { id },
       data: { stars: { increment: delta } },

@@ -2,8 +2,9 @@
 import http from 'node:http';
 import express from 'express';
 import { Server as IOServer } from 'socket.io';
-import type { Health, PackSummary } from '@ppgn/shared';
+import { errorBody, httpStatus, type Health, type PackSummary } from '@ppgn/shared';
 import { ENGINE_VERSION } from './config';
+import { toHttpError } from './errors';
 import { listenError } from './ports';
 
 export interface EngineDeps {
@@ -55,11 +56,12 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   if (deps.routes) app.use(deps.routes);
 
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
+    res.status(httpStatus('not_found')).json(errorBody('not_found', 'not found'));
   });
-  app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) console.error('[engine] request failed:', err);
+    res.status(status).json(body);
   });
 
   const httpServer = http.createServer(app);

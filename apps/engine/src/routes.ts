@@ -1,13 +1,12 @@
-// HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, map errors to 4xx.
+// HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, errors → { error: { code, message } }.
 import express from 'express';
 import { z } from 'zod';
-import { PpgnInputError } from '@ppgn/core';
 import { ConditionTarget, LIMITS, SamplerParams, describeZodError } from '@ppgn/shared';
+import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
 import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
-import { RoomError } from './rooms/model';
 import type { EnginePack } from './runtime';
 
 const Author = z.string().trim().min(1).max(LIMITS.nameLength);
@@ -49,29 +48,18 @@ const Mix = z.object({
 });
 const Star = z.object({ delta: z.union([z.literal(1), z.literal(-1)]).default(1) });
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new HttpError(400, describeZodError(r.error));
+  if (!r.success) throw new ApiError('invalid', describeZodError(r.error));
   return r.data;
 }
 
 type Handler = (req: express.Request, res: express.Response) => Promise<void>;
 const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
   fn(req, res).catch((err) => {
-    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.message });
-    if (err instanceof RoomError) return void res.status(/^no /.test(err.message) ? 404 : 400).json({ error: err.message });
-    if (err instanceof PpgnInputError) return void res.status(400).json({ error: err.message });
-    console.error('[engine] request failed:', err);
-    res.status(500).json({ error: 'internal error' });
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) console.error('[engine] request failed:', err);
+    res.status(status).json(body);
   });
 };
 
@@ -87,15 +75,15 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   const previews = new Previews((fn) => manager.exclusive(fn));
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
-    if (!p) throw new HttpError(404, `no pack "${id}"`);
+    if (!p) throw new ApiError('not_found', `no pack "${id}"`);
     return p;
   };
 
   const roomWithToken = (id: string, token: unknown): LiveRoom => {
     const room = manager.rooms.get(id);
-    if (!room) throw new HttpError(404, `no room "${id}"`);
+    if (!room) throw new ApiError('not_found', `no room "${id}"`);
     const t = typeof token === 'string' ? token : '';
-    if (![room.tokens.owner, room.tokens.editor, room.tokens.viewer].includes(t)) throw new HttpError(403, 'this link is not valid for the room');
+    if (![room.tokens.owner, room.tokens.editor, room.tokens.viewer].includes(t)) throw new ApiError('forbidden', 'this link is not valid for the room');
     return room;
   };
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
@@ -161,7 +149,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.get('/rooms/:id/export.gif', wrap(async (req, res) => {
     const room = roomWithToken(String(req.params.id), req.query.token);
     const kept = room.history.slice(-120);
-    if (kept.length === 0) throw new HttpError(409, 'no history kept yet; let the chain run a few steps');
+    if (kept.length === 0) throw new ApiError('conflict', 'no history kept yet; let the chain run a few steps');
     const [H, W, C] = room.pack.imageShape;
     let frames = await manager.renderImages(room, kept.map((e) => e.h));
     if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
@@ -254,9 +242,9 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.post('/gallery/mix', wrap(async (req, res) => {
     const body = parse(Mix, req.body ?? {});
     const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
-    if (a.item.packId !== b.item.packId) throw new HttpError(400, `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
+    if (a.item.packId !== b.item.packId) throw new ApiError('invalid', `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
     const pack = packs.find((p) => p.id === a.item.packId);
-    if (!pack) throw new HttpError(400, `pack "${a.item.packId}" is not loaded`);
+    if (!pack) throw new ApiError('unavailable', `pack "${a.item.packId}" is not loaded`);
     const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
     // render through a room-free path: a temporary chain is not needed, G(h) is enough
     const image = await manager.renderStandalone(pack.pack, h);

@@ -51,7 +51,11 @@ describe('GET /health', () => {
       body: '{bad json',
     });
     expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid', message: expect.any(String) } });
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    const missing = await fetch(`http://127.0.0.1:${port}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: 'not_found', message: 'not found' } });
   });
 });
 

@@ -3,3 +3,4 @@ export * from './config';
 export * from './room';
 export * from './gallery';
 export * from './text';
+export * from './errors';
