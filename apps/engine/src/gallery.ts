@@ -20,6 +20,8 @@ export interface NewItem {
   step: number;
   parentId?: string | null;
   mixParentId?: string | null;
+  /** sent once per intended save; with recipe.roomId and author it identifies a repeated save */
+  idempotencyKey?: string | null;
 }
 
 type Row = Omit<ItemSummary, 'createdAt'> & { createdAt: Date };
@@ -55,11 +57,49 @@ export function labelsOf(conditions: RoomCondition[]): { classLabel: string | nu
 export class Gallery {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** The item an earlier save of this room by this author with this key created, if any. */
+  async findSaved(roomId: string, author: string, idempotencyKey: string): Promise<ItemSummary | null> {
+    const row = await this.prisma.galleryItem.findUnique({
+      where: { roomId_author_idempotencyKey: { roomId, author, idempotencyKey } },
+      select: summarySelect,
+    });
+    return row ? toSummary(row) : null;
+  }
+
+  /**
+   * Store an item. With an idempotency key (and a room), a repeated save returns the item the first
+   * one created (`created: false`) instead of a duplicate — also when both arrive at once.
+   */
   async save(item: NewItem): Promise<ItemSummary> {
+    return (await this.saveOnce(item)).item;
+  }
+
+  async saveOnce(item: NewItem): Promise<{ item: ItemSummary; created: boolean }> {
+    const roomId = item.recipe.roomId;
+    const key = roomId && item.idempotencyKey ? item.idempotencyKey : null;
+    if (key && roomId) {
+      const earlier = await this.findSaved(roomId, item.author, key);
+      if (earlier) return { item: earlier, created: false };
+    }
+    try {
+      return { item: await this.create(item, key), created: true };
+    } catch (err) {
+      // a concurrent save with the same key won the unique index: return its item
+      if (key && roomId && (err as { code?: unknown }).code === 'P2002') {
+        const earlier = await this.findSaved(roomId, item.author, key);
+        if (earlier) return { item: earlier, created: false };
+      }
+      throw err;
+    }
+  }
+
+  private async create(item: NewItem, idempotencyKey: string | null): Promise<ItemSummary> {
     if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`, 'not_found');
     const { classLabel, keywords } = labelsOf(item.recipe.conditions);
     const row = await this.prisma.galleryItem.create({
       data: {
+        roomId: item.recipe.roomId,
+        idempotencyKey,
         id: newId(),
         title: item.title,
         packId: item.packId,

@@ -36,6 +36,8 @@ const SaveItem = WithToken.extend({
   author: Author,
   step: z.number().int().min(0).optional(),
   parentId: z.string().max(64).optional(),
+  /** one per intended save (a double click sends the same key): a repeat returns the first item */
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'idempotencyKey must be 8–64 letters, digits, _ or -').optional(),
 });
 const Fork = WithToken.extend({ step: z.number().int().min(0).optional(), author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
 const Remix = z.object({ author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
@@ -186,10 +188,12 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.post('/gallery', wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
     const room = roomWithToken(body.roomId, body.token);
+    const earlier = body.idempotencyKey ? await gallery.findSaved(room.model.state.id, body.author, body.idempotencyKey) : null;
+    if (earlier) return void res.status(200).json(earlier);
     const { h, step } = manager.codeAt(room, body.step);
     const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
     const s = room.model.state;
-    const item = await gallery.save({
+    const { item, created } = await gallery.saveOnce({
       title: body.title || `${s.name} · step ${step}`,
       packId: s.packId,
       author: body.author,
@@ -199,8 +203,9 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       seed: s.params.seed,
       step,
       parentId: body.parentId ?? null,
+      idempotencyKey: body.idempotencyKey ?? null,
     });
-    res.status(201).json(item);
+    res.status(created ? 201 : 200).json(item);
   }));
 
   r.get('/gallery', wrap(async (req, res) => {
