@@ -1,11 +1,12 @@
 'use client';
 
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
 import type { SendOptions } from '../../lib/room-client';
-import { shortId, useDebounced } from '../debounce';
+import { shortId } from '../debounce';
+import { useGestureValue } from '../gesture';
 
 export interface ConditionPanelProps {
   conditions: RoomCondition[];
@@ -90,11 +91,9 @@ function ConditionRow({
   scores: Record<string, number>;
   authorName?: string;
 }) {
-  const [weight, setWeight] = useState(c.weight);
-  const sendWeight = useDebounced((w: number) => void send({ type: 'condition.update', id: c.id, weight: w }), 150);
-  useEffect(() => {
-    if (!sendWeight.pending()) setWeight(c.weight);
-  }, [c.weight, sendWeight]);
+  // one condition.update per drag or key press-and-release, not one per debounce tick
+  const weightGesture = useGestureValue(c.weight, (w: number) => send({ type: 'condition.update', id: c.id, weight: w }));
+  const weight = weightGesture.value;
   const desc = describeCondition(c);
   const names = scoreNames(c, pack.keywords?.vocabulary);
   const score = names.map((n) => scores[n]).find((v) => v !== undefined);
@@ -144,14 +143,8 @@ function ConditionRow({
             value={weight}
             aria-label={`Weight of ${desc}`}
             aria-valuetext={weight.toFixed(1)}
-            onChange={(e) => {
-              const w = Number(e.target.value);
-              setWeight(w);
-              sendWeight.call(w);
-            }}
-            onPointerUp={() => sendWeight.flush()}
-            onKeyUp={() => sendWeight.flush()}
-            onBlur={() => sendWeight.flush()}
+            onChange={(e) => weightGesture.move(Number(e.target.value))}
+            {...weightGesture.endProps}
           />
           <output className="num">{weight.toFixed(1)}</output>
           <label className="switch" title={c.enabled ? 'Disable this condition' : 'Enable this condition'}>
