@@ -8,6 +8,7 @@ export const ListQuery = GalleryListQuery;
 export type ListQuery = GalleryListQuery;
 export type { Recipe };
 export type ItemSummary = GalleryItem;
+export type GalleryFilter = Partial<Pick<ListQuery, 'class' | 'keyword' | 'author' | 'pack' | 'starred'>>;
 
 export interface NewItem {
   title: string;
@@ -123,15 +124,26 @@ export class Gallery {
     return (await this.prisma.galleryItem.count({ where: { id } })) > 0;
   }
 
-  async list(q: ListQuery): Promise<{ items: ItemSummary[]; nextCursor: string | null }> {
+  /** The filter of a gallery query: one definition for the list, its total and the home page's count. */
+  static where(q: GalleryFilter) {
+    return {
+      ...(q.class ? { classLabel: q.class } : {}),
+      ...(q.keyword ? { keywords: { has: keywordsOf(q.keyword)[0] ?? q.keyword.toLowerCase() } } : {}),
+      ...(q.author ? { author: q.author } : {}),
+      ...(q.pack ? { packId: q.pack } : {}),
+      ...(q.starred ? { stars: { gt: 0 } } : {}),
+    };
+  }
+
+  /** How many items match the filter (no filter: everything the gallery shows). */
+  async count(q: GalleryFilter = {}): Promise<number> {
+    return this.prisma.galleryItem.count({ where: Gallery.where(q) });
+  }
+
+  async list(q: ListQuery): Promise<{ items: ItemSummary[]; nextCursor: string | null; total: number }> {
+    const total = await this.count(q);
     const rows = await this.prisma.galleryItem.findMany({
-      where: {
-        ...(q.class ? { classLabel: q.class } : {}),
-        ...(q.keyword ? { keywords: { has: keywordsOf(q.keyword)[0] ?? q.keyword.toLowerCase() } } : {}),
-        ...(q.author ? { author: q.author } : {}),
-        ...(q.pack ? { packId: q.pack } : {}),
-        ...(q.starred ? { stars: { gt: 0 } } : {}),
-      },
+      where: Gallery.where(q),
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
       ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
@@ -139,7 +151,7 @@ export class Gallery {
     });
     const more = rows.length > q.limit;
     const items = rows.slice(0, q.limit).map(toSummary);
-    return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+    return { items, nextCursor: more ? items[items.length - 1]!.id : null, total };
   }
 
   async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {

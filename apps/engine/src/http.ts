@@ -10,7 +10,7 @@ import { listenError } from './ports';
 export interface EngineDeps {
   backend: { name: Health['backend']['name']; reason: string };
   packs: PackSummary[];
-  db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number> };
+  db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number>; countGallery(): Promise<number> };
   runningRooms(): number;
   /** API routes mounted at / (rooms, gallery, packs) */
   routes?: express.Router;
@@ -41,6 +41,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   app.get('/health', async (_req, res) => {
     const reachable = await deps.db.ping();
     const total = reachable ? await deps.db.countRooms().catch(() => 0) : 0;
+    const items = reachable ? await deps.db.countGallery().catch(() => 0) : 0;
     const body: Health = {
       ok: reachable && deps.packs.length > 0,
       version: ENGINE_VERSION,
@@ -48,6 +49,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
       packs: deps.packs,
       database: { reachable, embedded: deps.db.embedded },
       rooms: { running: deps.runningRooms(), total },
+      gallery: { items },
       uptimeS: (Date.now() - started) / 1000,
     };
     res.status(body.ok ? 200 : 503).json(body);

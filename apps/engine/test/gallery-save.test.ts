@@ -69,4 +69,14 @@ describe('Gallery.saveOnce', () => {
     expect(await count()).toBe(before + 6);
     expect(await gallery.findSaved('room1', 'Ann', 'key-cccccccc')).toEqual(first.item);
   });
+
+  it('the home page count and the gallery list use the same query', async () => {
+    const all = await gallery.list({ limit: 100 });
+    expect(await gallery.count()).toBe(all.total);
+    expect(all.total).toBe(await count());
+    expect(all.items).toHaveLength(all.total);
+    const ann = await gallery.list({ author: 'Ann', limit: 2 });
+    expect(ann.total).toBe(await gallery.count({ author: 'Ann' }));
+    expect(ann.total).toBe(all.items.filter((i) => i.author === 'Ann').length);
+  });
 });

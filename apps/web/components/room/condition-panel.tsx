@@ -1,12 +1,13 @@
 'use client';
 
-import { useId, useMemo, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
 import type { SendOptions } from '../../lib/room-client';
 import { shortId } from '../debounce';
 import { useGestureValue } from '../gesture';
+import { plural } from '../../lib/format';
 
 export interface ConditionPanelProps {
   conditions: RoomCondition[];
@@ -237,7 +238,7 @@ function ClassPicker({
     <div className="picker">
       <input
         type="search"
-        placeholder={`Search ${cond.labels.length} classes…`}
+        placeholder={`Search ${plural(cond.labels.length, 'class', 'classes')}…`}
         aria-label="Search classes"
         value={q}
         onChange={(e) => setQ(e.target.value)}
@@ -382,6 +383,7 @@ function UnitPicker({
 function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
   const [png, setPng] = useState<{ data: string; name: string; url: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   const load = async (file: File) => {
     setError(null);
     try {
@@ -396,12 +398,18 @@ function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
       className="picker"
       onSubmit={(e) => {
         e.preventDefault();
-        if (png) void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => r.ok && setPng(null));
+        if (!png) return;
+        void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => {
+          if (!r.ok) return;
+          setPng(null);
+          // clear the picker too, so it does not show a file that was already added (and picking it again works)
+          if (fileRef.current) fileRef.current.value = '';
+        });
       }}
     >
       <label>
         <span className="small muted">Reference picture (resized to 64 px)</span>
-        <input type="file" accept="image/*" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
+        <input ref={fileRef} type="file" accept="image/*" data-testid="reference-file" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
       </label>
       {png && <img className="pixel unit-preview" src={png.url} alt={`Reference ${png.name}`} width={48} height={48} />}
       {error && (

@@ -4,6 +4,7 @@ import { useId } from 'react';
 import { LIMITS, SamplerMode, type Ack, type IntentInput, type SamplerParams } from '@ppgn/shared';
 import { Tip } from '../tip';
 import { useGestureValue } from '../gesture';
+import { plural } from '../../lib/format';
 
 type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr';
 
@@ -110,7 +111,7 @@ export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams;
           step={1}
           value={fps.value}
           disabled={!canSteer}
-          aria-valuetext={`${fps.value} steps per second`}
+          aria-valuetext={`${plural(fps.value, 'step')} per second`}
           onChange={(e) => fps.move(Number(e.target.value))}
           {...fps.endProps}
         />

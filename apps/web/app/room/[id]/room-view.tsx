@@ -239,7 +239,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           <MaskToolbar tool={tool} setTool={setTool} canSteer={canSteer} strokes={state?.strokes.length ?? 0} hasContext={!!state?.context} send={send} />
           {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
           {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
-          <ScoreChart points={view.scores} />
+          <ScoreChart points={view.scores} conditions={state?.conditions.filter((c) => c.enabled).length ?? 0} running={running} />
           {base && (
             <Timeline
               base={base}
