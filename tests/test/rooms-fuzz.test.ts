@@ -148,8 +148,10 @@ describe('fuzzing', () => {
             } else {
               refused++;
               expect(res.status).toBeGreaterThanOrEqual(400);
-              expect(typeof body.error).toBe('string');
-              expect((body.error as string).length).toBeGreaterThan(0);
+              const err = body.error as { code?: unknown; message?: unknown };
+              expect(typeof err.code).toBe('string');
+              expect(typeof err.message).toBe('string');
+              expect((err.message as string).length).toBeGreaterThan(0);
             }
           }),
         );

@@ -37,20 +37,20 @@ afterAll(async () => {
 
 describe('HTTP rate limits', () => {
   it('answers 429 with a JSON error past the limit, per kind of request, and lets normal use through', async () => {
-    const burst = await Promise.all(Array.from({ length: 8 }, () => api<{ id?: string; error?: string }>(t.base, 'POST', '/rooms', { author: 'burst', running: false })));
+    const burst = await Promise.all(Array.from({ length: 8 }, () => api<{ id?: string; error?: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'burst', running: false })));
     const statuses = burst.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 429, 429]);
-    expect(burst.find((r) => r.status === 429)!.body).toEqual({ error: 'too many new rooms from this address (at most 5 per 5 s); try again shortly' });
+    expect(burst.find((r) => r.status === 429)!.body).toEqual({ error: { code: 'rate_limited', message: 'too many new rooms from this address (at most 5 per 5 s); try again shortly' } });
     // other routes have their own budgets, and reads are not limited
     expect((await api(t.base, 'GET', '/health')).status).toBe(200);
     const room = burst.find((r) => r.status === 201)!.body as Created;
-    const save = () => api<{ id: string; error?: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'burst' });
+    const save = () => api<{ id: string; error?: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'burst' });
     const first = await save();
     expect(first.status).toBe(201);
     expect((await save()).status).toBe(201);
     const third = await save();
     expect(third.status).toBe(429);
-    expect(third.body.error).toMatch(/^too many gallery saves from this address/);
+    expect(third.body.error?.message).toMatch(/^too many gallery saves from this address/);
     const stars = await Promise.all(Array.from({ length: 5 }, () => api(t.base, 'POST', `/gallery/${first.body.id}/star`, {})));
     expect(stars.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429]);
     expect((await api<{ stars: number }>(t.base, 'GET', `/gallery/${first.body.id}`)).body.stars).toBe(3);

@@ -173,15 +173,15 @@ describe('co-steering', () => {
       ok: false,
       error: expect.stringMatching(/unicorn/),
     });
-    expect(await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'blorp zzz' } })).toMatchObject({
+    expect(await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'rond zzz' } })).toMatchObject({
       ok: false,
-      error: expect.stringMatching(/"blorp" → did you mean/),
+      error: expect.stringMatching(/"rond" → did you mean round\?; "zzz" is not a known word/),
     });
     const ok = await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'a happy red thing' } });
     expect(ok.ok).toBe(true);
-    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/unknown pack "nope"/);
+    expect(bad.body.error.message).toMatch(/unknown pack "nope"/);
   });
 });
 
@@ -196,9 +196,14 @@ describe('gallery', () => {
       token: room.tokens.editor,
       author: 'Ann',
       title: 'Good dog',
+      idempotencyKey: 'save-click-0001',
     });
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ classLabel: 'dog', author: 'Ann' });
+    // a double click sends the same key: the same item comes back, no duplicate
+    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Ann', title: 'Good dog', idempotencyKey: 'save-click-0001' });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(saved.body.id);
     const remix = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', `/gallery/${saved.body.id}/remix`, { author: 'Ben' });
     expect(remix.status).toBe(201);
     // the remixed room starts paused at the item's code: its first frame is the item's image
@@ -284,28 +289,28 @@ describe('start from an image', () => {
     });
     await owner.intent({ type: 'chain.step', steps: 3 });
     await owner.waitFor(() => owner.frames.some((f) => Object.keys(f.scores).length > 0), 10_000, 'scored frame');
-    const bad = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatch(/not a valid PNG/);
-    const viewerUpload = await api<{ error: string }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
+    expect(bad.body.error.message).toMatch(/not a valid PNG/);
+    const viewerUpload = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
     expect(viewerUpload.status).toBe(403);
-    expect(viewerUpload.body.error).toBe('viewers cannot steer this room');
+    expect(viewerUpload.body.error.message).toBe('viewers cannot steer this room');
   });
 
   it('refuses decompression bombs from the PNG header, fast, with 413 (uploads) or an error (reference images)', async () => {
     const bomb = pngBomb(20000, 20000).toString('base64'); // 400 megapixels, ≈ 65 KB of base64
     expect(bomb.length).toBeLessThan(100_000);
     let t0 = performance.now();
-    const created = await api<{ error: string }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: bomb });
+    const created = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: bomb });
     const createMs = performance.now() - t0;
     expect(created.status).toBe(413);
-    expect(created.body.error).toBe('image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels');
+    expect(created.body.error.message).toBe('image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels');
     const room = await createRoom({ running: false });
     t0 = performance.now();
-    const up = await api<{ error: string }>(t.base, 'POST', `/rooms/${room.id}/image`, { token: room.tokens.owner, author: 'u', imagePng: bomb });
+    const up = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, { token: room.tokens.owner, author: 'u', imagePng: bomb });
     const uploadMs = performance.now() - t0;
     expect(up.status).toBe(413);
-    expect(up.body.error).toMatch(/^image is 20000×20000 pixels/);
+    expect(up.body.error.message).toMatch(/^image is 20000×20000 pixels/);
     // ≈ 50 ms on an idle machine; generous for 2 starved cores (inflating 400 megapixels takes far longer and gigabytes)
     expect(createMs).toBeLessThan(5000);
     expect(uploadMs).toBeLessThan(5000);
@@ -331,17 +336,17 @@ describe('roles over HTTP come from the token', () => {
     // the viewer claims the owner's display name and user id: still a viewer
     const viewer = client();
     await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: 'olga-viewer-1' });
-    const refused = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
+    const refused = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
     expect(refused.status).toBe(403);
-    expect(refused.body.error).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
+    expect(refused.body.error.message).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
     const mine = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?author=Olga');
     expect(mine.body.items).toEqual([]);
     const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ed' });
     expect(saved.status).toBe(201);
     expect(saved.body.author).toBe('Ed');
-    const bad = await api<{ error: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: 'nope', author: 'Olga' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: 'nope', author: 'Olga' });
     expect(bad.status).toBe(403);
-    expect(bad.body.error).toBe('this link is not valid for the room');
+    expect(bad.body.error.message).toBe('this link is not valid for the room');
   });
 });
 
@@ -354,11 +359,11 @@ describe('previews', () => {
     expect(sha(new Uint8Array(await other.arrayBuffer()))).not.toBe(sha(new Uint8Array(await thumb.arrayBuffer())));
     const unit = await fetch(`${t.base}/packs/testpack/units/units/conv1/3.png`);
     expect(unit.status).toBe(200);
-    const badLabel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
+    const badLabel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
     expect(badLabel.status).toBe(404);
-    expect(badLabel.body.error).toMatch(/no label "unicorn"/);
-    const badChannel = await api<{ error: string }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
-    expect(badChannel.body.error).toMatch(/channel must be 0…7/);
+    expect(badLabel.body.error).toMatchObject({ code: 'not_found', message: expect.stringMatching(/no label "unicorn"/) });
+    const badChannel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
+    expect(badChannel.body.error.message).toMatch(/channel must be 0…7/);
     expect((await fetch(`${t.base}/packs/nope/thumbs/class/dog.png`)).status).toBe(404);
   });
 });

@@ -45,12 +45,13 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   try {
     const resumed = await manager.resume();
     if (resumed) log(`[engine] resumed ${resumed} room(s)`);
+    const gallery = new Gallery(db.prisma);
     server = createEngineServer({
       backend,
       packs: packs.map((p) => p.summary),
-      db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count() },
+      db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count(), countGallery: () => gallery.count() },
       runningRooms: () => manager.running(),
-      routes: apiRouter(manager, new Gallery(db.prisma), packs, config.httpLimits),
+      routes: apiRouter(manager, gallery, packs, config.httpLimits),
     });
     attachRoomSockets(server.io, manager, { log: (l) => log(`[engine] ${l}`), intentRate: config.intentRate });
     const port = await server.listen(config.port, config.host);

@@ -1,6 +1,6 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { GalleryListQuery, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
+import { GalleryListQuery, keywordsOf, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './rooms/model';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
@@ -8,6 +8,7 @@ export const ListQuery = GalleryListQuery;
 export type ListQuery = GalleryListQuery;
 export type { Recipe };
 export type ItemSummary = GalleryItem;
+export type GalleryFilter = Partial<Pick<ListQuery, 'class' | 'keyword' | 'author' | 'pack' | 'starred'>>;
 
 export interface NewItem {
   title: string;
@@ -20,6 +21,8 @@ export interface NewItem {
   step: number;
   parentId?: string | null;
   mixParentId?: string | null;
+  /** sent once per intended save; with recipe.roomId and author it identifies a repeated save */
+  idempotencyKey?: string | null;
 }
 
 type Row = Omit<ItemSummary, 'createdAt'> & { createdAt: Date };
@@ -45,9 +48,7 @@ const toSummary = (r: Row): ItemSummary => ({ ...r, createdAt: r.createdAt.toISO
 export function labelsOf(conditions: RoomCondition[]): { classLabel: string | null; keywords: string[] } {
   const enabled = conditions.filter((c) => c.enabled);
   const cls = enabled.find((c) => c.target.kind === 'class');
-  const keywords = enabled.flatMap((c) =>
-    c.target.kind === 'text' ? c.target.text.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean) : [],
-  );
+  const keywords = enabled.flatMap((c) => (c.target.kind === 'text' ? keywordsOf(c.target.text) : []));
   return {
     classLabel: cls && cls.target.kind === 'class' ? cls.target.labels[0]! : null,
     keywords: [...new Set(keywords)].slice(0, 20),
@@ -57,11 +58,49 @@ export function labelsOf(conditions: RoomCondition[]): { classLabel: string | nu
 export class Gallery {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** The item an earlier save of this room by this author with this key created, if any. */
+  async findSaved(roomId: string, author: string, idempotencyKey: string): Promise<ItemSummary | null> {
+    const row = await this.prisma.galleryItem.findUnique({
+      where: { roomId_author_idempotencyKey: { roomId, author, idempotencyKey } },
+      select: summarySelect,
+    });
+    return row ? toSummary(row) : null;
+  }
+
+  /**
+   * Store an item. With an idempotency key (and a room), a repeated save returns the item the first
+   * one created (`created: false`) instead of a duplicate — also when both arrive at once.
+   */
   async save(item: NewItem): Promise<ItemSummary> {
-    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`);
+    return (await this.saveOnce(item)).item;
+  }
+
+  async saveOnce(item: NewItem): Promise<{ item: ItemSummary; created: boolean }> {
+    const roomId = item.recipe.roomId;
+    const key = roomId && item.idempotencyKey ? item.idempotencyKey : null;
+    if (key && roomId) {
+      const earlier = await this.findSaved(roomId, item.author, key);
+      if (earlier) return { item: earlier, created: false };
+    }
+    try {
+      return { item: await this.create(item, key), created: true };
+    } catch (err) {
+      // a concurrent save with the same key won the unique index: return its item
+      if (key && roomId && (err as { code?: unknown }).code === 'P2002') {
+        const earlier = await this.findSaved(roomId, item.author, key);
+        if (earlier) return { item: earlier, created: false };
+      }
+      throw err;
+    }
+  }
+
+  private async create(item: NewItem, idempotencyKey: string | null): Promise<ItemSummary> {
+    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`, 'not_found');
     const { classLabel, keywords } = labelsOf(item.recipe.conditions);
     const row = await this.prisma.galleryItem.create({
       data: {
+        roomId: item.recipe.roomId,
+        idempotencyKey,
         id: newId(),
         title: item.title,
         packId: item.packId,
@@ -85,15 +124,26 @@ export class Gallery {
     return (await this.prisma.galleryItem.count({ where: { id } })) > 0;
   }
 
-  async list(q: ListQuery): Promise<{ items: ItemSummary[]; nextCursor: string | null }> {
+  /** The filter of a gallery query: one definition for the list, its total and the home page's count. */
+  static where(q: GalleryFilter) {
+    return {
+      ...(q.class ? { classLabel: q.class } : {}),
+      ...(q.keyword ? { keywords: { has: keywordsOf(q.keyword)[0] ?? q.keyword.toLowerCase() } } : {}),
+      ...(q.author ? { author: q.author } : {}),
+      ...(q.pack ? { packId: q.pack } : {}),
+      ...(q.starred ? { stars: { gt: 0 } } : {}),
+    };
+  }
+
+  /** How many items match the filter (no filter: everything the gallery shows). */
+  async count(q: GalleryFilter = {}): Promise<number> {
+    return this.prisma.galleryItem.count({ where: Gallery.where(q) });
+  }
+
+  async list(q: ListQuery): Promise<{ items: ItemSummary[]; nextCursor: string | null; total: number }> {
+    const total = await this.count(q);
     const rows = await this.prisma.galleryItem.findMany({
-      where: {
-        ...(q.class ? { classLabel: q.class } : {}),
-        ...(q.keyword ? { keywords: { has: q.keyword.toLowerCase() } } : {}),
-        ...(q.author ? { author: q.author } : {}),
-        ...(q.pack ? { packId: q.pack } : {}),
-        ...(q.starred ? { stars: { gt: 0 } } : {}),
-      },
+      where: Gallery.where(q),
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: q.limit + 1,
       ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
@@ -101,30 +151,30 @@ export class Gallery {
     });
     const more = rows.length > q.limit;
     const items = rows.slice(0, q.limit).map(toSummary);
-    return { items, nextCursor: more ? items[items.length - 1]!.id : null };
+    return { items, nextCursor: more ? items[items.length - 1]!.id : null, total };
   }
 
   async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     return { ...toSummary(row), recipe: row.recipe as unknown as Recipe };
   }
 
   async image(id: string): Promise<Uint8Array> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { image: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     return row.image;
   }
 
   async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe } }> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true, h: true } });
-    if (!row) throw new RoomError(`no gallery item "${id}"`);
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     const { h, recipe, ...rest } = row;
     return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: recipe as unknown as Recipe } };
   }
 
   async star(id: string, delta: 1 | -1): Promise<number> {
-    if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`);
+    if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`, 'not_found');
     const row = await this.prisma.galleryItem.update({
       where: { id },
       data: { stars: { increment: delta } },

@@ -2,14 +2,15 @@
 import http from 'node:http';
 import express from 'express';
 import { Server as IOServer } from 'socket.io';
-import type { Health, PackSummary } from '@ppgn/shared';
+import { errorBody, httpStatus, type Health, type PackSummary } from '@ppgn/shared';
 import { ENGINE_VERSION } from './config';
+import { toHttpError } from './errors';
 import { listenError } from './ports';
 
 export interface EngineDeps {
   backend: { name: Health['backend']['name']; reason: string };
   packs: PackSummary[];
-  db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number> };
+  db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number>; countGallery(): Promise<number> };
   runningRooms(): number;
   /** API routes mounted at / (rooms, gallery, packs) */
   routes?: express.Router;
@@ -40,6 +41,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   app.get('/health', async (_req, res) => {
     const reachable = await deps.db.ping();
     const total = reachable ? await deps.db.countRooms().catch(() => 0) : 0;
+    const items = reachable ? await deps.db.countGallery().catch(() => 0) : 0;
     const body: Health = {
       ok: reachable && deps.packs.length > 0,
       version: ENGINE_VERSION,
@@ -47,6 +49,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
       packs: deps.packs,
       database: { reachable, embedded: deps.db.embedded },
       rooms: { running: deps.runningRooms(), total },
+      gallery: { items },
       uptimeS: (Date.now() - started) / 1000,
     };
     res.status(body.ok ? 200 : 503).json(body);
@@ -55,11 +58,12 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   if (deps.routes) app.use(deps.routes);
 
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not found' });
+    res.status(httpStatus('not_found')).json(errorBody('not_found', 'not found'));
   });
-  app.use((err: Error & { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
+  app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) console.error('[engine] request failed:', err);
+    res.status(status).json(body);
   });
 
   const httpServer = http.createServer(app);

@@ -16,8 +16,8 @@ export class Previews {
   /** PNG of a sample for `label` of a classes condition (all labels of the condition are made at once). */
   async classThumb(packId: string, pack: Pack, conditionId: string, label: string): Promise<Buffer> {
     const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
-    if (!spec || spec.kind !== 'classes') throw new RoomError(`no classes condition "${conditionId}" in pack ${packId}`);
-    if (!spec.labels.includes(label)) throw new RoomError(`no label "${label}" in ${conditionId}`);
+    if (!spec || spec.kind !== 'classes') throw new RoomError(`no classes condition "${conditionId}" in pack ${packId}`, 'not_found');
+    if (!spec.labels.includes(label)) throw new RoomError(`no label "${label}" in ${conditionId}`, 'not_found');
     const key = `${packId}/${conditionId}`;
     let sheet = this.classSheets.get(key);
     if (!sheet) {
@@ -31,9 +31,9 @@ export class Previews {
 
   async unitPreview(packId: string, pack: Pack, conditionId: string, layer: string, channel: number): Promise<Buffer> {
     const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
-    if (!spec || spec.kind !== 'units') throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`);
+    if (!spec || spec.kind !== 'units') throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`, 'not_found');
     const l = spec.layers.find((x) => x.name === layer);
-    if (!l) throw new RoomError(`no layer "${layer}" in ${conditionId} (layers: ${spec.layers.map((x) => x.name).join(', ')})`);
+    if (!l) throw new RoomError(`no layer "${layer}" in ${conditionId} (layers: ${spec.layers.map((x) => x.name).join(', ')})`, 'not_found');
     if (!Number.isInteger(channel) || channel < 0 || channel >= l.channels) throw new RoomError(`channel must be 0…${l.channels - 1}`);
     const key = `${packId}/${conditionId}/${layer}/${channel}`;
     let p = this.units.get(key);

@@ -1,15 +1,14 @@
-// HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, map errors to 4xx.
+// HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, errors → { error: { code, message } }.
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
-import { ConditionTarget, LIMITS, SamplerParams, describeZodError, type Role } from '@ppgn/shared';
+import { ConditionTarget, LIMITS, SamplerParams, describeZodError, errorBody, type Role } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
+import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
 import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
-import { RoomError } from './rooms/model';
 import type { EnginePack } from './runtime';
 
 const Author = z.string().trim().min(1).max(LIMITS.nameLength);
@@ -39,6 +38,8 @@ const SaveItem = WithToken.extend({
   author: Author,
   step: z.number().int().min(0).optional(),
   parentId: z.string().max(64).optional(),
+  /** one per intended save (a double click sends the same key): a repeat returns the first item */
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'idempotencyKey must be 8–64 letters, digits, _ or -').optional(),
 });
 const Fork = WithToken.extend({ step: z.number().int().min(0).optional(), author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
 const Remix = z.object({ author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
@@ -51,30 +52,18 @@ const Mix = z.object({
 });
 const Star = z.object({ delta: z.union([z.literal(1), z.literal(-1)]).default(1) });
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
-  if (!r.success) throw new HttpError(400, describeZodError(r.error));
+  if (!r.success) throw new ApiError('invalid', describeZodError(r.error));
   return r.data;
 }
 
 type Handler = (req: express.Request, res: express.Response) => Promise<void>;
 const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
   fn(req, res).catch((err) => {
-    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.message });
-    if (err instanceof RoomError) return void res.status(/^no /.test(err.message) ? 404 : 400).json({ error: err.message });
-    if (err instanceof PngTooLargeError) return void res.status(413).json({ error: err.message });
-    if (err instanceof PpgnInputError) return void res.status(400).json({ error: err.message });
-    console.error('[engine] request failed:', err);
-    res.status(500).json({ error: 'internal error' });
+    const { status, body, unexpected } = toHttpError(err);
+    if (unexpected) console.error('[engine] request failed:', err);
+    res.status(status).json(body);
   });
 };
 
@@ -93,7 +82,7 @@ function limiter(limit: number, windowMs: number, what: string): express.Request
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, res) => {
-      res.status(429).json({ error: `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly` });
+      res.status(429).json(errorBody('rate_limited', `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`));
     },
   });
 }
@@ -112,16 +101,16 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   const previews = new Previews((fn) => manager.exclusive(fn));
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
-    if (!p) throw new HttpError(404, `no pack "${id}"`);
+    if (!p) throw new ApiError('not_found', `no pack "${id}"`);
     return p;
   };
 
   /** The room and the role its link's token grants (never a display name: anyone can type one). */
   const roomAndRole = (id: string, token: unknown): { room: LiveRoom; role: Role } => {
     const room = manager.rooms.get(id);
-    if (!room) throw new HttpError(404, `no room "${id}"`);
+    if (!room) throw new ApiError('not_found', `no room "${id}"`);
     const role = manager.tokenRole(room, typeof token === 'string' ? token : '');
-    if (!role) throw new HttpError(403, 'this link is not valid for the room');
+    if (!role) throw new ApiError('forbidden', 'this link is not valid for the room');
     return { room, role };
   };
   const roomWithToken = (id: string, token: unknown): LiveRoom => roomAndRole(id, token).room;
@@ -188,7 +177,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.get('/rooms/:id/export.gif', limit.exports, wrap(async (req, res) => {
     const room = roomWithToken(String(req.params.id), req.query.token);
     const kept = room.history.slice(-120);
-    if (kept.length === 0) throw new HttpError(409, 'no history kept yet; let the chain run a few steps');
+    if (kept.length === 0) throw new ApiError('conflict', 'no history kept yet; let the chain run a few steps');
     const [H, W, C] = room.pack.imageShape;
     let frames = await manager.renderImages(room, kept.map((e) => e.h));
     if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
@@ -201,7 +190,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.post('/rooms/:id/image', limit.uploads, wrap(async (req, res) => {
     const body = parse(StartImage, req.body ?? {});
     const { room, role } = roomAndRole(String(req.params.id), body.token);
-    if (role === 'viewer') throw new HttpError(403, 'viewers cannot steer this room');
+    if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot steer this room');
     const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role }, Buffer.from(body.imagePng, 'base64'));
     res.json({ ok: true, version: patch.version });
   }));
@@ -225,11 +214,13 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.post('/gallery', limit.saves, wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
     const { room, role } = roomAndRole(body.roomId, body.token);
-    if (role === 'viewer') throw new HttpError(403, 'viewers cannot save to the gallery; ask the owner for an editor link');
+    if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
+    const earlier = body.idempotencyKey ? await gallery.findSaved(room.model.state.id, body.author, body.idempotencyKey) : null;
+    if (earlier) return void res.status(200).json(earlier);
     const { h, step } = manager.codeAt(room, body.step);
     const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
     const s = room.model.state;
-    const item = await gallery.save({
+    const { item, created } = await gallery.saveOnce({
       title: body.title || `${s.name} · step ${step}`,
       packId: s.packId,
       author: body.author,
@@ -239,8 +230,9 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       seed: s.params.seed,
       step,
       parentId: body.parentId ?? null,
+      idempotencyKey: body.idempotencyKey ?? null,
     });
-    res.status(201).json(item);
+    res.status(created ? 201 : 200).json(item);
   }));
 
   r.get('/gallery', wrap(async (req, res) => {
@@ -282,9 +274,9 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   r.post('/gallery/mix', limit.remixes, wrap(async (req, res) => {
     const body = parse(Mix, req.body ?? {});
     const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
-    if (a.item.packId !== b.item.packId) throw new HttpError(400, `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
+    if (a.item.packId !== b.item.packId) throw new ApiError('invalid', `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
     const pack = packs.find((p) => p.id === a.item.packId);
-    if (!pack) throw new HttpError(400, `pack "${a.item.packId}" is not loaded`);
+    if (!pack) throw new ApiError('unavailable', `pack "${a.item.packId}" is not loaded`);
     const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
     // render through a room-free path: a temporary chain is not needed, G(h) is enough
     const image = await manager.renderStandalone(pack.pack, h);

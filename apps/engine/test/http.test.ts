@@ -14,7 +14,7 @@ function deps(over: Partial<EngineDeps> = {}): EngineDeps {
   return {
     backend: { name: 'wasm', reason: 'default on CPU' },
     packs: [{ id: 'p', name: 'p', version: '1', imageSize: [64, 64, 3], codeSize: 256, conditions: [] }],
-    db: { ping: async () => true, embedded: true, countRooms: async () => 3 },
+    db: { ping: async () => true, embedded: true, countRooms: async () => 3, countGallery: async () => 7 },
     runningRooms: () => 1,
     ...over,
   };
@@ -29,11 +29,12 @@ describe('GET /health', () => {
     const h = Health.parse(await res.json());
     expect(h.backend).toEqual({ name: 'wasm', reason: 'default on CPU', gpu: false });
     expect(h.rooms).toEqual({ running: 1, total: 3 });
+    expect(h.gallery).toEqual({ items: 7 });
     expect(h.database).toEqual({ reachable: true, embedded: true });
   });
 
   it('answers 503 with reachable=false when the database is down', async () => {
-    server = createEngineServer(deps({ db: { ping: async () => false, embedded: false, countRooms: async () => 0 } }));
+    server = createEngineServer(deps({ db: { ping: async () => false, embedded: false, countRooms: async () => 0, countGallery: async () => 0 } }));
     const port = await server.listen(0, '127.0.0.1');
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(503);
@@ -51,7 +52,11 @@ describe('GET /health', () => {
       body: '{bad json',
     });
     expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid', message: expect.any(String) } });
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    const missing = await fetch(`http://127.0.0.1:${port}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: 'not_found', message: 'not found' } });
   });
 });
 

@@ -76,7 +76,11 @@ export function HealthView({ health }: { health: Health }) {
       </dd>
       <dt>Rooms</dt>
       <dd data-testid="engine-rooms">
-        {health.rooms.running} running · {health.rooms.total} saved
+        {health.rooms.running} running · {health.rooms.total} kept
+      </dd>
+      <dt>Gallery</dt>
+      <dd data-testid="engine-gallery">
+        <a href="/gallery">{health.gallery.items} saved</a>
       </dd>
     </dl>
   );

@@ -5,6 +5,7 @@ import { useRouter } from 'next/navigation';
 import { galleryImage, galleryQuery, parseRoomLink, request, type CreatedRoom, type GalleryItem, type PackInfo } from '../lib/api';
 import { defaultName, getName, rememberRoom, setName as saveName } from '../lib/identity';
 import { useEngineBase, useToast } from './providers';
+import { plural } from '../lib/format';
 
 export function CreateRoom() {
   const base = useEngineBase();
@@ -87,7 +88,7 @@ export function CreateRoom() {
         {classes && (
           <fieldset className="span2">
             <legend className="small muted">Start with a class (optional)</legend>
-            <input type="search" placeholder={`Search ${classes.labels.length} classes…`} aria-label="Search start classes" value={q} onChange={(e) => setQ(e.target.value)} />
+            <input type="search" placeholder={`Search ${plural(classes.labels.length, 'class', 'classes')}…`} aria-label="Search start classes" value={q} onChange={(e) => setQ(e.target.value)} />
             <div className="chips" role="radiogroup" aria-label="Start class">
               <button type="button" role="radio" aria-checked={label === ''} className="chip" onClick={() => setLabel('')}>
                 none

@@ -1,13 +1,25 @@
-// HTTP calls to the engine, with its JSON error messages surfaced as Error messages.
+// HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
+// the code (callers branch on `code`, never on the message text) and the message.
+import { ErrorBody, codeForStatus, type ErrorCode } from '@ppgn/shared';
 import type { RoomLinks } from './identity';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** the engine's error code; `unavailable` when the engine could not be reached */
+    readonly code: ErrorCode = codeForStatus(status),
   ) {
     super(message);
+    this.name = 'HttpError';
   }
+}
+
+/** The code and message of an error response (the engine's body, else from the status). */
+export function readError(status: number, statusText: string, data: unknown): { code: ErrorCode; message: string } {
+  const body = ErrorBody.safeParse(data);
+  if (body.success) return body.data.error;
+  return { code: codeForStatus(status), message: statusText || 'request failed' };
 }
 
 export async function request<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -20,13 +32,13 @@ export async function request<T>(base: string, method: string, path: string, bod
       cache: 'no-store',
     });
   } catch (err) {
-    throw new HttpError(0, `the engine is unreachable (${(err as Error).message})`);
+    throw new HttpError(0, `the engine is unreachable (${(err as Error).message})`, 'unavailable');
   }
   const type = res.headers.get('content-type') ?? '';
   const data: unknown = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
-    const msg = data && typeof data === 'object' && 'error' in data ? String((data as { error: unknown }).error) : res.statusText;
-    throw new HttpError(res.status, `${msg || 'request failed'} (HTTP ${res.status})`);
+    const { code, message } = readError(res.status, res.statusText, data);
+    throw new HttpError(res.status, `${message} (HTTP ${res.status})`, code);
   }
   return data as T;
 }

@@ -1,4 +1,5 @@
 // What the pack's condition ids are for (from GET /packs when available, else from the label shapes).
+import { matchText, type WordMatch } from '@ppgn/shared';
 import type { PackInfo } from './api';
 
 export interface PackConditions {
@@ -33,32 +34,9 @@ export function packConditions(labels: Record<string, string[]>, pack?: PackInfo
   return out;
 }
 
-const STOP = new Set(['a', 'an', 'the', 'of', 'with', 'and', 'in', 'on', 'at', 'to', 'is', 'are', 'its', 'his', 'her', 'some', 'very']);
+export type { WordMatch };
 
-export interface WordMatch {
-  word: string;
-  /** the vocabulary entry it matched, or null (stop words are skipped) */
-  match: string | null;
-}
-
-/** Which words of a text are in the vocabulary, tokenised like the engine (bigrams, plural -s, stop words). */
+/** Which words of a text are in the vocabulary: the shared tokenizer the engine uses (bigrams, plurals, emoji, stop words). */
 export function matchWords(text: string, vocabulary: string[]): WordMatch[] {
-  const norm = (s: string) => s.toLowerCase().replace(/[_-]+/g, ' ').trim();
-  const index = new Map(vocabulary.map((v) => [norm(v), v]));
-  const toks = text.toLowerCase().split(/[^a-z0-9']+/).filter(Boolean);
-  const out: WordMatch[] = [];
-  for (let i = 0; i < toks.length; i++) {
-    const bi = i + 1 < toks.length ? `${toks[i]} ${toks[i + 1]}` : null;
-    if (bi && index.has(bi)) {
-      out.push({ word: bi, match: index.get(bi)! });
-      i++;
-      continue;
-    }
-    const t = toks[i]!;
-    const singular = t.length > 3 && t.endsWith('s') ? t.slice(0, -1) : null;
-    if (index.has(t)) out.push({ word: t, match: index.get(t)! });
-    else if (singular && index.has(singular)) out.push({ word: t, match: index.get(singular)! });
-    else if (!STOP.has(t)) out.push({ word: t, match: null });
-  }
-  return out;
+  return matchText(text, vocabulary).words;
 }

@@ -60,6 +60,11 @@ export interface Notice {
   message: string;
 }
 
+export interface SendOptions {
+  /** the caller shows a failure itself (e.g. inline next to the field): no toast */
+  quiet?: boolean;
+}
+
 export interface RoomClientOptions {
   base: string;
   roomId: string;
@@ -114,6 +119,8 @@ export class RoomClient {
   private presenceQueue: PresenceUpdate = {};
   private presenceTimer: ReturnType<typeof setTimeout> | null = null;
   private lastPresence = 0;
+  /** intents awaiting their ack, by type: their failure is reported once, from the ack, not from room:error */
+  private inFlight = new Map<string, number>();
 
   constructor(private readonly opts: RoomClientOptions) {}
 
@@ -173,7 +180,11 @@ export class RoomClient {
       const activity = [...this.view.activity, item];
       this.set({ activity: activity.length > ACTIVITY_ITEMS ? activity.slice(-ACTIVITY_ITEMS) : activity });
     });
-    s.on('room:error', (e) => this.notice('error', e.intent ? `${e.intent}: ${e.error}` : e.error));
+    s.on('room:error', (e) => {
+      // the ack of our own pending intent carries the same error; send() reports it (or its caller does)
+      if (e.intent && this.inFlight.get(e.intent)) return;
+      this.notice('error', e.error);
+    });
     s.on('room:kicked', (e) => {
       this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).` });
       s.disconnect();
@@ -311,20 +322,25 @@ export class RoomClient {
 
   // ------------------------------------------------------------------ outgoing
 
-  /** Send an intent; resolves with the ack (never rejects). */
-  async send(intent: IntentInput): Promise<Ack> {
+  /** Send an intent; resolves with the ack (never rejects). A failure is shown once: as a notice, or by the caller when `quiet`. */
+  async send(intent: IntentInput, opts: SendOptions = {}): Promise<Ack> {
+    const res = await this.sendOnce(intent);
+    if (!res.ok && !opts.quiet) this.notice('error', res.error);
+    return res;
+  }
+
+  private async sendOnce(intent: IntentInput): Promise<Ack> {
     const s = this.socket;
-    if (!s || !s.connected || this.view.status !== 'joined') {
-      const error = 'not connected to the room; try again in a moment';
-      this.notice('error', error);
-      return { ok: false, error };
-    }
+    if (!s || !s.connected || this.view.status !== 'joined') return { ok: false, error: 'not connected to the room; try again in a moment' };
+    this.inFlight.set(intent.type, (this.inFlight.get(intent.type) ?? 0) + 1);
     try {
       return await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:intent', intent);
     } catch {
-      const error = 'the engine did not answer in time';
-      this.notice('error', error);
-      return { ok: false, error };
+      return { ok: false, error: 'the engine did not answer in time' };
+    } finally {
+      const n = (this.inFlight.get(intent.type) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(intent.type, n);
+      else this.inFlight.delete(intent.type);
     }
   }
 

@@ -93,4 +93,36 @@ describe('ConditionPanel', () => {
     expect(screen.queryAllByRole('combobox')).toHaveLength(0);
     expect(screen.queryByRole('tablist')).toBeNull();
   });
+
+  it('keyword chips: emoji named, markup dropped, repeated words without ghost chips, suggestions near in spelling only', () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      render(<ConditionPanel conditions={[]} pack={pack} canSteer send={vi.fn((_: IntentInput) => ok())} />);
+      fireEvent.click(screen.getByRole('tab', { name: 'Keywords' }));
+      const input = screen.getByLabelText('Describe with keywords');
+      const chips = () => Array.from(screen.getByTestId('keyword-matches').querySelectorAll('.chip')).map((c) => c.textContent);
+      fireEvent.change(input, { target: { value: 'zzqx ♥ 🍎 <script>alert(1)</script> red red rond' } });
+      expect(chips()).toEqual(['? zzqx', '? heart', '? suit', '✓ red', '? apple', '✓ red', '✓ red', '? rond']);
+      expect(screen.getByTestId('keyword-suggestions').textContent).toBe('“rond”: did you mean round?');
+      fireEvent.change(input, { target: { value: 'red' } });
+      expect(chips()).toEqual(['✓ red']);
+      fireEvent.change(input, { target: { value: 'zzqx <script>…' } });
+      expect(chips()).toEqual(['? zzqx']);
+      expect(screen.queryByTestId('keyword-suggestions')).toBeNull();
+      expect(errors.mock.calls.filter((c) => /same key/.test(String(c[0])))).toEqual([]);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
+  it('a rejected keyword condition is shown once, inline, without a toast', async () => {
+    const send = vi.fn((_: IntentInput, _o?: { quiet?: boolean }): Promise<Ack> => Promise.resolve({ ok: false, error: 'no word of "zzqx" is in the vocabulary of keywords; "zzqx" is not a known word' }));
+    render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Keywords' }));
+    fireEvent.change(screen.getByLabelText('Describe with keywords'), { target: { value: 'zzqx' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add keywords' }));
+    await waitFor(() => expect(screen.getAllByRole('alert')).toHaveLength(1));
+    expect(screen.getByTestId('keyword-error').textContent).toBe('no word of "zzqx" is in the vocabulary of keywords; "zzqx" is not a known word');
+    expect(send.mock.calls[0]![1]).toEqual({ quiet: true });
+  });
 });

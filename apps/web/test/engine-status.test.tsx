@@ -11,6 +11,7 @@ const health: Health = {
   packs: [{ id: 'emoji64', name: 'emoji64', version: '1.0.0', imageSize: [64, 64, 3], codeSize: 256, conditions: [] }],
   database: { reachable: true, embedded: false },
   rooms: { running: 2, total: 5 },
+  gallery: { items: 4 },
   uptimeS: 3,
 };
 
@@ -37,7 +38,9 @@ describe('HealthView', () => {
     expect(screen.getByTestId('engine-backend').textContent).toBe('webgpu (GPU) — GPU adapter found');
     expect(screen.getByTestId('engine-packs').textContent).toBe('emoji64 1.0.0 (64×64)');
     expect(screen.getByTestId('engine-db').textContent).toBe('reachable');
-    expect(screen.getByTestId('engine-rooms').textContent).toBe('2 running · 5 saved');
+    expect(screen.getByTestId('engine-rooms').textContent).toBe('2 running · 5 kept');
+    // "N saved" is the gallery's count, not the number of rooms
+    expect(screen.getByTestId('engine-gallery').textContent).toBe('4 saved');
   });
 });
 

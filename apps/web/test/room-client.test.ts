@@ -10,6 +10,8 @@ class FakeSocket {
   handlers = new Map<string, Handler[]>();
   emitted: { event: string; payload: unknown }[] = [];
   joinReplies: JoinResult[] = [];
+  /** the server's side of an intent: may fire events before it acks */
+  onIntent: (payload: unknown) => unknown = () => ({ ok: true, version: 1 });
   on(event: string, fn: Handler) {
     this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
     return this;
@@ -43,6 +45,7 @@ class FakeSocket {
       emitWithAck: async (event: string, payload: unknown) => {
         this.emitted.push({ event, payload });
         if (event === 'room:join') return this.joinReplies.shift();
+        if (event === 'room:intent') return this.onIntent(payload);
         return { ok: true, version: 1 };
       },
     };
@@ -155,9 +158,31 @@ describe('RoomClient', () => {
     await tick();
     expect(client.getSnapshot()).toMatchObject({ status: 'failed', error: 'this link is not valid for the room' });
     sock.fire('room:error', { error: 'viewers cannot steer this room', intent: 'run.set' });
-    expect(notices).toEqual(['run.set: viewers cannot steer this room']);
+    expect(notices).toEqual(['viewers cannot steer this room']);
     sock.fire('room:kicked', { reason: 'removed by Ada' });
     expect(client.getSnapshot().status).toBe('kicked');
+  });
+
+  it('a failed intent is reported once, without the intent-type prefix, and not at all when the caller is quiet', async () => {
+    const { sock, client, notices } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    const error = 'no word of "zzqx" is in the vocabulary of keywords; "zzqx" is not a known word';
+    // like the engine: room:error first, then the ack
+    sock.onIntent = (p) => {
+      sock.fire('room:error', { error, intent: (p as { type: string }).type });
+      return { ok: false, error };
+    };
+    const add = { type: 'condition.add', id: 'k1', target: { kind: 'text', condition: 'keywords', text: 'zzqx' }, weight: 1 } as const;
+    expect(await client.send(add)).toEqual({ ok: false, error });
+    expect(notices).toEqual([error]);
+    expect(await client.send(add, { quiet: true })).toEqual({ ok: false, error });
+    expect(notices).toEqual([error]);
+    // an error about someone else's (or no) pending intent is still shown
+    sock.fire('room:error', { error: 'too many changes per second; slow down', intent: 'params.set' });
+    expect(notices).toEqual([error, 'too many changes per second; slow down']);
   });
 
   it('throttles presence to about 15 Hz and merges updates', async () => {

@@ -6,6 +6,7 @@
  */
 import { PpgnInputError, finiteNumber } from './errors';
 import type { Pack, ConditionSpec, Preprocess } from './pack';
+import { editDistance, matchText, nearestWords, type TextMatch } from '@ppgn/shared';
 
 export type ClassVariant = 'logsoftmax' | 'logit' | 'softmax';
 
@@ -97,54 +98,13 @@ export const cond = {
 // ---------------------------------------------------------------------------------------------
 // Text matching
 
-export function editDistance(a: string, b: string): number {
-  const m = a.length;
-  const n = b.length;
-  let prev = Array.from({ length: n + 1 }, (_, j) => j);
-  for (let i = 1; i <= m; i++) {
-    const cur = [i];
-    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[n];
-}
+// The tokenizer (markup, emoji names, plurals, stop words, near-spelling suggestions) is shared with the
+// engine's gallery and the web app: one copy in @ppgn/shared.
+export { editDistance, nearestWords, matchText, type TextMatch };
 
-export function nearestWords(word: string, vocabulary: readonly string[], k = 3): string[] {
-  return vocabulary
-    .map((v) => ({ v, d: editDistance(word, v.toLowerCase()) }))
-    .sort((a, b) => a.d - b.d || a.v.localeCompare(b.v))
-    .slice(0, k)
-    .map((x) => x.v);
-}
-
-const STOP = new Set(['a', 'an', 'the', 'of', 'with', 'and', 'in', 'on', 'at', 'to', 'is', 'are', 'its', 'his', 'her', 'some', 'very']);
-
-export interface TextMatch {
-  matched: string[];
-  unknown: { word: string; nearest: string[] }[];
-}
-
-/** Tokenise free text and match tokens (and bigrams, for multi-word entries) against a vocabulary. */
-export function matchText(text: string, vocabulary: readonly string[]): TextMatch {
-  const norm = (s: string) => s.toLowerCase().replace(/[_-]+/g, ' ').trim();
-  const index = new Map(vocabulary.map((v) => [norm(v), v]));
-  const toks = text.toLowerCase().split(/[^a-z0-9']+/).filter(Boolean);
-  const matched: string[] = [];
-  const unknown: TextMatch['unknown'] = [];
-  for (let i = 0; i < toks.length; i++) {
-    const bi = i + 1 < toks.length ? `${toks[i]} ${toks[i + 1]}` : null;
-    if (bi && index.has(bi)) {
-      matched.push(index.get(bi)!);
-      i++;
-      continue;
-    }
-    const t = toks[i];
-    const singular = t.length > 3 && t.endsWith('s') ? t.slice(0, -1) : null;
-    if (index.has(t)) matched.push(index.get(t)!);
-    else if (singular && index.has(singular)) matched.push(index.get(singular)!);
-    else if (!STOP.has(t)) unknown.push({ word: t, nearest: nearestWords(t, vocabulary) });
-  }
-  return { matched: [...new Set(matched)], unknown };
+/** "zzqx" → is not a known word; "hapy" → did you mean happy? */
+function describeUnknown(u: { word: string; nearest: string[] }): string {
+  return u.nearest.length ? `"${u.word}" → did you mean ${u.nearest.join(' / ')}?` : `"${u.word}" is not a known word`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,9 +241,9 @@ export function resolveCondition(
           if (typeof t.text !== 'string' || !t.text.trim()) throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);
           const m = matchText(t.text, c.vocabulary);
           res.text = m;
-          for (const u of m.unknown) warnings.push(`unknown word "${u.word}" (nearest: ${u.nearest.join(', ')})`);
+          for (const u of m.unknown) warnings.push(`unknown word "${u.word}"${u.nearest.length ? ` (nearest: ${u.nearest.join(', ')})` : ''}`);
           if (m.matched.length === 0)
-            throw new PpgnInputError(`no word of "${t.text}" is in the vocabulary of ${c.id}${m.unknown.length ? `; ${m.unknown.map((u) => `"${u.word}" → did you mean ${u.nearest.join(' / ')}?`).join('; ')}` : ''}`, `${f}.text`);
+            throw new PpgnInputError(`no word of "${t.text}" is in the vocabulary of ${c.id}${m.unknown.length ? `; ${m.unknown.map(describeUnknown).join('; ')}` : ''}`, `${f}.text`);
           words = m.matched;
         } else {
           if (!Array.isArray(t.words) || t.words.length === 0) throw new PpgnInputError(`${f}.words must be a non-empty list`, `${f}.words`);
@@ -374,6 +334,9 @@ function labelIndex(labels: readonly string[], l: string | number, field: string
   if (typeof l !== 'string') throw new PpgnInputError(`${what} must be a string or index`, field);
   let idx = labels.indexOf(l);
   if (idx < 0) idx = labels.findIndex((x) => x.toLowerCase() === l.toLowerCase());
-  if (idx < 0) throw new PpgnInputError(`unknown ${what} "${l}" for ${condId}; nearest: ${nearestWords(l.toLowerCase(), labels).join(', ')}`, field);
+  if (idx < 0) {
+    const near = nearestWords(l.toLowerCase(), labels);
+    throw new PpgnInputError(`unknown ${what} "${l}" for ${condId}${near.length ? `; nearest: ${near.join(', ')}` : ''}`, field);
+  }
   return idx;
 }

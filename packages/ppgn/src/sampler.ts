@@ -520,7 +520,8 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
     perChain = tf.add(perChain, tf.mul(cond, tf.tensor1d(o.condScale)));
     if (o.gaussianPrior) perChain = tf.sub(perChain, tf.mul(0.5, tf.sum(tf.square(hT), 1)));
     keep('total', perChain);
-    return tf.sum(perChain) as tf.Scalar;
+    // + 0·Σh keeps the objective connected to h when no chain has a condition (the gradient is then 0)
+    return tf.add(tf.sum(perChain), tf.mul(tf.sum(hT), 0)) as tf.Scalar;
   };
 
   const hT = tf.tensor2d(concat(hs), [B, D]);

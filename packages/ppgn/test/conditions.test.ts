@@ -79,6 +79,8 @@ describe('text matching', () => {
   });
   it('text with no known word is rejected with suggestions', async () => {
     await expect(createChain(pack, { condition: cond.text('hapy'), seed: 1 })).rejects.toThrow(/did you mean happy/);
+    // no random suggestions for words far from every entry
+    await expect(createChain(pack, { condition: cond.text('zzqx'), seed: 1 })).rejects.toThrow(/"zzqx" is not a known word$/);
   });
   it('warnings for unknown words are returned with step results', async () => {
     const ch = await createChain(pack, { condition: cond.text('happy zebra'), seed: 1 });

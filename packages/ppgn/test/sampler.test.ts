@@ -296,3 +296,15 @@ describe('fast mode with the h-DAE prior, and per-mode pack defaults', () => {
     p.dispose();
   });
 });
+
+describe('chains without conditions', () => {
+  it('a batch in which no chain has a condition steps (prior and noise only) instead of throwing', async () => {
+    const a = await createChain(pack, { seed: 1, condition: cond.none(), config: { eps1: 0.1, eps3: 0.05 } });
+    const b = await createChain(pack, { seed: 2, condition: cond.none(), config: { mode: 'dgnam', eps3: 0.05 } });
+    const h0 = Float32Array.from(a.h);
+    const r = await stepBatch(pack, [a, b]);
+    expect(r.map((x) => x.step)).toEqual([1, 1]);
+    expect(maxAbsDiff(a.h, h0)).toBeGreaterThan(0);
+    for (const x of r) expect(Number.isFinite(x.hNorm)).toBe(true);
+  });
+});

@@ -27,6 +27,8 @@ export const Health = z.object({
   packs: z.array(PackSummary),
   database: z.object({ reachable: z.boolean(), embedded: z.boolean() }),
   rooms: z.object({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  /** items in the gallery: the same count the gallery page shows without filters */
+  gallery: z.object({ items: z.number().int().nonnegative() }),
   uptimeS: z.number().nonnegative(),
 });
 export type Health = z.infer<typeof Health>;

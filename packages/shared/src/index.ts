@@ -2,3 +2,5 @@ export * from './health';
 export * from './config';
 export * from './room';
 export * from './gallery';
+export * from './text';
+export * from './errors';

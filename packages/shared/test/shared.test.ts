@@ -22,6 +22,7 @@ describe('Health schema', () => {
     packs: [],
     database: { reachable: true, embedded: true },
     rooms: { running: 0, total: 0 },
+    gallery: { items: 0 },
     uptimeS: 1.5,
   };
   it('accepts a well-formed payload', () => {

@@ -10,10 +10,15 @@ import {
   type RoomPatch,
   type RoomState,
   type SamplerParams,
+  type ErrorCode,
 } from '@ppgn/shared';
 
+/** A refused change or request; `code` says why (and, over HTTP, which status). */
 export class RoomError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: ErrorCode = 'invalid',
+  ) {
     super(message);
     this.name = 'RoomError';
   }

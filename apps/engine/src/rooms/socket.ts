@@ -137,8 +137,9 @@ export function attachRoomSockets(
       const { roomId, userId, name, role } = socket.data;
       if (!roomId || !userId || !role) return reply({ ok: false, error: 'join a room first' });
       if (!limiter.take()) {
-        fail('too many changes per second; slow down', typeof raw?.type === 'string' ? raw.type : undefined);
-        return reply({ ok: false, error: 'rate limited' });
+        const error = 'too many changes per second; slow down';
+        fail(error, typeof raw?.type === 'string' ? raw.type : undefined);
+        return reply({ ok: false, error });
       }
       const parsed = Intent.safeParse(raw);
       if (!parsed.success) {

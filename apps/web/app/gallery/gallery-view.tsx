@@ -23,6 +23,7 @@ export function GalleryView({ initial }: { initial: Filters }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [done, setDone] = useState(false);
   const [loading, setLoading] = useState(false);
+  const [total, setTotal] = useState<number | null>(null);
   const [packs, setPacks] = useState<PackInfo[]>([]);
   const sentinel = useRef<HTMLDivElement>(null);
   const gen = useRef(0);
@@ -37,13 +38,14 @@ export function GalleryView({ initial }: { initial: Filters }) {
       const my = reset ? ++gen.current : gen.current;
       setLoading(true);
       try {
-        const r = await request<{ items: GalleryItem[]; nextCursor: string | null }>(
+        const r = await request<{ items: GalleryItem[]; nextCursor: string | null; total?: number }>(
           base,
           'GET',
           `/gallery${galleryQuery({ ...applied, cursor: reset ? null : cursor, limit: PAGE })}`,
         );
         if (my !== gen.current) return;
         setItems((cur) => (reset ? r.items : [...cur, ...r.items.filter((i) => !cur.some((c) => c.id === i.id))]));
+        if (r.total !== undefined) setTotal(r.total);
         setCursor(r.nextCursor);
         setDone(r.nextCursor === null);
       } catch (err) {
@@ -83,7 +85,14 @@ export function GalleryView({ initial }: { initial: Filters }) {
 
   return (
     <div className="gallery" data-testid="gallery">
-      <h1>Gallery</h1>
+      <h1>
+        Gallery{' '}
+        {total !== null && (
+          <span className="muted small" data-testid="gallery-total">
+            {total} saved
+          </span>
+        )}
+      </h1>
       <form
         className="gallery-filters"
         aria-label="Filter the gallery"

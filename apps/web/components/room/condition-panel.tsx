@@ -1,16 +1,20 @@
 'use client';
 
-import { useEffect, useId, useMemo, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
-import { shortId, useDebounced } from '../debounce';
+import type { SendOptions } from '../../lib/room-client';
+import { shortId } from '../debounce';
+import { useGestureValue } from '../gesture';
+import { plural } from '../../lib/format';
 
 export interface ConditionPanelProps {
   conditions: RoomCondition[];
   pack: PackConditions;
   canSteer: boolean;
-  send: (intent: IntentInput) => Promise<Ack>;
+  /** `quiet`: the caller shows a failure inline, so no toast */
+  send: (intent: IntentInput, opts?: SendOptions) => Promise<Ack>;
   /** latest frame scores, e.g. { "p(cat)": 0.4 } */
   scores?: Record<string, number>;
   members?: Member[];
@@ -88,11 +92,9 @@ function ConditionRow({
   scores: Record<string, number>;
   authorName?: string;
 }) {
-  const [weight, setWeight] = useState(c.weight);
-  const sendWeight = useDebounced((w: number) => void send({ type: 'condition.update', id: c.id, weight: w }), 150);
-  useEffect(() => {
-    if (!sendWeight.pending()) setWeight(c.weight);
-  }, [c.weight, sendWeight]);
+  // one condition.update per drag or key press-and-release, not one per debounce tick
+  const weightGesture = useGestureValue(c.weight, (w: number) => send({ type: 'condition.update', id: c.id, weight: w }));
+  const weight = weightGesture.value;
   const desc = describeCondition(c);
   const names = scoreNames(c, pack.keywords?.vocabulary);
   const score = names.map((n) => scores[n]).find((v) => v !== undefined);
@@ -142,14 +144,8 @@ function ConditionRow({
             value={weight}
             aria-label={`Weight of ${desc}`}
             aria-valuetext={weight.toFixed(1)}
-            onChange={(e) => {
-              const w = Number(e.target.value);
-              setWeight(w);
-              sendWeight.call(w);
-            }}
-            onPointerUp={() => sendWeight.flush()}
-            onKeyUp={() => sendWeight.flush()}
-            onBlur={() => sendWeight.flush()}
+            onChange={(e) => weightGesture.move(Number(e.target.value))}
+            {...weightGesture.endProps}
           />
           <output className="num">{weight.toFixed(1)}</output>
           <label className="switch" title={c.enabled ? 'Disable this condition' : 'Enable this condition'}>
@@ -242,7 +238,7 @@ function ClassPicker({
     <div className="picker">
       <input
         type="search"
-        placeholder={`Search ${cond.labels.length} classes…`}
+        placeholder={`Search ${plural(cond.labels.length, 'class', 'classes')}…`}
         aria-label="Search classes"
         value={q}
         onChange={(e) => setQ(e.target.value)}
@@ -274,12 +270,14 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const words = useMemo(() => matchWords(text, cond.vocabulary), [text, cond.vocabulary]);
+  const suggestions = words.filter((w) => !w.match && w.nearest.length > 0);
   const errId = useId();
   const add = async () => {
     const t = text.trim();
     if (!t) return;
     setBusy(true);
-    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 });
+    // the error is shown inline below the field, once (no toast as well)
+    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 }, { quiet: true });
     setBusy(false);
     if (res.ok) {
       setText('');
@@ -308,14 +306,24 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
         }}
       />
       <div className="chips" aria-live="polite" data-testid="keyword-matches">
-        {words.map((w) => (
-          <span key={w.word} className={w.match ? 'chip match' : 'chip unknown'} title={w.match ? `matches “${w.match}”` : 'not in the vocabulary'}>
+        {words.map((w, i) => (
+          // a word can occur twice ("red red"): keyed by position, never by the word alone
+          <span
+            key={`${i}:${w.word}`}
+            className={w.match ? 'chip match' : 'chip unknown'}
+            title={w.match ? `matches “${w.match}”` : w.nearest.length ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?` : 'not in the vocabulary'}
+          >
             {w.match ? '✓ ' : '? '}
             {w.word}
           </span>
         ))}
         {words.length === 0 && <span className="muted small">Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}{cond.vocabulary.length > 12 ? '…' : ''}</span>}
       </div>
+      {!error && suggestions.length > 0 && (
+        <p className="muted small" data-testid="keyword-suggestions">
+          {suggestions.map((w) => `“${w.word}”: did you mean ${w.nearest.join(' / ')}?`).join(' ')}
+        </p>
+      )}
       {error && (
         <p id={errId} className="error small" role="alert" data-testid="keyword-error">
           {error}
@@ -375,6 +383,7 @@ function UnitPicker({
 function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
   const [png, setPng] = useState<{ data: string; name: string; url: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
   const load = async (file: File) => {
     setError(null);
     try {
@@ -389,12 +398,18 @@ function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
       className="picker"
       onSubmit={(e) => {
         e.preventDefault();
-        if (png) void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => r.ok && setPng(null));
+        if (!png) return;
+        void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => {
+          if (!r.ok) return;
+          setPng(null);
+          // clear the picker too, so it does not show a file that was already added (and picking it again works)
+          if (fileRef.current) fileRef.current.value = '';
+        });
       }}
     >
       <label>
         <span className="small muted">Reference picture (resized to 64 px)</span>
-        <input type="file" accept="image/*" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
+        <input ref={fileRef} type="file" accept="image/*" data-testid="reference-file" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
       </label>
       {png && <img className="pixel unit-preview" src={png.url} alt={`Reference ${png.name}`} width={48} height={48} />}
       {error && (

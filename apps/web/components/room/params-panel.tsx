@@ -1,9 +1,10 @@
 'use client';
 
-import { useEffect, useId, useState } from 'react';
+import { useId } from 'react';
 import { LIMITS, SamplerMode, type Ack, type IntentInput, type SamplerParams } from '@ppgn/shared';
 import { Tip } from '../tip';
-import { useDebounced } from '../debounce';
+import { useGestureValue } from '../gesture';
+import { plural } from '../../lib/format';
 
 type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr';
 
@@ -42,20 +43,10 @@ export function fmt(v: number): string {
 }
 
 export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams; canSteer: boolean; send: (i: IntentInput) => Promise<Ack> }) {
-  const [draft, setDraft] = useState<Partial<SamplerParams>>({});
-  const push = useDebounced((p: Partial<SamplerParams>) => {
-    void send({ type: 'params.set', params: p }).then(() => setDraft({}));
-  }, 180);
-  const set = (k: keyof SamplerParams, v: number | string) => {
-    const next = { ...draft, [k]: v };
-    setDraft(next);
-    push.call(next);
-  };
-  // drop drafts the server has confirmed (or overridden by someone else)
-  useEffect(() => {
-    if (!push.pending()) setDraft({});
-  }, [params, push]);
-  const val = <K extends keyof SamplerParams>(k: K): SamplerParams[K] => (draft[k] ?? params[k]) as SamplerParams[K];
+  // sliders commit once per gesture (see LogSlider / useGestureValue); the mode select at once
+  const commit = (p: Partial<SamplerParams>) => send({ type: 'params.set', params: p });
+  const mode = useGestureValue(params.mode, (m: SamplerMode) => commit({ mode: m }));
+  const fps = useGestureValue(params.fps, (v: number) => commit({ fps: v }));
   const modeId = useId();
   const fpsId = useId();
 
@@ -89,24 +80,26 @@ export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams;
       </header>
       <div className="param-row">
         <label htmlFor={modeId}>Mode</label>
-        <select id={modeId} value={val('mode')} disabled={!canSteer} onChange={(e) => set('mode', e.target.value)} title={MODE_INFO[val('mode')]}>
+        <select
+          id={modeId}
+          value={mode.value}
+          disabled={!canSteer}
+          onChange={(e) => {
+            mode.move(e.target.value as SamplerMode);
+            mode.end();
+          }}
+          title={MODE_INFO[mode.value]}
+        >
           {SamplerMode.options.map((m) => (
             <option key={m} value={m} title={MODE_INFO[m]}>
               {m}
             </option>
           ))}
         </select>
-        <Tip text={MODE_INFO[val('mode')]} label="About the sampler mode" />
+        <Tip text={MODE_INFO[mode.value]} label="About the sampler mode" />
       </div>
       {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
-        <LogSlider
-          key={k}
-          k={k}
-          value={val(k)}
-          disabled={!canSteer}
-          onChange={(v) => set(k, v)}
-          onCommit={() => push.flush()}
-        />
+        <LogSlider key={k} k={k} value={params[k]} disabled={!canSteer} onCommit={(v) => commit({ [k]: v })} />
       ))}
       <div className="param-row">
         <label htmlFor={fpsId}>Speed</label>
@@ -116,21 +109,22 @@ export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams;
           min={LIMITS.fps.min}
           max={LIMITS.fps.max}
           step={1}
-          value={val('fps')}
+          value={fps.value}
           disabled={!canSteer}
-          aria-valuetext={`${val('fps')} steps per second`}
-          onChange={(e) => set('fps', Number(e.target.value))}
-          onPointerUp={() => push.flush()}
+          aria-valuetext={`${plural(fps.value, 'step')} per second`}
+          onChange={(e) => fps.move(Number(e.target.value))}
+          {...fps.endProps}
         />
-        <output className="num">{val('fps')} fps</output>
+        <output className="num">{fps.value} fps</output>
       </div>
     </section>
   );
 }
 
-function LogSlider({ k, value, disabled, onChange, onCommit }: { k: LogKey; value: number; disabled: boolean; onChange: (v: number) => void; onCommit: () => void }) {
+function LogSlider({ k, value, disabled, onCommit }: { k: LogKey; value: number; disabled: boolean; onCommit: (v: number) => unknown }) {
   const info = PARAM_INFO[k];
   const id = useId();
+  const g = useGestureValue(value, onCommit);
   return (
     <div className="param-row">
       <label htmlFor={id}>{info.label}</label>
@@ -140,16 +134,15 @@ function LogSlider({ k, value, disabled, onChange, onCommit }: { k: LogKey; valu
         min={0}
         max={STEPS}
         step={1}
-        value={toSlider(value, info.min, info.max)}
+        value={toSlider(g.value, info.min, info.max)}
         disabled={disabled}
-        aria-valuetext={fmt(value)}
+        aria-valuetext={fmt(g.value)}
         data-testid={`param-${k}`}
-        onChange={(e) => onChange(fromSlider(Number(e.target.value), info.min, info.max))}
-        onPointerUp={onCommit}
-        onKeyUp={onCommit}
+        onChange={(e) => g.move(fromSlider(Number(e.target.value), info.min, info.max))}
+        {...g.endProps}
       />
-      <output className="num" title={String(value)}>
-        {fmt(value)}
+      <output className="num" title={String(g.value)}>
+        {fmt(g.value)}
       </output>
       <Tip text={info.tip} label={`About ${info.label}`} />
     </div>

@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useState } from 'react';
 import { request } from '../../lib/api';
+import { plural } from '../../lib/format';
 
 /** Scrub the kept chain history, preview a step's image, fork a new room from it. */
 export function Timeline({
@@ -61,7 +62,7 @@ export function Timeline({
         <h2 id="timeline-title">Timeline</h2>
         <span className="muted small">
           {follow ? `following ${follow.name} · ` : ''}
-          {steps.length ? `${steps.length} kept steps · now at ${current ?? '…'}` : 'no history kept yet'}
+          {steps.length ? `${plural(steps.length, 'kept step')} · now at ${current ?? '…'}` : 'no history kept yet'}
         </span>
       </header>
       <div className="timeline-row">

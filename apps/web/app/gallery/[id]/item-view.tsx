@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
+import { HttpError, galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
 import { nameOrDefault, rememberRoom } from '../../../lib/identity';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
@@ -14,14 +14,16 @@ export function ItemView({ id }: { id: string }) {
   const router = useRouter();
   const [item, setItem] = useState<GalleryItemFull | null>(null);
   const [lineage, setLineage] = useState<Lineage | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ message: string; notFound: boolean } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [starred, setStarred] = useState(false);
 
   useEffect(() => {
     if (!base) return;
     setItem(null);
-    request<GalleryItemFull>(base, 'GET', `/gallery/${encodeURIComponent(id)}`).then(setItem, (e) => setError((e as Error).message));
+    request<GalleryItemFull>(base, 'GET', `/gallery/${encodeURIComponent(id)}`).then(setItem, (e) =>
+      setError({ message: (e as Error).message, notFound: e instanceof HttpError && e.code === 'not_found' }),
+    );
     request<Lineage>(base, 'GET', `/gallery/${encodeURIComponent(id)}/lineage`).then(setLineage, () => {});
     setStarred(localStorage.getItem(`ppgn:star:${id}`) === '1');
   }, [base, id]);
@@ -54,8 +56,8 @@ export function ItemView({ id }: { id: string }) {
   if (error)
     return (
       <div className="narrow card" role="alert">
-        <h1>Not found</h1>
-        <p className="error">{error}</p>
+        <h1>{error.notFound ? 'Not found' : 'Could not load this item'}</h1>
+        <p className="error">{error.message}</p>
         <a href="/gallery">Back to the gallery</a>
       </div>
     );

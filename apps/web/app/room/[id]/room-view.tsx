@@ -4,10 +4,11 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
 import type { AdminAction, IntentInput } from '@ppgn/shared';
-import { request, type CreatedRoom, type GalleryItem, type PackInfo } from '../../../lib/api';
-import { defaultName, getName, getUserId, rememberRoom, rememberedParent, setName } from '../../../lib/identity';
+import { request, type CreatedRoom, type PackInfo } from '../../../lib/api';
+import { defaultName, getName, getUserId, rememberRoom, setName } from '../../../lib/identity';
 import { packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
+import type { SendOptions } from '../../../lib/room-client';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { NameDialog } from '../../../components/name-dialog';
 import { ConditionPanel } from '../../../components/room/condition-panel';
@@ -17,6 +18,7 @@ import { ScoreChart } from '../../../components/room/score-chart';
 import { Activity, Presence } from '../../../components/room/people';
 import { Timeline } from '../../../components/room/timeline';
 import { ShareLinks } from '../../../components/room/share';
+import { SaveArea } from '../../../components/room/save-area';
 
 export function RoomView({ roomId, token }: { roomId: string; token: string }) {
   const base = useEngineBase();
@@ -58,7 +60,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     [base, view.packId],
   );
   const send = useCallback(
-    (i: IntentInput) => (client ? client.send(i) : Promise.resolve({ ok: false as const, error: 'not connected' })),
+    (i: IntentInput, o?: SendOptions) => (client ? client.send(i, o) : Promise.resolve({ ok: false as const, error: 'not connected' })),
     [client],
   );
   const admin = useCallback((a: AdminAction) => void client?.admin(a), [client]);
@@ -94,20 +96,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [canSteer, send]);
 
-  const [saved, setSaved] = useState<GalleryItem | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const save = async () => {
-    if (!base || !name) return;
-    setBusy('save');
-    try {
-      const item = await request<GalleryItem>(base, 'POST', '/gallery', { token, roomId, author: name, ...(rememberedParent(roomId) ? { parentId: rememberedParent(roomId) } : {}) });
-      setSaved(item);
-      toast('ok', `Saved “${item.title}” to the gallery`);
-    } catch (err) {
-      toast('error', `Could not save: ${(err as Error).message}`);
-    }
-    setBusy(null);
-  };
   const startFromImage = async (file: File) => {
     if (!base || !name) return;
     setBusy('image');
@@ -187,21 +176,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               <span className="small">Lock</span>
             </label>
           )}
-          {role !== 'viewer' && (
-            <button type="button" onClick={() => void save()} disabled={!hasFrames || busy === 'save'} data-testid="save">
-              Save to gallery
-            </button>
-          )}
-          {base && (
-            <a className="button" href={`${base}/rooms/${roomId}/export.gif?token=${encodeURIComponent(token)}`} download>
-              Export GIF
-            </a>
-          )}
-          {saved && (
-            <a href={`/gallery/${saved.id}`} className="small" data-testid="saved-link">
-              View saved item →
-            </a>
-          )}
+          <SaveArea base={base} roomId={roomId} token={token} author={name} canSave={hasFrames} viewer={role === 'viewer'} />
         </div>
       </header>
 
@@ -264,7 +239,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           <MaskToolbar tool={tool} setTool={setTool} canSteer={canSteer} strokes={state?.strokes.length ?? 0} hasContext={!!state?.context} send={send} />
           {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
           {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
-          <ScoreChart points={view.scores} />
+          <ScoreChart points={view.scores} conditions={state?.conditions.filter((c) => c.enabled).length ?? 0} running={running} />
           {base && (
             <Timeline
               base={base}

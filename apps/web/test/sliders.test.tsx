@@ -1,0 +1,89 @@
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Ack, IntentInput, RoomCondition, SamplerParams } from '@ppgn/shared';
+import { ConditionPanel } from '../components/room/condition-panel';
+import { ParamsPanel, fromSlider, PARAM_INFO } from '../components/room/params-panel';
+import { packConditions } from '../lib/pack';
+
+afterEach(cleanup);
+
+const params: SamplerParams = { mode: 'ppgn', eps1: 1e-3, eps2: 1, eps3: 1e-3, eps4: 0, lr: 1, lrEnd: 1, lrSteps: 200, decay: 0.01, resetEvery: 0, seed: 1, fps: 10 };
+const pack = packConditions({ class: ['cat', 'dog'] });
+const cat: RoomCondition = { id: 'c1', target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'u1' };
+const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 2 });
+const flush = () => act(async () => {});
+
+describe('sliders commit once per gesture', () => {
+  it('dragging ε2 previews locally and sends one params.set on release', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ParamsPanel params={params} canSteer send={send} />);
+    const slider = screen.getByTestId('param-eps2');
+    fireEvent.pointerDown(slider);
+    for (const pos of [60, 65, 70, 75, 80]) fireEvent.change(slider, { target: { value: String(pos) } });
+    await new Promise((r) => setTimeout(r, 400)); // longer than any debounce: still nothing sent mid-drag
+    expect(send).not.toHaveBeenCalled();
+    expect(screen.getByTestId('param-eps2').getAttribute('aria-valuetext')).toBe(String(fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max)));
+    fireEvent.pointerUp(slider);
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { eps2: fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max) } }]);
+    fireEvent.blur(slider); // the end of the same gesture: nothing more
+    await flush();
+    expect(send).toHaveBeenCalledTimes(1);
+  });
+
+  it('holding an arrow key sends one change on key up; focus and blur alone send nothing', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ParamsPanel params={params} canSteer send={send} />);
+    const fps = screen.getByRole('slider', { name: 'Speed' });
+    fireEvent.focus(fps);
+    fireEvent.blur(fps);
+    fireEvent.keyUp(fps, { key: 'Tab' });
+    expect(send).not.toHaveBeenCalled();
+    for (const v of [11, 12, 13]) {
+      fireEvent.keyDown(fps, { key: 'ArrowRight' });
+      fireEvent.change(fps, { target: { value: String(v) } });
+    }
+    fireEvent.keyUp(fps, { key: 'ArrowRight' });
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { fps: 13 } }]);
+  });
+
+  it('a gesture that ends where it started sends nothing; blur ends a gesture too', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ParamsPanel params={params} canSteer send={send} />);
+    const fps = screen.getByRole('slider', { name: 'Speed' });
+    fireEvent.change(fps, { target: { value: '14' } });
+    fireEvent.change(fps, { target: { value: '10' } });
+    fireEvent.pointerUp(fps);
+    await flush();
+    expect(send).not.toHaveBeenCalled();
+    fireEvent.change(fps, { target: { value: '20' } });
+    fireEvent.blur(fps);
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { fps: 20 } }]);
+  });
+
+  it('the condition weight slider sends one condition.update per drag, keeping the value while others change the room', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    const { rerender } = render(<ConditionPanel conditions={[cat]} pack={pack} canSteer send={send} />);
+    const slider = screen.getByRole('slider', { name: 'Weight of cat' });
+    for (const w of ['1.5', '2', '2.5', '3']) fireEvent.change(slider, { target: { value: w } });
+    // someone else changes the weight mid-drag: our drag is not yanked back
+    rerender(<ConditionPanel conditions={[{ ...cat, weight: -1 }]} pack={pack} canSteer send={send} />);
+    expect((screen.getByRole('slider', { name: 'Weight of cat' }) as HTMLInputElement).value).toBe('3');
+    fireEvent.pointerUp(slider);
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'condition.update', id: 'c1', weight: 3 }]);
+    // the room confirms: the slider shows the room's value
+    rerender(<ConditionPanel conditions={[{ ...cat, weight: 3 }]} pack={pack} canSteer send={send} />);
+    expect((screen.getByRole('slider', { name: 'Weight of cat' }) as HTMLInputElement).value).toBe('3');
+  });
+
+  it('changing the mode commits at once', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ParamsPanel params={params} canSteer send={send} />);
+    fireEvent.change(screen.getByLabelText('Mode'), { target: { value: 'fast' } });
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { mode: 'fast' } }]);
+  });
+});
