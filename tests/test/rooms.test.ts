@@ -201,7 +201,7 @@ describe('gallery', () => {
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ classLabel: 'dog', author: 'Ann' });
     // a double click sends the same key: the same item comes back, no duplicate
-    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Ann', title: 'Good dog', idempotencyKey: 'save-click-0001' });
+    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ann', title: 'Good dog', idempotencyKey: 'save-click-0001' });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(saved.body.id);
     const remix = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', `/gallery/${saved.body.id}/remix`, { author: 'Ben' });

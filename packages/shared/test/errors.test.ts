@@ -7,6 +7,7 @@ describe('error codes', () => {
       not_found: 404,
       forbidden: 403,
       invalid: 400,
+      too_large: 413,
       rate_limited: 429,
       unavailable: 503,
       conflict: 409,
