@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend, installFastMatMulGrad, createChain, stepBatch, cond, tf } from '@ppgn/core';
@@ -211,8 +212,12 @@ describe('PyTorch trainer', () => {
       if (s === 2) expect(r[0].image!.length).toBe(8 * 8 * 3);
     }
     pack.dispose();
+    // resume from the gzipped dataset file (how it travels to a GPU host): same data, nothing retrained
+    const gz = file + '.gz';
+    writeFileSync(gz, gzipSync(readFileSync(file)));
     const lines: string[] = [];
-    await runTrainer(py, 'train', [...args, '--resume'], { quiet: true, onLine: (l) => lines.push(l) });
+    await runTrainer(py, 'train', [...args.map((a) => (a === file ? gz : a)), '--resume'], { quiet: true, onLine: (l) => lines.push(l) });
+    expect(lines.some((l) => l.startsWith(`[train] tiny: ${ds.n} images`))).toBe(true);
     expect(lines.some((l) => l.includes('resumed'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('[train] phase')).length).toBe(0);
     // the PyTorch sampler port used for tuning runs on the pack and reports one line per setting
