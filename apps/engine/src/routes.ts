@@ -2,7 +2,7 @@
 import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { ConditionTarget, LIMITS, SamplerParams, describeZodError, errorBody, type Role } from '@ppgn/shared';
+import { ConditionTarget, LIMITS, SamplerParams, describeZodError, errorBody, httpStatus, type Role } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
@@ -82,7 +82,7 @@ function limiter(limit: number, windowMs: number, what: string): express.Request
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     handler: (_req, res) => {
-      res.status(429).json(errorBody('rate_limited', `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`));
+      res.status(httpStatus('rate_limited')).json(errorBody('rate_limited', `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`));
     },
   });
 }

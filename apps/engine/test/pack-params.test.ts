@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRandomPack, cond, resolveConfig, Condition } from '@ppgn/core';
-import { packParams } from '../src/rooms/manager';
+import { packParams } from '../src/rooms/mapping';
 import { samplerConfig } from '../src/rooms/mapping';
 import { newRoomState } from '../src/rooms/defaults';
 

@@ -4,7 +4,6 @@
  */
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { PpgnPackError } from './errors';
 import type { Net } from './net';
 import {
   MANIFEST_FILE,
@@ -102,5 +101,3 @@ export async function openPack(name: string, modelsDir: string): Promise<Pack> {
   if (BUILTIN_PACKS[name]) return BUILTIN_PACKS[name]();
   throw new UnknownPackError(`unknown pack "${name}" (looked in ${dir}; built-in: ${Object.keys(BUILTIN_PACKS).join(', ')})`);
 }
-
-export { PpgnPackError };

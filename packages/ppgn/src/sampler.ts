@@ -144,9 +144,9 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
   const cfg: SamplerConfig = { ...BASE_DEFAULTS[mode] };
   const codeClip: [number | null, number | null] = [pack.manifest.code.min, pack.manifest.code.max];
   if (mode !== 'mala' && mode !== 'hmc') cfg.clip = codeClip;
+  const layers: EpsDefaults[] = [];
   if (mode === 'ppgn' || mode === 'dgnam') {
     const kind = conditionKind(condition);
-    const layers: EpsDefaults[] = [];
     if (kind) {
       if (KIND_DEFAULTS[kind]) layers.push(KIND_DEFAULTS[kind]);
       const pk = pack.manifest.defaults?.[kind as keyof NonNullable<typeof pack.manifest.defaults>];
@@ -155,18 +155,15 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
       const cs = pack.manifest.conditions.find((c) => (first?.condition ? c.id === first.condition : c.kind === kind));
       if (cs?.defaults) layers.push(cs.defaults);
     }
-    for (const l of layers) {
-      for (const [k, v] of Object.entries(l)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
-    }
-    if (mode === 'dgnam') {
-      cfg.eps1 = 0;
-      cfg.prior = 'l2';
-    }
   }
-  // the pack's tuned settings for the mode itself (fast, dgnam, mala, hmc)
+  // the pack's tuned settings for the mode itself (fast, dgnam, mala, hmc; there is no 'ppgn' entry)
   const md = pack.manifest.defaults?.[mode as keyof NonNullable<typeof pack.manifest.defaults>];
-  if (mode !== 'ppgn' && md) for (const [k, v] of Object.entries(md)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
-  if (mode === 'dgnam') cfg.eps1 = 0;
+  if (md) layers.push(md);
+  for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  if (mode === 'dgnam') {
+    cfg.eps1 = 0;
+    cfg.prior = 'l2';
+  }
   // a user lr without lrEnd keeps the schedule's shape (lrEnd scaled by the same ratio)
   if (user.lr !== undefined && user.lrEnd === undefined && typeof user.lr === 'number' && cfg.lr > 0) cfg.lrEnd = (cfg.lrEnd / cfg.lr) * user.lr;
   for (const [k, v] of Object.entries(user)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
@@ -687,7 +684,7 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     const grad = ev.grad!.subarray(b * D, (b + 1) * D);
     const noiseStd = fast ? Math.sqrt(cfg.eps2) : cfg.eps3;
     const noise = rngs[b].normals(new Float32Array(D), noiseStd);
-    const R = cfg.prior === 'eg' && ev.code && !fast ? ev.code.subarray(b * D, (b + 1) * D) : cfg.prior === 'hdae' && hdaeOut ? hdaeOut.subarray(b * D, (b + 1) * D) : null;
+    const R = cfg.prior === 'eg' && ev.code ? ev.code.subarray(b * D, (b + 1) * D) : cfg.prior === 'hdae' && hdaeOut ? hdaeOut.subarray(b * D, (b + 1) * D) : null;
     let absSum = 0;
     for (let i = 0; i < D; i++) {
       let v = grad[i] + noise[i];

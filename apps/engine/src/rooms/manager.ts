@@ -94,8 +94,6 @@ export interface CreateRoomInput {
   running?: boolean;
 }
 
-export { packParams };
-
 const HISTORY_EVERY = 5;
 const HISTORY_LENGTH = 240;
 const ACTIVITY_KEPT = 50;

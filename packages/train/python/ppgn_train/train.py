@@ -171,6 +171,15 @@ class Run:
         p = os.path.join(self.dir, f"{name}.pt")
         return torch.load(p, map_location=self.device) if os.path.exists(p) else None
 
+    def after_step(self, phase: str, step: int, steps: int, nets: List[str], extra):
+        """every 25 steps: the live thread count; every checkpoint_every steps and at the end: a checkpoint
+        (`extra()` gives the optimizer states)"""
+        if step % 25 == 0:
+            self.check_threads()
+        if step % self.cfg.checkpoint_every == 0 or step == steps:
+            self.state["progress"] = {"phase": phase, "step": step}
+            self.save(nets, extra())
+
     def check_threads(self):
         if self.device.type != "cpu" or not os.path.exists(self.threads_file):
             return
@@ -273,12 +282,7 @@ def phase_joint(run: Run, steps: int, start: int):
         acc = (t["logits"].argmax(1) == y).float().mean().item()
         prog.tick(step + 1, {"pix": l_pix.item(), "cls": l_cls.item(), "acc": acc, "kw": l_kw.item(), "mm": l_mm.item(),
                              "cyc": l_cyc.item(), "feat": l_feat.item()})
-        if (step + 1) % 25 == 0:
-            run.check_threads()
-        if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
-            run.state["progress"] = {"phase": "joint", "step": step + 1}
-            run.save(["E", "G"], {"joint_opt": opt.state_dict()})
-            run.check_threads()
+        run.after_step("joint", step + 1, steps, ["E", "G"], lambda: {"joint_opt": opt.state_dict()})
 
 
 def phase_gref(run: Run, steps: int, start: int):
@@ -330,12 +334,7 @@ def phase_gref(run: Run, steps: int, start: int):
         optG.step()
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
                              "cyc": l_cyc.item(), "rcls": l_rcls.item()})
-        if (step + 1) % 25 == 0:
-            run.check_threads()
-        if (step + 1) % run.cfg.checkpoint_every == 0 or step + 1 == steps:
-            run.state["progress"] = {"phase": "gref", "step": step + 1}
-            run.save(["G", "D"], {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict()})
-            run.check_threads()
+        run.after_step("gref", step + 1, steps, ["G", "D"], lambda: {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict()})
     for q in E.parameters():
         q.requires_grad_(True)
 
