@@ -580,6 +580,9 @@ def main(argv=None):
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps (quick runs)")
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset to run")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--again", default="", metavar="PHASE:STEPS",
+                    help="run a finished phase again from the current weights with a fresh schedule "
+                         "(e.g. gref:3000 refines G longer), then export; --resume continues it")
     a = ap.parse_args(argv)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -599,6 +602,20 @@ def main(argv=None):
     for k, v in steps_of.items():
         if k not in run.state["done"]:
             run.state["steps"][k] = v
+    if a.again:
+        ph, _, n = a.again.partition(":")
+        if ph not in PHASES or not n.isdigit() or int(n) < 1:
+            raise SystemExit(f"--again wants PHASE:STEPS with PHASE one of {', '.join(PHASES)} (got {a.again!r})")
+        ag = run.state.get("again")
+        if not ag or ag.get("phase") != ph or ag.get("finished"):
+            run.state["again"] = {"phase": ph, "steps": int(n), "before": run.state["steps"].get(ph, 0)}
+            if ph in run.state["done"]:
+                run.state["done"].remove(ph)
+            run.state["progress"] = {}
+            log(f"[train] again: {ph} for {n} more steps from the current weights")
+        steps_of[ph] = run.state["again"]["steps"]
+        run.state["steps"][ph] = steps_of[ph]
+        want = [ph]
     t_all = time.time()
     if not a.export_only:
         for ph in PHASES:
@@ -624,6 +641,10 @@ def main(argv=None):
                 train_image_classifier(run, "evalC", data.cls, cfg.evalC, n, 13)
             run.state["done"].append(ph)
             run.state["progress"] = {}
+            ag = run.state.get("again")
+            if ag and ag.get("phase") == ph and not ag.get("finished"):
+                ag["finished"] = True
+                run.state["steps"][ph] = ag["before"] + ag["steps"]
             run.state["timings"][ph] = round(time.time() - t0 + run.state["timings"].get(ph, 0), 1)
             if ph == "joint":
                 run.state["metrics"]["codeStats"] = code_stats(run)
