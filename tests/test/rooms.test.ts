@@ -186,6 +186,81 @@ describe('co-steering', () => {
 });
 
 describe('gallery', () => {
+  it('an item carries the full recipe (strokes, context pixels, pack version) and a remix reproduces it', async () => {
+    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 30, eps1: 0.7 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
+    const stroke = { id: 's-recipe', erase: false, radius: 0.1, points: [[0.1, 0.2], [0.5, 0.5], [0.9, 0.3]] };
+    expect(await a.intent({ type: 'mask.stroke', stroke })).toMatchObject({ ok: true });
+    expect(await a.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
+    await a.waitFor(() => a.state?.context !== null && a.state!.strokes.length === 1, 10_000, 'mask and context');
+    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ann' });
+    expect(saved.status).toBe(201);
+    const item = await api<{ recipe: { strokes: { id: string; points: number[][] }[]; context: { step: number } | null; packVersion: string | null; params: { eps1: number } } }>(
+      t.base, 'GET', `/gallery/${saved.body.id}`);
+    expect(item.body.recipe.strokes).toMatchObject([{ id: 's-recipe', erase: false, radius: 0.1, points: stroke.points, author: a.userId }]);
+    expect(item.body.recipe.context?.step).toBe(a.state!.context!.step);
+    expect(item.body.recipe.packVersion).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(item.body.recipe.params.eps1).toBe(0.7);
+    const contextPng = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
+    expect(contextPng.status).toBe(200);
+
+    const remix = await api<Created>(t.base, 'POST', `/gallery/${saved.body.id}/remix`, { author: 'Ben' });
+    expect(remix.status).toBe(201);
+    const b = client();
+    await b.join(remix.body.id, remix.body.tokens.owner, 'Ben');
+    // the remix has the recipe's mask, context, conditions and every setting, and opens on the saved frame
+    expect(b.state!.strokes).toEqual(item.body.recipe.strokes);
+    expect(b.state!.context).toEqual(item.body.recipe.context);
+    expect(b.state!.conditions.map((c) => c.target)).toEqual(a.state!.conditions.map((c) => c.target));
+    expect(b.state!.params).toEqual(a.state!.params);
+    expect(b.state!.running).toBe(false);
+    await b.waitFor(() => b.frames.length >= 1, 10_000, 'first frame');
+    const itemPng = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/image.png`)).body);
+    expect(sha(new Uint8Array(b.frames[0]!.image))).toBe(sha(itemPng));
+    // its context pixels are the saved ones: a save from the remix carries the same context image, and
+    // files itself under the original without the browser saying so (lineage is kept on the room)
+    const child = await api<{ id: string; parentId: string | null }>(t.base, 'POST', '/gallery', { roomId: remix.body.id, token: remix.body.tokens.owner, author: 'Ben' });
+    expect(child.body.parentId).toBe(saved.body.id);
+    const childContext = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${child.body.id}/context.png`);
+    expect(sha(new Uint8Array(childContext.body))).toBe(sha(new Uint8Array(contextPng.body)));
+  });
+
+  it('an item saved without a mask has no context image (a clear 404)', async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 1, 20_000, 'frames');
+    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Ann' });
+    const res = await api<{ error: { code: string } }>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('starting from an image in a paused room shows the new picture at once', async () => {
+    const room = await createRoom({ params: { fps: 30 }, running: false });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    const { encodePng } = await import('@ppgn/core');
+    const N = 32;
+    const data = new Float32Array(N * N * 3).fill(1);
+    for (let i = 0; i < N * N; i++) if (i % N < N / 2) data[i * 3 + 2] = 0;
+    const before = a.frames.length;
+    const res = await api<{ version: number }>(t.base, 'POST', `/rooms/${room.id}/image`, {
+      token: room.tokens.owner,
+      author: 'Ann',
+      imagePng: Buffer.from(encodePng({ shape: [N, N, 3], data })).toString('base64'),
+    });
+    expect(res.status).toBe(200);
+    await a.waitFor(() => a.frames.length > before, 10_000, 'a frame of the new start');
+    const f = a.frames.at(-1)!;
+    expect(f.version).toBe(res.body.version);
+    expect(a.state!.running).toBe(false);
+    const shown = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.owner}`)).body);
+    expect(sha(shown)).toBe(sha(new Uint8Array(f.image)));
+  });
+
   it('save → remix → lineage round-trips, and the remixed room starts at the item', async () => {
     const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }], params: { fps: 30 } });
     const a = client();

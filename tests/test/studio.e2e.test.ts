@@ -168,6 +168,8 @@ describe('studio', () => {
     await owner.waitForURL(new RegExp(`/gallery/${itemId}$`));
     await expect(owner.getByTestId('recipe').textContent({ timeout: 20_000 })).resolves.toMatch(/class dog · weight 1/);
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-gallery-item.png'), fullPage: true });
+    // the recipe keeps the painted stroke itself, not just a count
+    await expect(owner.getByTestId('recipe-mask').textContent()).resolves.toMatch(/^1 stroke/);
     await owner.getByTestId('remix').click();
     await owner.waitForURL(/\/room\/[\w-]+\?t=/, { timeout: 30_000 });
     const [, newId, newToken] = owner.url().match(/\/room\/([\w-]+)\?t=([\w-]+)/)!;
@@ -202,6 +204,8 @@ describe('studio', () => {
       return max;
     }, `${app.engine}/gallery/${itemId}/image.png`);
     expect(diff).toBe(0);
+    // and it starts with the saved room's mask
+    expect(await strokeCount(owner)).toBe(1);
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-remix.png') });
 
     // saving from the remix files the new item under the original: the lineage shows both, joined by a line
@@ -223,16 +227,27 @@ describe('studio', () => {
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-lineage.png'), fullPage: true });
   });
 
-  it('starts the chain from an uploaded picture', async () => {
+  it('starts the chain from an uploaded picture, and a paused room shows it at once', async () => {
     const { encodePng } = await import('@ppgn/core');
     const N = 48;
     const data = new Float32Array(N * N * 3).fill(1);
     for (let i = 0; i < N * N; i++) if ((i % N) < N / 2) data[i * 3 + 2] = 0; // half yellow, half white
     await owner.goto(roomUrl);
     await owner.getByTestId('transport').waitFor({ timeout: 20_000 });
+    await owner.getByTestId('play-pause').click();
+    await until(() => owner.getByTestId('play-pause').textContent(), (t) => /play/i.test(t ?? ''), 'paused');
+    await until(() => drawn(owner), (n) => n >= 1, 'a frame on the page');
+    // frames already on their way when Pause was pressed have landed: the canvas is still
+    let last = -1;
+    await until(async () => { const n = await drawn(owner); const still = n === last; last = n; await owner.waitForTimeout(700); return still; }, (x) => x, 'no more frames');
+    const canvasPixels = () => owner.getByTestId('frame-canvas').evaluate((c) => (c as HTMLCanvasElement).toDataURL());
+    const before = await canvasPixels();
     await owner.getByTestId('start-image').setInputFiles({ name: 'sun.png', mimeType: 'image/png', buffer: encodePng({ shape: [N, N, 3], data }) });
     await owner.getByTestId('toast').filter({ hasText: 'The chain now starts from your picture' }).waitFor({ timeout: 20_000 });
     await owner.getByTestId('activity').getByText(/started the chain from an uploaded image/).waitFor({ timeout: 20_000 });
+    // still paused, and the canvas already shows the new start
+    await expect(owner.getByTestId('play-pause').textContent()).resolves.toMatch(/play/i);
+    await until(canvasPixels, (now) => now !== before, 'the new starting picture on the canvas');
   });
 
   it('had no uncaught errors in any page', () => {

@@ -1,12 +1,11 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { GalleryListQuery, keywordsOf, type GalleryItem, type Recipe, type RoomCondition } from '@ppgn/shared';
+import { GalleryListQuery, Recipe, keywordsOf, type GalleryItem, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './rooms/model';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
 export const ListQuery = GalleryListQuery;
 export type ListQuery = GalleryListQuery;
-export type { Recipe };
 export type ItemSummary = GalleryItem;
 export type GalleryFilter = Partial<Pick<ListQuery, 'class' | 'keyword' | 'author' | 'pack' | 'starred'>>;
 
@@ -17,6 +16,8 @@ export interface NewItem {
   image: Uint8Array;
   h: Float32Array;
   recipe: Recipe;
+  /** the room's inpainting context image (PNG) when it had one */
+  contextPng?: Uint8Array | null;
   seed: number;
   step: number;
   parentId?: string | null;
@@ -43,6 +44,22 @@ const summarySelect = {
 } as const;
 
 const toSummary = (r: Row): ItemSummary => ({ ...r, createdAt: r.createdAt.toISOString() });
+
+/** A stored recipe as the current schema reads it (older rows: strokes were only counted). */
+export function readRecipe(raw: unknown): Recipe {
+  const r = Recipe.safeParse(raw);
+  if (r.success) return r.data;
+  // a row this version cannot fully read still shows what it can (never a 500 on an old item)
+  const v = (raw ?? {}) as Partial<Recipe>;
+  return {
+    conditions: Array.isArray(v.conditions) ? v.conditions : [],
+    params: v.params as Recipe['params'],
+    strokes: Array.isArray(v.strokes) ? v.strokes : [],
+    context: v.context ?? null,
+    roomId: v.roomId ?? null,
+    packVersion: v.packVersion ?? null,
+  };
+}
 
 /** The class label and keywords an item is filed under, from its conditions. */
 export function labelsOf(conditions: RoomCondition[]): { classLabel: string | null; keywords: string[] } {
@@ -108,6 +125,7 @@ export class Gallery {
         image: Uint8Array.from(item.image),
         h: floatsToBytes(item.h),
         recipe: item.recipe as object,
+        contextPng: item.contextPng ? Uint8Array.from(item.contextPng) : null,
         classLabel,
         keywords,
         seed: item.seed,
@@ -157,7 +175,14 @@ export class Gallery {
   async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {
     const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true } });
     if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
-    return { ...toSummary(row), recipe: row.recipe as unknown as Recipe };
+    return { ...toSummary(row), recipe: readRecipe(row.recipe) };
+  }
+
+  /** The context image (PNG) saved with the item; null when its room had none. */
+  async contextImage(id: string): Promise<Uint8Array | null> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { contextPng: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
+    return row.contextPng;
   }
 
   async image(id: string): Promise<Uint8Array> {
@@ -166,11 +191,15 @@ export class Gallery {
     return row.image;
   }
 
-  async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe } }> {
-    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true, h: true } });
+  /** What a remix or mix starts from: the code h, the item with its recipe, its context image and its frame. */
+  async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe }; contextPng: Uint8Array | null; image: Uint8Array }> {
+    const row = await this.prisma.galleryItem.findUnique({
+      where: { id },
+      select: { ...summarySelect, recipe: true, h: true, contextPng: true, image: true },
+    });
     if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
-    const { h, recipe, ...rest } = row;
-    return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: recipe as unknown as Recipe } };
+    const { h, recipe, contextPng, image, ...rest } = row;
+    return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: readRecipe(recipe) }, contextPng, image };
   }
 
   async star(id: string, delta: 1 | -1): Promise<number> {

@@ -226,10 +226,19 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       author: body.author,
       image,
       h,
-      recipe: { conditions: s.conditions, params: s.params, strokes: s.strokes.length, roomId: s.id },
+      recipe: {
+        conditions: s.conditions,
+        params: s.params,
+        strokes: s.strokes,
+        context: s.context,
+        roomId: s.id,
+        packVersion: room.pack.manifest.version,
+      },
+      contextPng: s.context ? manager.contextPng(room) : null,
       seed: s.params.seed,
       step,
-      parentId: body.parentId ?? null,
+      // a remixed room knows its parent item (kept on the room, not in a browser)
+      parentId: body.parentId ?? room.parentItemId ?? null,
       idempotencyKey: body.idempotencyKey ?? null,
     });
     res.status(created ? 201 : 200).json(item);
@@ -247,6 +256,12 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     png(res, await gallery.image(String(req.params.id)), `${req.params.id}.png`);
   }));
 
+  r.get('/gallery/:id/context.png', wrap(async (req, res) => {
+    const bytes = await gallery.contextImage(String(req.params.id));
+    if (!bytes) throw new ApiError('not_found', 'this item was saved without an inpainting context');
+    png(res, bytes, `${req.params.id}-context.png`);
+  }));
+
   r.get('/gallery/:id/lineage', wrap(async (req, res) => {
     res.json(await gallery.lineage(String(req.params.id)));
   }));
@@ -258,15 +273,21 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/gallery/:id/remix', limit.remixes, wrap(async (req, res) => {
     const body = parse(Remix, req.body ?? {});
-    const { h, item } = await gallery.code(String(req.params.id));
+    const { h, item, contextPng, image } = await gallery.code(String(req.params.id));
     const room = await manager.create({
       name: body.name ?? `Remix of ${item.title}`.slice(0, LIMITS.roomNameLength),
       packId: item.packId,
       author: body.author,
       conditions: item.recipe.conditions.map((c) => ({ target: c.target, weight: c.weight })),
       params: item.recipe.params,
+      strokes: item.recipe.strokes,
+      context: item.recipe.context,
+      contextPng,
       h0: h,
+      // the remix opens on the saved frame (the same code h), and steps on from the full recipe
+      firstFrame: image,
       running: false,
+      parentItemId: item.id,
     });
     res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), parentId: item.id });
   }));
@@ -287,6 +308,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       image,
       h,
       recipe: { ...a.item.recipe, conditions: [...a.item.recipe.conditions], roomId: null },
+      contextPng: a.contextPng,
       seed: a.item.seed,
       step: 0,
       parentId: a.item.id,

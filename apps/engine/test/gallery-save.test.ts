@@ -25,7 +25,7 @@ const item = (over: Partial<NewItem> = {}): NewItem => ({
   author: 'Ann',
   image: new Uint8Array([137, 80, 78, 71]),
   h: new Float32Array([0.5, -1]),
-  recipe: { conditions: [], params: {} as NewItem['recipe']['params'], strokes: 0, roomId: 'room1' },
+  recipe: { conditions: [], params: {} as NewItem['recipe']['params'], strokes: [], context: null, roomId: 'room1', packVersion: '1.0.0' },
   seed: 1,
   step: 10,
   ...over,

@@ -85,6 +85,7 @@ export function galleryQuery(f: GalleryFilters & { cursor?: string | null; limit
 }
 
 export const galleryImage = (base: string, id: string) => `${base}/gallery/${encodeURIComponent(id)}/image.png`;
+export const galleryContextImage = (base: string, id: string) => `${base}/gallery/${encodeURIComponent(id)}/context.png`;
 
 /** "/room/abc?t=tok" → { id, token } (also accepts full URLs). */
 export function parseRoomLink(text: string): { id: string; token: string } | null {

@@ -53,18 +53,8 @@ export function nameOrDefault(): string {
 }
 
 /** Owners only receive the room's tokens at creation: keep them so the room page can share links. */
-export function rememberRoom(id: string, links: RoomLinks, parentId?: string | null): void {
-  storage()?.setItem(ROOM_KEY(id), JSON.stringify({ ...links, ...(parentId ? { parentId } : {}) }));
-}
-
-/** The gallery item a remixed room came from (saves from the room become its children). */
-export function rememberedParent(id: string): string | null {
-  try {
-    const v = JSON.parse(storage()?.getItem(ROOM_KEY(id)) ?? 'null') as { parentId?: unknown } | null;
-    return typeof v?.parentId === 'string' ? v.parentId : null;
-  } catch {
-    return null;
-  }
+export function rememberRoom(id: string, links: RoomLinks): void {
+  storage()?.setItem(ROOM_KEY(id), JSON.stringify(links));
 }
 
 export function rememberedRoom(id: string): RoomLinks | null {

@@ -1,6 +1,6 @@
 // Gallery wire types: what the engine's /gallery API returns and accepts.
 import { z } from 'zod';
-import type { RoomCondition, SamplerParams } from './room';
+import { MaskStroke, RoomCondition, SamplerParams } from './room';
 
 export const GalleryListQuery = z.object({
   class: z.string().max(64).optional(),
@@ -13,13 +13,33 @@ export const GalleryListQuery = z.object({
 });
 export type GalleryListQuery = z.infer<typeof GalleryListQuery>;
 
-/** Everything needed to reproduce an item (besides its code h, which stays on the server). */
-export interface Recipe {
-  conditions: RoomCondition[];
-  params: SamplerParams;
-  strokes: number;
-  roomId: string | null;
-}
+/**
+ * Everything needed to reproduce an item, besides its code h and its context image (both stay on the
+ * server, next to the item): the conditions with their inputs, every sampler setting (mode, ε, schedule,
+ * seed), the pack and its version, the mask strokes and which frame was the inpainting context.
+ * Items saved before strokes were kept stored only their number: they read as no strokes plus that count.
+ */
+export const Recipe = z.preprocess(
+  (v) => {
+    if (v && typeof v === 'object' && typeof (v as { strokes?: unknown }).strokes === 'number') {
+      const r = v as { strokes: number };
+      return { ...r, strokes: [], lostStrokes: r.strokes };
+    }
+    return v;
+  },
+  z.object({
+    conditions: z.array(RoomCondition),
+    params: SamplerParams,
+    strokes: z.array(MaskStroke),
+    /** the frame step that was the inpainting context when saved (its pixels: GET /gallery/:id/context.png) */
+    context: z.object({ step: z.number().int().nonnegative(), setBy: z.string() }).nullable().default(null),
+    roomId: z.string().nullable(),
+    packVersion: z.string().nullable().default(null),
+    /** strokes an old item counted but did not keep */
+    lostStrokes: z.number().int().nonnegative().optional(),
+  }),
+);
+export type Recipe = z.infer<typeof Recipe>;
 
 export interface GalleryItem {
   id: string;

@@ -24,6 +24,7 @@ import {
   type ActivityItem,
   type Frame,
   type Intent,
+  type MaskStroke,
   type Member,
   type PresenceUpdate,
   type Role,
@@ -39,7 +40,8 @@ import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './
 
 export interface RoomEvents {
   patch(roomId: string, patch: RoomPatch): void;
-  frame(roomId: string, frame: Frame): void;
+  /** frames are volatile (slow clients drop them) unless `reliable` (a one-off picture nobody may miss) */
+  frame(roomId: string, frame: Frame, reliable?: boolean): void;
   members(roomId: string, members: Member[]): void;
   activity(roomId: string, item: ActivityItem): void;
   kicked(roomId: string, userId: string, reason: string): void;
@@ -79,6 +81,8 @@ export interface LiveRoom {
   emptySince: number | null;
   /** why the chain is quarantined (it threw while stepping); null = healthy */
   chainError: string | null;
+  /** the gallery item this room was remixed from */
+  parentItemId: string | null;
 }
 
 export interface CreateRoomInput {
@@ -92,6 +96,14 @@ export interface CreateRoomInput {
   /** start from an uploaded image: h₀ = E(x) (PNG bytes, any size; resized to the pack's) */
   imagePng?: Uint8Array;
   running?: boolean;
+  /** a remix: the mask strokes and the inpainting context (which frame, its pixels) of the recipe */
+  strokes?: MaskStroke[];
+  context?: RoomState['context'];
+  contextPng?: Uint8Array | null;
+  /** the gallery item this room remixes (its lineage, kept on the room) */
+  parentItemId?: string | null;
+  /** the frame to show before the first step (a remix opens on the saved frame); default: G(h₀) when h₀ is given */
+  firstFrame?: Uint8Array;
 }
 
 const HISTORY_EVERY = 5;
@@ -201,10 +213,20 @@ export class RoomManager {
       if (err) throw new RoomError(err);
       return { id: `c${i + 1}`, target: c.target, weight: c.weight ?? 1, enabled: true, author: input.author };
     });
+    if ((input.strokes?.length ?? 0) > LIMITS.strokes) throw new RoomError(`a room has at most ${LIMITS.strokes} mask strokes`);
+    state.strokes = input.strokes ? structuredClone(input.strokes) : [];
+    state.context = input.contextPng && input.context ? { ...input.context } : null;
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
     const h0 = input.imagePng ? await this.encodeUpload(pack, input.imagePng) : input.h0;
-    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng: null, tokens, roles: {} };
+    const contextPng = state.context ? (input.contextPng ?? null) : null;
+    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng, tokens, roles: {}, parentItemId: input.parentItemId ?? null };
     const live = await this.live(stored, pack);
+    if (state.context && !live.contextImage) throw new RoomError('the recipe\'s context image does not fit this pack');
+    if (h0) {
+      // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
+      const image = input.firstFrame ?? (await this.renderPng(live, live.chain.h));
+      live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, hNorm: norm(live.chain.h), at: Date.now() };
+    }
     await this.store.create({ ...stored, h: live.chain.h });
     this.rooms.set(id, live);
     return { id, tokens, state: live.model.snapshot() };
@@ -280,12 +302,27 @@ export class RoomManager {
       room.chain.h = h;
       room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
       room.nextDue = Date.now();
+      // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
+      room.lastImage = (await renderCodes(room.pack, [h]))[0]!;
+      const frame: Frame = {
+        roomId,
+        step: room.chain.step,
+        version: room.model.version,
+        image: this.png(room, room.lastImage),
+        scores: room.lastFrame?.scores ?? {},
+        hNorm: norm(h),
+        at: Date.now(),
+      };
       const patch = room.model.system({}, actor.userId);
+      frame.version = patch.version;
       const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
       this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
       this.events.patch(roomId, patch);
       this.events.activity(roomId, item);
+      room.lastFrame = frame;
+      // reliable: right after the patch the transport is busy, and a volatile frame would be dropped
+      this.events.frame(roomId, frame, true);
       return patch;
     });
   }
@@ -521,6 +558,11 @@ export class RoomManager {
     this.events.chainError(room.model.state.id, error);
   }
 
+  /** The room's inpainting context image as PNG (null: none). */
+  contextPng(room: LiveRoom): Buffer | null {
+    return room.contextImage ? this.png(room, room.contextImage) : null;
+  }
+
   private png(room: LiveRoom, img: Float32Array): Buffer {
     const [H, W, C] = room.pack.imageShape;
     return encodePng({ shape: [H, W, C], data: img }, room.pack.manifest.image.range);
@@ -610,6 +652,9 @@ export class RoomManager {
       writes: Promise.resolve(),
       emptySince: Date.now(),
       chainError: null,
+      parentItemId: s.parentItemId ?? null,
     };
   }
 }
+
+const norm = (h: Float32Array) => Math.sqrt(h.reduce((a, v) => a + v * v, 0));

@@ -35,7 +35,10 @@ const userChannel = (roomId: string, userId: string) => `room:${roomId}:user:${u
 export function socketEvents(getIo: () => IO | undefined): RoomEvents {
   return {
     patch: (roomId, patch) => getIo()?.to(channel(roomId)).emit('room:patch', patch),
-    frame: (roomId, frame) => getIo()?.to(channel(roomId)).volatile.emit('room:frame', frame),
+    frame: (roomId, frame, reliable) => {
+      const to = getIo()?.to(channel(roomId));
+      (reliable ? to : to?.volatile)?.emit('room:frame', frame);
+    },
     members: (roomId, members) => getIo()?.to(channel(roomId)).emit('room:members', members),
     activity: (roomId, item) => getIo()?.to(channel(roomId)).emit('room:activity', item),
     kicked: (roomId, userId, reason) => {

@@ -16,6 +16,8 @@ export interface StoredRoom {
   contextPng: Uint8Array | null;
   tokens: RoomTokens;
   roles: Record<string, Role>;
+  /** the gallery item the room was remixed from */
+  parentItemId?: string | null;
 }
 
 export const newToken = () => randomBytes(18).toString('base64url');
@@ -53,6 +55,7 @@ export class RoomStore {
         editorToken: room.tokens.editor,
         viewerToken: room.tokens.viewer,
         roles: room.roles,
+        parentItemId: room.parentItemId ?? null,
       },
     });
   }
@@ -115,6 +118,7 @@ export class RoomStore {
     editorToken: string;
     viewerToken: string;
     roles: unknown;
+    parentItemId: string | null;
   }): StoredRoom {
     const state = RoomState.parse({ ...(r.state as object), version: r.version });
     return {
@@ -124,6 +128,7 @@ export class RoomStore {
       contextPng: r.contextPng,
       tokens: { owner: r.ownerToken, editor: r.editorToken, viewer: r.viewerToken },
       roles: (r.roles ?? {}) as Record<string, Role>,
+      parentItemId: r.parentItemId,
     };
   }
 }

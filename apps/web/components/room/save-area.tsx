@@ -2,7 +2,6 @@
 
 import { useRef, useState } from 'react';
 import { request, type GalleryItem } from '../../lib/api';
-import { rememberedParent } from '../../lib/identity';
 import { useToast } from '../providers';
 import { shortId } from '../debounce';
 
@@ -61,9 +60,8 @@ export function SaveArea({
     if (inFlight.current) return;
     inFlight.current = true;
     setBusy(true);
-    const parentId = rememberedParent(roomId);
     try {
-      const item = await request<GalleryItem>(base, 'POST', '/gallery', { token, roomId, author, idempotencyKey: key, ...(parentId ? { parentId } : {}) });
+      const item = await request<GalleryItem>(base, 'POST', '/gallery', { token, roomId, author, idempotencyKey: key });
       if (keyState.current.key === key) keyState.current = { ...keyState.current, done: true };
       if (saved?.id !== item.id) toast('ok', `Saved “${item.title}” to the gallery`);
       setSaved(item);

@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { HttpError, galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
+import { HttpError, galleryContextImage, galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
 import { nameOrDefault, rememberRoom } from '../../../lib/identity';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
@@ -33,7 +33,7 @@ export function ItemView({ id }: { id: string }) {
     setBusy('remix');
     try {
       const r = await request<CreatedRoom>(base, 'POST', `/gallery/${encodeURIComponent(id)}/remix`, { author: nameOrDefault() });
-      rememberRoom(r.id, r.links, id);
+      rememberRoom(r.id, r.links); // the engine keeps the room's parent item
       router.push(r.links.owner);
     } catch (err) {
       toast('error', `Could not remix: ${(err as Error).message}`);
@@ -95,7 +95,10 @@ export function ItemView({ id }: { id: string }) {
             </header>
             <dl className="facts compact">
               <dt>Pack</dt>
-              <dd>{item.packId}</dd>
+              <dd>
+                {item.packId}
+                {item.recipe.packVersion ? ` ${item.recipe.packVersion}` : ''}
+              </dd>
               <dt>Seed</dt>
               <dd className="num">{item.seed}</dd>
               <dt>Step</dt>
@@ -123,14 +126,48 @@ export function ItemView({ id }: { id: string }) {
                   <dd className="num">{fmt(p[k])}</dd>
                 </div>
               ))}
-              <dt>Mask strokes</dt>
-              <dd className="num">{item.recipe.strokes}</dd>
+              <dt>Mask</dt>
+              <dd data-testid="recipe-mask">
+                {item.recipe.strokes.length === 0 && !item.recipe.context ? (
+                  item.recipe.lostStrokes ? `${item.recipe.lostStrokes} stroke(s), not kept by older versions` : 'none'
+                ) : (
+                  <MaskPreview base={base} item={item} />
+                )}
+              </dd>
             </dl>
           </section>
           <MixPanel base={base} item={item} />
         </div>
       </div>
       {lineage && <LineageTree base={base} lineage={lineage} />}
+    </div>
+  );
+}
+
+/** The recipe's mask strokes over its inpainting context (what a remix starts with). */
+function MaskPreview({ base, item }: { base: string; item: GalleryItemFull }) {
+  const { strokes, context } = item.recipe;
+  const n = strokes.length;
+  return (
+    <div className="mask-preview">
+      <svg viewBox="0 0 1 1" width={96} height={96} role="img" aria-label={`mask: ${n} stroke${n === 1 ? '' : 's'}${context ? ' over the context frame' : ''}`}>
+        {context ? <image href={galleryContextImage(base, item.id)} x={0} y={0} width={1} height={1} className="pixel" /> : <rect width={1} height={1} fill="#222" />}
+        {strokes.map((s) => (
+          <polyline
+            key={s.id}
+            points={s.points.map(([x, y]) => `${x},${y}`).join(' ')}
+            fill="none"
+            stroke={s.erase ? 'rgba(0,0,0,0.7)' : 'rgba(255,255,255,0.55)'}
+            strokeWidth={s.radius * 2}
+            strokeLinecap="round"
+            strokeLinejoin="round"
+          />
+        ))}
+      </svg>
+      <span className="small muted">
+        {n} stroke{n === 1 ? '' : 's'}
+        {context ? ` · context: frame ${context.step}` : ''}
+      </span>
     </div>
   );
 }
