@@ -1,5 +1,6 @@
 import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
 import { codeForStatus, errorBody, httpStatus, type ErrorBody, type ErrorCode } from '@ppgn/shared';
+import { isDatabaseUnavailable } from '@ppgn/db';
 import { RoomError } from './rooms/model';
 
 /** An error the user can fix: printed as one line ("what is wrong — what to do"), exit code 1. */
@@ -36,6 +37,8 @@ export function toHttpError(err: unknown): { status: number; body: ErrorBody; un
   if (err instanceof ApiError || err instanceof RoomError) return reply(err.code, err.message);
   if (err instanceof PngTooLargeError) return reply('too_large', err.message);
   if (err instanceof PpgnInputError) return reply('invalid', err.message);
+  if (isDatabaseUnavailable(err))
+    return reply('unavailable', 'the database is not answering right now; nothing was saved; try again in a moment (rooms keep running)');
   // express.json(): malformed or oversized bodies (http-errors with expose = true)
   const e = err as { expose?: unknown; status?: unknown; message?: unknown } | null;
   if (e && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500)

@@ -80,6 +80,27 @@ async function checkReachable(url: string): Promise<void> {
   }
 }
 
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', // Postgres: shutting down / cannot connect
+  'P1001', 'P1002', 'P1017', 'P2024', // Prisma: unreachable, timed out, closed, pool timeout
+]);
+const UNAVAILABLE_TEXT =
+  /ECONNREFUSED|ECONNRESET|Connection terminated|connection (?:is )?(?:closed|lost|refused)|Can't reach database|timeout exceeded when trying to connect|Query read timeout|server closed the connection|the database system is (?:shutting down|starting up)|DatabaseNotReachable|Connection ended/i;
+
+/** Is this error "the database is not answering" (as opposed to a bad query)? Walks `cause` chains. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown } | null, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+    if (typeof e !== 'object') break;
+    if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+    if (e.name === 'PrismaClientInitializationError') return true;
+    if (typeof e.message === 'string' && UNAVAILABLE_TEXT.test(e.message)) return true;
+    const kind = (e as { kind?: unknown }).kind;
+    if (kind === 'DatabaseNotReachable' || kind === 'SocketTimeout' || kind === 'ConnectionClosed') return true;
+  }
+  return false;
+}
+
 export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
   const log = opts.log ?? (() => {});
   let url = opts.url ?? process.env.DATABASE_URL ?? '';
@@ -107,7 +128,8 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
     await embedded?.stop().catch(() => {});
     throw new DatabaseError(`database migration failed: ${(err as Error).message}`, 'see prisma/migrations');
   }
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // bounded waits: a database that is down or cut off fails a query in seconds instead of hanging it
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, query_timeout: 15_000 });
   pool.on('error', () => {}); // a dropped idle connection must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed = false;

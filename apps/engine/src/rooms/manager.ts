@@ -37,6 +37,7 @@ import { RoomError, RoomModel, type Actor } from './model';
 import { newRoomState } from './defaults';
 import { packParams, roomCondition, samplerConfig, termOf } from './mapping';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
+import { RoomWriter } from './writer';
 
 export interface RoomEvents {
   patch(roomId: string, patch: RoomPatch): void;
@@ -75,8 +76,8 @@ export interface LiveRoom {
   nextDue: number;
   pendingSteps: number;
   checkpointedStep: number;
-  /** serialises this room's database writes, in order */
-  writes: Promise<void>;
+  /** this room's database writes: in order, coalesced, retried while the database is down */
+  writer: RoomWriter;
   /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
   emptySince: number | null;
   /** why the chain is quarantined (it threw while stepping); null = healthy */
@@ -128,7 +129,16 @@ export class RoomManager {
     private readonly log: (line: string) => void = () => {},
     /** a room with nobody connected stops sampling this long after the last client left */
     private readonly idleMs = 60_000,
+    /** how long stop() waits for each room's pending writes */
+    private readonly drainMs = 5_000,
   ) {}
+
+  /** Changes acknowledged to people but not yet in Postgres (the database is slow or down). */
+  unsaved(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.writer.backlog;
+    return n;
+  }
 
   get defaultPackId(): string {
     const first = this.packs.keys().next().value;
@@ -191,7 +201,11 @@ export class RoomManager {
     if (this.loop) clearTimeout(this.loop);
     await this.exclusive(async () => {});
     await this.checkpointAll(true);
-    await Promise.all([...this.rooms.values()].map((r) => r.writes));
+    // the database may be down: give the backlog a bounded time, then say what could not be written
+    const drained = await Promise.all([...this.rooms.values()].map((r) => r.writer.drain(this.drainMs)));
+    const lost = drained.filter((ok) => !ok).length;
+    if (lost) this.log(`${lost} room(s) still had changes the database did not take when the engine stopped`);
+    for (const r of this.rooms.values()) r.writer.close();
   }
 
   // ------------------------------------------------------------------ rooms
@@ -575,9 +589,7 @@ export class RoomManager {
       const step = room.chain.step;
       const h = Float32Array.from(room.chain.h);
       room.checkpointedStep = step;
-      room.writes = room.writes.then(() =>
-        this.store.checkpoint(room.model.state.id, step, h).catch((err) => this.log(`checkpoint failed: ${err.message}`)),
-      );
+      room.writer.checkpoint(step, h);
     }
   }
 
@@ -586,10 +598,7 @@ export class RoomManager {
     activity: { author: string; kind: string; payload: object } | null,
     extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> },
   ) {
-    const state = room.model.snapshot();
-    room.writes = room.writes.then(() =>
-      this.store.saveState(state, activity, extra).catch((err) => this.log(`saving room ${state.id} failed: ${err.message}`)),
-    );
+    room.writer.state(room.model.snapshot(), activity, extra);
   }
 
   private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
@@ -649,7 +658,7 @@ export class RoomManager {
       nextDue: Date.now(),
       pendingSteps: 0,
       checkpointedStep: s.step,
-      writes: Promise.resolve(),
+      writer: new RoomWriter(this.store, s.state.id, { log: this.log }),
       emptySince: Date.now(),
       chainError: null,
       parentItemId: s.parentItemId ?? null,

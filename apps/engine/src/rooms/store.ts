@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@ppgn/db';
 import { RoomState, type Role } from '@ppgn/shared';
+import type { PendingWrite } from './writer';
 
 export interface RoomTokens {
   owner: string;
@@ -60,36 +61,29 @@ export class RoomStore {
     });
   }
 
-  /** State change + its activity entry, in one transaction (nothing half-written). */
-  async saveState(
-    state: RoomState,
-    activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> } = {},
-  ): Promise<void> {
-    const update = this.prisma.room.update({
-      where: { id: state.id },
-      data: {
-        name: state.name,
-        state: state as object,
-        version: state.version,
-        ...(extra.contextPng !== undefined ? { contextPng: extra.contextPng ? Uint8Array.from(extra.contextPng) : null } : {}),
-        ...(extra.roles !== undefined ? { roles: extra.roles } : {}),
-      },
-    });
-    if (!activity) {
-      await update;
-      return;
+  /**
+   * Everything a room's writer has pending, in one transaction (nothing half-written): the latest
+   * state, roles, context image and checkpoint, and every activity entry in order.
+   */
+  async write(id: string, w: PendingWrite): Promise<void> {
+    const data = {
+      ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
+      ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
+      ...(w.roles !== undefined ? { roles: w.roles } : {}),
+      ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
+    };
+    const ops = [];
+    if (Object.keys(data).length > 0) ops.push(this.prisma.room.update({ where: { id }, data }));
+    if (w.activity.length > 0) {
+      ops.push(
+        this.prisma.activityEntry.createMany({
+          data: w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload })),
+        }),
+      );
     }
-    await this.prisma.$transaction([
-      update,
-      this.prisma.activityEntry.create({
-        data: { roomId: state.id, version: state.version, author: activity.author, kind: activity.kind, payload: activity.payload },
-      }),
-    ]);
-  }
-
-  async checkpoint(id: string, step: number, h: Float32Array): Promise<void> {
-    await this.prisma.room.update({ where: { id }, data: { step, h: floatsToBytes(h) } });
+    if (ops.length === 0) return;
+    if (ops.length === 1) await ops[0];
+    else await this.prisma.$transaction(ops);
   }
 
   async load(id: string): Promise<StoredRoom | null> {

@@ -1,0 +1,106 @@
+// The database goes away for 10 s in the middle of a session: rooms keep sampling and steering,
+// saves answer a clear 503, nothing is half-written, and once Postgres is back every change people
+// were told about is in it. Real engine, real Postgres behind a TCP proxy the test cuts.
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../../packages/db/src/embedded';
+import { api, startTestEngine, TestClient } from '../support/engine';
+import { tempDir } from '../support/procs';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+let t: Awaited<ReturnType<typeof startTestEngine>>;
+let pgDb: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
+let proxy: TcpProxy;
+let realUrl = '';
+const tmp = tempDir('db-outage');
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  pgDb = await startEmbeddedPostgres({ dataDir: path.join(tmp.dir, 'pg'), ephemeral: true });
+  realUrl = pgDb.url;
+  const u = new URL(realUrl);
+  proxy = await startTcpProxy(Number(u.port));
+  u.port = String(proxy.port);
+  t = await startTestEngine('db-outage', { databaseUrl: u.toString() });
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await proxy?.restore().catch(() => {});
+  await t?.close();
+  await proxy?.close();
+  await pgDb?.stop();
+  tmp.remove();
+});
+
+async function query<T>(sql: string, args: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: realUrl });
+  await c.connect();
+  try {
+    return (await c.query(sql, args)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+describe('database outage', () => {
+  it('rooms keep running, saves answer 503, and every acknowledged change is in Postgres afterwards', async () => {
+    const created = await api<{ id: string; tokens: { owner: string; editor: string } }>(t.base, 'POST', '/rooms', {
+      author: 'Ann',
+      conditions: [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }],
+      params: { fps: 20 },
+    });
+    expect(created.status).toBe(201);
+    const roomId = created.body.id;
+    const a = new TestClient(t.base);
+    clients.push(a);
+    await a.join(roomId, created.body.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
+
+    await proxy.cut();
+    const cutAt = Date.now();
+    const framesAtCut = a.frames.length;
+    // steering goes on: every intent is applied and acknowledged
+    const acked: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const ack = (await a.intent({ type: 'params.set', params: { eps1: 0.1 + i * 0.1 } })) as { ok: boolean; version: number };
+      expect(ack.ok).toBe(true);
+      acked.push(ack.version);
+    }
+    const stroke = (await a.intent({ type: 'mask.stroke', stroke: { id: 'outage-1', erase: false, radius: 0.05, points: [[0.2, 0.2], [0.4, 0.6]] } })) as { ok: boolean; version: number };
+    expect(stroke.ok).toBe(true);
+    acked.push(stroke.version);
+    // saving and creating rooms need the database: a clear 503, not a 500 or a hang
+    const save = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor, author: 'Ann' });
+    expect(save.status).toBe(503);
+    expect(save.body.error.code).toBe('unavailable');
+    expect(save.body.error.message).toMatch(/database/);
+    const room2 = await api<{ error: { code: string } }>(t.base, 'POST', '/rooms', { author: 'Ann' });
+    expect(room2.status).toBe(503);
+    const health = await api<{ database: { reachable: boolean } }>(t.base, 'GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body.database.reachable).toBe(false);
+    expect(t.engine.manager.unsaved()).toBeGreaterThan(0);
+    // the room keeps sampling through the outage
+    await a.waitFor(() => a.frames.length >= framesAtCut + 20, 20_000, 'frames during the outage');
+    await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - cutAt))));
+
+    await proxy.restore();
+    await a.waitFor(() => t.engine.manager.unsaved() === 0, 30_000, 'the backlog written');
+    const [row] = await query<{ version: number; state: { params: { eps1: number }; strokes: { id: string }[] } }>(
+      'SELECT version, state FROM "Room" WHERE id = $1',
+      [roomId],
+    );
+    expect(row!.version).toBe(a.state!.version);
+    expect(row!.state.params.eps1).toBeCloseTo(0.6, 6);
+    expect(row!.state.strokes.map((s) => s.id)).toEqual(['outage-1']);
+    const logged = await query<{ version: number }>('SELECT version FROM "ActivityEntry" WHERE "roomId" = $1', [roomId]);
+    const versions = new Set(logged.map((r) => r.version));
+    for (const v of acked) expect(versions.has(v), `activity of version ${v}`).toBe(true);
+    // the refused save left nothing behind; a save now works
+    expect((await query<{ n: string }>('SELECT count(*)::text AS n FROM "GalleryItem"'))[0]!.n).toBe('0');
+    const ok = await api(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor, author: 'Ann' });
+    expect(ok.status).toBe(201);
+  }, 90_000);
+});
