@@ -225,6 +225,41 @@ describe('gallery', () => {
     expect(child.body.parentId).toBe(saved.body.id);
     const childContext = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${child.body.id}/context.png`);
     expect(sha(new Uint8Array(childContext.body))).toBe(sha(new Uint8Array(contextPng.body)));
+    a.close();
+    b.close();
+  });
+
+  it('undo and redo of "use frame as context" bring back those pixels; undoing a seed change restarts the chain', async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
+    const contextNow = async () => {
+      const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Ann' });
+      expect(saved.status).toBe(201);
+      return sha(new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`)).body));
+    };
+    expect(await a.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
+    const first = await contextNow();
+    const n = a.frames.length;
+    await a.waitFor(() => a.frames.length >= n + 5, 20_000, 'the chain moves on');
+    expect(await a.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
+    const second = await contextNow();
+    expect(second).not.toBe(first);
+    expect(await a.intent({ type: 'undo' })).toMatchObject({ ok: true });
+    expect(await contextNow()).toBe(first);
+    expect(await a.intent({ type: 'redo' })).toMatchObject({ ok: true });
+    expect(await contextNow()).toBe(second);
+
+    await a.waitFor(() => a.frames.at(-1)!.step >= 10, 20_000, 'ten steps');
+    expect(await a.intent({ type: 'params.set', params: { seed: 4242 } })).toMatchObject({ ok: true });
+    const v1 = a.state!.version;
+    await a.waitFor(() => a.frames.some((f) => f.version >= v1 && f.step <= 2), 20_000, 'a fresh chain after the seed change');
+    await a.waitFor(() => a.frames.at(-1)!.step >= 10, 20_000, 'ten more steps');
+    expect(await a.intent({ type: 'undo' })).toMatchObject({ ok: true });
+    const v2 = a.state!.version;
+    await a.waitFor(() => a.frames.some((f) => f.version >= v2 && f.step <= 2), 20_000, 'a fresh chain after undoing the seed change');
+    a.close();
   });
 
   it('an item saved without a mask has no context image (a clear 404)', async () => {
@@ -236,6 +271,7 @@ describe('gallery', () => {
     const res = await api<{ error: { code: string } }>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
+    a.close();
   });
 
   it('starting from an image in a paused room shows the new picture at once', async () => {
@@ -259,6 +295,7 @@ describe('gallery', () => {
     expect(a.state!.running).toBe(false);
     const shown = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.owner}`)).body);
     expect(sha(shown)).toBe(sha(new Uint8Array(f.image)));
+    a.close();
   });
 
   it('save → remix → lineage round-trips, and the remixed room starts at the item', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Intent, applyPatch, type IntentInput, type RoomState } from '@ppgn/shared';
-import { RoomError, RoomModel, type Actor } from '../src/rooms/model';
+import { HISTORY_BYTES, RoomError, RoomModel, type Actor } from '../src/rooms/model';
 import { newRoomState } from '../src/rooms/defaults';
 
 const owner: Actor = { userId: 'alice', name: 'Alice', role: 'owner' };
@@ -31,6 +31,62 @@ describe('RoomModel', () => {
     expect(m.patchesSince(1)!.map((p) => p.version)).toEqual([2, 3]);
     expect(m.patchesSince(3)).toEqual([]);
     expect(m.patchesSince(7)).toBeNull();
+  });
+
+  it('patches are record-level: one stroke, one parameter, one condition — whatever else the room holds', () => {
+    const m = model();
+    m.apply(cls('c1', 'cat'), owner);
+    m.apply(cls('c2', 'dog'), owner);
+    const stroke = (id: string) => intent({ type: 'mask.stroke', stroke: { id, erase: false, radius: 0.05, points: Array.from({ length: 200 }, (_, i) => [i / 200, 0.5]) } });
+    for (let i = 0; i < 50; i++) m.apply(stroke(`s${i}`), editor);
+    let client: RoomState = m.snapshot();
+    const p1 = m.apply(stroke('last'), editor).patch;
+    expect(p1.strokes).toEqual({ put: [m.state.strokes.at(-1)] });
+    expect(p1.conditions).toBeUndefined();
+    expect(p1.params).toBeUndefined();
+    const p2 = m.apply(intent({ type: 'params.set', params: { eps3: 0.02 } }), editor).patch;
+    expect(p2).toMatchObject({ params: { eps3: 0.02 }, set: {} });
+    expect(p2.strokes).toBeUndefined();
+    const p3 = m.apply(intent({ type: 'condition.update', id: 'c2', weight: 3 }), editor).patch;
+    expect(p3.conditions).toEqual({ put: [m.state.conditions[1]] });
+    // a removed condition comes back where it was on undo (order travels only when it moved)
+    const p4 = m.apply(intent({ type: 'condition.remove', id: 'c1' }), owner).patch;
+    expect(p4.conditions).toEqual({ remove: ['c1'] });
+    const p5 = m.apply(intent({ type: 'undo' }), owner).patch;
+    expect(p5.conditions?.order).toEqual(['c1', 'c2']);
+    const p6 = m.apply(intent({ type: 'mask.clear' }), owner).patch;
+    expect(p6.strokes).toEqual({ clear: true });
+    for (const p of [p1, p2, p3, p4, p5, p6]) client = applyPatch(client, p);
+    expect(client).toEqual(m.snapshot());
+    expect(JSON.stringify(p2).length).toBeLessThan(200);
+  });
+
+  it('keeps the resync history bounded in bytes; older versions then need a snapshot', () => {
+    const m = model();
+    const big = (id: string) => intent({ type: 'mask.stroke', stroke: { id, erase: false, radius: 0.05, points: Array.from({ length: 256 }, (_, i) => [i / 256, 0.123456789]) } });
+    const perStroke = JSON.stringify(m.apply(big('s0'), editor).patch).length;
+    const n = Math.ceil((2 * HISTORY_BYTES) / perStroke);
+    for (let i = 1; i < n && i < 400; i++) m.apply(big(`s${i}`), editor);
+    expect(m.patchesSince(1)).toBeNull();
+    const kept = m.patchesSince(m.version - 5)!;
+    expect(kept.map((p) => p.version)).toEqual([1, 2, 3, 4, 5].map((d) => m.version - 5 + d));
+  });
+
+  it('undoing a seed change asks for a fresh chain, like the change itself', () => {
+    const m = model();
+    expect(m.apply(intent({ type: 'params.set', params: { seed: 42 } }), editor).effects.reset).toBe(true);
+    expect(m.apply(intent({ type: 'undo' }), editor).effects.reset).toBe(true);
+    expect(m.apply(intent({ type: 'redo' }), editor).effects.reset).toBe(true);
+    expect(m.apply(intent({ type: 'params.set', params: { eps1: 0.3 } }), editor).effects.reset).toBeUndefined();
+  });
+
+  it('a context set from the frame carries the hash of its pixels, and undo brings back the earlier one', () => {
+    const m = model();
+    m.apply(intent({ type: 'mask.context', useCurrentFrame: true }), editor, 10, 'hash-a');
+    m.apply(intent({ type: 'mask.context', useCurrentFrame: true }), editor, 20, 'hash-b');
+    expect(m.state.context).toEqual({ step: 20, setBy: 'bob', hash: 'hash-b' });
+    const p = m.apply(intent({ type: 'undo' }), editor).patch;
+    expect(p.set.context).toEqual({ step: 10, setBy: 'bob', hash: 'hash-a' });
   });
 
   it('refuses viewers, and non-owners while locked', () => {

@@ -1,6 +1,6 @@
 // Gallery wire types: what the engine's /gallery API returns and accepts.
 import { z } from 'zod';
-import { MaskStroke, RoomCondition, SamplerParams } from './room';
+import { MaskStroke, RoomCondition, RoomContext, SamplerParams } from './room';
 
 export const GalleryListQuery = z.object({
   class: z.string().max(64).optional(),
@@ -32,7 +32,7 @@ export const Recipe = z.preprocess(
     params: SamplerParams,
     strokes: z.array(MaskStroke),
     /** the frame step that was the inpainting context when saved (its pixels: GET /gallery/:id/context.png) */
-    context: z.object({ step: z.number().int().nonnegative(), setBy: z.string() }).nullable().default(null),
+    context: RoomContext.nullable().default(null),
     roomId: z.string().nullable(),
     packVersion: z.string().nullable().default(null),
     /** strokes an old item counted but did not keep */

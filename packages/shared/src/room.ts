@@ -102,6 +102,15 @@ export const MaskStroke = z.object({
 });
 export type MaskStroke = z.infer<typeof MaskStroke>;
 
+/** Which frame is the inpainting context, who set it, and the content hash of its pixels. */
+export const RoomContext = z.object({
+  step: z.number().int().nonnegative(),
+  setBy: z.string(),
+  /** content hash of the context image, so undo/redo bring back those pixels (absent in older rooms) */
+  hash: z.string().max(64).optional(),
+});
+export type RoomContext = z.infer<typeof RoomContext>;
+
 export const RoomState = z.object({
   id: z.string(),
   name: z.string(),
@@ -113,7 +122,7 @@ export const RoomState = z.object({
   params: SamplerParams,
   strokes: z.array(MaskStroke),
   /** the frame step whose image is the inpainting context (null = no context) */
-  context: z.object({ step: z.number().int().nonnegative(), setBy: z.string() }).nullable(),
+  context: RoomContext.nullable(),
 });
 export type RoomState = z.infer<typeof RoomState>;
 
@@ -203,11 +212,91 @@ export type JoinResult =
     }
   | { ok: false; error: string };
 
+/** Changes to a list of records with ids: the records added or changed, the ids removed, the new order if it moved. */
+export interface RecordDiff<T> {
+  put?: T[];
+  remove?: string[];
+  /** every record went (mask cleared): cheaper than listing them */
+  clear?: true;
+  order?: string[];
+}
+
+/**
+ * One version step, at record granularity: a stroke adds one stroke, a slider sends one parameter,
+ * an edited condition sends that condition — never the whole room.
+ */
 export interface RoomPatch {
   version: number;
   author: string;
-  /** top-level fields of RoomState that changed, with their new values */
-  set: Partial<Omit<RoomState, 'id' | 'version'>>;
+  /** scalar fields that changed, with their new values */
+  set: Partial<Pick<RoomState, 'name' | 'packId' | 'running' | 'locked' | 'context'>>;
+  /** sampler parameters that changed */
+  params?: Partial<SamplerParams>;
+  conditions?: RecordDiff<RoomCondition>;
+  strokes?: RecordDiff<MaskStroke>;
+}
+
+/** The keys of RoomState a patch changes. */
+export function patchKeys(p: RoomPatch): (keyof RoomState)[] {
+  const keys = Object.keys(p.set) as (keyof RoomState)[];
+  if (p.params && Object.keys(p.params).length) keys.push('params');
+  if (p.conditions) keys.push('conditions');
+  if (p.strokes) keys.push('strokes');
+  return keys;
+}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function diffRecords<T extends { id: string }>(before: T[], after: T[]): RecordDiff<T> | undefined {
+  if (after.length === 0 && before.length > 0) return { clear: true };
+  const old = new Map(before.map((r) => [r.id, r]));
+  const ids = new Set(after.map((r) => r.id));
+  // records are replaced, never edited in place: the same object is the same record
+  const put = after.filter((r) => {
+    const o = old.get(r.id);
+    return o !== r && !sameJson(o, r);
+  });
+  const remove = before.filter((r) => !ids.has(r.id)).map((r) => r.id);
+  const d: RecordDiff<T> = {};
+  if (put.length) d.put = structuredClone(put);
+  if (remove.length) d.remove = remove;
+  const naive = applyRecords(before, d).map((r) => r.id);
+  if (!sameJson(naive, after.map((r) => r.id))) d.order = after.map((r) => r.id);
+  return Object.keys(d).length ? d : undefined;
+}
+
+export function applyRecords<T extends { id: string }>(list: T[], d: RecordDiff<T>): T[] {
+  if (d.clear) list = [];
+  const removed = new Set(d.remove ?? []);
+  const out = list.filter((r) => !removed.has(r.id));
+  for (const r of d.put ?? []) {
+    const i = out.findIndex((x) => x.id === r.id);
+    if (i >= 0) out[i] = structuredClone(r);
+    else out.push(structuredClone(r));
+  }
+  if (d.order) {
+    const by = new Map(out.map((r) => [r.id, r]));
+    return d.order.map((id) => by.get(id)).filter((r): r is T => r !== undefined);
+  }
+  return out;
+}
+
+/** The record-level patch that takes `before` to `after` (same version numbering is the caller's). */
+export function diffState(before: RoomState, after: RoomState): Omit<RoomPatch, 'version' | 'author'> {
+  const patch: Omit<RoomPatch, 'version' | 'author'> = { set: {} };
+  for (const k of ['name', 'packId', 'running', 'locked', 'context'] as const) {
+    if (!sameJson(before[k], after[k])) (patch.set as Record<string, unknown>)[k] = structuredClone(after[k]);
+  }
+  const params: Partial<SamplerParams> = {};
+  for (const k of Object.keys(after.params) as (keyof SamplerParams)[]) {
+    if (before.params[k] !== after.params[k]) (params as Record<string, unknown>)[k] = after.params[k];
+  }
+  if (Object.keys(params).length) patch.params = params;
+  const conditions = diffRecords(before.conditions, after.conditions);
+  if (conditions) patch.conditions = conditions;
+  const strokes = diffRecords(before.strokes, after.strokes);
+  if (strokes) patch.strokes = strokes;
+  return patch;
 }
 
 export type Ack = { ok: true; version: number } | { ok: false; error: string };
@@ -256,5 +345,9 @@ export function describeZodError(err: z.ZodError): string {
 /** Apply a server patch to a local copy of the state; throws if a version was missed. */
 export function applyPatch(state: RoomState, patch: RoomPatch): RoomState {
   if (patch.version !== state.version + 1) throw new Error(`patch ${patch.version} does not follow ${state.version}`);
-  return { ...state, ...structuredClone(patch.set), version: patch.version };
+  const next: RoomState = { ...state, ...structuredClone(patch.set), version: patch.version };
+  if (patch.params) next.params = { ...state.params, ...patch.params };
+  if (patch.conditions) next.conditions = applyRecords(state.conditions, patch.conditions);
+  if (patch.strokes) next.strokes = applyRecords(state.strokes, patch.strokes);
+  return next;
 }

@@ -1,6 +1,7 @@
 // Live rooms: owns room state (RoomModel), the chain of each room, presence, persistence and the
 // sampling loop. All running rooms on one pack advance in one batched sampler call per tick.
 // It knows nothing of sockets: the socket layer subscribes to RoomEvents.
+import { createHash } from 'node:crypto';
 import {
   Condition,
   PpgnInputError,
@@ -21,6 +22,7 @@ import {
 } from '@ppgn/core';
 import {
   LIMITS,
+  patchKeys,
   type ActivityItem,
   type Frame,
   type Intent,
@@ -69,6 +71,8 @@ export interface LiveRoom {
   banned: Set<string>;
   members: Map<string, LiveMember>;
   contextImage: Float32Array | null;
+  /** context images (PNG) by content hash: what the versioned state's context refers to (bounded) */
+  blobs: Map<string, Uint8Array>;
   lastImage: Float32Array | null;
   lastFrame: Frame | null;
   history: HistoryEntry[];
@@ -108,6 +112,7 @@ export interface CreateRoomInput {
 }
 
 const HISTORY_EVERY = 5;
+const BLOBS_KEPT = 16;
 const HISTORY_LENGTH = 240;
 const ACTIVITY_KEPT = 50;
 const CHECKPOINT_MS = 2000;
@@ -280,19 +285,28 @@ export class RoomManager {
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
     return this.exclusive(async () => {
-      const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step);
+      // "use the current frame": its pixels are kept by content hash before the model refers to them
+      let frameHash: string | undefined;
+      if (intent.type === 'mask.context' && intent.useCurrentFrame) {
+        const img = room.lastImage ?? (await renderCodes(room.pack, [room.chain.h]))[0]!;
+        frameHash = this.keepBlob(room, this.png(room, img));
+      }
+      const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step, frameHash);
       const state = room.model.state;
+      const changed = patchKeys(patch);
       let contextPng: Uint8Array | null | undefined;
-      if (effects.contextFromFrame) {
-        room.contextImage = room.lastImage ?? (await renderCodes(room.pack, [room.chain.h]))[0]!;
-        contextPng = this.png(room, room.contextImage);
-      } else if ('context' in patch.set && state.context === null) {
-        room.contextImage = null;
-        contextPng = null;
+      if (changed.includes('context')) {
+        // the context follows the versioned state: set, removed, or brought back by undo/redo
+        const blob = state.context?.hash ? room.blobs.get(state.context.hash) : undefined;
+        if (state.context && !blob) this.log(`room ${roomId}: context pixels ${state.context.hash ?? '(no hash)'} are not kept; the context stays as it was`);
+        else {
+          contextPng = blob ?? null;
+          room.contextImage = blob ? this.decodeContext(room.pack, blob) : null;
+        }
       }
       if (effects.reset) await this.resetChain(room);
       if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
-      const chainChanged = ['conditions', 'params', 'strokes', 'context'].some((k) => k in patch.set);
+      const chainChanged = (['conditions', 'params', 'strokes', 'context'] as const).some((k) => changed.includes(k));
       if (chainChanged) await this.syncChain(room);
       // a quarantined chain gets another chance once someone changes what it samples
       if ((chainChanged || effects.reset) && room.chainError !== null) this.setChainError(room, null);
@@ -572,6 +586,21 @@ export class RoomManager {
     this.events.chainError(room.model.state.id, error);
   }
 
+  /** Keep a context image by content hash (the newest BLOBS_KEPT per room: what undo can reach). */
+  private keepBlob(room: LiveRoom, png: Uint8Array): string {
+    const hash = blobHash(png);
+    room.blobs.delete(hash);
+    room.blobs.set(hash, png);
+    while (room.blobs.size > BLOBS_KEPT) room.blobs.delete(room.blobs.keys().next().value!);
+    return hash;
+  }
+
+  private decodeContext(pack: Pack, png: Uint8Array): Float32Array | null {
+    const [H, W, C] = pack.imageShape;
+    const img = decodePng(png, C as 1 | 3, pack.manifest.image.range);
+    return img.shape[0] === H && img.shape[1] === W ? img.data : null;
+  }
+
   /** The room's inpainting context image as PNG (null: none). */
   contextPng(room: LiveRoom): Buffer | null {
     return room.contextImage ? this.png(room, room.contextImage) : null;
@@ -627,11 +656,13 @@ export class RoomManager {
   }
 
   private async live(s: StoredRoom, pack: Pack): Promise<LiveRoom> {
-    const [H, W, C] = pack.imageShape;
-    let contextImage: Float32Array | null = null;
-    if (s.contextPng) {
-      const img = decodePng(s.contextPng, C as 1 | 3, pack.manifest.image.range);
-      if (img.shape[0] === H && img.shape[1] === W) contextImage = img.data;
+    const contextImage = s.contextPng ? this.decodeContext(pack, s.contextPng) : null;
+    const blobs = new Map<string, Uint8Array>();
+    if (s.contextPng && contextImage) {
+      const hash = blobHash(s.contextPng);
+      blobs.set(hash, s.contextPng);
+      // rooms from before context hashes: name the pixels they have
+      if (s.state.context && !s.state.context.hash) s.state.context.hash = hash;
     }
     const model = new RoomModel(s.state, (t) => this.validateTarget(pack, t));
     const chain = await createChain(pack, {
@@ -651,6 +682,7 @@ export class RoomManager {
       banned: new Set(),
       members: new Map(),
       contextImage,
+      blobs,
       lastImage: null,
       lastFrame: null,
       history: [{ step: s.step, h: Float32Array.from(chain.h) }],
@@ -666,4 +698,5 @@ export class RoomManager {
   }
 }
 
+const blobHash = (png: Uint8Array) => createHash('sha256').update(png).digest('hex').slice(0, 32);
 const norm = (h: Float32Array) => Math.sqrt(h.reduce((a, v) => a + v * v, 0));

@@ -3,6 +3,7 @@
 // Pure: no sockets, no database, no tensors.
 import {
   LIMITS,
+  diffState,
   type Intent,
   type MaskStroke,
   type Role,
@@ -50,6 +51,8 @@ export interface Applied {
 }
 
 const HISTORY = 1000;
+/** the resync history is bounded in bytes too (a patch's JSON length), not only in count */
+export const HISTORY_BYTES = 512 * 1024;
 const UNDO_DEPTH = 100;
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -64,6 +67,8 @@ function describeTarget(t: RoomCondition['target']): string {
 export class RoomModel {
   state: RoomState;
   private history: RoomPatch[] = [];
+  private sizes: number[] = [];
+  private historyBytes = 0;
   private stacks = new Map<string, { undo: UndoableOp[]; redo: UndoableOp[] }>();
 
   constructor(
@@ -90,8 +95,11 @@ export class RoomModel {
     return structuredClone(this.state);
   }
 
-  /** `chainStep` is the chain's current step (the frame a "use current frame" context refers to). */
-  apply(intent: Intent, actor: Actor, chainStep = 0): Applied {
+  /**
+   * `chainStep` is the chain's current step (the frame a "use current frame" context refers to);
+   * `contextHash` the content hash of that frame's pixels (the runtime keeps the pixels by hash).
+   */
+  apply(intent: Intent, actor: Actor, chainStep = 0, contextHash?: string): Applied {
     if (actor.role === 'viewer') throw new RoomError('viewers cannot steer this room');
     if (this.state.locked && actor.role !== 'owner' && intent.type !== 'room.lock')
       throw new RoomError('the room is locked by its owner');
@@ -252,7 +260,7 @@ export class RoomModel {
       }
       case 'mask.context': {
         const before = s.context;
-        const after = intent.useCurrentFrame ? { step: chainStep, setBy: actor.userId } : null;
+        const after = intent.useCurrentFrame ? { step: chainStep, setBy: actor.userId, ...(contextHash ? { hash: contextHash } : {}) } : null;
         if (!intent.useCurrentFrame && before === null) throw new RoomError('there is no context image to remove');
         changes = { context: after };
         if (intent.useCurrentFrame) effects.contextFromFrame = true;
@@ -293,6 +301,8 @@ export class RoomModel {
       }
     }
 
+    // a different seed means a different chain, whichever way it came (a slider, undo, redo)
+    if (changes.params && changes.params.seed !== s.params.seed) effects.reset = true;
     const patch = this.commit(changes, actor.userId);
     if (op) {
       const stack = this.stackOf(actor.userId);
@@ -309,11 +319,18 @@ export class RoomModel {
   }
 
   private commit(changes: Changes, author: string): RoomPatch {
-    Object.assign(this.state, structuredClone(changes));
-    this.state.version += 1;
-    const patch: RoomPatch = { version: this.state.version, author, set: structuredClone(changes) };
+    const before = this.state;
+    // states share unchanged records (nothing edits a record in place), so diffs stay cheap
+    this.state = { ...before, ...changes, version: before.version + 1 };
+    const patch: RoomPatch = { version: this.state.version, author, ...diffState(before, this.state) };
+    const size = JSON.stringify(patch).length;
     this.history.push(patch);
-    if (this.history.length > HISTORY) this.history.shift();
+    this.sizes.push(size);
+    this.historyBytes += size;
+    while (this.history.length > 1 && (this.history.length > HISTORY || this.historyBytes > HISTORY_BYTES)) {
+      this.history.shift();
+      this.historyBytes -= this.sizes.shift()!;
+    }
     return patch;
   }
 
