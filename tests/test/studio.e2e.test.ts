@@ -17,6 +17,7 @@ let owner: Page;
 let roomUrl = '';
 let editorLink = '';
 let viewerLink = '';
+let savedItemId = '';
 const pageErrors: string[][] = [];
 
 async function newPerson(name: string | null, viewport?: { width: number; height: number }): Promise<Page> {
@@ -150,6 +151,7 @@ describe('studio', () => {
     const saved = owner.getByTestId('saved-link');
     await saved.waitFor({ timeout: 20_000 });
     const itemId = (await saved.getAttribute('href'))!.split('/').pop()!;
+    savedItemId = itemId;
 
     await owner.goto(`${app.web}/gallery`);
     const tile = owner.locator(`[data-testid="gallery-item"][data-id="${itemId}"]`);
@@ -248,6 +250,26 @@ describe('studio', () => {
     // still paused, and the canvas already shows the new start
     await expect(owner.getByTestId('play-pause').textContent()).resolves.toMatch(/play/i);
     await until(canvasPixels, (now) => now !== before, 'the new starting picture on the canvas');
+  });
+
+  it('room, gallery and item page at 1440 and 390 px wide: nothing overflows sideways (screenshots in tests/artifacts)', async () => {
+    expect(savedItemId).not.toBe('');
+    for (const [width, height] of [[1440, 900], [390, 844]] as const) {
+      const page = await newPerson('Shot', { width, height });
+      const pages: [string, string, () => Promise<unknown>][] = [
+        ['room', roomUrl, () => until(() => drawn(page), (n) => n >= 1, 'a frame')],
+        ['gallery', `${app.web}/gallery`, () => page.locator('[data-testid="gallery-item"] img').first().waitFor({ timeout: 20_000 })],
+        ['item', `${app.web}/gallery/${savedItemId}`, () => page.getByTestId('recipe').waitFor({ timeout: 20_000 })],
+      ];
+      for (const [name, url, ready] of pages) {
+        await page.goto(url);
+        await ready();
+        // no horizontal scrolling: the page fits the viewport (a phone must not pan sideways)
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${name} at ${width} px overflows by ${overflow} px`).toBeLessThanOrEqual(0);
+        await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+      }
+    }
   });
 
   it('had no uncaught errors in any page', () => {
