@@ -3,7 +3,7 @@ grid of settings runs in minutes on CPU). The chosen settings are confirmed with
 `npm run eval`, which is what the model card reports.
 
     python3 -m ppgn_train.tune --pack models/emoji64 --dataset FILE.u8.bin [--chains 6] [--steps 100]
-                               [--classes 0,5,9] [--grid ppgn|fast|dgnam|context] [--threads 2]
+                               [--classes 0,5,9] [--grid ppgn|ppgn2|long|fast|fast2|dgnam] [--threads 2] [--schedule N]
 Prints one JSON line per setting: held-out classifier accuracy of the samples (× real), diversity in the
 classifier's feature space (mean pairwise distance, × real), p(y) under E.
 """
@@ -82,6 +82,9 @@ def main(argv=None):
     ap.add_argument("--grid", default="ppgn")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--schedule", type=int, default=0,
+                    help="steps over which lr decays (default: --steps); fewer than --steps measures a live room that "
+                         "keeps stepping at lrEnd after its schedule")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     m = json.load(open(os.path.join(a.pack, "manifest.json")))
@@ -111,6 +114,9 @@ def main(argv=None):
     elif a.grid == "ppgn":
         grid = [dict(base["classes"], eps1=e1, eps3=e3, lr=lr, lrEnd=lr * le) for e1, e3, lr, le in
                 itertools.product([0.3, 1.0], [0.01, 0.05], [0.05, 0.15, 0.4], [0.25])]
+    elif a.grid == "long":
+        # a live room: after the schedule it keeps stepping at lrEnd; does the picture hold up?
+        grid = [dict(base["classes"], eps1=e1, eps3=e3) for e1, e3 in [(0.03, 0.05), (0.1, 0.05), (0.3, 0.05), (0.1, 0.02), (0.3, 0.02)]]
     elif a.grid == "dgnam":
         grid = [dict(base["classes"], eps1=0, eps3=e3, lr=lr, lrEnd=lr * 0.25, decay=dc) for e3, lr, dc in
                 itertools.product([0.0, 0.05], [0.05, 0.15], [0.0, 0.01])]
@@ -124,10 +130,10 @@ def main(argv=None):
         raise SystemExit(f"unknown grid {a.grid}")
     print(json.dumps({"real_acc": round(real_acc, 4), "real_div": round(real_div, 4), "classes": len(classes), "chains": a.chains}), flush=True)
     for c in grid:
-        c = dict(c, steps=a.steps)
+        c = dict(c, steps=a.schedule or a.steps)
         t0 = time.time()
         g = torch.Generator().manual_seed(a.seed)
-        x = sample(nets, "fast" if a.grid.startswith("fast") else "ppgn" if a.grid.startswith("ppgn") else a.grid, c, y, a.steps, g, clip)
+        x = sample(nets, "fast" if a.grid.startswith("fast") else "ppgn" if a.grid.startswith("ppgn") or a.grid == "long" else a.grid, c, y, a.steps, g, clip)
         with torch.no_grad():
             logits, taps = ev(x, taps=["features"])
             acc = (logits.argmax(1) == y).float().mean().item()

@@ -35,7 +35,7 @@ async function main() {
     steps: intArg(a.steps, 'steps') ?? 200,
     seed: intArg(a.seed, 'seed'),
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
-    modes: typeof a.modes === 'string' ? (a.modes.split(',') as EvalMode[]) : undefined,
+    modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
     config: tuned ? { ppgn } : undefined,
     reuse: typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
