@@ -21,6 +21,8 @@ export interface EngineConfig {
   httpLimits?: Partial<HttpLimits>;
   /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */
   idleMs?: number;
+  /** someone whose connection dropped keeps their place (membership, presence) this long (default RECONNECT_GRACE_MS) */
+  reconnectGraceMs?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -42,6 +44,7 @@ export interface HttpLimits {
 
 export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20 };
 export const ROOM_IDLE_MS = 60_000;
+export const RECONNECT_GRACE_MS = 30_000;
 
 function positive(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -77,5 +80,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dataDir: env.PPGN_DATA_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
+    reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S')),
   };
 }

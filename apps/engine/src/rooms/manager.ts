@@ -49,7 +49,10 @@ export interface RoomEvents {
 }
 
 interface LiveMember extends Member {
-  sockets: number;
+  /** ids of this person's connected sockets in the room */
+  sockets: Set<string>;
+  /** their last connection dropped: they are removed when this fires, unless they come back */
+  leaveTimer: ReturnType<typeof setTimeout> | null;
 }
 
 interface HistoryEntry {
@@ -62,8 +65,11 @@ export interface LiveRoom {
   pack: Pack;
   chain: ChainState;
   tokens: RoomTokens;
+  /** person id → role the owner gave them (persisted) */
   roles: Record<string, Role>;
+  /** person ids the owner removed (persisted) */
   banned: Set<string>;
+  /** person id → member */
   members: Map<string, LiveMember>;
   contextImage: Float32Array | null;
   lastImage: Float32Array | null;
@@ -116,6 +122,8 @@ export class RoomManager {
     private readonly log: (line: string) => void = () => {},
     /** a room with nobody connected stops sampling this long after the last client left */
     private readonly idleMs = 60_000,
+    /** someone whose connection dropped stays a member this long, so a reconnect resumes their place */
+    private readonly graceMs = 30_000,
   ) {}
 
   get defaultPackId(): string {
@@ -177,6 +185,7 @@ export class RoomManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.loop) clearTimeout(this.loop);
+    for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     await this.exclusive(async () => {});
     await this.checkpointAll(true);
     await Promise.all([...this.rooms.values()].map((r) => r.writes));
@@ -203,7 +212,7 @@ export class RoomManager {
     });
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
     const h0 = input.imagePng ? await this.encodeUpload(pack, input.imagePng) : input.h0;
-    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng: null, tokens, roles: {} };
+    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng: null, tokens, roles: {}, banned: [] };
     const live = await this.live(stored, pack);
     await this.store.create({ ...stored, h: live.chain.h });
     this.rooms.set(id, live);
@@ -221,12 +230,16 @@ export class RoomManager {
     return token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
   }
 
-  roleFor(room: LiveRoom, token: string, userId: string): Role | null {
-    if (room.banned.has(userId)) return null;
+  /**
+   * The role of a person (the id their credential proves) holding a link's token: null when the
+   * token is not the room's or the owner removed them. An owner's grant outranks an editor or viewer link.
+   */
+  roleFor(room: LiveRoom, token: string, personId: string | null): Role | null {
+    if (personId !== null && room.banned.has(personId)) return null;
     const base = this.tokenRole(room, token);
     if (!base) return null;
     if (base === 'owner') return 'owner';
-    return room.roles[userId] ?? base;
+    return (personId !== null ? room.roles[personId] : undefined) ?? base;
   }
 
   validateTarget(pack: Pack, target: RoomCondition['target']): string | null {
@@ -263,7 +276,7 @@ export class RoomManager {
       // steering shows up in the very next frame, not one frame period later
       if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
       const item = this.activityItem(room, patch.version, actor, summary);
-      this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
+      void this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
       this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
       this.events.activity(roomId, item);
       return patch;
@@ -282,7 +295,7 @@ export class RoomManager {
       room.nextDue = Date.now();
       const patch = room.model.system({}, actor.userId);
       const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
-      this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
+      void this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
       this.events.patch(roomId, patch);
       this.events.activity(roomId, item);
@@ -303,28 +316,59 @@ export class RoomManager {
 
   // ------------------------------------------------------------------ presence
 
-  join(room: LiveRoom, userId: string, name: string, role: Role): Member {
+  /** A connection (`socketId`) of a person joins, or rejoins: one member per person, however many connections. */
+  join(room: LiveRoom, userId: string, name: string, role: Role, socketId: string): Member {
     if (room.emptySince !== null && this.idle(room, Date.now())) room.nextDue = Date.now();
     room.emptySince = null;
     let m = room.members.get(userId);
     if (m) {
-      m.sockets += 1;
+      if (m.leaveTimer) clearTimeout(m.leaveTimer);
+      m.leaveTimer = null;
+      m.sockets.add(socketId);
       m.name = name;
       m.role = role;
     } else {
-      m = { userId, name, role, color: COLORS[room.members.size % COLORS.length]!, cursor: null, painting: false, following: null, viewing: null, sockets: 1 };
+      m = {
+        userId,
+        name,
+        role,
+        color: COLORS[room.members.size % COLORS.length]!,
+        cursor: null,
+        painting: false,
+        following: null,
+        viewing: null,
+        sockets: new Set([socketId]),
+        leaveTimer: null,
+      };
       room.members.set(userId, m);
     }
     this.emitMembers(room);
     return m;
   }
 
-  leave(room: LiveRoom, userId: string): void {
+  /**
+   * A connection of a person closed. `left`: they meant it (closed the room), so their last
+   * connection removes them at once; otherwise (a dropped transport) they stay, shown as away, for
+   * the grace period, and a reconnect within it resumes their membership and presence.
+   */
+  disconnect(room: LiveRoom, userId: string, socketId: string, left: boolean): void {
     const m = room.members.get(userId);
-    if (!m) return;
-    m.sockets -= 1;
-    if (m.sockets <= 0) room.members.delete(userId);
-    if (room.members.size === 0) room.emptySince = Date.now();
+    if (!m || !m.sockets.delete(socketId)) return;
+    if (m.sockets.size === 0) {
+      if (left || this.graceMs <= 0) room.members.delete(userId);
+      else {
+        m.cursor = null;
+        m.painting = false;
+        m.leaveTimer = setTimeout(() => {
+          m.leaveTimer = null;
+          if (room.members.get(userId) !== m || m.sockets.size > 0) return;
+          room.members.delete(userId);
+          this.emitMembers(room);
+        }, this.graceMs);
+        m.leaveTimer.unref?.();
+      }
+    }
+    if (![...room.members.values()].some((x) => x.sockets.size > 0)) room.emptySince = Date.now();
     this.emitMembers(room);
   }
 
@@ -340,7 +384,7 @@ export class RoomManager {
   }
 
   members(room: LiveRoom): Member[] {
-    return [...room.members.values()].map(({ sockets: _s, ...m }) => m);
+    return [...room.members.values()].map(({ sockets, leaveTimer: _t, ...m }) => (sockets.size === 0 ? { ...m, away: true } : m));
   }
 
   /** Owner actions: kick (and refuse rejoin), change a user's role. */
@@ -349,8 +393,12 @@ export class RoomManager {
     if (action.userId === actor.userId) throw new RoomError('you cannot do that to yourself');
     if (action.type === 'kick') {
       room.banned.add(action.userId);
+      const m = room.members.get(action.userId);
+      if (m?.leaveTimer) clearTimeout(m.leaveTimer);
       room.members.delete(action.userId);
-      if (room.members.size === 0) room.emptySince = Date.now();
+      if (![...room.members.values()].some((x) => x.sockets.size > 0)) room.emptySince = Date.now();
+      // stored before the owner's ack: a ban survives a crash right after it
+      await this.persist(room, null, { banned: [...room.banned] });
       this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
       this.emitMembers(room);
       return;
@@ -359,7 +407,7 @@ export class RoomManager {
     room.roles[action.userId] = action.role;
     const m = room.members.get(action.userId);
     if (m) m.role = action.role;
-    this.persist(room, null, { roles: { ...room.roles } });
+    await this.persist(room, null, { roles: { ...room.roles } });
     this.events.role(room.model.state.id, action.userId, action.role);
     this.emitMembers(room);
   }
@@ -542,12 +590,13 @@ export class RoomManager {
   private persist(
     room: LiveRoom,
     activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> },
-  ) {
+    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role>; banned?: string[] },
+  ): Promise<void> {
     const state = room.model.snapshot();
     room.writes = room.writes.then(() =>
       this.store.saveState(state, activity, extra).catch((err) => this.log(`saving room ${state.id} failed: ${err.message}`)),
     );
+    return room.writes;
   }
 
   private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
@@ -597,7 +646,7 @@ export class RoomManager {
       chain,
       tokens: s.tokens,
       roles: { ...s.roles },
-      banned: new Set(),
+      banned: new Set(s.banned),
       members: new Map(),
       contextImage,
       lastImage: null,

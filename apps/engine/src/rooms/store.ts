@@ -15,7 +15,10 @@ export interface StoredRoom {
   h: Float32Array | null;
   contextPng: Uint8Array | null;
   tokens: RoomTokens;
+  /** person id → role the owner gave them */
   roles: Record<string, Role>;
+  /** person ids the owner removed */
+  banned: string[];
 }
 
 export const newToken = () => randomBytes(18).toString('base64url');
@@ -53,6 +56,7 @@ export class RoomStore {
         editorToken: room.tokens.editor,
         viewerToken: room.tokens.viewer,
         roles: room.roles,
+        banned: room.banned,
       },
     });
   }
@@ -61,7 +65,7 @@ export class RoomStore {
   async saveState(
     state: RoomState,
     activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> } = {},
+    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role>; banned?: string[] } = {},
   ): Promise<void> {
     const update = this.prisma.room.update({
       where: { id: state.id },
@@ -71,6 +75,7 @@ export class RoomStore {
         version: state.version,
         ...(extra.contextPng !== undefined ? { contextPng: extra.contextPng ? Uint8Array.from(extra.contextPng) : null } : {}),
         ...(extra.roles !== undefined ? { roles: extra.roles } : {}),
+        ...(extra.banned !== undefined ? { banned: extra.banned } : {}),
       },
     });
     if (!activity) {
@@ -115,6 +120,7 @@ export class RoomStore {
     editorToken: string;
     viewerToken: string;
     roles: unknown;
+    banned: string[];
   }): StoredRoom {
     const state = RoomState.parse({ ...(r.state as object), version: r.version });
     return {
@@ -124,6 +130,7 @@ export class RoomStore {
       contextPng: r.contextPng,
       tokens: { owner: r.ownerToken, editor: r.editorToken, viewer: r.viewerToken },
       roles: (r.roles ?? {}) as Record<string, Role>,
+      banned: r.banned ?? [],
     };
   }
 }
