@@ -16,6 +16,8 @@ const client = (opts: { credential?: string; reconnection?: boolean; base?: stri
   return c;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const within = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))]);
 
 interface Created {
   id: string;
@@ -259,6 +261,28 @@ describe('a dropped connection', () => {
     await owner.waitFor(() => owner.state!.conditions.length === 0, 5000, "Quinn's undo");
   });
 
+  it('a session is only given back to the person it belongs to: another credential in the new handshake is refused', async () => {
+    const room = await createRoom();
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const s = client({ base: via, reconnection: true });
+    await s.join(room.id, room.tokens.editor, 'Sam');
+    const samId = s.userId;
+    const refused = new Promise<{ message: string; data?: { code?: string } }>((res) => s.socket.once('connect_error', res as never));
+    // the same session id and offset, but the handshake now proves someone else
+    s.credential = owner.credential;
+    proxy.cut();
+    const err = await within(refused, 10_000, 'the refusal');
+    expect(err.message).toBe('this session belongs to someone else; join again');
+    expect(err.data).toEqual({ code: 'forbidden' });
+    s.socket.io.reconnection(false);
+    s.close();
+    // Sam's place was not taken over: still Sam's (away), not the owner's
+    const members = t.engine.manager.members(t.engine.manager.get(room.id));
+    expect(members.find((m) => m.userId === samId)).toMatchObject({ name: 'Sam', away: true });
+    expect(members.filter((m) => m.userId === owner.userId)).toHaveLength(1);
+  });
+
   it('someone kicked while their connection was down is told so when it comes back', async () => {
     const room = await createRoom();
     const owner = client();
@@ -271,7 +295,7 @@ describe('a dropped connection', () => {
     await owner.waitFor(() => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === r.userId && m.away), 5000, 'Rae away');
     expect(await admin(owner, { type: 'kick', userId: r.userId })).toMatchObject({ ok: true });
     proxy.refuse = false;
-    expect((await kicked).reason).toMatch(/removed/);
+    expect((await within(kicked, 10_000, 'the kick notice')).reason).toMatch(/removed/);
     await r.waitFor(() => !r.socket.connected, 5000, 'the disconnect');
     r.socket.io.reconnection(false);
     expect(t.engine.manager.members(t.engine.manager.get(room.id)).map((m) => m.userId)).toEqual([owner.userId]);

@@ -70,7 +70,9 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   const io = new IOServer(httpServer, {
     cors: { origin: true },
     maxHttpBufferSize: 2e6,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+    // a dropped transport gets its socket back (rooms, data, missed events) for 2 min; the room
+    // middleware still runs on it (skipMiddlewares: false) to check the credential of the new handshake
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: false },
   });
 
   return {

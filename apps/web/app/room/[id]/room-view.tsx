@@ -231,12 +231,12 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
           {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
           <ScoreChart points={view.scores} conditions={state?.conditions.filter((c) => c.enabled).length ?? 0} running={running} />
-          {base && (
+          {base && role && (
             <Timeline
               base={base}
               roomId={roomId}
               token={token}
-              canFork={role !== null}
+              canFork
               onFork={(s) => void fork(s)}
               onError={onHistoryError}
               follow={followed ? { name: followed.name, viewing: followed.viewing } : null}
