@@ -158,10 +158,11 @@ describe('server-issued identity', () => {
 });
 
 describe('bans and grants survive an engine restart', () => {
-  it('a kicked person stays out and a promoted one keeps the role after the engine restarts', async () => {
+  it('a kicked person stays out and a promoted one keeps the role after the engine restarts (and new people are rate limited)', async () => {
     const tmp = tempDir('identity-restart');
     const dataDir = path.join(tmp.dir, 'pg');
-    let e = await startTestEngine('identity-a', { dataDir });
+    // this engine mints at most 3 people a minute per address
+    let e = await startTestEngine('identity-a', { dataDir, httpLimits: { identities: 3 } });
     const local: TestClient[] = [];
     try {
       const room = await createRoom(e.base);
@@ -170,6 +171,16 @@ describe('bans and grants survive an engine restart', () => {
       await owner.join(room.id, room.tokens.owner, 'Olga');
       await ed.join(room.id, room.tokens.editor, 'Ed');
       await vic.join(room.id, room.tokens.viewer, 'Vic');
+      const fourth = new TestClient(e.base);
+      local.push(fourth);
+      expect(await fourth.join(room.id, room.tokens.viewer, 'Flood')).toEqual({
+        ok: false,
+        code: 'rate_limited',
+        error: 'too many new people from this address (at most 3 per 60 s); try again shortly',
+      });
+      const known = new TestClient(e.base, { credential: vic.credential });
+      local.push(known);
+      expect(await known.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({ ok: true, userId: vic.userId });
       expect(await admin(owner, { type: 'kick', userId: ed.userId })).toMatchObject({ ok: true });
       expect(await admin(owner, { type: 'role', userId: vic.userId, role: 'editor' })).toMatchObject({ ok: true });
       for (const c of local) c.close();

@@ -40,9 +40,11 @@ export interface HttpLimits {
   exports: number;
   /** POST /rooms/:id/image */
   uploads: number;
+  /** new people (credentials minted by a join without one, over Socket.IO) */
+  identities: number;
 }
 
-export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20 };
+export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20, identities: 120 };
 export const ROOM_IDLE_MS = 60_000;
 export const RECONNECT_GRACE_MS = 30_000;
 
@@ -58,7 +60,7 @@ function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   const out: Partial<HttpLimits> = {};
   const windowS = positive(env.PPGN_RATE_WINDOW_S, 'PPGN_RATE_WINDOW_S');
   if (windowS !== undefined) out.windowMs = windowS * 1000;
-  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads'] as const) {
+  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads', 'identities'] as const) {
     const name = `PPGN_RATE_${k.toUpperCase()}`;
     const v = positive(env[name], name);
     if (v !== undefined) out[k] = Math.floor(v);

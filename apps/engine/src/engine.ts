@@ -1,6 +1,6 @@
 // Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
 import { openDatabase, DatabaseError, type Database } from '@ppgn/db';
-import type { EngineConfig } from './config';
+import { HTTP_LIMITS, type EngineConfig } from './config';
 import { StartupError } from './errors';
 import { Gallery } from './gallery';
 import { createEngineServer, type EngineServer } from './http';
@@ -56,7 +56,12 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       runningRooms: () => manager.running(),
       routes: apiRouter(manager, gallery, packs, identities, config.httpLimits),
     });
-    attachRoomSockets(server.io, manager, identities, { log: (l) => log(`[engine] ${l}`), intentRate: config.intentRate });
+    const limits = { ...HTTP_LIMITS, ...config.httpLimits };
+    attachRoomSockets(server.io, manager, identities, {
+      log: (l) => log(`[engine] ${l}`),
+      intentRate: config.intentRate,
+      identityLimit: { limit: limits.identities, windowMs: limits.windowMs },
+    });
     const port = await server.listen(config.port, config.host);
     manager.start();
     const srv = server;

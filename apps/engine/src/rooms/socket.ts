@@ -85,6 +85,26 @@ class RateLimiter {
   }
 }
 
+/** At most `limit` events per key (a client address) per fixed window. */
+class WindowCounter {
+  private counts = new Map<string, { start: number; n: number }>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+  take(key: string, now = Date.now()): boolean {
+    let c = this.counts.get(key);
+    if (!c || now - c.start >= this.windowMs) {
+      if (this.counts.size > 10_000) for (const [k, v] of this.counts) if (now - v.start >= this.windowMs) this.counts.delete(k);
+      c = { start: now, n: 0 };
+      this.counts.set(key, c);
+    }
+    if (c.n >= this.limit) return false;
+    c.n += 1;
+    return true;
+  }
+}
+
 function message(err: unknown): string {
   if (err instanceof RoomError || err instanceof PpgnInputError) return err.message;
   return 'internal error';
@@ -94,9 +114,11 @@ export function attachRoomSockets(
   io: IO,
   manager: RoomManager,
   identities: Identities,
-  opts: { log?: (l: string) => void; intentRate?: number } = {},
+  opts: { log?: (l: string) => void; intentRate?: number; identityLimit?: { limit: number; windowMs: number } } = {},
 ): void {
   const log = opts.log ?? (() => {});
+  // every join without a credential stores a new person: per client address, like the HTTP limits
+  const mints = opts.identityLimit ? new WindowCounter(opts.identityLimit.limit, opts.identityLimit.windowMs) : null;
   const credentialOf = (socket: Sock) => (socket.handshake.auth as SocketAuth | undefined)?.credential;
 
   // A recovered session is a bearer secret too: it is only taken back by the person it belongs to
@@ -157,7 +179,10 @@ export function attachRoomSockets(
           try {
             const person = await identities.verify(credentialOf(socket));
             if (person) userId = person.id;
-            else {
+            else if (mints && !mints.take(socket.handshake.address)) {
+              const { limit, windowMs } = opts.identityLimit!;
+              return refuse('rate_limited', `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`);
+            } else {
               const minted = await identities.mint();
               userId = minted.person.id;
               credential = minted.credential;
