@@ -81,6 +81,8 @@ export interface LiveRoom {
   checkpointedStep: number;
   /** serialises this room's database writes, in order */
   writes: Promise<void>;
+  /** serialises its role grants and removals (a short queue of its own: the owner's ack waits for it) */
+  accessWrites: Promise<void>;
   /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
   emptySince: number | null;
   /** why the chain is quarantined (it threw while stepping); null = healthy */
@@ -188,7 +190,7 @@ export class RoomManager {
     for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     await this.exclusive(async () => {});
     await this.checkpointAll(true);
-    await Promise.all([...this.rooms.values()].map((r) => r.writes));
+    await Promise.all([...this.rooms.values()].flatMap((r) => [r.writes, r.accessWrites]));
   }
 
   // ------------------------------------------------------------------ rooms
@@ -398,7 +400,7 @@ export class RoomManager {
       room.members.delete(action.userId);
       if (![...room.members.values()].some((x) => x.sockets.size > 0)) room.emptySince = Date.now();
       // stored before the owner's ack: a ban survives a crash right after it
-      await this.persist(room, null, { banned: [...room.banned] });
+      await this.persistAccess(room, { banned: [...room.banned] });
       this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
       this.emitMembers(room);
       return;
@@ -407,7 +409,7 @@ export class RoomManager {
     room.roles[action.userId] = action.role;
     const m = room.members.get(action.userId);
     if (m) m.role = action.role;
-    await this.persist(room, null, { roles: { ...room.roles } });
+    await this.persistAccess(room, { roles: { ...room.roles } });
     this.events.role(room.model.state.id, action.userId, action.role);
     this.emitMembers(room);
   }
@@ -590,13 +592,22 @@ export class RoomManager {
   private persist(
     room: LiveRoom,
     activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role>; banned?: string[] },
+    extra: { contextPng?: Uint8Array | null },
   ): Promise<void> {
     const state = room.model.snapshot();
     room.writes = room.writes.then(() =>
       this.store.saveState(state, activity, extra).catch((err) => this.log(`saving room ${state.id} failed: ${err.message}`)),
     );
     return room.writes;
+  }
+
+  /** Role grants and removals, stored in order; resolves once stored (a ban survives a crash right after the owner's ack). */
+  private persistAccess(room: LiveRoom, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
+    const id = room.model.state.id;
+    room.accessWrites = room.accessWrites.then(() =>
+      this.store.saveAccess(id, access).catch((err) => this.log(`saving who may use room ${id} failed: ${err.message}`)),
+    );
+    return room.accessWrites;
   }
 
   private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
@@ -657,6 +668,7 @@ export class RoomManager {
       pendingSteps: 0,
       checkpointedStep: s.step,
       writes: Promise.resolve(),
+      accessWrites: Promise.resolve(),
       emptySince: Date.now(),
       chainError: null,
     };

@@ -65,7 +65,7 @@ export class RoomStore {
   async saveState(
     state: RoomState,
     activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role>; banned?: string[] } = {},
+    extra: { contextPng?: Uint8Array | null } = {},
   ): Promise<void> {
     const update = this.prisma.room.update({
       where: { id: state.id },
@@ -74,8 +74,6 @@ export class RoomStore {
         state: state as object,
         version: state.version,
         ...(extra.contextPng !== undefined ? { contextPng: extra.contextPng ? Uint8Array.from(extra.contextPng) : null } : {}),
-        ...(extra.roles !== undefined ? { roles: extra.roles } : {}),
-        ...(extra.banned !== undefined ? { banned: extra.banned } : {}),
       },
     });
     if (!activity) {
@@ -88,6 +86,11 @@ export class RoomStore {
         data: { roomId: state.id, version: state.version, author: activity.author, kind: activity.kind, payload: activity.payload },
       }),
     ]);
+  }
+
+  /** Who may do what: the owner's role grants and removals (nothing else of the room). */
+  async saveAccess(id: string, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
+    await this.prisma.room.update({ where: { id }, data: access });
   }
 
   async checkpoint(id: string, step: number, h: Float32Array): Promise<void> {
