@@ -10,7 +10,10 @@ import { tempDir } from './procs';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function startTestEngine(name: string, opts: { databaseUrl?: string; intentRate?: number; httpLimits?: Partial<HttpLimits>; idleMs?: number } = {}) {
+export async function startTestEngine(
+  name: string,
+  opts: { databaseUrl?: string; intentRate?: number; httpLimits?: Partial<HttpLimits>; idleMs?: number; reconnectGraceMs?: number; dataDir?: string } = {},
+) {
   const tmp = tempDir(name);
   const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
   const engine: Engine = await startEngine(
@@ -21,10 +24,11 @@ export async function startTestEngine(name: string, opts: { databaseUrl?: string
       packs: [],
       backend: 'cpu',
       databaseUrl: opts.databaseUrl,
-      dataDir: path.join(tmp.dir, 'pg'),
+      dataDir: opts.dataDir ?? path.join(tmp.dir, 'pg'),
       intentRate: opts.intentRate,
       httpLimits: opts.httpLimits,
       idleMs: opts.idleMs,
+      reconnectGraceMs: opts.reconnectGraceMs,
     },
     () => {},
   );
@@ -40,17 +44,20 @@ export async function startTestEngine(name: string, opts: { databaseUrl?: string
   };
 }
 
-export async function api<T = unknown>(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(base: string, method: string, url: string, body?: unknown, credential?: string): Promise<{ status: number; body: T }> {
   const res = await fetch(base + url, {
     method,
-    headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(credential ? { authorization: `Bearer ${credential}` } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const type = res.headers.get('content-type') ?? '';
   return { status: res.status, body: (type.includes('json') ? await res.json() : await res.arrayBuffer()) as T };
 }
 
-/** A socket.io client that joins a room and keeps a local copy of the state from patches. */
+/**
+ * A socket.io client that joins a room and keeps a local copy of the state from patches. It sends
+ * its credential (given, or minted by its first join) in the handshake, like the browser.
+ */
 export class TestClient {
   socket: ClientSocket;
   state: RoomState | null = null;
@@ -61,9 +68,20 @@ export class TestClient {
   errorEvents: { error: string; intent?: string }[] = [];
   userId = '';
   role = '';
+  credential: string | undefined;
+  /** room:join requests this client sent */
+  joinsSent = 0;
 
-  constructor(base: string) {
-    this.socket = io(base, { transports: ['websocket'], reconnection: false, forceNew: true });
+  constructor(base: string, opts: { credential?: string; reconnection?: boolean } = {}) {
+    this.credential = opts.credential;
+    this.socket = io(base, {
+      transports: ['websocket'],
+      reconnection: opts.reconnection ?? false,
+      reconnectionDelay: 200,
+      reconnectionDelayMax: 500,
+      forceNew: true,
+      auth: (cb) => cb(this.credential ? { credential: this.credential } : {}),
+    });
     this.socket.on('room:patch', (p) => {
       this.patches.push(p);
       if (this.state && p.version === this.state.version + 1) this.state = applyPatch(this.state, p);
@@ -76,9 +94,12 @@ export class TestClient {
     this.socket.on('room:role', (e) => (this.role = e.role));
   }
 
-  async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number; userId?: string } = {}): Promise<JoinResult> {
+  /** `extra` may carry fields the protocol does not have (an impersonator's `userId`): the engine ignores them. */
+  async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number } & Record<string, unknown> = {}): Promise<JoinResult> {
+    this.joinsSent += 1;
     const res = await this.socket.timeout(10_000).emitWithAck('room:join', { roomId, token, name, ...extra });
     if (res.ok) {
+      if (res.credential) this.credential = res.credential;
       this.userId = res.userId;
       this.role = res.role;
       if (res.state) this.state = res.state;

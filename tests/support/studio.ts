@@ -13,11 +13,11 @@ export interface StudioApp {
   stop(): Promise<void>;
 }
 
-/** `npm start`'s script with its own ports, data dir and the small test pack. */
-export async function startStudio(name: string): Promise<StudioApp> {
+/** `npm start`'s script with its own ports, data dir and the small test pack (`env`: more settings, e.g. ENGINE_PUBLIC_URL). */
+export async function startStudio(name: string, opts: { enginePort?: number; env?: Record<string, string> } = {}): Promise<StudioApp> {
   const tmp = tempDir(name);
   const webPort = await freePort();
-  const enginePort = await freePort();
+  const enginePort = opts.enginePort ?? (await freePort());
   const proc = startProcess(['scripts/start.mjs'], {
     PORT: String(webPort),
     ENGINE_PORT: String(enginePort),
@@ -25,6 +25,7 @@ export async function startStudio(name: string): Promise<StudioApp> {
     PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
     PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
     PPGN_BACKEND: 'cpu',
+    ...opts.env,
   });
   await proc.waitFor(/PPGN Studio is running: +http:\/\/localhost:\d+/, 240_000);
   return {

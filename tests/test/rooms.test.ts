@@ -88,7 +88,7 @@ describe('co-steering', () => {
     expect(state.body.state.version).toBe(before);
     // bad tokens are refused
     const intruder = client();
-    expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({ ok: false, error: 'this link is not valid for the room' });
+    expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({ ok: false, code: 'forbidden', error: 'this link is not valid for the room' });
   });
 
   it('owner can promote a viewer and kick an editor', async () => {
@@ -106,8 +106,10 @@ describe('co-steering', () => {
     const kicked = new Promise((r) => e.socket.once('room:kicked', r));
     await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: e.userId });
     await kicked;
-    const again = client();
-    expect(await again.join(room.id, room.tokens.editor, 'Edit', { userId: e.userId })).toEqual({ ok: false, error: 'you were removed from this room' });
+    // with their credential, under another name: still removed
+    const again = new TestClient(t.base, { credential: e.credential });
+    clients.push(again);
+    expect(await again.join(room.id, room.tokens.editor, 'Someone else')).toEqual({ ok: false, code: 'forbidden', error: 'you were removed from this room' });
   });
 
   it('shares presence: cursors, painting, following and the step someone looks at', async () => {
@@ -146,18 +148,20 @@ describe('co-steering', () => {
     const a = client();
     await a.join(room.id, room.tokens.owner, 'A');
     const seen = a.state!.version;
-    const userId = a.userId;
     a.close();
     const b = client();
     await b.join(room.id, room.tokens.editor, 'B');
     await b.intent({ type: 'params.set', params: { eps1: 0.1 } });
     await b.intent({ type: 'room.rename', name: 'nope' }).then((r) => expect(r.ok).toBe(false));
     await b.intent({ type: 'params.set', params: { eps3: 0.2 } });
-    const a2 = client();
+    const a2 = new TestClient(t.base, { credential: a.credential });
+    clients.push(a2);
     a2.state = structuredClone(a.state);
-    const res = await a2.join(room.id, room.tokens.owner, 'A', { sinceVersion: seen, userId });
+    const res = await a2.join(room.id, room.tokens.owner, 'A', { sinceVersion: seen });
     expect(res.ok).toBe(true);
     if (!res.ok) return;
+    expect(res.userId).toBe(a.userId);
+    expect(res.credential).toBeUndefined();
     expect(res.state).toBeNull();
     expect(res.patches.map((p) => p.version)).toEqual([seen + 1, seen + 2]);
     expect(a2.state).toEqual(b.state);
@@ -447,7 +451,8 @@ describe('roles over HTTP come from the token', () => {
     await owner.waitFor(() => owner.frames.length >= 1, 20_000, 'a frame');
     // the viewer claims the owner's display name and user id: still a viewer
     const viewer = client();
-    await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: 'olga-viewer-1' });
+    await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: owner.userId });
+    expect(viewer.userId).not.toBe(owner.userId);
     const refused = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toBe('viewers cannot save to the gallery; ask the owner for an editor link');

@@ -21,6 +21,8 @@ export interface EngineConfig {
   httpLimits?: Partial<HttpLimits>;
   /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */
   idleMs?: number;
+  /** someone whose connection dropped keeps their place (membership, presence) this long (default RECONNECT_GRACE_MS) */
+  reconnectGraceMs?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -38,10 +40,13 @@ export interface HttpLimits {
   exports: number;
   /** POST /rooms/:id/image */
   uploads: number;
+  /** new people (credentials minted by a join without one, over Socket.IO) */
+  identities: number;
 }
 
-export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20 };
+export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20, identities: 120 };
 export const ROOM_IDLE_MS = 60_000;
+export const RECONNECT_GRACE_MS = 30_000;
 
 function positive(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -55,7 +60,7 @@ function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   const out: Partial<HttpLimits> = {};
   const windowS = positive(env.PPGN_RATE_WINDOW_S, 'PPGN_RATE_WINDOW_S');
   if (windowS !== undefined) out.windowMs = windowS * 1000;
-  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads'] as const) {
+  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads', 'identities'] as const) {
     const name = `PPGN_RATE_${k.toUpperCase()}`;
     const v = positive(env[name], name);
     if (v !== undefined) out[k] = Math.floor(v);
@@ -77,5 +82,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dataDir: env.PPGN_DATA_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
+    reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S')),
   };
 }

@@ -1,9 +1,10 @@
 // Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
 import { openDatabase, DatabaseError, type Database } from '@ppgn/db';
-import type { EngineConfig } from './config';
+import { HTTP_LIMITS, type EngineConfig } from './config';
 import { StartupError } from './errors';
 import { Gallery } from './gallery';
 import { createEngineServer, type EngineServer } from './http';
+import { Identities } from './identity';
 import { assertPortFree } from './ports';
 import { RoomManager } from './rooms/manager';
 import { attachRoomSockets, socketEvents } from './rooms/socket';
@@ -41,7 +42,9 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     socketEvents(() => server?.io),
     (l) => log(`[engine] ${l}`),
     config.idleMs,
+    config.reconnectGraceMs,
   );
+  const identities = new Identities(db.prisma);
   try {
     const resumed = await manager.resume();
     if (resumed) log(`[engine] resumed ${resumed} room(s)`);
@@ -51,9 +54,14 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       packs: packs.map((p) => p.summary),
       db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count(), countGallery: () => gallery.count() },
       runningRooms: () => manager.running(),
-      routes: apiRouter(manager, gallery, packs, config.httpLimits),
+      routes: apiRouter(manager, gallery, packs, identities, config.httpLimits),
     });
-    attachRoomSockets(server.io, manager, { log: (l) => log(`[engine] ${l}`), intentRate: config.intentRate });
+    const limits = { ...HTTP_LIMITS, ...config.httpLimits };
+    attachRoomSockets(server.io, manager, identities, {
+      log: (l) => log(`[engine] ${l}`),
+      intentRate: config.intentRate,
+      identityLimit: { limit: limits.identities, windowMs: limits.windowMs },
+    });
     const port = await server.listen(config.port, config.host);
     manager.start();
     const srv = server;

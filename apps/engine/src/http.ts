@@ -31,7 +31,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   app.use((req, res, next) => {
     // The studio's web app runs on another port; the engine's API is public to it.
     res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Allow-Headers', 'content-type');
+    res.setHeader('Access-Control-Allow-Headers', 'content-type, authorization');
     res.setHeader('Access-Control-Allow-Methods', 'GET,POST,PUT,DELETE,OPTIONS');
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
@@ -70,7 +70,9 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   const io = new IOServer(httpServer, {
     cors: { origin: true },
     maxHttpBufferSize: 2e6,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000 },
+    // a dropped transport gets its socket back (rooms, data, missed events) for 2 min; the room
+    // middleware still runs on it (skipMiddlewares: false) to check the credential of the new handshake
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: false },
   });
 
   return {

@@ -7,6 +7,7 @@ import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
 import { encodeGif } from './gif';
+import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
 import type { EnginePack } from './runtime';
@@ -87,7 +88,7 @@ function limiter(limit: number, windowMs: number, what: string): express.Request
   });
 }
 
-export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[], limits: Partial<HttpLimits> = {}): express.Router {
+export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[], identities: Identities, limits: Partial<HttpLimits> = {}): express.Router {
   const r = express.Router();
   const l = { ...HTTP_LIMITS, ...limits };
   const limit = {
@@ -105,15 +106,32 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     return p;
   };
 
-  /** The room and the role its link's token grants (never a display name: anyone can type one). */
-  const roomAndRole = (id: string, token: unknown): { room: LiveRoom; role: Role } => {
+  /** A room whose link's token is valid (reads: the token is enough). */
+  const roomWithToken = (id: string, token: unknown): LiveRoom => {
     const room = manager.rooms.get(id);
     if (!room) throw new ApiError('not_found', `no room "${id}"`);
-    const role = manager.tokenRole(room, typeof token === 'string' ? token : '');
-    if (!role) throw new ApiError('forbidden', 'this link is not valid for the room');
-    return { room, role };
+    if (!manager.tokenRole(room, typeof token === 'string' ? token : '')) throw new ApiError('forbidden', 'this link is not valid for the room');
+    return room;
   };
-  const roomWithToken = (id: string, token: unknown): LiveRoom => roomAndRole(id, token).room;
+  /**
+   * For changes: the room, the person (from `Authorization: Bearer <credential>`, the credential the
+   * room's socket minted; never a display name or a client-sent id) and their role there — the
+   * link's, or the owner's grant; refused when the owner removed them. Without a credential the
+   * caller is an anonymous holder of the link.
+   */
+  const roomAndPerson = async (req: express.Request, id: string, token: string): Promise<{ room: LiveRoom; role: Role; personId: string | null }> => {
+    const room = roomWithToken(id, token);
+    const credential = bearer(req.headers.authorization);
+    let personId: string | null = null;
+    if (credential !== undefined) {
+      const person = await identities.verify(credential);
+      if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; open the room again');
+      personId = person.id;
+    }
+    const role = manager.roleFor(room, token, personId);
+    if (!role) throw new ApiError('forbidden', 'you were removed from this room');
+    return { room, role, personId };
+  };
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
     owner: `/room/${id}?t=${tokens.owner}`,
     editor: `/room/${id}?t=${tokens.editor}`,
@@ -189,15 +207,16 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/rooms/:id/image', limit.uploads, wrap(async (req, res) => {
     const body = parse(StartImage, req.body ?? {});
-    const { room, role } = roomAndRole(String(req.params.id), body.token);
+    const { room, role, personId } = await roomAndPerson(req, String(req.params.id), body.token);
     if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot steer this room');
-    const patch = await manager.startFromImage(room.model.state.id, { userId: body.author, name: body.author, role }, Buffer.from(body.imagePng, 'base64'));
+    const actor = { userId: personId ?? 'anonymous', name: body.author, role };
+    const patch = await manager.startFromImage(room.model.state.id, actor, Buffer.from(body.imagePng, 'base64'));
     res.json({ ok: true, version: patch.version });
   }));
 
   r.post('/rooms/:id/fork', limit.rooms, wrap(async (req, res) => {
     const body = parse(Fork, req.body ?? {});
-    const room = roomWithToken(String(req.params.id), body.token);
+    const { room } = await roomAndPerson(req, String(req.params.id), body.token);
     const { h, step } = manager.codeAt(room, body.step);
     const s = room.model.state;
     const forked = await manager.create({
@@ -213,7 +232,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/gallery', limit.saves, wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
-    const { room, role } = roomAndRole(body.roomId, body.token);
+    const { room, role } = await roomAndPerson(req, body.roomId, body.token);
     if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
     const earlier = body.idempotencyKey ? await gallery.findSaved(room.model.state.id, body.author, body.idempotencyKey) : null;
     if (earlier) return void res.status(200).json(earlier);

@@ -1,7 +1,7 @@
 // HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
 // the code (callers branch on `code`, never on the message text) and the message.
 import { ErrorBody, codeForStatus, type ErrorCode } from '@ppgn/shared';
-import type { RoomLinks } from './identity';
+import { getCredential, type RoomLinks } from './identity';
 
 export class HttpError extends Error {
   constructor(
@@ -22,12 +22,18 @@ export function readError(status: number, statusText: string, data: unknown): { 
   return { code: codeForStatus(status), message: statusText || 'request failed' };
 }
 
+/** Changes carry this browser's credential (`Authorization: Bearer`): the engine checks roles and bans by the person it proves. */
 export async function request<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
+  const credential = method === 'GET' ? null : getCredential();
+  const headers: Record<string, string> = {
+    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+  };
   let res: Response;
   try {
     res = await fetch(base + path, {
       method,
-      headers: body !== undefined ? { 'content-type': 'application/json' } : undefined,
+      headers: Object.keys(headers).length ? headers : undefined,
       body: body !== undefined ? JSON.stringify(body) : undefined,
       cache: 'no-store',
     });

@@ -1,5 +1,9 @@
+import { CREDENTIAL_PATTERN } from '@ppgn/shared';
 // Per-browser identity and owner links, kept in localStorage.
-const USER_KEY = 'ppgn:userId';
+/** the credential the engine minted for this browser (who you are in rooms; never chosen here) */
+const CREDENTIAL_KEY = 'ppgn:credential';
+/** the old client-chosen id: no longer used, removed when seen */
+const OLD_USER_KEY = 'ppgn:userId';
 const NAME_KEY = 'ppgn:name';
 const ROOM_KEY = (id: string) => `ppgn:room:${id}`;
 
@@ -24,15 +28,20 @@ function randomId(n = 16): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
-/** A stable random id per browser (6–64 chars of [A-Za-z0-9_-]) so undo and presence survive reconnects. */
-export function getUserId(): string {
+/** The credential the engine minted for this browser at its first join, or null before that. */
+export function getCredential(): string | null {
   const s = storage();
-  const existing = s?.getItem(USER_KEY);
-  if (existing && /^[A-Za-z0-9_-]{6,64}$/.test(existing)) return existing;
-  const id = randomId();
-  s?.setItem(USER_KEY, id);
-  return id;
+  s?.removeItem(OLD_USER_KEY);
+  const c = s?.getItem(CREDENTIAL_KEY);
+  return c && CREDENTIAL_PATTERN.test(c) ? c : null;
 }
+
+export function setCredential(credential: string): void {
+  storage()?.setItem(CREDENTIAL_KEY, credential);
+}
+
+/** The RoomClient's view of the stored credential. */
+export const browserIdentity = { get: getCredential, set: setCredential };
 
 export function getName(): string | null {
   const n = storage()?.getItem(NAME_KEY)?.trim();

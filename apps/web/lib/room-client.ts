@@ -1,13 +1,19 @@
 // The room client: one Socket.IO connection, the room state rebuilt from server patches, the
 // latest frame, score history, members and activity. Framework-free (a tiny external store)
 // so it can be tested without React; `useRoom` in use-room.ts binds it to components.
-import { io, type Socket } from 'socket.io-client';
+//
+// Identity: the engine mints a credential at this browser's first join; the client keeps it (see
+// `RoomIdentity`) and sends it in every Socket.IO handshake. A dropped transport comes back with
+// connection state recovery (same membership, no new join); if that fails, the client joins again
+// with its credential and the last version it saw.
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
   applyPatch,
   type Ack,
   type ActivityItem,
   type AdminAction,
   type ClientToServerEvents,
+  type ErrorCode,
   type IntentInput,
   type JoinResult,
   type Member,
@@ -16,10 +22,12 @@ import {
   type RoomPatch,
   type RoomState,
   type ServerToClientEvents,
+  type SocketAuth,
 } from '@ppgn/shared';
 
 export type RoomSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/** failed: the link is not valid, the room is gone or you were removed (no retry); reconnecting: the engine is unreachable (retrying) */
 export type ConnStatus = 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'kicked';
 
 export interface FrameView {
@@ -41,6 +49,8 @@ export interface RoomView {
   status: ConnStatus;
   /** why joining failed or why we were removed */
   error: string | null;
+  /** the engine's code for a failed join (not_found, forbidden, invalid…) */
+  errorCode: ErrorCode | null;
   role: Role | null;
   userId: string | null;
   state: RoomState | null;
@@ -65,13 +75,19 @@ export interface SendOptions {
   quiet?: boolean;
 }
 
+/** Where the credential the engine minted for this browser is kept. */
+export interface RoomIdentity {
+  get(): string | null;
+  set(credential: string): void;
+}
+
 export interface RoomClientOptions {
   base: string;
   roomId: string;
   token: string;
   name: string;
-  userId: string;
-  socketFactory?: (base: string) => RoomSocket;
+  identity: RoomIdentity;
+  socketFactory?: (base: string, opts: Partial<ManagerOptions & SocketOptions>) => RoomSocket;
   fetchImpl?: typeof fetch;
   onNotice?: (n: Notice) => void;
 }
@@ -80,11 +96,16 @@ const SCORE_POINTS = 240;
 const ACTIVITY_ITEMS = 200;
 const ACK_TIMEOUT_MS = 10_000;
 const PRESENCE_MS = 66;
+/** a join refused for a passing reason (engine busy, database down): asked again after this long */
+const JOIN_RETRY_MS = 2000;
+/** codes that mean the link itself is no good: shown as such, never retried */
+const FINAL_CODES: ReadonlySet<ErrorCode> = new Set(['not_found', 'forbidden', 'invalid', 'too_large']);
 
 /** The view before anything is known (also what React renders before a client exists). */
 export const initialView: RoomView = {
   status: 'connecting',
   error: null,
+  errorCode: null,
   role: null,
   userId: null,
   state: null,
@@ -121,6 +142,7 @@ export class RoomClient {
   private lastPresence = 0;
   /** intents awaiting their ack, by type: their failure is reported once, from the ack, not from room:error */
   private inFlight = new Map<string, number>();
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: RoomClientOptions) {}
 
@@ -145,22 +167,42 @@ export class RoomClient {
   // ------------------------------------------------------------------ lifecycle
 
   start(): void {
-    const make = this.opts.socketFactory ?? ((base: string) => io(base, { transports: ['websocket', 'polling'], reconnectionDelayMax: 3000 }));
-    const s = make(this.opts.base);
+    this.connectSocket();
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', this.onPageHide);
+  }
+
+  /** Closing the tab leaves the room at once (a dropped connection would keep the place for a while). */
+  private onPageHide = (e: PageTransitionEvent) => {
+    if (!e.persisted) this.socket?.disconnect();
+  };
+
+  /** A new Socket.IO connection (no session to recover): the first one, or after the engine closed ours. */
+  private connectSocket(): void {
+    const auth = (cb: (data: object) => void) => {
+      const credential = this.opts.identity.get();
+      cb(credential ? ({ credential } satisfies SocketAuth) : {});
+    };
+    const make =
+      this.opts.socketFactory ?? ((base: string, o: Partial<ManagerOptions & SocketOptions>) => io(base, { transports: ['websocket', 'polling'], reconnectionDelayMax: 3000, ...o }));
+    const s = make(this.opts.base, { auth, forceNew: true });
     this.socket = s;
-    s.on('connect', () => void this.join());
-    s.on('disconnect', (reason) => {
-      if (this.stopped || this.view.status === 'kicked') return;
-      if (reason === 'io server disconnect') {
-        // the server closed us without a kick notice: try again by hand
-        this.set({ status: 'reconnecting' });
-        setTimeout(() => !this.stopped && s.connect(), 1000);
-        return;
-      }
-      this.set({ status: 'reconnecting' });
+    s.on('connect', () => {
+      // the transport came back and the engine restored our session: same membership, missed events replayed
+      if (s.recovered && this.view.status !== 'connecting' && this.view.state) this.set({ status: 'joined' });
+      else void this.join();
     });
-    s.on('connect_error', () => {
+    s.on('disconnect', (reason) => {
+      if (this.stopped || this.view.status === 'kicked' || this.view.status === 'failed') return;
+      this.set({ status: 'reconnecting' });
+      // the engine closed us without a kick notice: start over on a fresh connection (and join again)
+      if (reason === 'io server disconnect') this.reconnectFresh(1000);
+    });
+    s.on('connect_error', (err) => {
+      if (this.stopped) return;
       if (this.view.status === 'connecting' || this.view.status === 'joined') this.set({ status: 'reconnecting' });
+      // the engine refused to restore our session (it answers with a code): join again on a fresh connection
+      const code = (err as { data?: { code?: unknown } }).data?.code;
+      if (typeof code === 'string') this.reconnectFresh(JOIN_RETRY_MS);
     });
     s.on('room:patch', (p) => this.onPatch(p));
     s.on('room:frame', (f) => {
@@ -186,7 +228,7 @@ export class RoomClient {
       this.notice('error', e.error);
     });
     s.on('room:kicked', (e) => {
-      this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).` });
+      this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).`, errorCode: 'forbidden' });
       s.disconnect();
     });
     s.on('room:role', (e) => {
@@ -196,9 +238,23 @@ export class RoomClient {
     if (!s.connected) s.connect();
   }
 
+  private reconnectFresh(delayMs: number) {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped || this.view.status === 'kicked' || this.view.status === 'failed') return;
+      const old = this.socket;
+      old?.removeAllListeners();
+      old?.disconnect();
+      this.connectSocket();
+    }, delayMs);
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.presenceTimer) clearTimeout(this.presenceTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.onPageHide);
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
     this.socket = null;
@@ -207,7 +263,7 @@ export class RoomClient {
   private async join() {
     const s = this.socket;
     if (!s) return;
-    const { roomId, token, name, userId } = this.opts;
+    const { roomId, token, name } = this.opts;
     const since = this.view.state && !this.resyncing ? this.view.state.version : undefined;
     let res: JoinResult;
     try {
@@ -215,19 +271,26 @@ export class RoomClient {
         roomId,
         token,
         name,
-        userId: this.view.userId ?? userId,
         ...(since !== undefined ? { sinceVersion: since } : {}),
       });
     } catch {
       if (!this.stopped) this.set({ status: 'reconnecting' });
       return;
     }
-    if (this.stopped) return;
+    if (this.stopped || s !== this.socket) return;
     if (!res.ok) {
-      this.set({ status: 'failed', error: res.error });
-      s.disconnect();
+      // an engine that sends no code is an older one: its refusals were about the link
+      if (res.code === undefined || FINAL_CODES.has(res.code)) {
+        this.set({ status: 'failed', error: res.error, errorCode: res.code ?? 'forbidden' });
+        s.disconnect();
+        return;
+      }
+      // the engine is there but cannot take us right now: keep the banner and ask again
+      this.set({ status: 'reconnecting', error: res.error });
+      setTimeout(() => !this.stopped && s === this.socket && s.connected && void this.join(), JOIN_RETRY_MS);
       return;
     }
+    if (res.credential) this.opts.identity.set(res.credential);
     let state = res.state ?? this.view.state;
     if (!res.state && state) {
       try {
@@ -239,6 +302,7 @@ export class RoomClient {
     this.set({
       status: 'joined',
       error: null,
+      errorCode: null,
       role: res.role,
       userId: res.userId,
       members: res.members,

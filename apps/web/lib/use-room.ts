@@ -9,7 +9,7 @@ const noop = () => () => {};
 /** Connects a RoomClient while the component is mounted (null options = not yet). */
 export function useRoom(opts: RoomClientOptions | null): { view: RoomView; client: RoomClient | null } {
   const [client, setClient] = useState<RoomClient | null>(null);
-  const key = opts ? `${opts.base}|${opts.roomId}|${opts.token}|${opts.userId}` : '';
+  const key = opts ? `${opts.base}|${opts.roomId}|${opts.token}` : '';
   useEffect(() => {
     if (!opts) return;
     const c = new RoomClient(opts);

@@ -7,6 +7,9 @@ type Handler = (...args: unknown[]) => void;
 /** Just enough of a socket.io client: records emits, lets the test play the server. */
 class FakeSocket {
   connected = false;
+  recovered = false;
+  /** the options the client made the socket with (its handshake auth) */
+  opts: { auth?: (cb: (d: object) => void) => void } = {};
   handlers = new Map<string, Handler[]>();
   emitted: { event: string; payload: unknown }[] = [];
   joinReplies: JoinResult[] = [];
@@ -31,6 +34,12 @@ class FakeSocket {
   drop() {
     this.connected = false;
     this.fire('disconnect', 'transport close');
+  }
+  /** what the handshake would carry now */
+  auth(): object {
+    let out: object = {};
+    this.opts.auth?.((d) => (out = d));
+    return out;
   }
   removeAllListeners() {
     this.handlers.clear();
@@ -78,9 +87,10 @@ const joined = (over: Partial<Extract<JoinResult, { ok: true }>> = {}): JoinResu
 const patch = (version: number, set: RoomPatch['set']): RoomPatch => ({ version, author: 'x', set });
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-function setup() {
+function setup(stored: string | null = 'c'.repeat(43)) {
   const sock = new FakeSocket();
   const notices: string[] = [];
+  const identity = { value: stored, get: () => identity.value, set: (c: string) => void (identity.value = c) };
   const fetchImpl = vi.fn(async (url: string | URL | Request) => {
     const u = String(url);
     if (u.includes('frame.png')) return new Response(new Blob([new Uint8Array([137, 80])]), { status: 200 });
@@ -91,12 +101,15 @@ function setup() {
     roomId: 'r1',
     token: 'tok',
     name: 'Ada',
-    userId: 'user_123',
-    socketFactory: () => sock as unknown as RoomSocket,
+    identity,
+    socketFactory: (_base, opts) => {
+      sock.opts = opts as FakeSocket['opts'];
+      return sock as unknown as RoomSocket;
+    },
     fetchImpl: fetchImpl as unknown as typeof fetch,
     onNotice: (n) => notices.push(n.message),
   });
-  return { sock, client, notices, fetchImpl };
+  return { sock, client, notices, fetchImpl, identity };
 }
 
 let current: RoomClient | null = null;
@@ -109,7 +122,8 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined());
     client.start();
     await tick();
-    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { roomId: 'r1', token: 'tok', name: 'Ada', userId: 'user_123' } });
+    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { roomId: 'r1', token: 'tok', name: 'Ada' } });
+    expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', labels: { class: ['cat'] } });
     sock.fire('room:patch', patch(4, { running: false }));
     sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
@@ -135,7 +149,51 @@ describe('RoomClient', () => {
     expect(client.getSnapshot().state).toMatchObject({ name: 'Renamed', running: false });
   });
 
-  it('after a dropped connection shows reconnecting, re-joins with sinceVersion and the same userId', async () => {
+  it('keeps the credential the engine mints at the first join and sends it in later handshakes', async () => {
+    const { sock, client, identity } = setup(null);
+    current = client;
+    expect(sock.auth()).toEqual({});
+    sock.joinReplies.push(joined({ credential: 'n'.repeat(43) }));
+    client.start();
+    await tick();
+    expect(identity.value).toBe('n'.repeat(43));
+    expect(sock.auth()).toEqual({ credential: 'n'.repeat(43) });
+  });
+
+  it('after a recovered connection goes back to joined without joining again', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    sock.drop();
+    expect(client.getSnapshot().status).toBe('reconnecting');
+    sock.recovered = true;
+    sock.connect();
+    await tick();
+    expect(sock.emitted.filter((e) => e.event === 'room:join')).toHaveLength(1);
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 1, state: { version: 3 } });
+  });
+
+  it('a join refused for a passing reason (unavailable) keeps the banner and asks again', async () => {
+    vi.useFakeTimers();
+    try {
+      const { sock, client } = setup();
+      current = client;
+      sock.joinReplies.push({ ok: false, code: 'unavailable', error: 'the engine cannot check who you are right now; try again in a moment' });
+      sock.joinReplies.push(joined());
+      client.start();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(client.getSnapshot().status).toBe('reconnecting');
+      await vi.advanceTimersByTimeAsync(2500);
+      expect(sock.emitted.filter((e) => e.event === 'room:join')).toHaveLength(2);
+      expect(client.getSnapshot().status).toBe('joined');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('after a dropped connection shows reconnecting, re-joins with sinceVersion and the same credential', async () => {
     const { sock, client } = setup();
     current = client;
     sock.joinReplies.push(joined());
@@ -146,17 +204,19 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false }), patch(5, { locked: true })] }));
     sock.connect();
     await tick();
-    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', userId: 'user_123', sinceVersion: 3 });
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
   });
 
   it('reports engine errors, failed joins and kicks', async () => {
     const { sock, client, notices } = setup();
     current = client;
-    sock.joinReplies.push({ ok: false, error: 'this link is not valid for the room' });
+    sock.joinReplies.push({ ok: false, code: 'forbidden', error: 'this link is not valid for the room' });
     client.start();
     await tick();
-    expect(client.getSnapshot()).toMatchObject({ status: 'failed', error: 'this link is not valid for the room' });
+    expect(client.getSnapshot()).toMatchObject({ status: 'failed', errorCode: 'forbidden', error: 'this link is not valid for the room' });
+    expect(sock.connected).toBe(false);
     sock.fire('room:error', { error: 'viewers cannot steer this room', intent: 'run.set' });
     expect(notices).toEqual(['viewers cannot steer this room']);
     sock.fire('room:kicked', { reason: 'removed by Ada' });

@@ -2,6 +2,7 @@
 // Clients send intents; the engine validates them (these schemas, then against the pack),
 // applies them, bumps the version and broadcasts patches. Reconnect = resync from a version.
 import { z } from 'zod';
+import type { ErrorCode } from './errors';
 
 export const LIMITS = {
   nameLength: 40,
@@ -162,6 +163,8 @@ export const Member = z.object({
   following: z.string().nullable(),
   /** the history step this person is looking at on the timeline (null = the live frame) */
   viewing: z.number().int().nonnegative().nullable(),
+  /** their connection dropped: kept for a grace period so that a reconnect resumes their place */
+  away: z.boolean().optional(),
 });
 export type Member = z.infer<typeof Member>;
 
@@ -187,21 +190,33 @@ export const ActivityItem = z.object({
 });
 export type ActivityItem = z.infer<typeof ActivityItem>;
 
+/** A person's credential: minted by the engine, kept by the browser, sent in the Socket.IO handshake. */
+export const CREDENTIAL_PATTERN = /^[A-Za-z0-9_-]{32,128}$/;
+
+/**
+ * The Socket.IO handshake `auth`: the credential the engine minted for this browser (absent the
+ * first time). The engine derives the person id from it; who you are is never taken from a payload.
+ */
+export interface SocketAuth {
+  credential?: string;
+}
+
 export const JoinRequest = z.object({
   roomId: z.string().min(1).max(64),
   token: z.string().min(1).max(128),
   name: z.string().trim().min(1).max(LIMITS.nameLength),
   /** the last version this client saw, for resync after a reconnect */
   sinceVersion: z.number().int().nonnegative().optional(),
-  /** a stable per-browser id so undo history and presence survive reconnects */
-  userId: z.string().regex(/^[A-Za-z0-9_-]{6,64}$/).optional(),
 });
 export type JoinRequest = z.infer<typeof JoinRequest>;
 
 export type JoinResult =
   | {
       ok: true;
+      /** your person id, derived by the engine from your credential */
       userId: string;
+      /** a credential minted for you by this join (you had none, or an unknown one): keep it and send it from now on */
+      credential?: string;
       role: Role;
       /** full state, or null when `patches` bring the client up to date */
       state: RoomState | null;
@@ -210,7 +225,9 @@ export type JoinResult =
       activity: ActivityItem[];
       pack: { id: string; labels: Record<string, string[]> };
     }
-  | { ok: false; error: string };
+  /** not_found: no such room; forbidden: the link is not valid or you were removed; invalid: a bad request;
+   *  unavailable / internal / rate_limited: try again later */
+  | { ok: false; code: ErrorCode; error: string };
 
 /** Changes to a list of records with ids: the records added or changed, the ids removed, the new order if it moved. */
 export interface RecordDiff<T> {

@@ -70,7 +70,7 @@ async function main() {
   }
   const port = await freePort();
   const engine = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: { ...process.env, ENGINE_PORT: String(port), ENGINE_HOST: '127.0.0.1', DATABASE_URL: '', PPGN_DATA_DIR: path.join(tmp, 'pg'), PPGN_MODELS_DIR: modelsDir },
+    env: { ...process.env, ENGINE_PORT: String(port), ENGINE_HOST: '127.0.0.1', DATABASE_URL: '', PPGN_DATA_DIR: path.join(tmp, 'pg'), PPGN_MODELS_DIR: modelsDir, PPGN_RATE_IDENTITIES: '1000000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -54,7 +54,10 @@ export interface RoomEvents {
 }
 
 interface LiveMember extends Member {
-  sockets: number;
+  /** ids of this person's connected sockets in the room */
+  sockets: Set<string>;
+  /** their last connection dropped: they are removed when this fires, unless they come back */
+  leaveTimer: ReturnType<typeof setTimeout> | null;
 }
 
 interface HistoryEntry {
@@ -67,8 +70,11 @@ export interface LiveRoom {
   pack: Pack;
   chain: ChainState;
   tokens: RoomTokens;
+  /** person id → role the owner gave them (persisted) */
   roles: Record<string, Role>;
+  /** person ids the owner removed (persisted) */
   banned: Set<string>;
+  /** person id → member */
   members: Map<string, LiveMember>;
   contextImage: Float32Array | null;
   /** context images (PNG) by content hash: what the versioned state's context refers to (bounded) */
@@ -82,6 +88,8 @@ export interface LiveRoom {
   checkpointedStep: number;
   /** this room's database writes: in order, coalesced, retried while the database is down */
   writer: RoomWriter;
+  /** serialises its role grants and removals (a short queue of its own: the owner's ack waits for it) */
+  accessWrites: Promise<void>;
   /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
   emptySince: number | null;
   /** why the chain is quarantined (it threw while stepping); null = healthy */
@@ -136,6 +144,8 @@ export class RoomManager {
     private readonly idleMs = 60_000,
     /** how long stop() waits for each room's pending writes */
     private readonly drainMs = 5_000,
+    /** someone whose connection dropped stays a member this long, so a reconnect resumes their place */
+    private readonly graceMs = 30_000,
   ) {}
 
   /** Changes acknowledged to people but not yet in Postgres (the database is slow or down). */
@@ -204,6 +214,7 @@ export class RoomManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.loop) clearTimeout(this.loop);
+    for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     await this.exclusive(async () => {});
     await this.checkpointAll(true);
     // the database may be down: give the backlog a bounded time, then say what could not be written
@@ -211,6 +222,7 @@ export class RoomManager {
     const lost = drained.filter((ok) => !ok).length;
     if (lost) this.log(`${lost} room(s) still had changes the database did not take when the engine stopped`);
     for (const r of this.rooms.values()) r.writer.close();
+    await Promise.all([...this.rooms.values()].map((r) => r.accessWrites));
   }
 
   // ------------------------------------------------------------------ rooms
@@ -238,7 +250,7 @@ export class RoomManager {
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
     const h0 = input.imagePng ? await this.encodeUpload(pack, input.imagePng) : input.h0;
     const contextPng = state.context ? (input.contextPng ?? null) : null;
-    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng, tokens, roles: {}, parentItemId: input.parentItemId ?? null };
+    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng, tokens, roles: {}, banned: [], parentItemId: input.parentItemId ?? null };
     const live = await this.live(stored, pack);
     if (state.context && !live.contextImage) throw new RoomError('the recipe\'s context image does not fit this pack');
     if (h0) {
@@ -262,12 +274,16 @@ export class RoomManager {
     return token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
   }
 
-  roleFor(room: LiveRoom, token: string, userId: string): Role | null {
-    if (room.banned.has(userId)) return null;
+  /**
+   * The role of a person (the id their credential proves) holding a link's token: null when the
+   * token is not the room's or the owner removed them. An owner's grant outranks an editor or viewer link.
+   */
+  roleFor(room: LiveRoom, token: string, personId: string | null): Role | null {
+    if (personId !== null && room.banned.has(personId)) return null;
     const base = this.tokenRole(room, token);
     if (!base) return null;
     if (base === 'owner') return 'owner';
-    return room.roles[userId] ?? base;
+    return (personId !== null ? room.roles[personId] : undefined) ?? base;
   }
 
   validateTarget(pack: Pack, target: RoomCondition['target']): string | null {
@@ -368,28 +384,59 @@ export class RoomManager {
 
   // ------------------------------------------------------------------ presence
 
-  join(room: LiveRoom, userId: string, name: string, role: Role): Member {
+  /** A connection (`socketId`) of a person joins, or rejoins: one member per person, however many connections. */
+  join(room: LiveRoom, userId: string, name: string, role: Role, socketId: string): Member {
     if (room.emptySince !== null && this.idle(room, Date.now())) room.nextDue = Date.now();
     room.emptySince = null;
     let m = room.members.get(userId);
     if (m) {
-      m.sockets += 1;
+      if (m.leaveTimer) clearTimeout(m.leaveTimer);
+      m.leaveTimer = null;
+      m.sockets.add(socketId);
       m.name = name;
       m.role = role;
     } else {
-      m = { userId, name, role, color: COLORS[room.members.size % COLORS.length]!, cursor: null, painting: false, following: null, viewing: null, sockets: 1 };
+      m = {
+        userId,
+        name,
+        role,
+        color: COLORS[room.members.size % COLORS.length]!,
+        cursor: null,
+        painting: false,
+        following: null,
+        viewing: null,
+        sockets: new Set([socketId]),
+        leaveTimer: null,
+      };
       room.members.set(userId, m);
     }
     this.emitMembers(room);
     return m;
   }
 
-  leave(room: LiveRoom, userId: string): void {
+  /**
+   * A connection of a person closed. `left`: they meant it (closed the room), so their last
+   * connection removes them at once; otherwise (a dropped transport) they stay, shown as away, for
+   * the grace period, and a reconnect within it resumes their membership and presence.
+   */
+  disconnect(room: LiveRoom, userId: string, socketId: string, left: boolean): void {
     const m = room.members.get(userId);
-    if (!m) return;
-    m.sockets -= 1;
-    if (m.sockets <= 0) room.members.delete(userId);
-    if (room.members.size === 0) room.emptySince = Date.now();
+    if (!m || !m.sockets.delete(socketId)) return;
+    if (m.sockets.size === 0) {
+      if (left || this.graceMs <= 0) room.members.delete(userId);
+      else {
+        m.cursor = null;
+        m.painting = false;
+        m.leaveTimer = setTimeout(() => {
+          m.leaveTimer = null;
+          if (room.members.get(userId) !== m || m.sockets.size > 0) return;
+          room.members.delete(userId);
+          this.emitMembers(room);
+        }, this.graceMs);
+        m.leaveTimer.unref?.();
+      }
+    }
+    if (![...room.members.values()].some((x) => x.sockets.size > 0)) room.emptySince = Date.now();
     this.emitMembers(room);
   }
 
@@ -405,7 +452,7 @@ export class RoomManager {
   }
 
   members(room: LiveRoom): Member[] {
-    return [...room.members.values()].map(({ sockets: _s, ...m }) => m);
+    return [...room.members.values()].map(({ sockets, leaveTimer: _t, ...m }) => (sockets.size === 0 ? { ...m, away: true } : m));
   }
 
   /** Owner actions: kick (and refuse rejoin), change a user's role. */
@@ -414,8 +461,12 @@ export class RoomManager {
     if (action.userId === actor.userId) throw new RoomError('you cannot do that to yourself');
     if (action.type === 'kick') {
       room.banned.add(action.userId);
+      const m = room.members.get(action.userId);
+      if (m?.leaveTimer) clearTimeout(m.leaveTimer);
       room.members.delete(action.userId);
-      if (room.members.size === 0) room.emptySince = Date.now();
+      if (![...room.members.values()].some((x) => x.sockets.size > 0)) room.emptySince = Date.now();
+      // stored before the owner's ack: a ban survives a crash right after it
+      await this.persistAccess(room, { banned: [...room.banned] });
       this.events.kicked(room.model.state.id, action.userId, `removed by ${actor.name}`);
       this.emitMembers(room);
       return;
@@ -424,7 +475,7 @@ export class RoomManager {
     room.roles[action.userId] = action.role;
     const m = room.members.get(action.userId);
     if (m) m.role = action.role;
-    this.persist(room, null, { roles: { ...room.roles } });
+    await this.persistAccess(room, { roles: { ...room.roles } });
     this.events.role(room.model.state.id, action.userId, action.role);
     this.emitMembers(room);
   }
@@ -630,6 +681,15 @@ export class RoomManager {
     room.writer.state(room.model.snapshot(), activity, extra);
   }
 
+  /** Role grants and removals, stored in order; resolves once stored (a ban survives a crash right after the owner's ack). */
+  private persistAccess(room: LiveRoom, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
+    const id = room.model.state.id;
+    room.accessWrites = room.accessWrites.then(() =>
+      this.store.saveAccess(id, access).catch((err) => this.log(`saving who may use room ${id} failed: ${err.message}`)),
+    );
+    return room.accessWrites;
+  }
+
   private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
     const item: ActivityItem = { version, author: actor.userId, authorName: actor.name, summary, at: Date.now() };
     room.activity.push(item);
@@ -679,7 +739,7 @@ export class RoomManager {
       chain,
       tokens: s.tokens,
       roles: { ...s.roles },
-      banned: new Set(),
+      banned: new Set(s.banned),
       members: new Map(),
       contextImage,
       blobs,
@@ -691,6 +751,7 @@ export class RoomManager {
       pendingSteps: 0,
       checkpointedStep: s.step,
       writer: new RoomWriter(this.store, s.state.id, { log: this.log }),
+      accessWrites: Promise.resolve(),
       emptySince: Date.now(),
       chainError: null,
       parentItemId: s.parentItemId ?? null,

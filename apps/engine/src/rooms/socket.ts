@@ -1,6 +1,10 @@
 // Socket.IO ↔ RoomManager translation. Validates every payload (zod), enforces roles and
 // rate limits, never lets a bad message crash the process.
-import { randomBytes } from 'node:crypto';
+//
+// Who you are comes from the credential in the Socket.IO handshake (`auth.credential`), checked
+// against Postgres; a first join mints one. Connection state recovery: a dropped transport that
+// comes back within the recovery window gets its socket (room, person, role) back without a new
+// join; the member was kept meanwhile (RoomManager.disconnect's grace period).
 import type { Server, Socket } from 'socket.io';
 import {
   AdminAction,
@@ -11,11 +15,14 @@ import {
   describeZodError,
   type Ack,
   type ClientToServerEvents,
+  type ErrorCode,
   type JoinResult,
+  type SocketAuth,
   type Role,
   type ServerToClientEvents,
 } from '@ppgn/shared';
 import { PpgnInputError } from '@ppgn/core';
+import type { Identities } from '../identity';
 import { RoomError } from './model';
 import type { RoomEvents, RoomManager } from './manager';
 
@@ -23,9 +30,12 @@ type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type Sock = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 interface SocketData {
   roomId?: string;
+  /** the person id, from the credential (never from the client) */
   userId?: string;
   name?: string;
   role?: Role;
+  /** the link's token this socket joined with (the role is recomputed from it on recovery) */
+  token?: string;
 }
 
 const channel = (roomId: string) => `room:${roomId}`;
@@ -78,6 +88,26 @@ class RateLimiter {
   }
 }
 
+/** At most `limit` events per key (a client address) per fixed window. */
+class WindowCounter {
+  private counts = new Map<string, { start: number; n: number }>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+  take(key: string, now = Date.now()): boolean {
+    let c = this.counts.get(key);
+    if (!c || now - c.start >= this.windowMs) {
+      if (this.counts.size > 10_000) for (const [k, v] of this.counts) if (now - v.start >= this.windowMs) this.counts.delete(k);
+      c = { start: now, n: 0 };
+      this.counts.set(key, c);
+    }
+    if (c.n >= this.limit) return false;
+    c.n += 1;
+    return true;
+  }
+}
+
 function message(err: unknown): string {
   if (err instanceof RoomError || err instanceof PpgnInputError) return err.message;
   return 'internal error';
@@ -86,35 +116,97 @@ function message(err: unknown): string {
 export function attachRoomSockets(
   io: IO,
   manager: RoomManager,
-  opts: { log?: (l: string) => void; intentRate?: number } = {},
+  identities: Identities,
+  opts: { log?: (l: string) => void; intentRate?: number; identityLimit?: { limit: number; windowMs: number } } = {},
 ): void {
   const log = opts.log ?? (() => {});
+  // every join without a credential stores a new person: per client address, like the HTTP limits
+  const mints = opts.identityLimit ? new WindowCounter(opts.identityLimit.limit, opts.identityLimit.windowMs) : null;
+  const credentialOf = (socket: Sock) => (socket.handshake.auth as SocketAuth | undefined)?.credential;
+
+  // A recovered session is a bearer secret too: it is only taken back by the person it belongs to
+  // (the credential of the new handshake proves the same person id), and only once at a time.
+  io.use((raw, next) => {
+    const socket = raw as unknown as Sock;
+    if (!socket.recovered || !socket.data.userId) return next();
+    const refuse = (code: ErrorCode, message: string) => next(Object.assign(new Error(message), { data: { code } }));
+    if (io.sockets.sockets.has(socket.id)) return refuse('forbidden', 'this session is already connected; join again');
+    identities.verify(credentialOf(socket)).then(
+      (person) => (person?.id === socket.data.userId ? next() : refuse('forbidden', 'this session belongs to someone else; join again')),
+      () => refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment'),
+    );
+  });
+
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
     const limiter = new RateLimiter(opts.intentRate ?? LIMITS.intentsPerSecond);
     const ack = <T>(fn: unknown): ((v: T) => void) => (typeof fn === 'function' ? (fn as (v: T) => void) : () => {});
     const fail = (error: string, intent?: string) => socket.emit('room:error', { error, intent });
+    let joining = false;
 
-    socket.on('room:join', (req, cb) => {
+    if (socket.recovered && socket.data.roomId) {
+      // the same membership, presence and undo stack: the member was kept while the transport was down
+      const { roomId, userId, name, token } = socket.data;
+      const room = manager.rooms.get(roomId);
+      const role = room && userId && token !== undefined ? manager.roleFor(room, token, userId) : null;
+      if (!room || !userId || !role) {
+        if (room && userId && room.banned.has(userId)) socket.emit('room:kicked', { reason: 'you were removed from this room' });
+        socket.data = {};
+        socket.disconnect(true);
+        return;
+      }
+      manager.join(room, userId, name ?? userId, role, socket.id);
+      if (role !== socket.data.role) {
+        socket.data.role = role;
+        socket.emit('room:role', { role });
+      }
+    }
+
+    socket.on('room:join', async (req, cb) => {
       const reply = ack<JoinResult>(cb);
+      const refuse = (code: ErrorCode, error: string) => reply({ ok: false, code, error });
+      if (joining) return refuse('invalid', 'a join is already under way on this connection');
+      joining = true;
       try {
         const parsed = JoinRequest.safeParse(req);
-        if (!parsed.success) return reply({ ok: false, error: describeZodError(parsed.error) });
+        if (!parsed.success) return refuse('invalid', describeZodError(parsed.error));
         const { roomId, token, name, sinceVersion } = parsed.data;
         const room = manager.rooms.get(roomId);
-        if (!room) return reply({ ok: false, error: `no room "${roomId}"` });
-        const userId = parsed.data.userId ?? randomBytes(9).toString('base64url');
+        if (!room) return refuse('not_found', `no room "${roomId}"`);
+        if (!manager.tokenRole(room, token)) return refuse('forbidden', 'this link is not valid for the room');
+        if (socket.data.roomId && socket.data.roomId !== roomId) return refuse('invalid', 'this connection already joined another room');
+        // who this is: the person of this connection (a repeated join), else the credential's, else a new person
+        let userId = socket.data.userId;
+        let credential: string | undefined;
+        if (!userId) {
+          try {
+            const person = await identities.verify(credentialOf(socket));
+            if (person) userId = person.id;
+            else if (mints && !mints.take(socket.handshake.address)) {
+              const { limit, windowMs } = opts.identityLimit!;
+              return refuse('rate_limited', `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`);
+            } else {
+              const minted = await identities.mint();
+              userId = minted.person.id;
+              credential = minted.credential;
+            }
+          } catch (err) {
+            log(`identity check failed: ${(err as Error).message}`);
+            return refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment');
+          }
+        }
         const role = manager.roleFor(room, token, userId);
-        if (!role) return reply({ ok: false, error: room.banned.has(userId) ? 'you were removed from this room' : 'this link is not valid for the room' });
-        if (socket.data.roomId) return reply({ ok: false, error: 'this connection already joined a room' });
-        socket.data = { roomId, userId, name, role };
+        if (!role) return refuse('forbidden', 'you were removed from this room');
+        if (socket.disconnected) return;
+        socket.data = { roomId, userId, name, role, token };
         void socket.join([channel(roomId), userChannel(roomId, userId)]);
-        manager.join(room, userId, name, role);
+        manager.join(room, userId, name, role, socket.id);
         const patches = sinceVersion !== undefined ? room.model.patchesSince(sinceVersion) : null;
         const pack = room.pack.manifest;
         reply({
           ok: true,
           userId,
+          ...(credential ? { credential } : {}),
           role,
           state: patches ? null : room.model.snapshot(),
           patches: patches ?? [],
@@ -131,7 +223,9 @@ export function attachRoomSockets(
         if (room.chainError) socket.emit('room:error', { error: room.chainError, intent: 'chain' });
       } catch (err) {
         log(`join failed: ${(err as Error).stack}`);
-        reply({ ok: false, error: message(err) });
+        refuse(err instanceof RoomError ? err.code : 'internal', message(err));
+      } finally {
+        joining = false;
       }
     });
 
@@ -167,6 +261,7 @@ export function attachRoomSockets(
       if (!limiter.take()) return; // presence is best-effort
       const parsed = PresenceUpdate.safeParse(raw);
       if (!parsed.success) return fail(describeZodError(parsed.error), 'presence');
+      if (parsed.data.name !== undefined) socket.data.name = parsed.data.name;
       const room = manager.rooms.get(roomId);
       if (room) manager.presence(room, userId, parsed.data);
     });
@@ -186,10 +281,12 @@ export function attachRoomSockets(
       }
     });
 
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
       const { roomId, userId } = socket.data;
       const room = roomId ? manager.rooms.get(roomId) : undefined;
-      if (room && userId) manager.leave(room, userId);
+      // closing the room (or being closed by the engine) leaves at once; a dropped transport keeps the place for a while
+      const left = reason === 'client namespace disconnect' || reason === 'server namespace disconnect';
+      if (room && userId) manager.disconnect(room, userId, socket.id, left);
     });
   });
 }

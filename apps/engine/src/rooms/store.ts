@@ -16,9 +16,12 @@ export interface StoredRoom {
   h: Float32Array | null;
   contextPng: Uint8Array | null;
   tokens: RoomTokens;
+  /** person id → role the owner gave them */
   roles: Record<string, Role>;
   /** the gallery item the room was remixed from */
   parentItemId?: string | null;
+  /** person ids the owner removed */
+  banned: string[];
 }
 
 export const newToken = () => randomBytes(18).toString('base64url');
@@ -57,6 +60,7 @@ export class RoomStore {
         viewerToken: room.tokens.viewer,
         roles: room.roles,
         parentItemId: room.parentItemId ?? null,
+        banned: room.banned,
       },
     });
   }
@@ -86,6 +90,11 @@ export class RoomStore {
     else await this.prisma.$transaction(ops);
   }
 
+  /** Who may do what: the owner's role grants and removals (nothing else of the room). */
+  async saveAccess(id: string, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
+    await this.prisma.room.update({ where: { id }, data: access });
+  }
+
   async load(id: string): Promise<StoredRoom | null> {
     const r = await this.prisma.room.findUnique({ where: { id } });
     return r ? this.fromRow(r) : null;
@@ -113,6 +122,7 @@ export class RoomStore {
     viewerToken: string;
     roles: unknown;
     parentItemId: string | null;
+    banned: string[];
   }): StoredRoom {
     const state = RoomState.parse({ ...(r.state as object), version: r.version });
     return {
@@ -123,6 +133,7 @@ export class RoomStore {
       tokens: { owner: r.ownerToken, editor: r.editorToken, viewer: r.viewerToken },
       roles: (r.roles ?? {}) as Record<string, Role>,
       parentItemId: r.parentItemId,
+      banned: r.banned ?? [],
     };
   }
 }

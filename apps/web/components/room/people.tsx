@@ -29,7 +29,7 @@ export function Presence({
           const isMe = m.userId === me;
           const following = members.find((x) => x.userId === m.following);
           return (
-            <li key={m.userId} data-testid="member" data-role={m.role}>
+            <li key={m.userId} data-testid="member" data-role={m.role} data-away={m.away ? 'true' : undefined}>
               <span className="avatar" style={{ background: m.color }} aria-hidden>
                 {m.name.slice(0, 1).toUpperCase()}
               </span>
@@ -37,6 +37,7 @@ export function Presence({
                 <span className="name">
                   {m.name}
                   {isMe && <span className="muted"> (you)</span>}
+                  {m.away && <span className="muted" title="Their connection dropped; they keep their place for a moment"> (reconnecting…)</span>}
                 </span>
                 <span className="small muted">
                   {m.painting ? 'painting · ' : ''}

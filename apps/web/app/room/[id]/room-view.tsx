@@ -5,10 +5,10 @@ import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
 import type { AdminAction, IntentInput } from '@ppgn/shared';
 import { request, type CreatedRoom, type PackInfo } from '../../../lib/api';
-import { defaultName, getName, getUserId, rememberRoom, setName } from '../../../lib/identity';
+import { browserIdentity, defaultName, getName, rememberRoom, setName } from '../../../lib/identity';
 import { packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
-import type { SendOptions } from '../../../lib/room-client';
+import type { RoomView as RoomViewState, SendOptions } from '../../../lib/room-client';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { NameDialog } from '../../../components/name-dialog';
 import { ConditionPanel } from '../../../components/room/condition-panel';
@@ -26,9 +26,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
   const router = useRouter();
   const [name, setNameState] = useState<string | null>(null);
   const [asking, setAsking] = useState<string | null>(null);
-  const [userId, setUserId] = useState<string | null>(null);
   useEffect(() => {
-    setUserId(getUserId());
     const n = getName();
     if (n) setNameState(n);
     else setAsking(defaultName());
@@ -36,8 +34,8 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
 
   const onNotice = useCallback((n: { kind: 'error' | 'info'; message: string }) => toast(n.kind, n.message), [toast]);
   const opts = useMemo(
-    () => (base && name && userId ? { base, roomId, token, name, userId, onNotice } : null),
-    [base, roomId, token, name, userId, onNotice],
+    () => (base && name ? { base, roomId, token, name, identity: browserIdentity, onNotice } : null),
+    [base, roomId, token, name, onNotice],
   );
   const { view, client } = useRoom(opts);
   const { state, role } = view;
@@ -135,14 +133,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
       />
     );
 
-  if (view.status === 'failed' || view.status === 'kicked')
-    return (
-      <div className="narrow card" role="alert" data-testid="room-failed">
-        <h1>{view.status === 'kicked' ? 'You left the room' : 'Cannot open this room'}</h1>
-        <p className="error">{view.error}</p>
-        <a href="/">Back to the studio</a>
-      </div>
-    );
+  if (view.status === 'failed' || view.status === 'kicked') return <BadLink view={view} />;
 
   const me = view.members.find((m) => m.userId === view.userId);
   const running = state?.running ?? false;
@@ -240,12 +231,12 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
           {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
           <ScoreChart points={view.scores} conditions={state?.conditions.filter((c) => c.enabled).length ?? 0} running={running} />
-          {base && (
+          {base && role && (
             <Timeline
               base={base}
               roomId={roomId}
               token={token}
-              canFork={role !== null}
+              canFork
               onFork={(s) => void fork(s)}
               onError={onHistoryError}
               follow={followed ? { name: followed.name, viewing: followed.viewing } : null}
@@ -268,6 +259,34 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           {me && <p className="muted small">You appear as <span style={{ color: me.color }}>{me.name}</span>.</p>}
         </aside>
       </div>
+    </div>
+  );
+}
+
+/** The link will not work (no such room, not a valid link, removed): say so, offer the way home, retry nothing. */
+function BadLink({ view }: { view: RoomViewState }) {
+  const title =
+    view.status === 'kicked'
+      ? 'You were removed from this room'
+      : view.errorCode === 'not_found'
+        ? 'This room does not exist'
+        : view.error === 'you were removed from this room'
+          ? 'You were removed from this room'
+          : 'This room link is not valid';
+  const hint =
+    view.status === 'kicked' || view.error === 'you were removed from this room'
+      ? 'The owner removed you; this link no longer lets you in.'
+      : view.errorCode === 'not_found'
+        ? 'It may have been mistyped, or the room is gone. Ask whoever shared it for a fresh link.'
+        : 'Ask whoever shared it for the full, current link.';
+  return (
+    <div className="narrow card" role="alert" data-testid="room-failed" data-code={view.errorCode ?? ''}>
+      <h1 data-testid="bad-link">{title}</h1>
+      <p className="muted">{hint}</p>
+      {view.error && <p className="error small">{view.error}</p>}
+      <a href="/" className="button primary" data-testid="go-home">
+        Back to the studio
+      </a>
     </div>
   );
 }
