@@ -129,7 +129,7 @@ export async function openDatabase(opts: OpenOptions = {}): Promise<Database> {
     throw new DatabaseError(`database migration failed: ${(err as Error).message}`, 'see prisma/migrations');
   }
   // bounded waits: a database that is down or cut off fails a query in seconds instead of hanging it
-  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, query_timeout: 15_000 });
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 20_000, query_timeout: 30_000 });
   pool.on('error', () => {}); // a dropped idle connection must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed = false;
