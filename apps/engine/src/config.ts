@@ -21,6 +21,8 @@ export interface EngineConfig {
   httpLimits?: Partial<HttpLimits>;
   /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */
   idleMs?: number;
+  /** sampler worker threads; 0 = sample on the main thread (default: one per core but one, at least 1) */
+  samplerWorkers?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -47,6 +49,15 @@ function positive(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new StartupError(`${name} must be a positive number (got "${value}")`, `unset ${name} or set it to a number above 0`);
+  return n;
+}
+
+/** PPGN_SAMPLER_WORKERS: a whole number ≥ 0 (0 = sample on the main thread); unset = the default */
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 256)
+    throw new StartupError(`PPGN_SAMPLER_WORKERS must be a whole number from 0 to 256 (got "${value}")`, 'unset it for one worker per core but one, or 0 to sample on the main thread');
   return n;
 }
 
@@ -77,5 +88,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dataDir: env.PPGN_DATA_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
+    samplerWorkers: workerCount(env.PPGN_SAMPLER_WORKERS),
   };
 }
