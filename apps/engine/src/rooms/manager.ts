@@ -114,6 +114,8 @@ export class RoomManager {
   private lock: Promise<unknown> = Promise.resolve();
   private loop: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** stop() was called: no more steering (stays true, unlike `stopped`, which is also the state before start) */
+  private stopping = false;
   private lastCheckpoint = 0;
   /** exposed for the benchmark / health */
   stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
@@ -177,7 +179,7 @@ export class RoomManager {
       try {
         await this.tick();
       } catch (err) {
-        this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
+        if (!this.stopped) this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
       }
       if (this.stopped) return;
       this.loop = setTimeout(tick, this.delayToNext());
@@ -187,6 +189,7 @@ export class RoomManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     if (this.loop) clearTimeout(this.loop);
     // workers stop at once: a step in flight is dropped, and its rooms keep the last step received
     await this.sampler.close();
@@ -262,6 +265,7 @@ export class RoomManager {
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
     return this.exclusive(async () => {
+      this.assertRunning();
       const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step);
       const state = room.model.state;
       let contextPng: Uint8Array | null | undefined;
@@ -296,6 +300,7 @@ export class RoomManager {
     if (room.model.state.locked && actor.role !== 'owner') throw new RoomError('the room is locked by its owner');
     const h = await this.encodeUpload(room.model.state.packId, room.pack, png);
     return this.exclusive(async () => {
+      this.assertRunning();
       await this.setCode(roomId, h);
       room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
       room.nextDue = Date.now();
@@ -307,6 +312,11 @@ export class RoomManager {
       this.events.activity(roomId, item);
       return patch;
     });
+  }
+
+  /** Steering that arrives while the engine shuts down is refused before anything changes. */
+  private assertRunning() {
+    if (this.stopping) throw new RoomError('the engine is shutting down; try again in a moment', 'unavailable');
   }
 
   /** Replace a room's code (not validated: the sampler throws on a bad one, which tests use to break a chain). */
