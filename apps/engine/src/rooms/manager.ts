@@ -480,6 +480,7 @@ export class RoomManager {
         const room = this.rooms.get(res.roomId);
         if (!room) continue;
         if (!res.ok) {
+          if ('retry' in res) continue; // its worker is being restarted: next tick
           if ('crashed' in res) {
             room.crashes += 1;
             this.log(`room ${res.roomId}: step lost (${res.error})`);

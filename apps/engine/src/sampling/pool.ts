@@ -9,8 +9,11 @@ import type { Pack, Term } from '@ppgn/core';
 import { ChainHost, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
 import { reviveError, type FromWorker, type HostMethod, type Request, type WorkerInit } from './protocol';
 
-/** A step that did not happen because the worker running it died (not the chain's fault, maybe). */
-export type StepResult = StepOutcome | { roomId: string; ok: false; error: string; crashed: true };
+/**
+ * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
+ * the room's worker is being restarted (`retry`: try again on a later tick).
+ */
+export type StepResult = StepOutcome | { roomId: string; ok: false; error: string; crashed: true } | { roomId: string; ok: false; error: string; retry: true };
 
 export interface Sampler {
   /** worker threads (0 = sampling on the main thread) */
@@ -156,6 +159,8 @@ export class WorkerPool implements Sampler {
   private readonly slots: Slot[] = [];
   private readonly roomSlot = new Map<string, Slot>();
   private readonly previewSlot = new Map<string, Slot>();
+  /** slot index → the replacement of its dead worker, once started */
+  private readonly replacements = new Map<number, { promise: Promise<Slot>; resolve(s: Slot): void; reject(e: Error): void }>();
   private nextId = 1;
   private closed = false;
   private readonly log: (line: string) => void;
@@ -231,6 +236,14 @@ export class WorkerPool implements Sampler {
     for (const key of slot.previews) this.previewSlot.delete(key);
     slot.previews.clear();
     if (this.closed || this.slots[slot.index] !== slot) return;
+    let resolve!: (s: Slot) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<Slot>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {});
+    this.replacements.set(slot.index, { promise, resolve, reject });
     this.log(`sampler worker ${slot.index} stopped (exit code ${code}); starting it again, ${slot.rooms.size} room(s) resume from their last step`);
     const restart = () => {
       if (this.closed) return;
@@ -247,6 +260,9 @@ export class WorkerPool implements Sampler {
         this.roomSlot.set(roomId, next);
         this.post(next, 'open', [o]).catch((e: Error) => this.log(`room ${roomId}: could not be re-opened after the restart (${e.message})`));
       }
+      // calls that waited for the restart go after the re-opens
+      this.replacements.get(slot.index)?.resolve(next);
+      this.replacements.delete(slot.index);
     };
     // a worker that keeps dying right after it starts is started again more slowly
     if (Date.now() - slot.startedAt < CRASH_LOOP_MS) setTimeout(restart, RESTART_DELAY_MS).unref();
@@ -255,7 +271,14 @@ export class WorkerPool implements Sampler {
 
   private post<T>(slot: Slot, method: HostMethod, args: unknown[]): Promise<T> {
     if (this.closed) return Promise.reject(new SamplerClosedError());
-    if (slot.dead) return Promise.reject(new SamplerCrashError(`sampler worker ${slot.index} is restarting`));
+    if (slot.dead) {
+      // the worker is being restarted: the call goes to its replacement (after the rooms are re-opened)
+      const next = this.replacements.get(slot.index);
+      if (next) return next.promise.then((s) => this.post<T>(s, method, args));
+      const current = this.slots[slot.index]!;
+      if (current !== slot && !current.dead) return this.post<T>(current, method, args);
+      return Promise.reject(new SamplerCrashError(`sampler worker ${slot.index} stopped`));
+    }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -334,10 +357,14 @@ export class WorkerPool implements Sampler {
   }
 
   async step(roomIds: string[]): Promise<StepResult[]> {
+    if (this.closed) throw new SamplerClosedError();
     const bySlot = new Map<Slot, string[]>();
+    const waiting: StepResult[] = [];
     for (const id of roomIds) {
       const s = this.slotOf(id);
-      bySlot.set(s, [...(bySlot.get(s) ?? []), id]);
+      // a worker being restarted: its rooms skip this tick rather than hold it up
+      if (s.dead) waiting.push({ roomId: id, ok: false, error: `sampler worker ${s.index} is restarting`, retry: true });
+      else bySlot.set(s, [...(bySlot.get(s) ?? []), id]);
     }
     const parts = await Promise.all(
       [...bySlot].map(([slot, ids]) =>
@@ -347,7 +374,7 @@ export class WorkerPool implements Sampler {
         }),
       ),
     );
-    return parts.flat();
+    return [...parts.flat(), ...waiting];
   }
 
   render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]> {
@@ -397,6 +424,8 @@ export class WorkerPool implements Sampler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const r of this.replacements.values()) r.reject(new SamplerClosedError());
+    this.replacements.clear();
     await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => {})));
   }
 }
