@@ -223,7 +223,8 @@ export class WorkerPool implements Sampler {
       });
     });
     slot.ready.catch(() => {});
-    worker.unref();
+    // not unref()'d: a command-line tool waiting for a worker's answer must not exit meanwhile
+    // (the pool's close() ends the workers)
     return slot;
   }
 
