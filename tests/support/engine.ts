@@ -10,25 +10,37 @@ import { tempDir } from './procs';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function startTestEngine(
-  name: string,
-  opts: { databaseUrl?: string; intentRate?: number; httpLimits?: Partial<HttpLimits>; idleMs?: number; reconnectGraceMs?: number; dataDir?: string } = {},
-) {
+export interface TestEngineOptions {
+  databaseUrl?: string;
+  intentRate?: number;
+  httpLimits?: Partial<HttpLimits>;
+  idleMs?: number;
+  /** sampler worker threads (0 = main thread); default: the engine's default */
+  samplerWorkers?: number;
+  reconnectGraceMs?: number;
+  dataDir?: string;
+  /** 'emoji64': random weights in the default pack's architecture (64×64 conv: sampling costs real time) */
+  pack?: 'tiny' | 'emoji64';
+  backend?: 'cpu' | 'wasm';
+}
+
+export async function startTestEngine(name: string, opts: TestEngineOptions = {}) {
   const tmp = tempDir(name);
-  const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
+  const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'), 'testpack', opts.pack);
   const engine: Engine = await startEngine(
     {
       port: 0,
       host: '127.0.0.1',
       modelsDir,
       packs: [],
-      backend: 'cpu',
+      backend: opts.backend ?? 'cpu',
       databaseUrl: opts.databaseUrl,
       dataDir: opts.dataDir ?? path.join(tmp.dir, 'pg'),
       intentRate: opts.intentRate,
       httpLimits: opts.httpLimits,
       idleMs: opts.idleMs,
       reconnectGraceMs: opts.reconnectGraceMs,
+      samplerWorkers: opts.samplerWorkers,
     },
     () => {},
   );

@@ -1,15 +1,15 @@
 // A models directory with one small random-weight pack for tests that start the engine.
 import path from 'node:path';
-import { buildRandomPack } from '@ppgn/core';
+import { buildRandomEmoji64Pack, buildRandomPack } from '@ppgn/core';
 import { savePack } from '@ppgn/core/node';
 
 export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
 
-export async function makeModelsDir(dir: string, id = 'testpack'): Promise<string> {
-  const pack = buildRandomPack(
-    { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
-    7,
-  );
+export async function makeModelsDir(dir: string, id = 'testpack', kind: 'tiny' | 'emoji64' = 'tiny'): Promise<string> {
+  const pack =
+    kind === 'emoji64'
+      ? buildRandomEmoji64Pack(7)
+      : buildRandomPack({ name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] }, 7);
   await savePack(path.join(dir, id), pack);
   pack.dispose();
   return dir;

@@ -92,7 +92,7 @@ describe('a chain that throws', () => {
     await g.waitFor(() => g.frames.length >= 2, 20_000, 'good frames');
     await b.waitFor(() => b.frames.length >= 2, 20_000, 'bad frames');
     // break the bad room's chain (a code of the wrong size makes the sampler throw)
-    t.engine.manager.get(bad.id).chain.h = new Float32Array(3);
+    await t.engine.manager.setCode(bad.id, new Float32Array(3));
     await b.waitFor(() => b.errors.length > 0, 10_000, 'the chain error');
     expect(b.errors[0]).toMatch(/^the sampler failed on this room and paused it: chain .* has a code of the wrong size \(expected 16\); change a condition/);
     expect(g.errors).toEqual([]);

@@ -23,6 +23,8 @@ export interface EngineConfig {
   idleMs?: number;
   /** someone whose connection dropped keeps their place (membership, presence) this long (default RECONNECT_GRACE_MS) */
   reconnectGraceMs?: number;
+  /** sampler worker threads; 0 = sample on the main thread (default: one per core but one, at least 1) */
+  samplerWorkers?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -55,6 +57,15 @@ function positive(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** PPGN_SAMPLER_WORKERS: a whole number ≥ 0 (0 = sample on the main thread); unset = the default */
+function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 256)
+    throw new StartupError(`PPGN_SAMPLER_WORKERS must be a whole number from 0 to 256 (got "${value}")`, 'unset it for one worker per core but one, or 0 to sample on the main thread');
+  return n;
+}
+
 /** PPGN_RATE_WINDOW_S, PPGN_RATE_ROOMS, PPGN_RATE_SAVES, … (only the ones that are set) */
 function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   const out: Partial<HttpLimits> = {};
@@ -83,5 +94,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
     reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S')),
+    samplerWorkers: workerCount(env.PPGN_SAMPLER_WORKERS),
   };
 }

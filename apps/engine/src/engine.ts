@@ -11,6 +11,7 @@ import { attachRoomSockets, socketEvents } from './rooms/socket';
 import { RoomStore } from './rooms/store';
 import { apiRouter } from './routes';
 import { loadEnginePacks, startBackend, type EnginePack } from './runtime';
+import { InProcessSampler, WorkerPool, defaultWorkerCount, type Sampler } from './sampling/pool';
 
 export interface Engine {
   port: number;
@@ -36,8 +37,30 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   }
   log(`[engine] database: ${db.embedded ? 'embedded Postgres' : 'DATABASE_URL'} (migrations applied)`);
   let server: EngineServer | undefined;
+  /** the manager, once it exists: a restarted worker re-opens its rooms from the manager's copy */
+  const rooms: { manager?: RoomManager } = {};
+  const packMap = new Map(packs.map((p) => [p.id, p.pack]));
+  const workers = config.samplerWorkers ?? defaultWorkerCount();
+  let sampler: Sampler;
+  try {
+    sampler =
+      workers === 0
+        ? new InProcessSampler(packMap, (l) => log(`[engine] ${l}`))
+        : await WorkerPool.start({
+            workers,
+            backend: backend.name,
+            packDirs: new Map(packs.map((p) => [p.id, p.dir])),
+            restore: (roomId) => rooms.manager?.restoreChain(roomId) ?? null,
+            log: (l) => log(`[engine] ${l}`),
+          });
+  } catch (err) {
+    await db.close();
+    throw new StartupError(`the sampler workers did not start: ${(err as Error).message}`, 'set PPGN_SAMPLER_WORKERS=0 to sample on the main thread');
+  }
+  log(`[engine] sampler: ${workers === 0 ? 'main thread (PPGN_SAMPLER_WORKERS=0)' : `${workers} worker thread(s)`}`);
   const manager = new RoomManager(
-    new Map(packs.map((p) => [p.id, p.pack])),
+    packMap,
+    sampler,
     new RoomStore(db.prisma),
     socketEvents(() => server?.io),
     (l) => log(`[engine] ${l}`),
@@ -45,6 +68,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     config.reconnectGraceMs,
   );
   const identities = new Identities(db.prisma);
+  rooms.manager = manager;
   try {
     const resumed = await manager.resume();
     if (resumed) log(`[engine] resumed ${resumed} room(s)`);

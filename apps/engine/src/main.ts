@@ -15,6 +15,10 @@ async function main() {
     await engine.close();
     process.exit(0);
   };
+  // The embedded Postgres module installs its own SIGINT/SIGTERM hook, which stops the database (and
+  // exits) while the rooms are still being saved, so the last checkpoints were lost. The engine's stop
+  // saves the rooms first and then stops the database itself (engine.close → db.close).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(signal);
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }

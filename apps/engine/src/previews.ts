@@ -1,8 +1,10 @@
 // Small pictures that help people choose: one sample per class label (class picker thumbnails)
-// and one per hidden unit (unit picker preview). Computed on demand with a short batched chain,
-// one sampler step at a time between room ticks, and cached.
-import { Condition, createChain, encodePng, renderChains, stepBatch, type ChainState, type Pack, type Term } from '@ppgn/core';
+// and one per hidden unit (unit picker preview). Computed on demand by the sampler (a worker thread,
+// or the main thread with 0 workers) with a short batched chain, one step per call so that room steps
+// interleave with it, and cached.
+import type { Pack, Term } from '@ppgn/core';
 import { RoomError } from './rooms/model';
+import type { Sampler } from './sampling/pool';
 
 const STEPS = 30;
 const UNIT_CACHE = 256;
@@ -11,7 +13,9 @@ export class Previews {
   private classSheets = new Map<string, Promise<Map<string, Buffer>>>();
   private units = new Map<string, Promise<Buffer>>();
 
-  constructor(private readonly runExclusive: <T>(fn: () => Promise<T>) => Promise<T>) {}
+  private next = 0;
+
+  constructor(private readonly sampler: Sampler) {}
 
   /** PNG of a sample for `label` of a classes condition (all labels of the condition are made at once). */
   async classThumb(packId: string, pack: Pack, conditionId: string, label: string): Promise<Buffer> {
@@ -22,7 +26,7 @@ export class Previews {
     let sheet = this.classSheets.get(key);
     if (!sheet) {
       const terms = spec.labels.map((l): Term[] => [{ kind: 'class', labels: [l], variant: 'logsoftmax', condition: conditionId, weight: 1 }]);
-      sheet = this.sample(pack, terms).then((pngs) => new Map(spec.labels.map((l, i) => [l, pngs[i]!])));
+      sheet = this.sample(packId, terms).then((pngs) => new Map(spec.labels.map((l, i) => [l, pngs[i]!])));
       sheet.catch(() => this.classSheets.delete(key));
       this.classSheets.set(key, sheet);
     }
@@ -38,7 +42,7 @@ export class Previews {
     const key = `${packId}/${conditionId}/${layer}/${channel}`;
     let p = this.units.get(key);
     if (!p) {
-      p = this.sample(pack, [[{ kind: 'unit', layer, channel, net: spec.net, weight: 1 }]]).then((x) => x[0]!);
+      p = this.sample(packId, [[{ kind: 'unit', layer, channel, net: spec.net, weight: 1 }]]).then((x) => x[0]!);
       p.catch(() => this.units.delete(key));
       this.units.set(key, p);
       if (this.units.size > UNIT_CACHE) this.units.delete(this.units.keys().next().value!);
@@ -46,14 +50,11 @@ export class Previews {
     return p;
   }
 
-  private async sample(pack: Pack, termSets: Term[][]): Promise<Buffer[]> {
-    const chains: ChainState[] = [];
-    for (const [i, terms] of termSets.entries()) {
-      chains.push(await createChain(pack, { id: `preview${i}`, seed: 1000 + i, condition: new Condition(terms), config: { steps: STEPS } }));
-    }
-    for (let s = 0; s < STEPS; s++) await this.runExclusive(() => stepBatch(pack, chains));
-    const images = await this.runExclusive(() => renderChains(pack, chains));
-    const [H, W, C] = pack.imageShape;
-    return images.map((img) => encodePng({ shape: [H, W, C], data: img }, pack.manifest.image.range));
+  private async sample(packId: string, termSets: Term[][]): Promise<Buffer[]> {
+    const key = `preview${++this.next}`;
+    await this.sampler.previewOpen(key, packId, termSets, STEPS);
+    for (let s = 0; s < STEPS; s++) await this.sampler.previewStep(key);
+    const pngs = await this.sampler.previewFinish(key);
+    return pngs.map((b) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)));
   }
 }

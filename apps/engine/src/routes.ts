@@ -99,7 +99,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     exports: limiter(l.exports, l.windowMs, 'GIF exports'),
     uploads: limiter(l.uploads, l.windowMs, 'image uploads'),
   };
-  const previews = new Previews((fn) => manager.exclusive(fn));
+  const previews = new Previews(manager.sampler);
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
     if (!p) throw new ApiError('not_found', `no pack "${id}"`);

@@ -9,6 +9,8 @@ import { StartupError } from './errors';
 
 export interface EnginePack {
   id: string;
+  /** the pack's folder (sampler workers load their own copy from it) */
+  dir: string;
   pack: Pack;
   summary: PackSummary;
 }
@@ -49,7 +51,7 @@ export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[
     }
     try {
       const pack = await loadPack(path.join(dir, id));
-      packs.push({ id, pack, summary: summarise(id, pack) });
+      packs.push({ id, dir: path.join(dir, id), pack, summary: summarise(id, pack) });
     } catch (err) {
       throw new StartupError(`model pack "${id}" is broken: ${(err as Error).message}`, 'restore it from git or re-export it');
     }

@@ -1,24 +1,19 @@
-// Live rooms: owns room state (RoomModel), the chain of each room, presence, persistence and the
-// sampling loop. All running rooms on one pack advance in one batched sampler call per tick.
-// It knows nothing of sockets: the socket layer subscribes to RoomEvents.
+// Live rooms: owns room state (RoomModel), presence, persistence and the sampling loop. The chains
+// themselves live in the sampler (sampling/pool.ts: worker threads, or the main thread with 0 workers);
+// this side keeps a mirror of each chain's position (step, h, RNG) for checkpoints, history and saves.
+// Every tick steps all due rooms at once: rooms on one worker and pack advance in one batched call,
+// workers in parallel. It knows nothing of sockets: the socket layer subscribes to RoomEvents.
 import { createHash } from 'node:crypto';
 import {
   Condition,
   PpgnInputError,
   PngTooLargeError,
   PNG_LIMITS,
-  createChain,
-  encodePng,
-  renderCodes,
   resolveCondition,
-  stepBatch,
-  updateChain,
   decodePng,
-  encodeImages,
   resizeImage,
-  type ChainResult,
-  type ChainState,
   type Pack,
+  type RngState,
 } from '@ppgn/core';
 import {
   LIMITS,
@@ -37,7 +32,9 @@ import {
 } from '@ppgn/shared';
 import { RoomError, RoomModel, type Actor } from './model';
 import { newRoomState } from './defaults';
-import { packParams, roomCondition, samplerConfig, termOf } from './mapping';
+import { packParams, termOf } from './mapping';
+import type { ChainSpec, OpenChain } from '../sampling/host';
+import type { Sampler } from '../sampling/pool';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
 import { RoomWriter } from './writer';
 
@@ -65,10 +62,19 @@ interface HistoryEntry {
   h: Float32Array;
 }
 
+/** The main thread's copy of where a room's chain is (the chain itself lives in the sampler). */
+export interface ChainView {
+  id: string;
+  step: number;
+  h: Float32Array;
+  /** RNG state after `step` (resumes a restarted worker exactly); null before the first report */
+  rng: RngState | null;
+}
+
 export interface LiveRoom {
   model: RoomModel;
   pack: Pack;
-  chain: ChainState;
+  chain: ChainView;
   tokens: RoomTokens;
   /** person id → role the owner gave them (persisted) */
   roles: Record<string, Role>;
@@ -79,7 +85,6 @@ export interface LiveRoom {
   contextImage: Float32Array | null;
   /** context images (PNG) by content hash: what the versioned state's context refers to (bounded) */
   blobs: Map<string, Uint8Array>;
-  lastImage: Float32Array | null;
   lastFrame: Frame | null;
   history: HistoryEntry[];
   activity: ActivityItem[];
@@ -96,6 +101,8 @@ export interface LiveRoom {
   chainError: string | null;
   /** the gallery item this room was remixed from */
   parentItemId: string | null;
+  /** steps of this room that were lost because its sampler worker died (two in a row quarantine it) */
+  crashes: number;
 }
 
 export interface CreateRoomInput {
@@ -124,6 +131,8 @@ const BLOBS_KEPT = 16;
 const HISTORY_LENGTH = 240;
 const ACTIVITY_KEPT = 50;
 const CHECKPOINT_MS = 2000;
+/** a room in flight when its worker died this many times in a row is quarantined (it may be the cause) */
+const CRASHES_QUARANTINE = 2;
 const COLORS = ['#ff6b6b', '#ffa94d', '#ffd43b', '#69db7c', '#38d9a9', '#4dabf7', '#748ffc', '#da77f2', '#f783ac'];
 
 export class RoomManager {
@@ -131,21 +140,25 @@ export class RoomManager {
   private lock: Promise<unknown> = Promise.resolve();
   private loop: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** stop() was called: no more steering (stays true, unlike `stopped`, which is also the state before start) */
+  private stopping = false;
   private lastCheckpoint = 0;
   /** exposed for the benchmark / health */
   stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
 
   constructor(
     private readonly packs: Map<string, Pack>,
+    /** where chains live and are stepped; the manager closes it on stop() */
+    readonly sampler: Sampler,
     private readonly store: RoomStore,
     private readonly events: RoomEvents,
     private readonly log: (line: string) => void = () => {},
     /** a room with nobody connected stops sampling this long after the last client left */
     private readonly idleMs = 60_000,
-    /** how long stop() waits for each room's pending writes */
-    private readonly drainMs = 5_000,
     /** someone whose connection dropped stays a member this long, so a reconnect resumes their place */
     private readonly graceMs = 30_000,
+    /** how long stop() waits for each room's pending writes */
+    private readonly drainMs = 5_000,
   ) {}
 
   /** Changes acknowledged to people but not yet in Postgres (the database is slow or down). */
@@ -203,7 +216,7 @@ export class RoomManager {
       try {
         await this.tick();
       } catch (err) {
-        this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
+        if (!this.stopped) this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
       }
       if (this.stopped) return;
       this.loop = setTimeout(tick, this.delayToNext());
@@ -213,8 +226,11 @@ export class RoomManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping = true;
     if (this.loop) clearTimeout(this.loop);
     for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
+    // workers stop at once: a step in flight is dropped, and its rooms keep the last step received
+    await this.sampler.close();
     await this.exclusive(async () => {});
     await this.checkpointAll(true);
     // the database may be down: give the backlog a bounded time, then say what could not be written
@@ -248,17 +264,22 @@ export class RoomManager {
     state.strokes = input.strokes ? structuredClone(input.strokes) : [];
     state.context = input.contextPng && input.context ? { ...input.context } : null;
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
-    const h0 = input.imagePng ? await this.encodeUpload(pack, input.imagePng) : input.h0;
+    const h0 = input.imagePng ? await this.encodeUpload(packId, pack, input.imagePng) : input.h0;
     const contextPng = state.context ? (input.contextPng ?? null) : null;
     const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng, tokens, roles: {}, banned: [], parentItemId: input.parentItemId ?? null };
     const live = await this.live(stored, pack);
-    if (state.context && !live.contextImage) throw new RoomError('the recipe\'s context image does not fit this pack');
-    if (h0) {
-      // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
-      const image = input.firstFrame ?? (await this.renderPng(live, live.chain.h));
-      live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, hNorm: norm(live.chain.h), at: Date.now() };
+    try {
+      if (state.context && !live.contextImage) throw new RoomError('the recipe\'s context image does not fit this pack');
+      if (h0) {
+        // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
+        const image = input.firstFrame ?? (await this.renderPng(live, live.chain.h));
+        live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, hNorm: norm(live.chain.h), at: Date.now() };
+      }
+      await this.store.create({ ...stored, h: live.chain.h });
+    } catch (err) {
+      await this.sampler.drop(id).catch(() => {});
+      throw err;
     }
-    await this.store.create({ ...stored, h: live.chain.h });
     this.rooms.set(id, live);
     return { id, tokens, state: live.model.snapshot() };
   }
@@ -301,11 +322,12 @@ export class RoomManager {
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
     return this.exclusive(async () => {
+      this.assertRunning();
       // "use the current frame": its pixels are kept by content hash before the model refers to them
       let frameHash: string | undefined;
       if (intent.type === 'mask.context' && intent.useCurrentFrame) {
-        const img = room.lastImage ?? (await renderCodes(room.pack, [room.chain.h]))[0]!;
-        frameHash = this.keepBlob(room, this.png(room, img));
+        const frame = await this.sampler.frameImage(roomId);
+        frameHash = this.keepBlob(room, frame.png);
       }
       const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step, frameHash);
       const state = room.model.state;
@@ -341,18 +363,18 @@ export class RoomManager {
     const room = this.get(roomId);
     if (actor.role === 'viewer') throw new RoomError('viewers cannot steer this room');
     if (room.model.state.locked && actor.role !== 'owner') throw new RoomError('the room is locked by its owner');
-    const h = await this.encodeUpload(room.pack, png);
+    const h = await this.encodeUpload(room.model.state.packId, room.pack, png);
     return this.exclusive(async () => {
-      room.chain.h = h;
+      this.assertRunning();
+      await this.setCode(roomId, h);
       room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
       room.nextDue = Date.now();
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
-      room.lastImage = (await renderCodes(room.pack, [h]))[0]!;
       const frame: Frame = {
         roomId,
         step: room.chain.step,
         version: room.model.version,
-        image: this.png(room, room.lastImage),
+        image: await this.renderPng(room, h),
         scores: room.lastFrame?.scores ?? {},
         hNorm: norm(h),
         at: Date.now(),
@@ -371,13 +393,25 @@ export class RoomManager {
     });
   }
 
-  private async encodeUpload(pack: Pack, png: Uint8Array): Promise<Float32Array> {
+  /** Steering that arrives while the engine shuts down is refused before anything changes. */
+  private assertRunning() {
+    if (this.stopping) throw new RoomError('the engine is shutting down; try again in a moment', 'unavailable');
+  }
+
+  /** Replace a room's code (not validated: the sampler throws on a bad one, which tests use to break a chain). */
+  async setCode(roomId: string, h: Float32Array): Promise<void> {
+    const room = this.get(roomId);
+    await this.sampler.setCode(roomId, h);
+    room.chain.h = Float32Array.from(h);
+  }
+
+  private async encodeUpload(packId: string, pack: Pack, png: Uint8Array): Promise<Float32Array> {
     if (png.byteLength > LIMITS.uploadBytes) throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
     // the header is checked against the pixel cap before anything is inflated (decompression bombs)
     let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, { ...PNG_LIMITS, maxBytes: LIMITS.uploadBytes });
     if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
-    const [h] = await this.exclusive(() => encodeImages(pack, [img.data]));
+    const [h] = await this.sampler.encode(packId, [img.data]);
     const { min, max } = pack.manifest.code;
     return h!.map((v) => Math.min(max ?? Infinity, Math.max(min ?? -Infinity, v)));
   }
@@ -497,20 +531,20 @@ export class RoomManager {
     return { step: e.step, h: Float32Array.from(e.h) };
   }
 
+  /** G(h) as PNG, rendered and encoded by the room's sampler. */
   async renderPng(room: LiveRoom, h: Float32Array): Promise<Buffer> {
-    const img = (await this.exclusive(() => renderCodes(room.pack, [h])))[0]!;
-    return this.png(room, img);
+    return asBuffer(await this.sampler.renderPng(room.model.state.packId, h, room.model.state.id));
   }
 
-  /** G(h) of any pack as PNG (gallery mixes), serialised with sampling. */
+  /** G(h) of any pack as PNG (gallery mixes). */
   async renderStandalone(pack: Pack, h: Float32Array): Promise<Buffer> {
-    const img = (await this.exclusive(() => renderCodes(pack, [h])))[0]!;
-    const [H, W, C] = pack.imageShape;
-    return encodePng({ shape: [H, W, C], data: img }, pack.manifest.image.range);
+    const packId = [...this.packs].find(([, p]) => p === pack)?.[0];
+    if (!packId) throw new RoomError('that pack is not loaded');
+    return asBuffer(await this.sampler.renderPng(packId, h));
   }
 
   async renderImages(room: LiveRoom, hs: Float32Array[]): Promise<Float32Array[]> {
-    return this.exclusive(() => renderCodes(room.pack, hs));
+    return this.sampler.render(room.model.state.packId, hs, room.model.state.id);
   }
 
   // ------------------------------------------------------------------ sampling
@@ -537,7 +571,11 @@ export class RoomManager {
     return Math.max(1, Math.min(50, due - Date.now()));
   }
 
-  /** One tick: every due room advances one step; rooms are grouped by pack into one batched call. */
+  /**
+   * One tick: every due room advances one step in the sampler (rooms of one worker and pack in one batched
+   * call, workers in parallel; frames are rendered and PNG-encoded there). A room whose chain throws is
+   * quarantined (marked, announced, no longer sampled); the others advance.
+   */
   async tick(now = Date.now()): Promise<number> {
     const due: LiveRoom[] = [];
     for (const r of this.rooms.values()) {
@@ -549,42 +587,47 @@ export class RoomManager {
       return 0;
     }
     const t0 = performance.now();
-    const byPack = new Map<Pack, LiveRoom[]>();
-    for (const r of due) byPack.set(r.pack, [...(byPack.get(r.pack) ?? []), r]);
-    const frames: [LiveRoom, Frame][] = [];
+    const frames: Frame[] = [];
     await this.exclusive(async () => {
-      for (const [pack, rooms] of byPack) {
-        const { stepped, results } = await this.stepIsolated(pack, rooms);
-        results.forEach((res, i) => {
-          const room = stepped[i]!;
-          if (room.pendingSteps > 0) room.pendingSteps -= 1;
-          const period = 1000 / room.model.state.params.fps;
-          room.nextDue = Math.max(room.nextDue + period, now);
-          room.lastImage = res.image ?? null;
-          if (res.step % HISTORY_EVERY === 0) {
-            room.history.push({ step: res.step, h: Float32Array.from(room.chain.h) });
-            if (room.history.length > HISTORY_LENGTH) room.history.shift();
-          }
-          if (room.lastImage) {
-            frames.push([
-              room,
-              {
-                roomId: room.model.state.id,
-                step: res.step,
-                version: room.model.version,
-                image: new Uint8Array(0),
-                scores: res.scores,
-                hNorm: res.hNorm,
-                at: Date.now(),
-              },
-            ]);
-          }
-        });
+      const results = await this.sampler.step(due.map((r) => r.model.state.id));
+      for (const res of results) {
+        const room = this.rooms.get(res.roomId);
+        if (!room) continue;
+        if (!res.ok) {
+          if ('retry' in res) continue; // its worker is being restarted: next tick
+          if ('crashed' in res) {
+            room.crashes += 1;
+            this.log(`room ${res.roomId}: step lost (${res.error})`);
+            if (room.crashes >= CRASHES_QUARANTINE) this.quarantine(room, new Error(`its sampler worker stopped ${room.crashes} times while stepping it`));
+          } else this.quarantine(room, new Error(res.error));
+          continue;
+        }
+        room.crashes = 0;
+        if (room.pendingSteps > 0) room.pendingSteps -= 1;
+        const period = 1000 / room.model.state.params.fps;
+        room.nextDue = Math.max(room.nextDue + period, now);
+        room.chain.step = res.step;
+        room.chain.h = res.h;
+        room.chain.rng = res.rng;
+        if (res.step % HISTORY_EVERY === 0) {
+          room.history.push({ step: res.step, h: Float32Array.from(res.h) });
+          if (room.history.length > HISTORY_LENGTH) room.history.shift();
+        }
+        if (res.png.byteLength > 0) {
+          frames.push({
+            roomId: res.roomId,
+            step: res.step,
+            version: room.model.version,
+            image: asBuffer(res.png),
+            scores: res.scores,
+            hNorm: res.hNorm,
+            at: Date.now(),
+          });
+        }
       }
     });
-    // encoding happens after the sampler call and outside the lock
-    for (const [room, frame] of frames) {
-      frame.image = this.png(room, room.lastImage!);
+    for (const frame of frames) {
+      const room = this.rooms.get(frame.roomId)!;
       room.lastFrame = frame;
       this.events.frame(frame.roomId, frame);
       this.stats.framesOut += 1;
@@ -595,34 +638,18 @@ export class RoomManager {
     return due.length;
   }
 
-  /**
-   * One batched step of `rooms`. If the batch throws, each room is stepped alone so that only the
-   * rooms whose chain throws are quarantined (marked, announced, no longer sampled); the rest advance.
-   */
-  private async stepIsolated(pack: Pack, rooms: LiveRoom[]): Promise<{ stepped: LiveRoom[]; results: ChainResult[] }> {
-    const saved = rooms.map((r) => ({ h: Float32Array.from(r.chain.h), step: r.chain.step, rng: structuredClone(r.chain.rng) }));
-    try {
-      return { stepped: rooms, results: await stepBatch(pack, rooms.map((r) => r.chain), { render: true }) };
-    } catch (err) {
-      if (rooms.length === 1) {
-        this.quarantine(rooms[0]!, err);
-        return { stepped: [], results: [] };
-      }
-      this.log(`batched step of ${rooms.length} rooms failed (${(err as Error).message}); stepping them one by one`);
-    }
-    const stepped: LiveRoom[] = [];
-    const results: ChainResult[] = [];
-    for (const [i, room] of rooms.entries()) {
-      // a batch that failed half-way may have moved some chains: start again from before it
-      Object.assign(room.chain, saved[i]);
-      try {
-        results.push((await stepBatch(pack, [room.chain], { render: true }))[0]!);
-        stepped.push(room);
-      } catch (err) {
-        this.quarantine(room, err);
-      }
-    }
-    return { stepped, results };
+  /** What the sampler needs to (re)build a room's chain: its steering and context frame. */
+  private spec(room: LiveRoom): ChainSpec {
+    const { conditions, params, strokes, context } = room.model.state;
+    return { state: { conditions, params, strokes, context }, contextImage: room.contextImage };
+  }
+
+  /** A room's chain as the main thread last saw it (a restarted sampler worker re-opens it from here). */
+  restoreChain(roomId: string): OpenChain | null {
+    const room = this.rooms.get(roomId);
+    if (!room) return null;
+    const s = room.model.state;
+    return { roomId, packId: s.packId, spec: this.spec(room), seed: s.params.seed, step: room.chain.step, h0: room.chain.h, rng: room.chain.rng };
   }
 
   private quarantine(room: LiveRoom, err: unknown) {
@@ -652,14 +679,10 @@ export class RoomManager {
     return img.shape[0] === H && img.shape[1] === W ? img.data : null;
   }
 
-  /** The room's inpainting context image as PNG (null: none). */
-  contextPng(room: LiveRoom): Buffer | null {
-    return room.contextImage ? this.png(room, room.contextImage) : null;
-  }
-
-  private png(room: LiveRoom, img: Float32Array): Buffer {
-    const [H, W, C] = room.pack.imageShape;
-    return encodePng({ shape: [H, W, C], data: img }, room.pack.manifest.image.range);
+  /** The room's inpainting context image as PNG (null: none): the very bytes its state refers to. */
+  contextPng(room: LiveRoom): Uint8Array | null {
+    const hash = room.model.state.context?.hash;
+    return room.contextImage && hash ? (room.blobs.get(hash) ?? null) : null;
   }
 
   private async checkpointAll(force: boolean) {
@@ -698,20 +721,12 @@ export class RoomManager {
   }
 
   private async syncChain(room: LiveRoom) {
-    const state = room.model.state;
-    const condition = roomCondition(state, room.pack, room.contextImage ? { image: room.contextImage } : null);
-    await updateChain(room.pack, room.chain, { condition, config: samplerConfig(state.params, room.pack) });
+    await this.sampler.update(room.model.state.id, this.spec(room));
   }
 
   private async resetChain(room: LiveRoom) {
-    const state = room.model.state;
-    const fresh = await createChain(room.pack, {
-      id: room.chain.id,
-      seed: state.params.seed,
-      condition: roomCondition(state, room.pack, room.contextImage ? { image: room.contextImage } : null),
-      config: samplerConfig(state.params, room.pack),
-    });
-    room.chain = fresh;
+    const pos = await this.sampler.reset(room.model.state.id, this.spec(room));
+    room.chain = { id: room.chain.id, step: pos.step, h: pos.h, rng: pos.rng };
     room.history = [];
   }
 
@@ -725,14 +740,16 @@ export class RoomManager {
       if (s.state.context && !s.state.context.hash) s.state.context.hash = hash;
     }
     const model = new RoomModel(s.state, (t) => this.validateTarget(pack, t));
-    const chain = await createChain(pack, {
-      id: s.state.id,
+    const { conditions, params, strokes, context } = s.state;
+    const pos = await this.sampler.open({
+      roomId: s.state.id,
+      packId: s.state.packId,
+      spec: { state: { conditions, params, strokes, context }, contextImage },
       seed: (s.state.params.seed + s.step) % 2 ** 31,
-      condition: roomCondition(s.state, pack, contextImage ? { image: contextImage } : null),
-      config: samplerConfig(s.state.params, pack),
-      ...(s.h && s.h.length === pack.codeDim ? { h0: s.h } : {}),
+      step: s.step,
+      h0: s.h && s.h.length === pack.codeDim ? s.h : null,
     });
-    chain.step = s.step;
+    const chain: ChainView = { id: s.state.id, step: pos.step, h: pos.h, rng: pos.rng };
     return {
       model,
       pack,
@@ -743,7 +760,6 @@ export class RoomManager {
       members: new Map(),
       contextImage,
       blobs,
-      lastImage: null,
       lastFrame: null,
       history: [{ step: s.step, h: Float32Array.from(chain.h) }],
       activity: [],
@@ -755,9 +771,14 @@ export class RoomManager {
       emptySince: Date.now(),
       chainError: null,
       parentItemId: s.parentItemId ?? null,
+      crashes: 0,
     };
   }
 }
 
 const blobHash = (png: Uint8Array) => createHash('sha256').update(png).digest('hex').slice(0, 32);
 const norm = (h: Float32Array) => Math.sqrt(h.reduce((a, v) => a + v * v, 0));
+/** PNG bytes from the sampler as a Buffer (no copy). */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

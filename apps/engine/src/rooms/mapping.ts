@@ -113,7 +113,7 @@ export function rasteriseMask(strokes: MaskStroke[], H: number, W: number): Floa
 
 /** The sampler condition of a room: its enabled conditions, plus the inpainting context if any. */
 export function roomCondition(
-  state: RoomState,
+  state: Pick<RoomState, 'conditions' | 'context' | 'strokes'>,
   pack: Pack,
   context: { image: Float32Array } | null,
 ): Condition {

@@ -1,0 +1,247 @@
+// The sampler side of the rooms: every room's chain (h, RNG, condition, config), stepping, rendering and
+// PNG encoding. One ChainHost runs in each sampler worker thread (worker.ts), or on the main thread when
+// sampler workers are off (PPGN_SAMPLER_WORKERS=0). The same code runs either way, so a seeded room gives
+// the same frames in both. Calls must not overlap: the caller serialises them.
+import {
+  Condition,
+  createChain,
+  encodeImages,
+  encodePng,
+  renderChains,
+  renderCodes,
+  stepBatch,
+  updateChain,
+  type ChainResult,
+  type ChainState,
+  type Pack,
+  type RngState,
+  type Term,
+} from '@ppgn/core';
+import type { RoomState } from '@ppgn/shared';
+import { roomCondition, samplerConfig } from '../rooms/mapping';
+
+/** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
+export interface ChainSpec {
+  state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context'>;
+  contextImage: Float32Array | null;
+}
+
+export interface OpenChain {
+  roomId: string;
+  packId: string;
+  spec: ChainSpec;
+  seed: number;
+  step: number;
+  /** start from this code (else drawn from the seed) */
+  h0?: Float32Array | null;
+  /** resume this exact RNG state (a worker restart); else the seed's */
+  rng?: RngState | null;
+}
+
+/** Where a chain is after open / reset / a step (what the main thread mirrors for checkpoints and history). */
+export interface ChainPosition {
+  step: number;
+  h: Float32Array;
+  rng: RngState;
+}
+
+export type StepOutcome =
+  | (ChainPosition & { roomId: string; ok: true; png: Uint8Array; scores: Record<string, number>; hNorm: number })
+  | { roomId: string; ok: false; error: string };
+
+interface HostedRoom {
+  packId: string;
+  chain: ChainState;
+  /** G(h) of the last step (the "use current frame" context) */
+  lastImage: Float32Array | null;
+}
+
+const position = (c: ChainState): ChainPosition => ({ step: c.step, h: Float32Array.from(c.h), rng: [...c.rng] as RngState });
+
+export class ChainHost {
+  private readonly rooms = new Map<string, HostedRoom>();
+  private readonly previews = new Map<string, { packId: string; chains: ChainState[] }>();
+
+  constructor(
+    private readonly packs: Map<string, Pack>,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  private pack(id: string): Pack {
+    const p = this.packs.get(id);
+    if (!p) throw new Error(`pack "${id}" is not loaded in the sampler`);
+    return p;
+  }
+
+  private room(id: string): HostedRoom {
+    const r = this.rooms.get(id);
+    if (!r) throw new Error(`room ${id} has no chain in this sampler`);
+    return r;
+  }
+
+  private condition(pack: Pack, spec: ChainSpec) {
+    return roomCondition(spec.state, pack, spec.contextImage ? { image: spec.contextImage } : null);
+  }
+
+  roomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  async open(o: OpenChain): Promise<ChainPosition> {
+    const pack = this.pack(o.packId);
+    const chain = await createChain(pack, {
+      id: o.roomId,
+      seed: o.seed,
+      condition: this.condition(pack, o.spec),
+      config: samplerConfig(o.spec.state.params, pack),
+      ...(o.h0 && o.h0.length === pack.codeDim ? { h0: o.h0 } : {}),
+    });
+    chain.step = o.step;
+    if (o.rng) chain.rng = [...o.rng] as RngState;
+    this.rooms.set(o.roomId, { packId: o.packId, chain, lastImage: null });
+    return position(chain);
+  }
+
+  drop(roomId: string): void {
+    this.rooms.delete(roomId);
+  }
+
+  /** New condition / config (validated first; on error the chain is unchanged). */
+  async update(roomId: string, spec: ChainSpec): Promise<void> {
+    const r = this.room(roomId);
+    const pack = this.pack(r.packId);
+    await updateChain(pack, r.chain, { condition: this.condition(pack, spec), config: samplerConfig(spec.state.params, pack) });
+  }
+
+  /** A fresh chain from the room's seed (step 0). */
+  async reset(roomId: string, spec: ChainSpec): Promise<ChainPosition> {
+    const r = this.room(roomId);
+    const pack = this.pack(r.packId);
+    r.chain = await createChain(pack, {
+      id: r.chain.id,
+      seed: spec.state.params.seed,
+      condition: this.condition(pack, spec),
+      config: samplerConfig(spec.state.params, pack),
+    });
+    return position(r.chain);
+  }
+
+  /** Replace the code (start from an uploaded image); not validated here. */
+  setCode(roomId: string, h: Float32Array): void {
+    this.room(roomId).chain.h = Float32Array.from(h);
+  }
+
+  /** The pixels of the room's current frame (G(h) if it has not stepped yet) and their PNG. */
+  async frameImage(roomId: string): Promise<{ image: Float32Array; png: Uint8Array }> {
+    const r = this.room(roomId);
+    const pack = this.pack(r.packId);
+    const image = r.lastImage ?? (await renderCodes(pack, [r.chain.h]))[0]!;
+    return { image: Float32Array.from(image), png: this.png(pack, image) };
+  }
+
+  /**
+   * One step of every listed room: rooms on one pack advance in one batched call; each frame is rendered
+   * and PNG-encoded here. A room whose chain throws gets `ok: false` (the caller quarantines it); the
+   * others advance.
+   */
+  async step(roomIds: string[]): Promise<StepOutcome[]> {
+    const out: StepOutcome[] = [];
+    const byPack = new Map<string, [string, HostedRoom][]>();
+    for (const id of roomIds) {
+      const r = this.rooms.get(id);
+      if (!r) {
+        out.push({ roomId: id, ok: false, error: `room ${id} has no chain in this sampler` });
+        continue;
+      }
+      byPack.set(r.packId, [...(byPack.get(r.packId) ?? []), [id, r]]);
+    }
+    for (const [packId, rooms] of byPack) {
+      const pack = this.pack(packId);
+      const { stepped, results, failed } = await this.stepIsolated(pack, rooms);
+      results.forEach((res, i) => {
+        const [roomId, room] = stepped[i]!;
+        room.lastImage = res.image ?? null;
+        const png = room.lastImage ? this.png(pack, room.lastImage) : new Uint8Array(0);
+        out.push({ roomId, ok: true, ...position(room.chain), png, scores: res.scores, hNorm: res.hNorm });
+      });
+      for (const [roomId, err] of failed) out.push({ roomId, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+    return out;
+  }
+
+  /**
+   * One batched step of `rooms`. If the batch throws, each room is stepped alone so that only the rooms
+   * whose chain throws fail; the rest advance.
+   */
+  private async stepIsolated(pack: Pack, rooms: [string, HostedRoom][]) {
+    const failed: [string, unknown][] = [];
+    const saved = rooms.map(([, r]) => ({ h: Float32Array.from(r.chain.h), step: r.chain.step, rng: structuredClone(r.chain.rng) }));
+    try {
+      return { stepped: rooms, results: await stepBatch(pack, rooms.map(([, r]) => r.chain), { render: true }), failed };
+    } catch (err) {
+      if (rooms.length === 1) return { stepped: [], results: [] as ChainResult[], failed: [[rooms[0]![0], err] as [string, unknown]] };
+      this.log(`batched step of ${rooms.length} rooms failed (${(err as Error).message}); stepping them one by one`);
+    }
+    const stepped: [string, HostedRoom][] = [];
+    const results: ChainResult[] = [];
+    for (const [i, entry] of rooms.entries()) {
+      // a batch that failed half-way may have moved some chains: start again from before it
+      Object.assign(entry[1].chain, saved[i]);
+      try {
+        results.push((await stepBatch(pack, [entry[1].chain], { render: true }))[0]!);
+        stepped.push(entry);
+      } catch (err) {
+        failed.push([entry[0], err]);
+      }
+    }
+    return { stepped, results, failed };
+  }
+
+  /** G(h) for codes, [H·W·C] in the pack's range. */
+  render(packId: string, hs: Float32Array[]): Promise<Float32Array[]> {
+    return renderCodes(this.pack(packId), hs);
+  }
+
+  async renderPng(packId: string, h: Float32Array): Promise<Uint8Array> {
+    const pack = this.pack(packId);
+    return this.png(pack, (await renderCodes(pack, [h]))[0]!);
+  }
+
+  /** h = E(x) for images in the pack's range. */
+  encode(packId: string, images: Float32Array[]): Promise<Float32Array[]> {
+    return encodeImages(this.pack(packId), images);
+  }
+
+  /**
+   * Preview samples (class thumbnails, unit previews): one short seeded chain per term set. Stepped one
+   * call at a time (previewStep) so that room steps interleave with them.
+   */
+  async previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void> {
+    const pack = this.pack(packId);
+    const chains: ChainState[] = [];
+    for (const [i, terms] of termSets.entries()) {
+      chains.push(await createChain(pack, { id: `preview${i}`, seed: 1000 + i, condition: new Condition(terms), config: { steps } }));
+    }
+    this.previews.set(key, { packId, chains });
+  }
+
+  async previewStep(key: string): Promise<void> {
+    const p = this.previews.get(key);
+    if (!p) throw new Error(`no preview "${key}"`);
+    await stepBatch(this.pack(p.packId), p.chains);
+  }
+
+  async previewFinish(key: string): Promise<Uint8Array[]> {
+    const p = this.previews.get(key);
+    if (!p) throw new Error(`no preview "${key}"`);
+    this.previews.delete(key);
+    const pack = this.pack(p.packId);
+    const images = await renderChains(pack, p.chains);
+    return images.map((img) => this.png(pack, img));
+  }
+
+  private png(pack: Pack, img: Float32Array): Uint8Array {
+    const [H, W, C] = pack.imageShape;
+    return encodePng({ shape: [H, W, C], data: img }, pack.manifest.image.range);
+  }
+}

@@ -1,0 +1,432 @@
+// Where rooms are sampled: a pool of worker threads (each with its own tfjs backend and packs), or the
+// main thread (workers = 0). Rooms are placed on the least-loaded worker when their chain is opened and
+// stay there (their chain state lives in that worker); rooms sharing a pack on one worker step in one
+// batched call. A worker that dies is started again and its rooms are re-opened from the position the
+// main thread last received (`restore`).
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Pack, Term } from '@ppgn/core';
+import { ChainHost, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
+import { reviveError, type FromWorker, type HostMethod, type Request, type WorkerInit } from './protocol';
+
+/**
+ * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
+ * the room's worker is being restarted (`retry`: try again on a later tick).
+ */
+export type StepResult = StepOutcome | { roomId: string; ok: false; error: string; crashed: true } | { roomId: string; ok: false; error: string; retry: true };
+
+export interface Sampler {
+  /** worker threads (0 = sampling on the main thread) */
+  readonly workers: number;
+  open(o: OpenChain): Promise<ChainPosition>;
+  update(roomId: string, spec: ChainSpec): Promise<void>;
+  reset(roomId: string, spec: ChainSpec): Promise<ChainPosition>;
+  setCode(roomId: string, h: Float32Array): Promise<void>;
+  /** forget a room's chain */
+  drop(roomId: string): Promise<void>;
+  frameImage(roomId: string): Promise<{ image: Float32Array; png: Uint8Array }>;
+  /** one step of each room (rooms on different workers step in parallel) */
+  step(roomIds: string[]): Promise<StepResult[]>;
+  render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]>;
+  renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array>;
+  encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
+  previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void>;
+  previewStep(key: string): Promise<void>;
+  previewFinish(key: string): Promise<Uint8Array[]>;
+  /** calls sent and not answered yet */
+  inFlight(): number;
+  close(): Promise<void>;
+}
+
+/** `PPGN_SAMPLER_WORKERS` unset: one worker per core but one (the main thread serves sockets), at least one. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+export class SamplerClosedError extends Error {
+  constructor(message = 'the sampler is shut down') {
+    super(message);
+    this.name = 'SamplerClosedError';
+  }
+}
+
+export class SamplerCrashError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SamplerCrashError';
+  }
+}
+
+// ------------------------------------------------------------------------------------------ in-process
+
+/** Sampling on the main thread (PPGN_SAMPLER_WORKERS=0): one ChainHost, calls run one at a time. */
+export class InProcessSampler implements Sampler {
+  readonly workers = 0;
+  private readonly host: ChainHost;
+  private lock: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  private closed = false;
+
+  constructor(packs: Map<string, Pack>, log: (line: string) => void = () => {}) {
+    this.host = new ChainHost(packs, log);
+  }
+
+  private run<T>(fn: (h: ChainHost) => Promise<T> | T): Promise<T> {
+    if (this.closed) return Promise.reject(new SamplerClosedError());
+    this.pending++;
+    const go = () => fn(this.host);
+    const next = this.lock.then(go, go).finally(() => this.pending--);
+    this.lock = next.catch(() => {});
+    return next;
+  }
+
+  open = (o: OpenChain) => this.run((h) => h.open(o));
+  update = (roomId: string, spec: ChainSpec) => this.run((h) => h.update(roomId, spec));
+  reset = (roomId: string, spec: ChainSpec) => this.run((h) => h.reset(roomId, spec));
+  setCode = (roomId: string, code: Float32Array) => this.run((h) => h.setCode(roomId, code));
+  drop = (roomId: string) => this.run((h) => h.drop(roomId));
+  frameImage = (roomId: string) => this.run((h) => h.frameImage(roomId));
+  step = (roomIds: string[]): Promise<StepResult[]> => this.run((h) => h.step(roomIds));
+  render = (packId: string, hs: Float32Array[]) => this.run((h) => h.render(packId, hs));
+  renderPng = (packId: string, code: Float32Array) => this.run((h) => h.renderPng(packId, code));
+  encode = (packId: string, images: Float32Array[]) => this.run((h) => h.encode(packId, images));
+  previewOpen = (key: string, packId: string, termSets: Term[][], steps: number) => this.run((h) => h.previewOpen(key, packId, termSets, steps));
+  previewStep = (key: string) => this.run((h) => h.previewStep(key));
+  previewFinish = (key: string) => this.run((h) => h.previewFinish(key));
+  inFlight = () => this.pending;
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.lock;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ workers
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+  rooms: Set<string>;
+  previews: Set<string>;
+  /** starts of this slot's worker (1 = never restarted) */
+  starts: number;
+  startedAt: number;
+  /** the worker exited: calls fail at once until its replacement is up */
+  dead: boolean;
+}
+
+export interface WorkerPoolOptions {
+  workers: number;
+  backend: string | undefined;
+  /** pack id → folder (each worker loads its own copy) */
+  packDirs: Map<string, string>;
+  /** the chain to re-open when a room's worker had to be restarted (null: the room is gone) */
+  restore: (roomId: string) => OpenChain | null;
+  log?: (line: string) => void;
+  /** the worker module; default: worker.ts beside this file */
+  entry?: string;
+}
+
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+const RESTART_DELAY_MS = 1000;
+const CRASH_LOOP_MS = 10_000;
+
+/** Keep tsx's own loader flags out of the worker (the boot file registers tsx there). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '--import' || a === '--loader' || a === '--require' || a === '-r') && /tsx/.test(argv[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|loader|require)=.*tsx/.test(a)) continue;
+    out.push(a);
+  }
+  return out;
+}
+
+export class WorkerPool implements Sampler {
+  readonly workers: number;
+  private readonly slots: Slot[] = [];
+  private readonly roomSlot = new Map<string, Slot>();
+  private readonly previewSlot = new Map<string, Slot>();
+  /** slot index → the replacement of its dead worker, once started */
+  private readonly replacements = new Map<number, { promise: Promise<Slot>; resolve(s: Slot): void; reject(e: Error): void }>();
+  private nextId = 1;
+  private closed = false;
+  private readonly log: (line: string) => void;
+  private readonly entry: string;
+  /** the backend the workers reported */
+  backend = '';
+
+  private constructor(private readonly opts: WorkerPoolOptions) {
+    this.workers = opts.workers;
+    this.log = opts.log ?? (() => {});
+    this.entry = opts.entry ?? new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
+  }
+
+  /** Start `workers` threads and wait until each has its backend and packs (a failure throws). */
+  static async start(opts: WorkerPoolOptions): Promise<WorkerPool> {
+    if (!(opts.workers >= 1)) throw new Error('a worker pool needs at least one worker');
+    const pool = new WorkerPool(opts);
+    for (let i = 0; i < opts.workers; i++) pool.slots.push(pool.spawn(i, 1));
+    try {
+      await Promise.all(pool.slots.map((s) => s.ready));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  private spawn(index: number, starts: number, carry?: Slot): Slot {
+    const init: WorkerInit = { backend: this.opts.backend, packs: [...this.opts.packDirs].map(([id, dir]) => ({ id, dir })), entry: this.entry, index };
+    const worker = new Worker(BOOT, { workerData: init, execArgv: workerExecArgv(), name: `ppgn-sampler-${index}` });
+    const slot: Slot = { index, worker, ready: Promise.resolve(), pending: new Map(), rooms: carry?.rooms ?? new Set(), previews: new Set(), starts, startedAt: Date.now(), dead: false };
+    let exited = false;
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          this.backend = m.backend;
+          resolve();
+        } else if (m.type === 'fatal') {
+          reject(reviveError(m.error));
+          void worker.terminate();
+        } else if (m.type === 'log') {
+          this.log(`sampler ${index}: ${m.line}`);
+        } else {
+          const p = slot.pending.get(m.id);
+          if (!p) return;
+          slot.pending.delete(m.id);
+          if (m.ok) p.resolve(m.value);
+          else p.reject(reviveError(m.error));
+        }
+      });
+      worker.on('error', (err: Error) => {
+        this.log(`sampler ${index}: worker error: ${err.stack ?? err.message}`);
+        reject(err);
+      });
+      worker.on('exit', (code) => {
+        if (exited) return;
+        exited = true;
+        reject(new SamplerCrashError(`sampler worker ${index} exited (code ${code}) while starting`));
+        this.onExit(slot, code);
+      });
+    });
+    slot.ready.catch(() => {});
+    // not unref()'d: a command-line tool waiting for a worker's answer must not exit meanwhile
+    // (the pool's close() ends the workers)
+    return slot;
+  }
+
+  /** A worker went away: fail its calls; unless the pool is closing, start it again and re-open its rooms. */
+  private onExit(slot: Slot, code: number) {
+    slot.dead = true;
+    const err = this.closed ? new SamplerClosedError() : new SamplerCrashError(`sampler worker ${slot.index} stopped (exit code ${code})`);
+    for (const p of slot.pending.values()) p.reject(err);
+    slot.pending.clear();
+    for (const key of slot.previews) this.previewSlot.delete(key);
+    slot.previews.clear();
+    if (this.closed || this.slots[slot.index] !== slot) return;
+    let resolve!: (s: Slot) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<Slot>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {});
+    this.replacements.set(slot.index, { promise, resolve, reject });
+    this.log(`sampler worker ${slot.index} stopped (exit code ${code}); starting it again, ${slot.rooms.size} room(s) resume from their last step`);
+    const restart = () => {
+      if (this.closed) return;
+      const next = this.spawn(slot.index, slot.starts + 1, slot);
+      this.slots[slot.index] = next;
+      // the re-opens are the new worker's first requests: later calls for these rooms queue behind them
+      for (const roomId of [...next.rooms]) {
+        const o = this.opts.restore(roomId);
+        if (!o) {
+          next.rooms.delete(roomId);
+          this.roomSlot.delete(roomId);
+          continue;
+        }
+        this.roomSlot.set(roomId, next);
+        this.post(next, 'open', [o]).catch((e: Error) => this.log(`room ${roomId}: could not be re-opened after the restart (${e.message})`));
+      }
+      // calls that waited for the restart go after the re-opens
+      this.replacements.get(slot.index)?.resolve(next);
+      this.replacements.delete(slot.index);
+    };
+    // a worker that keeps dying right after it starts is started again more slowly
+    if (Date.now() - slot.startedAt < CRASH_LOOP_MS) setTimeout(restart, RESTART_DELAY_MS).unref();
+    else restart();
+  }
+
+  private post<T>(slot: Slot, method: HostMethod, args: unknown[]): Promise<T> {
+    if (this.closed) return Promise.reject(new SamplerClosedError());
+    if (slot.dead) {
+      // the worker is being restarted: the call goes to its replacement (after the rooms are re-opened)
+      const next = this.replacements.get(slot.index);
+      if (next) return next.promise.then((s) => this.post<T>(s, method, args));
+      const current = this.slots[slot.index]!;
+      if (current !== slot && !current.dead) return this.post<T>(current, method, args);
+      return Promise.reject(new SamplerCrashError(`sampler worker ${slot.index} stopped`));
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const req: Request = { id, method, args };
+      slot.worker.postMessage(req);
+    });
+  }
+
+  private leastLoaded(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.rooms.size < best.rooms.size || (s.rooms.size === best.rooms.size && s.pending.size < best.pending.size)) best = s;
+    return best;
+  }
+
+  private leastBusy(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.pending.size < best.pending.size) best = s;
+    return best;
+  }
+
+  private slotOf(roomId: string): Slot {
+    const s = this.roomSlot.get(roomId);
+    if (!s) throw new Error(`room ${roomId} has no chain in the sampler`);
+    return this.slots[s.index]!;
+  }
+
+  /** which worker a room's chain lives in (tests, health) */
+  workerOf(roomId: string): number | undefined {
+    return this.roomSlot.get(roomId)?.index;
+  }
+
+  /** the worker thread at `index` (tests use it to simulate a crash) */
+  thread(index: number): Worker {
+    return this.slots[index]!.worker;
+  }
+
+  async open(o: OpenChain): Promise<ChainPosition> {
+    const known = this.roomSlot.get(o.roomId);
+    const slot = known ? this.slots[known.index]! : this.leastLoaded();
+    slot.rooms.add(o.roomId);
+    this.roomSlot.set(o.roomId, slot);
+    try {
+      return await this.post<ChainPosition>(slot, 'open', [o]);
+    } catch (err) {
+      if (!known) {
+        slot.rooms.delete(o.roomId);
+        this.roomSlot.delete(o.roomId);
+      }
+      throw err;
+    }
+  }
+
+  update(roomId: string, spec: ChainSpec): Promise<void> {
+    return this.post(this.slotOf(roomId), 'update', [roomId, spec]);
+  }
+
+  reset(roomId: string, spec: ChainSpec): Promise<ChainPosition> {
+    return this.post(this.slotOf(roomId), 'reset', [roomId, spec]);
+  }
+
+  setCode(roomId: string, h: Float32Array): Promise<void> {
+    return this.post(this.slotOf(roomId), 'setCode', [roomId, h]);
+  }
+
+  async drop(roomId: string): Promise<void> {
+    const slot = this.roomSlot.get(roomId);
+    if (!slot) return;
+    this.roomSlot.delete(roomId);
+    const current = this.slots[slot.index]!;
+    current.rooms.delete(roomId);
+    await this.post(current, 'drop', [roomId]).catch(() => {});
+  }
+
+  frameImage(roomId: string): Promise<{ image: Float32Array; png: Uint8Array }> {
+    return this.post(this.slotOf(roomId), 'frameImage', [roomId]);
+  }
+
+  async step(roomIds: string[]): Promise<StepResult[]> {
+    if (this.closed) throw new SamplerClosedError();
+    const bySlot = new Map<Slot, string[]>();
+    const waiting: StepResult[] = [];
+    for (const id of roomIds) {
+      const s = this.slotOf(id);
+      // a worker being restarted: its rooms skip this tick rather than hold it up
+      if (s.dead) waiting.push({ roomId: id, ok: false, error: `sampler worker ${s.index} is restarting`, retry: true });
+      else bySlot.set(s, [...(bySlot.get(s) ?? []), id]);
+    }
+    const parts = await Promise.all(
+      [...bySlot].map(([slot, ids]) =>
+        this.post<StepOutcome[]>(slot, 'step', [ids]).catch((err: Error): StepResult[] => {
+          if (err instanceof SamplerClosedError) throw err;
+          return ids.map((roomId) => ({ roomId, ok: false as const, error: err.message, crashed: true as const }));
+        }),
+      ),
+    );
+    return [...parts.flat(), ...waiting];
+  }
+
+  render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]> {
+    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'render', [packId, hs]);
+  }
+
+  renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array> {
+    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'renderPng', [packId, h]);
+  }
+
+  encode(packId: string, images: Float32Array[]): Promise<Float32Array[]> {
+    return this.post(this.leastBusy(), 'encode', [packId, images]);
+  }
+
+  async previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void> {
+    const slot = this.leastBusy();
+    this.previewSlot.set(key, slot);
+    slot.previews.add(key);
+    await this.post(slot, 'previewOpen', [key, packId, termSets, steps]);
+  }
+
+  private previewOf(key: string): Slot {
+    const s = this.previewSlot.get(key);
+    if (!s) throw new SamplerCrashError(`preview ${key} was lost (its sampler worker stopped)`);
+    return s;
+  }
+
+  previewStep(key: string): Promise<void> {
+    return this.post(this.previewOf(key), 'previewStep', [key]);
+  }
+
+  async previewFinish(key: string): Promise<Uint8Array[]> {
+    const slot = this.previewOf(key);
+    try {
+      return await this.post(slot, 'previewFinish', [key]);
+    } finally {
+      this.previewSlot.delete(key);
+      slot.previews.delete(key);
+    }
+  }
+
+  inFlight(): number {
+    return this.slots.reduce((n, s) => n + s.pending.size, 0);
+  }
+
+  /** Stop every worker now (a step in flight is dropped; its room keeps the last step the main thread has). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.replacements.values()) r.reject(new SamplerClosedError());
+    this.replacements.clear();
+    await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => {})));
+  }
+}
