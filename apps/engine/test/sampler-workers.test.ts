@@ -107,8 +107,13 @@ describe('sampler worker threads', () => {
     const byId = Object.fromEntries(res.map((r) => [r.roomId, r]));
     expect(byId.bad).toMatchObject({ ok: false, error: expect.stringMatching(/chain bad has a code of the wrong size \(expected 16\)/) });
     expect(byId.good).toMatchObject({ ok: true, step: 1 });
-    const again = await pool.step(['good']);
-    expect(again[0]).toMatchObject({ ok: true, step: 2 });
+    // a room the sampler does not know fails alone too (same answer in-process and in workers)
+    for (const s of [pool, local] as Sampler[]) {
+      if (s === local) await local.open(good);
+      const again = Object.fromEntries((await s.step(['good', 'nowhere'])).map((r) => [r.roomId, r]));
+      expect(again.nowhere).toEqual({ roomId: 'nowhere', ok: false, error: 'room nowhere has no chain in this sampler' });
+      expect(again.good).toMatchObject({ ok: true, step: s === local ? 1 : 2 });
+    }
   });
 
   it('a worker that dies is started again and its rooms go on from their last step, as if nothing happened', async () => {

@@ -362,7 +362,13 @@ export class WorkerPool implements Sampler {
     const bySlot = new Map<Slot, string[]>();
     const waiting: StepResult[] = [];
     for (const id of roomIds) {
-      const s = this.slotOf(id);
+      const known = this.roomSlot.get(id);
+      if (!known) {
+        // as the in-process host answers: this room fails (and is quarantined), the others step
+        waiting.push({ roomId: id, ok: false, error: `room ${id} has no chain in this sampler` });
+        continue;
+      }
+      const s = this.slots[known.index]!;
       // a worker being restarted: its rooms skip this tick rather than hold it up
       if (s.dead) waiting.push({ roomId: id, ok: false, error: `sampler worker ${s.index} is restarting`, retry: true });
       else bySlot.set(s, [...(bySlot.get(s) ?? []), id]);
