@@ -345,7 +345,25 @@ describe('gallery', () => {
     expect(root.body.ancestors).toEqual([]);
     expect(root.body.children.map((x) => x.id).sort()).toEqual([child.body.id, mix.body.id].sort());
     // star + filters + pagination
-    expect((await api<{ stars: number }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, {})).body.stars).toBe(1);
+    const first = await api<{ stars: number; starred: boolean; credential: string }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, {});
+    expect(first.body).toMatchObject({ stars: 1, starred: true });
+    // stars are per person: the same person pressing again does not add one, and only they take theirs back
+    const as = async (credential: string, method: string, body?: object) => {
+      const res = await fetch(`${t.base}/gallery/${saved.body.id}/star`, {
+        method,
+        headers: { authorization: `Bearer ${credential}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return (await res.json()) as { stars: number; starred: boolean };
+    };
+    expect(await as(first.body.credential, 'POST', { starred: true })).toEqual({ stars: 1, starred: true });
+    const second = await api<{ stars: number; credential: string }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, { starred: true });
+    expect(second.body.stars).toBe(2);
+    expect(await as(first.body.credential, 'GET')).toEqual({ stars: 2, starred: true });
+    expect(await as(first.body.credential, 'POST', { starred: false })).toEqual({ stars: 1, starred: false });
+    expect(await as(first.body.credential, 'POST', { starred: false })).toEqual({ stars: 1, starred: false });
+    expect(await as(second.body.credential, 'GET')).toEqual({ stars: 1, starred: true });
+    expect((await api<{ starred: boolean }>(t.base, 'GET', `/gallery/${saved.body.id}/star`)).body.starred).toBe(false);
     const byClass = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?class=dog&author=Ann');
     expect(byClass.body.items.map((x) => x.id)).toEqual([saved.body.id]);
     const page1 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', '/gallery?limit=2');

@@ -202,18 +202,33 @@ export class Gallery {
     return { h: bytesToFloats(h), item: { ...toSummary(rest), recipe: readRecipe(recipe) }, contextPng, image };
   }
 
-  async star(id: string, delta: 1 | -1): Promise<number> {
+  /**
+   * Star (or unstar) an item as one person: a person's star counts once however often they press,
+   * and only they can take it back. The item's count and the person's star change in one transaction.
+   */
+  async star(id: string, personId: string, starred: boolean): Promise<{ stars: number; starred: boolean }> {
     if (!(await this.exists(id))) throw new RoomError(`no gallery item "${id}"`, 'not_found');
-    const row = await this.prisma.galleryItem.update({
-      where: { id },
-      data: { stars: { increment: delta } },
-      select: { stars: true },
+    return this.prisma.$transaction(async (tx) => {
+      const key = { itemId_personId: { itemId: id, personId } };
+      const had = (await tx.galleryStar.findUnique({ where: key })) !== null;
+      if (starred && !had) {
+        await tx.galleryStar.create({ data: { itemId: id, personId } });
+        await tx.galleryItem.update({ where: { id }, data: { stars: { increment: 1 } } });
+      } else if (!starred && had) {
+        await tx.galleryStar.delete({ where: key });
+        await tx.galleryItem.update({ where: { id }, data: { stars: { decrement: 1 } } });
+      }
+      const row = await tx.galleryItem.findUniqueOrThrow({ where: { id }, select: { stars: true } });
+      return { stars: Math.max(0, row.stars), starred };
     });
-    if (row.stars < 0) {
-      await this.prisma.galleryItem.update({ where: { id }, data: { stars: 0 } });
-      return 0;
-    }
-    return row.stars;
+  }
+
+  /** The item's star count and whether this person starred it. */
+  async starState(id: string, personId: string | null): Promise<{ stars: number; starred: boolean }> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { stars: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
+    const starred = personId ? (await this.prisma.galleryStar.count({ where: { itemId: id, personId } })) > 0 : false;
+    return { stars: row.stars, starred };
   }
 
   /** Ancestors (parent chain, nearest first, mix parents included) and direct children. */

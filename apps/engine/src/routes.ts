@@ -51,7 +51,10 @@ const Mix = z.object({
   author: Author,
   title: z.string().trim().max(80).optional(),
 });
-const Star = z.object({ delta: z.union([z.literal(1), z.literal(-1)]).default(1) });
+/** `starred`: the star this person wants on the item (`delta` ±1 is the older form of the same) */
+const Star = z
+  .object({ starred: z.boolean().optional(), delta: z.union([z.literal(1), z.literal(-1)]).optional() })
+  .transform((b) => ({ starred: b.starred ?? b.delta !== -1 }));
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
@@ -285,9 +288,29 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.json(await gallery.lineage(String(req.params.id)));
   }));
 
+  /** The person behind a request's credential; with `mint`, a caller without one becomes a new person (returned once). */
+  const personOf = async (req: express.Request, mint: boolean): Promise<{ personId: string | null; credential?: string }> => {
+    const credential = bearer(req.headers.authorization);
+    if (credential !== undefined) {
+      const person = await identities.verify(credential);
+      if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; reload the page');
+      return { personId: person.id };
+    }
+    if (!mint) return { personId: null };
+    const minted = await identities.mint();
+    return { personId: minted.person.id, credential: minted.credential };
+  };
+
+  r.get('/gallery/:id/star', wrap(async (req, res) => {
+    const { personId } = await personOf(req, false);
+    res.json(await gallery.starState(String(req.params.id), personId));
+  }));
+
   r.post('/gallery/:id/star', limit.stars, wrap(async (req, res) => {
-    const { delta } = parse(Star, req.body ?? {});
-    res.json({ stars: await gallery.star(String(req.params.id), delta) });
+    const { starred } = parse(Star, req.body ?? {});
+    const { personId, credential } = await personOf(req, true);
+    const state = await gallery.star(String(req.params.id), personId!, starred);
+    res.json({ ...state, ...(credential ? { credential } : {}) });
   }));
 
   r.post('/gallery/:id/remix', limit.remixes, wrap(async (req, res) => {

@@ -22,9 +22,12 @@ export function readError(status: number, statusText: string, data: unknown): { 
   return { code: codeForStatus(status), message: statusText || 'request failed' };
 }
 
-/** Changes carry this browser's credential (`Authorization: Bearer`): the engine checks roles and bans by the person it proves. */
+/**
+ * Requests carry this browser's credential (`Authorization: Bearer`) when it has one: the engine checks
+ * roles and bans, and keeps stars, by the person it proves.
+ */
 export async function request<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const credential = method === 'GET' ? null : getCredential();
+  const credential = getCredential();
   const headers: Record<string, string> = {
     ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     ...(credential ? { authorization: `Bearer ${credential}` } : {}),

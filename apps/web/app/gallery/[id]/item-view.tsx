@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
 import { HttpError, galleryContextImage, galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
-import { nameOrDefault, rememberRoom } from '../../../lib/identity';
+import { nameOrDefault, rememberRoom, setCredential } from '../../../lib/identity';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
 import { PARAM_INFO, fmt } from '../../../components/room/params-panel';
@@ -25,7 +25,8 @@ export function ItemView({ id }: { id: string }) {
       setError({ message: (e as Error).message, notFound: e instanceof HttpError && e.code === 'not_found' }),
     );
     request<Lineage>(base, 'GET', `/gallery/${encodeURIComponent(id)}/lineage`).then(setLineage, () => {});
-    setStarred(localStorage.getItem(`ppgn:star:${id}`) === '1');
+    // stars belong to the person (the engine's credential), not to this browser tab
+    request<{ stars: number; starred: boolean }>(base, 'GET', `/gallery/${encodeURIComponent(id)}/star`).then((r) => setStarred(r.starred), () => {});
   }, [base, id]);
 
   const remix = async () => {
@@ -42,12 +43,11 @@ export function ItemView({ id }: { id: string }) {
   };
   const star = async () => {
     if (!base || !item) return;
-    const delta = starred ? -1 : 1;
     try {
-      const r = await request<{ stars: number }>(base, 'POST', `/gallery/${encodeURIComponent(id)}/star`, { delta });
+      const r = await request<{ stars: number; starred: boolean; credential?: string }>(base, 'POST', `/gallery/${encodeURIComponent(id)}/star`, { starred: !starred });
+      if (r.credential) setCredential(r.credential); // a first visit: the engine made this browser a person
       setItem({ ...item, stars: r.stars });
-      setStarred(!starred);
-      localStorage.setItem(`ppgn:star:${id}`, starred ? '0' : '1');
+      setStarred(r.starred);
     } catch (err) {
       toast('error', `Could not star: ${(err as Error).message}`);
     }
