@@ -1,6 +1,7 @@
 // Rooms people can trust: HTTP rate limits, idle rooms stop sampling, a failing chain is
 // quarantined while the other rooms keep going. Real engine, real Postgres, socket.io clients.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '@ppgn/shared';
 import { api, startTestEngine, TestClient } from '../support/engine';
 
 const IDLE_MS = 500;
@@ -78,6 +79,33 @@ describe('idle rooms', () => {
     await b.join(room.id, room.tokens.viewer, 'Ben');
     await b.waitFor(() => b.frames.some((f) => f.step >= s1 + 5), 20_000, 'frames after the join');
     expect(stepOf(room.id)).toBeGreaterThanOrEqual(s1 + 5);
+  });
+});
+
+describe('socket rate limits', () => {
+  it('bind to the person, not the connection, and presence has a bucket of its own', async () => {
+    const room = await createRoom();
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    // the same person in a second tab (same credential): one budget for both
+    const a2 = new TestClient(t.base, { credential: a.credential });
+    clients.push(a2);
+    await a2.join(room.id, room.tokens.owner, 'Ann');
+    expect(a2.userId).toBe(a.userId);
+    const burst = (c: TestClient, n: number, from: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => c.intent({ type: 'params.set', params: { eps3: 0.001 * (from + i + 1) } }) as Promise<{ ok: boolean }>));
+    const [r1, r2] = await Promise.all([burst(a, LIMITS.intentsPerSecond, 0), burst(a2, LIMITS.intentsPerSecond, 100)]);
+    const accepted = [...r1, ...r2].filter((r) => r.ok).length;
+    // per connection, both bursts would pass in full (2 × the rate); per person about one rate's worth does
+    expect(accepted).toBeLessThan(1.5 * LIMITS.intentsPerSecond);
+    expect(accepted).toBeGreaterThanOrEqual(LIMITS.intentsPerSecond);
+    await sleep(1100);
+    // a flood of cursor moves does not use up the budget for changes
+    for (let i = 0; i < 200; i++) a.socket.emit('room:presence', { cursor: [i / 200, 0.5] });
+    await sleep(100);
+    expect(await a.intent({ type: 'params.set', params: { eps3: 0.5 } })).toMatchObject({ ok: true });
+    a.close();
+    a2.close();
   });
 });
 

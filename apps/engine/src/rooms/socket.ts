@@ -72,6 +72,9 @@ export function socketEvents(getIo: () => IO | undefined): RoomEvents {
   };
 }
 
+/** cursor and painting updates per person and second (the web sends at most ~20) */
+const PRESENCE_PER_SECOND = 40;
+
 class RateLimiter {
   private tokens: number;
   private last = Date.now();
@@ -137,9 +140,23 @@ export function attachRoomSockets(
     );
   });
 
+  // rate limits bind to the person, not the connection (a second tab does not double the budget),
+  // and presence (cursors) has a bucket of its own so that moving the mouse never costs a change
+  const intentRate = opts.intentRate ?? LIMITS.intentsPerSecond;
+  const buckets = { intent: new Map<string, RateLimiter>(), presence: new Map<string, RateLimiter>() };
+  const bucket = (kind: keyof typeof buckets, person: string) => {
+    const m = buckets[kind];
+    let b = m.get(person);
+    if (!b) {
+      b = new RateLimiter(kind === 'intent' ? intentRate : PRESENCE_PER_SECOND);
+      if (m.size >= 10_000) m.delete(m.keys().next().value!);
+      m.set(person, b);
+    }
+    return b;
+  };
+
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
-    const limiter = new RateLimiter(opts.intentRate ?? LIMITS.intentsPerSecond);
     const ack = <T>(fn: unknown): ((v: T) => void) => (typeof fn === 'function' ? (fn as (v: T) => void) : () => {});
     const fail = (error: string, intent?: string) => socket.emit('room:error', { error, intent });
     let joining = false;
@@ -233,7 +250,7 @@ export function attachRoomSockets(
       const reply = ack<Ack>(cb);
       const { roomId, userId, name, role } = socket.data;
       if (!roomId || !userId || !role) return reply({ ok: false, error: 'join a room first' });
-      if (!limiter.take()) {
+      if (!bucket('intent', userId).take()) {
         const error = 'too many changes per second; slow down';
         fail(error, typeof raw?.type === 'string' ? raw.type : undefined);
         return reply({ ok: false, error });
@@ -258,7 +275,7 @@ export function attachRoomSockets(
     socket.on('room:presence', (raw) => {
       const { roomId, userId } = socket.data;
       if (!roomId || !userId) return;
-      if (!limiter.take()) return; // presence is best-effort
+      if (!bucket('presence', userId).take()) return; // presence is best-effort
       const parsed = PresenceUpdate.safeParse(raw);
       if (!parsed.success) return fail(describeZodError(parsed.error), 'presence');
       if (parsed.data.name !== undefined) socket.data.name = parsed.data.name;
