@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../../packages/db/src/embedded';
 import { api, startTestEngine, TestClient } from '../support/engine';
 import { tempDir } from '../support/procs';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '../support/proxy';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 let pgDb: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
@@ -20,14 +20,15 @@ beforeAll(async () => {
   pgDb = await startEmbeddedPostgres({ dataDir: path.join(tmp.dir, 'pg'), ephemeral: true });
   realUrl = pgDb.url;
   const u = new URL(realUrl);
-  proxy = await startTcpProxy(Number(u.port));
+  proxy = new TcpProxy(Number(u.port));
+  await proxy.listen();
   u.port = String(proxy.port);
   t = await startTestEngine('db-outage', { databaseUrl: u.toString() });
 });
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await proxy?.restore().catch(() => {});
+  if (proxy) proxy.refuse = false;
   await t?.close();
   await proxy?.close();
   await pgDb?.stop();
@@ -58,7 +59,9 @@ describe('database outage', () => {
     await a.join(roomId, created.body.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
 
-    await proxy.cut();
+    // Postgres is gone: every connection drops and new ones are refused
+    proxy.refuse = true;
+    proxy.cut();
     const cutAt = Date.now();
     const framesAtCut = a.frames.length;
     // steering goes on: every intent is applied and acknowledged
@@ -86,7 +89,7 @@ describe('database outage', () => {
     await a.waitFor(() => a.frames.length >= framesAtCut + 20, 20_000, 'frames during the outage');
     await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - cutAt))));
 
-    await proxy.restore();
+    proxy.refuse = false;
     await a.waitFor(() => t.engine.manager.unsaved() === 0, 30_000, 'the backlog written');
     const [row] = await query<{ version: number; state: { params: { eps1: number }; strokes: { id: string }[] } }>(
       'SELECT version, state FROM "Room" WHERE id = $1',
