@@ -189,6 +189,21 @@ describe('co-steering', () => {
   });
 });
 
+describe('join contract', () => {
+  it('the join reply types the pack\'s conditions (the web never guesses kinds from ids or label shapes)', async () => {
+    const room = await createRoom({ running: false });
+    const a = client();
+    const res = await a.join(room.id, room.tokens.viewer, 'Ann');
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const kinds = Object.fromEntries(res.pack.conditions.map((c) => [c.kind, c]));
+    expect(kinds.classes).toMatchObject({ kind: 'classes', labels: expect.arrayContaining(['dog']) });
+    expect(kinds.keywords?.kind === 'keywords' && kinds.keywords.vocabulary.length).toBeGreaterThan(0);
+    expect(kinds.units?.kind === 'units' && kinds.units.layers.every((l) => typeof l.name === 'string' && l.channels > 0)).toBe(true);
+    a.close();
+  });
+});
+
 describe('gallery', () => {
   it('an item carries the full recipe (strokes, context pixels, pack version) and a remix reproduces it', async () => {
     const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 30, eps1: 0.7 } });

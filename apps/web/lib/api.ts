@@ -1,6 +1,6 @@
 // HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
 // the code (callers branch on `code`, never on the message text) and the message.
-import { ErrorBody, codeForStatus, type ErrorCode } from '@ppgn/shared';
+import { ErrorBody, codeForStatus, type ConditionSpec, type ErrorCode } from '@ppgn/shared';
 import { getCredential, type RoomLinks } from './identity';
 
 export class HttpError extends Error {
@@ -60,11 +60,7 @@ export interface PackInfo {
   codeSize: number;
   description?: string;
   conditions: { id: string; kind: string; count: number }[];
-  conditionSpecs?: (
-    | { id: string; kind: 'classes'; labels: string[] }
-    | { id: string; kind: 'keywords'; vocabulary: string[] }
-    | { id: string; kind: 'units'; layers: { name: string; channels: number }[] }
-  )[];
+  conditionSpecs?: ConditionSpec[];
 }
 
 export interface CreatedRoom {

@@ -1,6 +1,5 @@
-// What the pack's condition ids are for (from GET /packs when available, else from the label shapes).
-import { matchText, type WordMatch } from '@ppgn/shared';
-import type { PackInfo } from './api';
+// What the pack's conditions are for: typed by the engine (the join reply), never guessed here.
+import { matchText, type ConditionSpec, type WordMatch } from '@ppgn/shared';
 
 export interface PackConditions {
   classes: { id: string; labels: string[] } | null;
@@ -8,28 +7,13 @@ export interface PackConditions {
   units: { id: string; layers: { name: string; channels: number }[] } | null;
 }
 
-const UNIT = /^(.+):(\d+)$/;
-
-export function packConditions(labels: Record<string, string[]>, pack?: PackInfo | null): PackConditions {
+/** The first condition of each kind (the studio steers with one of each). */
+export function packConditions(specs: ConditionSpec[]): PackConditions {
   const out: PackConditions = { classes: null, keywords: null, units: null };
-  const kindOf = (id: string): string | undefined => pack?.conditions.find((c) => c.id === id)?.kind;
-  for (const [id, list] of Object.entries(labels)) {
-    let kind = kindOf(id);
-    if (!kind) {
-      if (list.length > 0 && list.every((l) => UNIT.test(l))) kind = 'units';
-      else if (/key|word|text|vocab/i.test(id)) kind = 'keywords';
-      else kind = 'classes';
-    }
-    if (kind === 'classes' && !out.classes) out.classes = { id, labels: list };
-    else if (kind === 'keywords' && !out.keywords) out.keywords = { id, vocabulary: list };
-    else if (kind === 'units' && !out.units)
-      out.units = {
-        id,
-        layers: list.map((l) => {
-          const m = l.match(UNIT);
-          return m ? { name: m[1]!, channels: Number(m[2]) } : { name: l, channels: 1 };
-        }),
-      };
+  for (const c of specs) {
+    if (c.kind === 'classes' && !out.classes) out.classes = { id: c.id, labels: c.labels };
+    else if (c.kind === 'keywords' && !out.keywords) out.keywords = { id: c.id, vocabulary: c.vocabulary };
+    else if (c.kind === 'units' && !out.units) out.units = { id: c.id, layers: c.layers };
   }
   return out;
 }

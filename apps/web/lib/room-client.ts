@@ -13,6 +13,7 @@ import {
   type ActivityItem,
   type AdminAction,
   type ClientToServerEvents,
+  type ConditionSpec,
   type ErrorCode,
   type IntentInput,
   type JoinResult,
@@ -56,8 +57,8 @@ export interface RoomView {
   state: RoomState | null;
   members: Member[];
   activity: ActivityItem[];
-  /** pack condition id → labels / vocabulary / "layer:channels" */
-  labels: Record<string, string[]>;
+  /** the pack's conditions, typed by the engine */
+  conditions: ConditionSpec[];
   packId: string | null;
   frame: FrameView | null;
   scores: ScorePoint[];
@@ -111,7 +112,7 @@ export const initialView: RoomView = {
   state: null,
   members: [],
   activity: [],
-  labels: {},
+  conditions: [],
   packId: null,
   frame: null,
   scores: [],
@@ -307,7 +308,7 @@ export class RoomClient {
       userId: res.userId,
       members: res.members,
       activity: res.activity.slice(-ACTIVITY_ITEMS),
-      labels: res.pack.labels,
+      conditions: res.pack.conditions,
       packId: res.pack.id,
       joins: this.view.joins + 1,
       state,

@@ -4,7 +4,11 @@ import type { Ack, IntentInput, RoomCondition } from '@ppgn/shared';
 import { ConditionPanel } from '../components/room/condition-panel';
 import { packConditions } from '../lib/pack';
 
-const pack = packConditions({ class: ['cat', 'dog', 'tree', 'star'], keywords: ['red', 'round', 'happy'], units: ['conv1:8', 'code:16'] });
+const pack = packConditions([
+  { id: 'class', kind: 'classes', labels: ['cat', 'dog', 'tree', 'star'] },
+  { id: 'keywords', kind: 'keywords', vocabulary: ['red', 'round', 'happy'] },
+  { id: 'units', kind: 'units', layers: [{ name: 'conv1', channels: 8 }, { name: 'code', channels: 16 }] },
+]);
 const cat: RoomCondition = { id: 'c1', target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'u1' };
 
 const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 1 });

@@ -81,7 +81,7 @@ const joined = (over: Partial<Extract<JoinResult, { ok: true }>> = {}): JoinResu
   patches: [],
   members: [],
   activity: [],
-  pack: { id: 'p', labels: { class: ['cat'] } },
+  pack: { id: 'p', conditions: [{ id: 'class', kind: 'classes', labels: ['cat'] }] },
   ...over,
 });
 const patch = (version: number, set: RoomPatch['set']): RoomPatch => ({ version, author: 'x', set });
@@ -124,7 +124,7 @@ describe('RoomClient', () => {
     await tick();
     expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { roomId: 'r1', token: 'tok', name: 'Ada' } });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
-    expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', labels: { class: ['cat'] } });
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', conditions: [{ id: 'class', kind: 'classes', labels: ['cat'] }] });
     sock.fire('room:patch', patch(4, { running: false }));
     sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
     expect(client.getSnapshot().state).toMatchObject({ version: 4, running: false });

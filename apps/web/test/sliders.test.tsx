@@ -8,7 +8,7 @@ import { packConditions } from '../lib/pack';
 afterEach(cleanup);
 
 const params: SamplerParams = { mode: 'ppgn', eps1: 1e-3, eps2: 1, eps3: 1e-3, eps4: 0, lr: 1, lrEnd: 1, lrSteps: 200, decay: 0.01, resetEvery: 0, seed: 1, fps: 10 };
-const pack = packConditions({ class: ['cat', 'dog'] });
+const pack = packConditions([{ id: 'class', kind: 'classes', labels: ['cat', 'dog'] }]);
 const cat: RoomCondition = { id: 'c1', target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'u1' };
 const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 2 });
 const flush = () => act(async () => {});

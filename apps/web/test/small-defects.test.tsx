@@ -60,7 +60,7 @@ describe('pluralisation', () => {
 describe('image reference', () => {
   it('clears the file input after the image condition is added', async () => {
     const send = vi.fn((_: IntentInput): Promise<Ack> => Promise.resolve({ ok: true, version: 2 }));
-    render(<ConditionPanel conditions={[]} pack={packConditions({ class: ['cat'] })} canSteer send={send} />);
+    render(<ConditionPanel conditions={[]} pack={packConditions([{ id: 'class', kind: 'classes', labels: ['cat'] }])} canSteer send={send} />);
     fireEvent.click(screen.getByRole('tab', { name: 'Image' }));
     const input = screen.getByTestId('reference-file') as HTMLInputElement;
     // jsdom cannot pick files: model the chosen file name the browser shows in `value`

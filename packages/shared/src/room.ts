@@ -223,7 +223,8 @@ export type JoinResult =
       patches: RoomPatch[];
       members: Member[];
       activity: ActivityItem[];
-      pack: { id: string; labels: Record<string, string[]> };
+      /** the pack's conditions, typed: what each condition id is and what it can target */
+      pack: { id: string; conditions: ConditionSpec[] };
     }
   /** not_found: no such room; forbidden: the link is not valid or you were removed; invalid: a bad request;
    *  unavailable / internal / rate_limited: try again later */
@@ -242,6 +243,12 @@ export interface RecordDiff<T> {
  * One version step, at record granularity: a stroke adds one stroke, a slider sends one parameter,
  * an edited condition sends that condition — never the whole room.
  */
+/** One of a pack's conditions as the engine tells clients: its kind decides what it can target. */
+export type ConditionSpec =
+  | { id: string; kind: 'classes'; labels: string[] }
+  | { id: string; kind: 'keywords'; vocabulary: string[] }
+  | { id: string; kind: 'units'; layers: { name: string; channels: number }[] };
+
 export interface RoomPatch {
   version: number;
   author: string;

@@ -15,6 +15,7 @@ import {
   describeZodError,
   type Ack,
   type ClientToServerEvents,
+  type ConditionSpec,
   type ErrorCode,
   type JoinResult,
   type SocketAuth,
@@ -231,8 +232,12 @@ export function attachRoomSockets(
           activity: room.activity,
           pack: {
             id: room.model.state.packId,
-            labels: Object.fromEntries(
-              pack.conditions.map((c) => [c.id, c.kind === 'classes' ? c.labels : c.kind === 'keywords' ? c.vocabulary : c.layers.map((l) => `${l.name}:${l.channels}`)]),
+            conditions: pack.conditions.map((c): ConditionSpec =>
+              c.kind === 'classes'
+                ? { id: c.id, kind: 'classes', labels: c.labels }
+                : c.kind === 'keywords'
+                  ? { id: c.id, kind: 'keywords', vocabulary: c.vocabulary }
+                  : { id: c.id, kind: 'units', layers: c.layers.map((l) => ({ name: l.name, channels: l.channels })) },
             ),
           },
         });

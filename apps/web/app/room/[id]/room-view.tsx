@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
 import type { AdminAction, IntentInput } from '@ppgn/shared';
-import { request, type CreatedRoom, type PackInfo } from '../../../lib/api';
+import { request, type CreatedRoom } from '../../../lib/api';
 import { browserIdentity, defaultName, getName, rememberRoom, setName } from '../../../lib/identity';
 import { packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
@@ -40,12 +40,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
   const { view, client } = useRoom(opts);
   const { state, role } = view;
 
-  const [packs, setPacks] = useState<PackInfo[] | null>(null);
-  useEffect(() => {
-    if (!base) return;
-    request<PackInfo[]>(base, 'GET', '/packs').then(setPacks, () => setPacks([]));
-  }, [base]);
-  const pack = useMemo(() => packConditions(view.labels, packs?.find((p) => p.id === view.packId)), [view.labels, view.packId, packs]);
+  const pack = useMemo(() => packConditions(view.conditions), [view.conditions]);
 
   const previews = useMemo(
     () =>
