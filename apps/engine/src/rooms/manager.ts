@@ -370,17 +370,9 @@ export class RoomManager {
       room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
       room.nextDue = Date.now();
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
-      const frame: Frame = {
-        roomId,
-        step: room.chain.step,
-        version: room.model.version,
-        image: await this.renderPng(room, h),
-        scores: room.lastFrame?.scores ?? {},
-        hNorm: norm(h),
-        at: Date.now(),
-      };
+      const image = await this.renderPng(room, h);
       const patch = room.model.system({}, actor.userId);
-      frame.version = patch.version;
+      const frame: Frame = { roomId, step: room.chain.step, version: patch.version, image, scores: room.lastFrame?.scores ?? {}, hNorm: norm(h), at: Date.now() };
       const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
       this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
@@ -699,7 +691,7 @@ export class RoomManager {
   private persist(
     room: LiveRoom,
     activity: { author: string; kind: string; payload: object } | null,
-    extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> },
+    extra: { contextPng?: Uint8Array | null },
   ) {
     room.writer.state(room.model.snapshot(), activity, extra);
   }

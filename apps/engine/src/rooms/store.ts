@@ -67,13 +67,12 @@ export class RoomStore {
 
   /**
    * Everything a room's writer has pending, in one transaction (nothing half-written): the latest
-   * state, roles, context image and checkpoint, and every activity entry in order.
+   * state, context image and checkpoint, and every activity entry in order (roles and bans: saveAccess).
    */
   async write(id: string, w: PendingWrite): Promise<void> {
     const data = {
       ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
       ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
-      ...(w.roles !== undefined ? { roles: w.roles } : {}),
       ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
     };
     const ops = [];

@@ -2,7 +2,7 @@
 // retried with back-off while the database is unreachable. Rooms keep running meanwhile; once the
 // database answers again the backlog is flushed in one transaction, so nothing acknowledged is lost
 // and nothing is half-written.
-import type { Role, RoomState } from '@ppgn/shared';
+import type { RoomState } from '@ppgn/shared';
 import type { RoomStore } from './store';
 
 export interface ActivityRecord {
@@ -12,11 +12,10 @@ export interface ActivityRecord {
   payload: object;
 }
 
-/** Everything not yet in Postgres. Latest state / roles / context / checkpoint win; activity is a log, kept in full. */
+/** Everything not yet in Postgres. Latest state / context / checkpoint win; activity is a log, kept in full. */
 export interface PendingWrite {
   state?: RoomState;
   contextPng?: Uint8Array | null;
-  roles?: Record<string, Role>;
   checkpoint?: { step: number; h: Float32Array };
   activity: ActivityRecord[];
 }
@@ -29,14 +28,13 @@ export interface WriterOptions {
 }
 
 const isEmpty = (p: PendingWrite) =>
-  p.state === undefined && p.contextPng === undefined && p.roles === undefined && p.checkpoint === undefined && p.activity.length === 0;
+  p.state === undefined && p.contextPng === undefined && p.checkpoint === undefined && p.activity.length === 0;
 
 /** `later` on top of `earlier`: later fields win, activity keeps both in order. */
 export function mergePending(earlier: PendingWrite, later: PendingWrite): PendingWrite {
   const out: PendingWrite = { ...earlier, activity: [...earlier.activity, ...later.activity] };
   if (later.state !== undefined) out.state = later.state;
   if (later.contextPng !== undefined) out.contextPng = later.contextPng;
-  if (later.roles !== undefined) out.roles = later.roles;
   if (later.checkpoint !== undefined) out.checkpoint = later.checkpoint;
   return out;
 }
@@ -56,7 +54,7 @@ export class RoomWriter {
   ) {}
 
   /** a state change (with its activity entry, when it has one) */
-  state(state: RoomState, activity: Omit<ActivityRecord, 'version'> | null, extra: { contextPng?: Uint8Array | null; roles?: Record<string, Role> } = {}) {
+  state(state: RoomState, activity: Omit<ActivityRecord, 'version'> | null, extra: { contextPng?: Uint8Array | null } = {}) {
     this.add({ state, ...extra, activity: activity ? [{ ...activity, version: state.version }] : [] });
   }
 
@@ -67,7 +65,7 @@ export class RoomWriter {
   /** writes waiting for the database (0 = everything is in Postgres) */
   get backlog(): number {
     const p = this.pending;
-    return p.activity.length + (p.state || p.roles || p.contextPng !== undefined || p.checkpoint ? 1 : 0) + (this.inFlight ? 1 : 0);
+    return p.activity.length + (p.state || p.contextPng !== undefined || p.checkpoint ? 1 : 0) + (this.inFlight ? 1 : 0);
   }
 
   /** consecutive failed attempts (0 = the last write went through) */
