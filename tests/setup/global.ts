@@ -1,9 +1,13 @@
-// Global setup for cross-app tests: make sure Debian's Chromium is there for the browser tests.
+// Global setup for cross-app tests: make sure Debian's Chromium (browser tests) and redis-server
+// (cluster tests) are there.
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ensureRedisServer } from '../../apps/engine/src/launch/redis';
 import { CHROMIUM } from '../support/browser';
 
 export default function setup() {
+  // the cluster tests run real Redis servers (Debian's redis-server)
+  ensureRedisServer();
   if (existsSync(CHROMIUM)) return;
   console.log(`[tests] ${CHROMIUM} missing: installing Debian's chromium (apt-get)…`);
   try {
