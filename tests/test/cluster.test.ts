@@ -195,4 +195,39 @@ describe('a cluster of engines', () => {
     // the gallery item saved before the crash is still there
     expect((await api(n2!.base, 'GET', `/gallery/${item.body.id}`)).status).toBe(200);
   });
+
+  it('drains on SIGTERM: writes the last changes, hands the room to a peer that continues it, exits cleanly', async () => {
+    const alive = cluster.engines.filter((e) => e.proc.child.exitCode === null && e.proc.child.signalCode === null);
+    expect(alive.length).toBeGreaterThanOrEqual(2);
+    const { room, owner, others } = await createRoom(alive[0]!, 'Drained room');
+    const [peer] = others;
+    const onPeer = client(peer!.base, { rejoin: true });
+    expect((await onPeer.join(room.id, room.tokens.owner, 'Host')).ok).toBe(true);
+    await onPeer.waitFor(() => onPeer.frames.some((f) => f.step >= 10), 30_000, 'the chain to run');
+    // a change right before the signal is not lost
+    const ack = await onPeer.intent({ type: 'params.set', params: { eps3: 0.015 } });
+    expect(ack).toMatchObject({ ok: true });
+    const version = (ack as { version: number }).version;
+    const lastStep = Math.max(...onPeer.frames.map((f) => f.step));
+    const t0 = Date.now();
+    owner.proc.child.kill('SIGTERM');
+    expect(await owner.proc.exited(), owner.proc.output().slice(-1500)).toBe(0);
+    expect(owner.proc.output()).toMatch(/handed 1 room\(s\) over/);
+    let now: string | null = null;
+    while (Date.now() - t0 < 10_000) {
+      now = await cluster.owner(room.id);
+      if (others.some((e) => e.id === now)) break;
+      await sleep(100);
+    }
+    expect(others.map((e) => e.id)).toContain(now);
+    await onPeer.waitFor(() => onPeer.frames.some((f) => f.at > t0 && f.step > lastStep), 15_000, 'frames from the new owner');
+    const view = await api<{ state: { version: number; params: { eps3: number } }; step: number }>(peer!.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`);
+    expect(view.body.state.version).toBe(version);
+    expect(view.body.state.params.eps3).toBe(0.015);
+    expect(view.body.step).toBeGreaterThanOrEqual(lastStep);
+    // the drained engine left the cluster's table at once (not after a heartbeat timeout)
+    const h = (await api<Health>(peer!.base, 'GET', '/health')).body;
+    expect(h.engine!.peers.map((p) => p.id)).toContain(peer!.id);
+    expect(h.engine!.peers.map((p) => p.id)).not.toContain(owner.id);
+  });
 });

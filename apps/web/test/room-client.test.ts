@@ -209,6 +209,25 @@ describe('RoomClient', () => {
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
   });
 
+  it('when the room moves to another engine, joins again on the same connection and resyncs from its version', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    // the new owner lost nothing: patches since our version
+    sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false })] }));
+    sock.fire('room:moved', { roomId: 'r1' });
+    await tick();
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 4, running: false } });
+    // the new owner is behind us (changes it never got): its full state wins
+    sock.joinReplies.push(joined({ state: { ...state(2), name: 'Back' } }));
+    sock.fire('room:moved', { roomId: 'r1' });
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 3, state: { version: 2, name: 'Back' } });
+  });
+
   it('reports engine errors, failed joins and kicks', async () => {
     const { sock, client, notices } = setup();
     current = client;
