@@ -128,11 +128,11 @@ describe('RoomClient', () => {
     sock.fire('room:patch', patch(4, { running: false }));
     sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
     expect(client.getSnapshot().state).toMatchObject({ version: 4, running: false });
-    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, hNorm: 1, at: 1 });
-    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, hNorm: 1, at: 2 });
-    expect(client.getSnapshot().frame?.step).toBe(6);
+    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 1 });
+    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 2 });
+    expect(client.getSnapshot().frame).toMatchObject({ step: 6, scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] } });
     expect(client.getSnapshot().scores.map((s) => s.scores['p(cat)'])).toEqual([0.5, 0.6]);
-    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, hNorm: 1, at: 3 });
+    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, conditionScores: {}, hNorm: 1, at: 3 });
     expect(client.getSnapshot().scores).toHaveLength(1); // reset chain: history restarts
   });
 
