@@ -1,5 +1,5 @@
-// The database goes away for 10 s in the middle of a session: rooms keep sampling and steering,
-// saves answer a clear 503, nothing is half-written, and once Postgres is back every change people
+// The database goes away for 10 s in the middle of a session: rooms keep sampling and steering
+// (and the owner managing people), saves answer a clear 503, nothing is half-written, and once Postgres is back every change people
 // were told about is in it. Real engine, real Postgres behind a TCP proxy the test cuts.
 import path from 'node:path';
 import pg from 'pg';
@@ -57,6 +57,11 @@ describe('database outage', () => {
     const a = new TestClient(t.base);
     clients.push(a);
     await a.join(roomId, created.body.tokens.owner, 'Ann');
+    const b = new TestClient(t.base);
+    const c = new TestClient(t.base);
+    clients.push(b, c);
+    expect((await b.join(roomId, created.body.tokens.editor, 'Bob')).ok).toBe(true);
+    expect((await c.join(roomId, created.body.tokens.editor, 'Cy')).ok).toBe(true);
     await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
 
     // Postgres is gone: every connection drops and new ones are refused
@@ -67,15 +72,42 @@ describe('database outage', () => {
     // steering goes on: every intent is applied and acknowledged
     const acked: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const ack = (await a.intent({ type: 'params.set', params: { eps1: 0.1 + i * 0.1 } })) as { ok: boolean; version: number };
+      const ack = (await a.intent({ type: 'params.set', params: { eps1: 0.1 + i * 0.1 } })) as {
+        ok: boolean;
+        version: number;
+      };
       expect(ack.ok).toBe(true);
       acked.push(ack.version);
     }
-    const stroke = (await a.intent({ type: 'mask.stroke', stroke: { id: 'outage-1', erase: false, radius: 0.05, points: [[0.2, 0.2], [0.4, 0.6]] } })) as { ok: boolean; version: number };
+    const stroke = (await a.intent({
+      type: 'mask.stroke',
+      stroke: {
+        id: 'outage-1',
+        erase: false,
+        radius: 0.05,
+        points: [
+          [0.2, 0.2],
+          [0.4, 0.6],
+        ],
+      },
+    })) as { ok: boolean; version: number };
     expect(stroke.ok).toBe(true);
     acked.push(stroke.version);
+    // the owner removes Bob and makes Cy a viewer: in effect at once, stored once the database is back
+    const kick = (await a.socket.timeout(10_000).emitWithAck('room:admin', { type: 'kick', userId: b.userId })) as {
+      ok: boolean;
+    };
+    expect(kick.ok).toBe(true);
+    const demote = (await a.socket
+      .timeout(10_000)
+      .emitWithAck('room:admin', { type: 'role', userId: c.userId, role: 'viewer' })) as { ok: boolean };
+    expect(demote.ok).toBe(true);
     // saving and creating rooms need the database: a clear 503, not a 500 or a hang
-    const save = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor, author: 'Ann' });
+    const save = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
+      roomId,
+      token: created.body.tokens.editor,
+      author: 'Ann',
+    });
     expect(save.status).toBe(503);
     expect(save.body.error.code).toBe('unavailable');
     expect(save.body.error.message).toMatch(/database/);
@@ -98,7 +130,15 @@ describe('database outage', () => {
     expect(row!.version).toBe(a.state!.version);
     expect(row!.state.params.eps1).toBeCloseTo(0.6, 6);
     expect(row!.state.strokes.map((s) => s.id)).toEqual(['outage-1']);
-    const logged = await query<{ version: number }>('SELECT version FROM "ActivityEntry" WHERE "roomId" = $1', [roomId]);
+    const [access] = await query<{ banned: string[]; roles: Record<string, string> }>(
+      'SELECT banned, roles FROM "Room" WHERE id = $1',
+      [roomId],
+    );
+    expect(access!.banned).toEqual([b.userId]);
+    expect(access!.roles).toEqual({ [c.userId]: 'viewer' });
+    const logged = await query<{ version: number }>('SELECT version FROM "ActivityEntry" WHERE "roomId" = $1', [
+      roomId,
+    ]);
     const versions = new Set(logged.map((r) => r.version));
     for (const v of acked) expect(versions.has(v), `activity of version ${v}`).toBe(true);
     // the refused save left nothing behind; a save now works

@@ -25,6 +25,10 @@ export interface EngineConfig {
   reconnectGraceMs?: number;
   /** sampler worker threads; 0 = sample on the main thread (default: one per core but one, at least 1) */
   samplerWorkers?: number;
+  /** Express's `trust proxy` (behind nginx: the client address for HTTP rate limits comes from X-Forwarded-For) */
+  trustProxy?: boolean | number | string;
+  /** rooms stepped per tick and sampler worker (default: 2 on CPU backends, 32 on GPU ones) */
+  maxBatch?: number;
   /** cluster mode: engines sharing DATABASE_URL and this Redis share rooms (unset: one engine) */
   redisUrl?: string;
   /** cluster: where the other engines reach this one's HTTP (default http://127.0.0.1:<port>) */
@@ -54,14 +58,27 @@ export interface HttpLimits {
   identities: number;
 }
 
-export const HTTP_LIMITS: HttpLimits = { windowMs: 60_000, rooms: 30, saves: 60, stars: 120, remixes: 30, exports: 10, uploads: 20, identities: 120 };
+export const HTTP_LIMITS: HttpLimits = {
+  windowMs: 60_000,
+  rooms: 30,
+  saves: 60,
+  stars: 120,
+  remixes: 30,
+  exports: 10,
+  uploads: 20,
+  identities: 120,
+};
 export const ROOM_IDLE_MS = 60_000;
 export const RECONNECT_GRACE_MS = 30_000;
 
 function positive(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new StartupError(`${name} must be a positive number (got "${value}")`, `unset ${name} or set it to a number above 0`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new StartupError(
+      `${name} must be a positive number (got "${value}")`,
+      `unset ${name} or set it to a number above 0`,
+    );
   return n;
 }
 
@@ -70,7 +87,10 @@ function workerCount(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 256)
-    throw new StartupError(`PPGN_SAMPLER_WORKERS must be a whole number from 0 to 256 (got "${value}")`, 'unset it for one worker per core but one, or 0 to sample on the main thread');
+    throw new StartupError(
+      `PPGN_SAMPLER_WORKERS must be a whole number from 0 to 256 (got "${value}")`,
+      'unset it for one worker per core but one, or 0 to sample on the main thread',
+    );
   return n;
 }
 
@@ -103,14 +123,35 @@ function redisUrl(value: string | undefined): string | undefined {
     const u = new URL(value);
     if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error();
   } catch {
-    throw new StartupError(`REDIS_URL must be a redis:// URL (got "${value}")`, 'e.g. REDIS_URL=redis://127.0.0.1:6379, or unset it to run one engine on its own');
+    throw new StartupError(
+      `REDIS_URL must be a redis:// URL (got "${value}")`,
+      'e.g. REDIS_URL=redis://127.0.0.1:6379, or unset it to run one engine on its own',
+    );
   }
   return value;
 }
 
+/** PPGN_TRUST_PROXY: true/false, a hop count, or addresses/subnets/`loopback` (as Express takes them) */
+function trustProxy(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  if (!/^[\w.:/,\s-]+$/.test(v))
+    throw new StartupError(
+      `PPGN_TRUST_PROXY must be true, false, a hop count or addresses (got "${value}")`,
+      'e.g. PPGN_TRUST_PROXY=loopback when nginx runs on the same machine',
+    );
+  return v;
+}
+
 function engineId(value: string | undefined): string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  if (!/^[A-Za-z0-9_-]{1,40}$/.test(value)) throw new StartupError(`PPGN_ENGINE_ID must be 1–40 letters, digits, _ or - (got "${value}")`, 'unset it for a random id');
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(value))
+    throw new StartupError(
+      `PPGN_ENGINE_ID must be 1–40 letters, digits, _ or - (got "${value}")`,
+      'unset it for a random id',
+    );
   return value;
 }
 
@@ -128,8 +169,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dataDir: env.PPGN_DATA_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
-    reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S')),
+    reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(
+      positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S'),
+    ),
     samplerWorkers: workerCount(env.PPGN_SAMPLER_WORKERS),
+    trustProxy: trustProxy(env.PPGN_TRUST_PROXY),
+    maxBatch: ((n) => (n === undefined ? undefined : Math.max(1, Math.floor(n))))(
+      positive(env.PPGN_MAX_BATCH, 'PPGN_MAX_BATCH'),
+    ),
     redisUrl: redisUrl(env.REDIS_URL),
     engineUrl: env.PPGN_ENGINE_URL ? urlOf(env.PPGN_ENGINE_URL, 'PPGN_ENGINE_URL') : undefined,
     engineId: engineId(env.PPGN_ENGINE_ID),

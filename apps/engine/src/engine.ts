@@ -60,7 +60,10 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           });
   } catch (err) {
     await db.close();
-    throw new StartupError(`the sampler workers did not start: ${(err as Error).message}`, 'set PPGN_SAMPLER_WORKERS=0 to sample on the main thread');
+    throw new StartupError(
+      `the sampler workers did not start: ${(err as Error).message}`,
+      'set PPGN_SAMPLER_WORKERS=0 to sample on the main thread',
+    );
   }
   log(`[engine] sampler: ${workers === 0 ? 'main thread (PPGN_SAMPLER_WORKERS=0)' : `${workers} worker thread(s)`}`);
   const manager = new RoomManager(
@@ -72,6 +75,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     config.idleMs,
     config.reconnectGraceMs,
   );
+  manager.maxBatch = config.maxBatch ?? (backend.name === 'webgpu' || backend.name === 'tensorflow' ? 32 : 2);
   const identities = new Identities(db.prisma);
   rooms.manager = manager;
   let cluster: Cluster | null = null;
@@ -86,14 +90,32 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     server = createEngineServer({
       backend,
       packs: packs.map((p) => p.summary),
-      db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count(), countGallery: () => gallery.count() },
+      db: {
+        ping: () => db.ping(),
+        embedded: db.embedded,
+        countRooms: () => db.prisma.room.count(),
+        countGallery: () => gallery.count(),
+      },
       runningRooms: () => manager.running(),
-      engine: () => cluster?.health() ?? { id: 'local', cluster: false, rooms: manager.rooms.size, chains: manager.running(), load: manager.running() / Math.max(1, workers), draining: false, peers: [] },
+      engine: () =>
+        cluster?.health() ?? {
+          id: 'local',
+          cluster: false,
+          rooms: manager.rooms.size,
+          chains: manager.running(),
+          load: manager.running() / Math.max(1, workers),
+          draining: false,
+          peers: [],
+        },
       routes: front,
+      trustProxy: config.trustProxy,
     });
     if (config.redisUrl) {
       if (db.embedded)
-        throw new StartupError('REDIS_URL is set but DATABASE_URL is not: engines of a cluster share one Postgres', 'set DATABASE_URL for every engine (npm run cluster does it for you), or unset REDIS_URL');
+        throw new StartupError(
+          'REDIS_URL is set but DATABASE_URL is not: engines of a cluster share one Postgres',
+          'set DATABASE_URL for every engine (npm run cluster does it for you), or unset REDIS_URL',
+        );
       try {
         cluster = await Cluster.start(db.prisma, manager, server.io, {
           redisUrl: config.redisUrl,
@@ -105,10 +127,15 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           log: (l) => log(`[engine] ${l}`),
         });
       } catch (err) {
-        throw new StartupError(`could not join the cluster: ${(err as Error).message}`, 'start Redis (or fix REDIS_URL), or unset REDIS_URL to run one engine on its own');
+        throw new StartupError(
+          `could not join the cluster: ${(err as Error).message}`,
+          'start Redis (or fix REDIS_URL), or unset REDIS_URL to run one engine on its own',
+        );
       }
       cluster.httpRoutes(front);
-      log(`[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? 5000) / 1000} s)`);
+      log(
+        `[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? 5000) / 1000} s)`,
+      );
     }
     front.use(apiRouter(manager, gallery, packs, identities, config.httpLimits));
     const limits = { ...HTTP_LIMITS, ...config.httpLimits };
@@ -133,7 +160,9 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
         if (closed) return;
         closed = true;
         if (cluster) {
-          const moved = await cluster.drain().catch((err) => (log(`[engine] handing rooms over failed: ${(err as Error).message}`), 0));
+          const moved = await cluster
+            .drain()
+            .catch((err) => (log(`[engine] handing rooms over failed: ${(err as Error).message}`), 0));
           if (moved) log(`[engine] handed ${moved} room(s) over to other engines`);
         }
         await manager.stop();

@@ -14,6 +14,8 @@ export interface EngineDeps {
   runningRooms(): number;
   /** this engine (id, load; peers in a cluster) for /health */
   engine?: () => Health['engine'];
+  /** Express's `trust proxy`: behind a reverse proxy, req.ip (HTTP rate limits) is the client's from X-Forwarded-For */
+  trustProxy?: boolean | number | string;
   /** API routes mounted at / (rooms, gallery, packs) */
   routes?: express.Router;
 }
@@ -30,6 +32,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   const started = Date.now();
   const app = express();
   app.disable('x-powered-by');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use((req, res, next) => {
     // The studio's web app runs on another port; the engine's API is public to it.
     res.setHeader('Access-Control-Allow-Origin', '*');

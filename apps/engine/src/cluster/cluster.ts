@@ -72,7 +72,6 @@ export class Cluster {
   /** sockets of other engines that joined rooms owned here (dropped when their engine dies) */
   private remote = new Map<string, { engine: string; roomId: string; userId: string }>();
   private peers: EngineInfo[] = [];
-  private placed = new Map<string, number>();
   private loop: ReturnType<typeof setInterval> | null = null;
   private beating = false;
   private draining = false;
@@ -259,7 +258,6 @@ export class Cluster {
 
   private async refresh() {
     this.peers = await this.registry.alive();
-    this.placed.clear();
   }
 
   private loadNow() {
@@ -276,8 +274,13 @@ export class Cluster {
       await this.registry.heartbeat(this.loadNow(), this.draining);
       const mine = new Map<string, number>();
       for (const [id, r] of this.manager.rooms) if (r.lease) mine.set(id, r.lease.epoch);
+      const started = Date.now();
       const held = await this.leases.renew(mine);
-      for (const id of mine.keys()) if (!held.has(id)) await this.lose(id);
+      for (const id of mine.keys()) {
+        const lease = this.manager.rooms.get(id)?.lease;
+        if (!held.has(id)) await this.lose(id);
+        else if (lease) lease.until = this.leases.validUntil(started);
+      }
       await this.refresh();
       const alive = new Set(this.peers.map((p) => p.id));
       for (const [socketId, s] of this.remote) {
@@ -327,11 +330,14 @@ export class Cluster {
     });
     const place: express.RequestHandler = (req, res, next) => {
       if (this.forwarded(req)) return next();
-      const target = this.leastLoaded();
-      if (!target || target.id === this.id) return next();
-      this.placed.set(target.id, (this.placed.get(target.id) ?? 0) + 1);
-      // the chosen engine did not answer: make the room here
-      void this.forward(req, res, target.url).then((ok) => ok || next());
+      this.leastLoaded().then(
+        (target) => {
+          if (!target || target.id === this.id) return next();
+          // the chosen engine did not answer: make the room here
+          void this.forward(req, res, target.url).then((ok) => ok || next());
+        },
+        () => next(),
+      );
     };
     const owned =
       (roomOf: (req: express.Request) => unknown): express.RequestHandler =>
@@ -383,15 +389,20 @@ export class Cluster {
     return router;
   }
 
-  private leastLoaded(): EngineInfo | null {
+  /**
+   * Where a new room goes: the live, non-draining engine with the fewest rooms (leases counted in
+   * Postgres at this moment, so a burst of new rooms through several engines spreads out), then the
+   * fewest running chains; ties at random.
+   */
+  private async leastLoaded(): Promise<EngineInfo | null> {
     const live = this.peers.filter((p) => !p.draining);
-    if (live.length === 0) return null;
+    if (live.length <= 1) return live[0] ?? null;
+    const rooms = await this.leases.counts();
     let best: EngineInfo | null = null;
     let bestScore = Infinity;
     for (const p of live) {
-      const ownLoad = p.id === this.id ? this.loadNow() : p;
-      // rooms placed since the last heartbeat count too, so a burst of new rooms spreads out
-      const score = ownLoad.chains + ownLoad.rooms * 0.01 + (this.placed.get(p.id) ?? 0) + Math.random() * 1e-3;
+      const chains = p.id === this.id ? this.loadNow().chains : p.chains;
+      const score = (rooms.get(p.id) ?? 0) + chains * 0.01 + Math.random() * 1e-3;
       if (score < bestScore) {
         best = p;
         bestScore = score;

@@ -29,6 +29,8 @@ export class EngineRegistry {
 
   async register(): Promise<void> {
     const { id, url } = this.self;
+    // engines gone for an hour are history
+    await this.prisma.$executeRawUnsafe(`DELETE FROM "Engine" WHERE "heartbeatAt" < ${NOW} - interval '1 hour'`);
     await this.prisma.$executeRawUnsafe(
       `INSERT INTO "Engine" ("id", "url", "startedAt", "heartbeatAt") VALUES ($1, $2, ${NOW}, ${NOW})
        ON CONFLICT ("id") DO UPDATE SET "url" = EXCLUDED."url", "draining" = false, "heartbeatAt" = ${NOW}`,

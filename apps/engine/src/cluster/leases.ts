@@ -9,6 +9,12 @@ const NOW = `(now() AT TIME ZONE 'UTC')`;
 export interface Lease {
   owner: string;
   epoch: number;
+  /**
+   * Until when (this process's clock, ms) the lease is surely still ours: the start of the last
+   * successful take or renewal plus the lease time, less a margin. Past it the room is not sampled,
+   * so an engine cut off from the database stops before another one can adopt its rooms.
+   */
+  until: number;
 }
 
 export interface LeaseHolder {
@@ -43,6 +49,7 @@ export class Leases {
    * epoch when the owner changed) or null when another engine holds it.
    */
   async acquire(roomId: string): Promise<Lease | null> {
+    const started = Date.now();
     const rows = await this.prisma.$queryRawUnsafe<{ owner: string; epoch: number }[]>(
       `INSERT INTO "RoomLease" ("roomId", "owner", "epoch", "expiresAt")
          SELECT $1, $2, 1, ${this.ttl} WHERE EXISTS (SELECT 1 FROM "Room" WHERE id = $1)
@@ -56,7 +63,14 @@ export class Leases {
       this.engineId,
     );
     const r = rows[0];
-    return r && r.owner === this.engineId ? { owner: r.owner, epoch: Number(r.epoch) } : null;
+    return r && r.owner === this.engineId
+      ? { owner: r.owner, epoch: Number(r.epoch), until: this.validUntil(started) }
+      : null;
+  }
+
+  /** a lease taken or renewed by a statement sent at `started` is surely ours until then */
+  validUntil(started: number): number {
+    return started + this.ttlMs - Math.min(1000, this.ttlMs / 5);
   }
 
   /** Extend our leases; returns the ids we still hold (a room missing from it was lost). */
@@ -85,6 +99,14 @@ export class Leases {
     );
   }
 
+  /** Valid leases per engine right now (new rooms count at once, unlike the load engines report every heartbeat). */
+  async counts(): Promise<Map<string, number>> {
+    const rows = await this.prisma.$queryRawUnsafe<{ owner: string; n: number }[]>(
+      `SELECT "owner", count(*)::int AS n FROM "RoomLease" WHERE "expiresAt" > ${NOW} GROUP BY "owner"`,
+    );
+    return new Map(rows.map((r) => [r.owner, Number(r.n)]));
+  }
+
   async holder(roomId: string): Promise<LeaseHolder | null> {
     const rows = await this.prisma.$queryRawUnsafe<{ owner: string; epoch: number; valid: boolean }[]>(
       `SELECT "owner", "epoch", "expiresAt" > ${NOW} AS valid FROM "RoomLease" WHERE "roomId" = $1`,
@@ -95,7 +117,11 @@ export class Leases {
   }
 
   /** Inside a write transaction: lock our lease row (shared) or throw LeaseLostError. */
-  static async fence(tx: Pick<PrismaClient, '$queryRawUnsafe'>, roomId: string, lease: Lease): Promise<void> {
+  static async fence(
+    tx: Pick<PrismaClient, '$queryRawUnsafe'>,
+    roomId: string,
+    lease: Pick<Lease, 'owner' | 'epoch'>,
+  ): Promise<void> {
     const rows = await tx.$queryRawUnsafe<{ ok: number }[]>(
       `SELECT 1 AS ok FROM "RoomLease" WHERE "roomId" = $1 AND "owner" = $2 AND "epoch" = $3 AND "expiresAt" > ${NOW} FOR SHARE`,
       roomId,

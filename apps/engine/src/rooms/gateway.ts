@@ -2,7 +2,18 @@
 // leave. One engine answers it from its own RoomManager (LocalRooms); in a cluster, ClusterRooms
 // (cluster/gateway.ts) sends the same calls to the engine that owns the room.
 import { PpgnInputError } from '@ppgn/core';
-import type { ActivityItem, AdminAction, ConditionSpec, Frame, Intent, Member, PresenceUpdate, Role, RoomPatch, RoomState } from '@ppgn/shared';
+import type {
+  ActivityItem,
+  AdminAction,
+  ConditionSpec,
+  Frame,
+  Intent,
+  Member,
+  PresenceUpdate,
+  Role,
+  RoomPatch,
+  RoomState,
+} from '@ppgn/shared';
 import { RoomError } from './model';
 import type { LiveRoom, RoomManager } from './manager';
 

@@ -94,8 +94,6 @@ export interface LiveRoom {
   checkpointedStep: number;
   /** this room's database writes: in order, coalesced, retried while the database is down */
   writer: RoomWriter;
-  /** serialises its role grants and removals (a short queue of its own: the owner's ack waits for it) */
-  accessWrites: Promise<void>;
   /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
   emptySince: number | null;
   /** why the chain is quarantined (it threw while stepping); null = healthy */
@@ -140,6 +138,8 @@ const BLOBS_KEPT = 16;
 const HISTORY_LENGTH = 240;
 const ACTIVITY_KEPT = 50;
 const CHECKPOINT_MS = 2000;
+/** how long an owner's kick or grant waits for the database before it is acknowledged anyway (the write keeps retrying) */
+const ACCESS_WAIT_MS = 3000;
 /** a room in flight when its worker died this many times in a row is quarantined (it may be the cause) */
 const CRASHES_QUARANTINE = 2;
 const COLORS = ['#ff6b6b', '#ffa94d', '#ffd43b', '#69db7c', '#38d9a9', '#4dabf7', '#748ffc', '#da77f2', '#f783ac'];
@@ -156,6 +156,12 @@ export class RoomManager {
   stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
   /** cluster mode: rooms are leased (set by the cluster before start) */
   ownership: Ownership | null = null;
+  /**
+   * Rooms stepped per tick and sampler worker. Small on CPU backends, where batching gains little
+   * (≈1.1× for 8 rooms on wasm) and a big batch makes a steered room wait for everyone's step;
+   * large on GPU backends, where one batched call costs about what one room does.
+   */
+  maxBatch = Infinity;
 
   constructor(
     private readonly packs: Map<string, Pack>,
@@ -239,7 +245,8 @@ export class RoomManager {
     this.stopped = true;
     this.stopping = true;
     if (this.loop) clearTimeout(this.loop);
-    for (const room of this.rooms.values()) for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
+    for (const room of this.rooms.values())
+      for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     // workers stop at once: a step in flight is dropped, and its rooms keep the last step received
     await this.sampler.close();
     await this.exclusive(async () => {});
@@ -249,7 +256,6 @@ export class RoomManager {
     const lost = drained.filter((ok) => !ok).length;
     if (lost) this.log(`${lost} room(s) still had changes the database did not take when the engine stopped`);
     for (const r of this.rooms.values()) r.writer.close();
-    await Promise.all([...this.rooms.values()].map((r) => r.accessWrites));
   }
 
   // ------------------------------------------------------------------ rooms
@@ -260,7 +266,8 @@ export class RoomManager {
     if (!pack) throw new RoomError(`unknown pack "${packId}" (loaded: ${[...this.packs.keys()].join(', ')})`);
     const id = newId();
     const name = (input.name ?? '').trim() || `Room ${id.slice(0, 4)}`;
-    if (name.length > LIMITS.roomNameLength) throw new RoomError(`room names are at most ${LIMITS.roomNameLength} characters`);
+    if (name.length > LIMITS.roomNameLength)
+      throw new RoomError(`room names are at most ${LIMITS.roomNameLength} characters`);
     const conds = input.conditions ?? [];
     if (conds.length > LIMITS.conditions) throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
     // the pack's tuned ε (its class defaults) first, then what the creator asked for
@@ -271,25 +278,45 @@ export class RoomManager {
       if (err) throw new RoomError(err);
       return { id: `c${i + 1}`, target: c.target, weight: c.weight ?? 1, enabled: true, author: input.author };
     });
-    if ((input.strokes?.length ?? 0) > LIMITS.strokes) throw new RoomError(`a room has at most ${LIMITS.strokes} mask strokes`);
+    if ((input.strokes?.length ?? 0) > LIMITS.strokes)
+      throw new RoomError(`a room has at most ${LIMITS.strokes} mask strokes`);
     state.strokes = input.strokes ? structuredClone(input.strokes) : [];
     state.context = input.contextPng && input.context ? { ...input.context } : null;
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
     const h0 = input.imagePng ? await this.encodeUpload(packId, pack, input.imagePng) : input.h0;
     const contextPng = state.context ? (input.contextPng ?? null) : null;
-    const stored: StoredRoom = { state, step: 0, h: h0 ?? null, contextPng, tokens, roles: {}, banned: [], parentItemId: input.parentItemId ?? null };
+    const stored: StoredRoom = {
+      state,
+      step: 0,
+      h: h0 ?? null,
+      contextPng,
+      tokens,
+      roles: {},
+      banned: [],
+      parentItemId: input.parentItemId ?? null,
+    };
     const live = await this.live(stored, pack);
     try {
-      if (state.context && !live.contextImage) throw new RoomError('the recipe\'s context image does not fit this pack');
+      if (state.context && !live.contextImage) throw new RoomError("the recipe's context image does not fit this pack");
       if (h0) {
         // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
         const image = input.firstFrame ?? (await this.renderPng(live, live.chain.h));
-        live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, conditionScores: {}, hNorm: norm(live.chain.h), at: Date.now() };
+        live.lastFrame = {
+          roomId: id,
+          step: 0,
+          version: live.model.version,
+          image,
+          scores: {},
+          conditionScores: {},
+          hNorm: norm(live.chain.h),
+          at: Date.now(),
+        };
       }
       await this.store.create({ ...stored, h: live.chain.h });
       if (this.ownership) {
         live.lease = await this.ownership.acquire(id);
-        if (!live.lease) throw new RoomError('the new room could not be leased to this engine; try again', 'unavailable');
+        if (!live.lease)
+          throw new RoomError('the new room could not be leased to this engine; try again', 'unavailable');
       }
     } catch (err) {
       await this.sampler.drop(id).catch(() => {});
@@ -315,7 +342,11 @@ export class RoomManager {
     const s = await this.store.load(roomId);
     if (!s) return null;
     const pack = this.packs.get(s.state.packId);
-    if (!pack) throw new RoomError(`room ${roomId} needs pack "${s.state.packId}", which this engine has not loaded`, 'unavailable');
+    if (!pack)
+      throw new RoomError(
+        `room ${roomId} needs pack "${s.state.packId}", which this engine has not loaded`,
+        'unavailable',
+      );
     const raced = this.rooms.get(roomId);
     if (raced) return raced;
     const live = await this.live(s, pack);
@@ -348,13 +379,18 @@ export class RoomManager {
     });
     const saved = await room.writer.drain(this.drainMs);
     room.writer.close();
-    await room.accessWrites;
     return saved;
   }
 
   /** The role a link's token grants (HTTP callers have a token, not a user id). */
   tokenRole(room: LiveRoom, token: string): Role | null {
-    return token === room.tokens.owner ? 'owner' : token === room.tokens.editor ? 'editor' : token === room.tokens.viewer ? 'viewer' : null;
+    return token === room.tokens.owner
+      ? 'owner'
+      : token === room.tokens.editor
+        ? 'editor'
+        : token === room.tokens.viewer
+          ? 'viewer'
+          : null;
   }
 
   /**
@@ -398,7 +434,10 @@ export class RoomManager {
       if (changed.includes('context')) {
         // the context follows the versioned state: set, removed, or brought back by undo/redo
         const blob = state.context?.hash ? room.blobs.get(state.context.hash) : undefined;
-        if (state.context && !blob) this.log(`room ${roomId}: context pixels ${state.context.hash ?? '(no hash)'} are not kept; the context stays as it was`);
+        if (state.context && !blob)
+          this.log(
+            `room ${roomId}: context pixels ${state.context.hash ?? '(no hash)'} are not kept; the context stays as it was`,
+          );
         else {
           contextPng = blob ?? null;
           room.contextImage = blob ? this.decodeContext(room.pack, blob) : null;
@@ -469,7 +508,8 @@ export class RoomManager {
   }
 
   private async encodeUpload(packId: string, pack: Pack, png: Uint8Array): Promise<Float32Array> {
-    if (png.byteLength > LIMITS.uploadBytes) throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
+    if (png.byteLength > LIMITS.uploadBytes)
+      throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
     // the header is checked against the pixel cap before anything is inflated (decompression bombs)
     let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, { ...PNG_LIMITS, maxBytes: LIMITS.uploadBytes });
@@ -549,11 +589,17 @@ export class RoomManager {
   }
 
   members(room: LiveRoom): Member[] {
-    return [...room.members.values()].map(({ sockets, leaveTimer: _t, ...m }) => (sockets.size === 0 ? { ...m, away: true } : m));
+    return [...room.members.values()].map(({ sockets, leaveTimer: _t, ...m }) =>
+      sockets.size === 0 ? { ...m, away: true } : m,
+    );
   }
 
   /** Owner actions: kick (and refuse rejoin), change a user's role. */
-  async admin(room: LiveRoom, actor: Actor, action: { type: 'kick'; userId: string } | { type: 'role'; userId: string; role: Role }) {
+  async admin(
+    room: LiveRoom,
+    actor: Actor,
+    action: { type: 'kick'; userId: string } | { type: 'role'; userId: string; role: Role },
+  ) {
     if (actor.role !== 'owner') throw new RoomError('only the owner can manage people');
     if (action.userId === actor.userId) throw new RoomError('you cannot do that to yourself');
     if (action.type === 'kick') {
@@ -588,9 +634,13 @@ export class RoomManager {
   }
 
   codeAt(room: LiveRoom, step?: number): { step: number; h: Float32Array } {
-    if (step === undefined || step === room.chain.step) return { step: room.chain.step, h: Float32Array.from(room.chain.h) };
+    if (step === undefined || step === room.chain.step)
+      return { step: room.chain.step, h: Float32Array.from(room.chain.h) };
     const e = room.history.find((x) => x.step === step);
-    if (!e) throw new RoomError(`step ${step} is not in the kept history (kept: every ${HISTORY_EVERY} steps, last ${HISTORY_LENGTH})`);
+    if (!e)
+      throw new RoomError(
+        `step ${step} is not in the kept history (kept: every ${HISTORY_EVERY} steps, last ${HISTORY_LENGTH})`,
+      );
     return { step: e.step, h: Float32Array.from(e.h) };
   }
 
@@ -619,6 +669,8 @@ export class RoomManager {
 
   /** Sampled on ticks: not idle and not quarantined. */
   private active(room: LiveRoom, now: number): boolean {
+    // cluster: a room whose lease this engine could not renew in time is left alone (another may adopt it)
+    if (room.lease && now > room.lease.until) return false;
     return room.chainError === null && !this.idle(room, now);
   }
 
@@ -640,10 +692,20 @@ export class RoomManager {
    * quarantined (marked, announced, no longer sampled); the others advance.
    */
   async tick(now = Date.now()): Promise<number> {
-    const due: LiveRoom[] = [];
+    let due: LiveRoom[] = [];
     for (const r of this.rooms.values()) {
       if (!this.active(r, now)) continue;
       if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
+    }
+    const limit = this.maxBatch * Math.max(1, this.sampler.workers);
+    if (due.length > limit) {
+      // steering shows first: rooms changed since their last frame (or asked for steps), then the most overdue
+      const urgent = (r: LiveRoom) => r.pendingSteps > 0 || !r.lastFrame || r.model.version > r.lastFrame.version;
+      due = due
+        .map((r) => ({ r, u: urgent(r) ? 0 : 1 }))
+        .sort((a, b) => a.u - b.u || a.r.nextDue - b.r.nextDue)
+        .slice(0, limit)
+        .map((x) => x.r);
     }
     if (due.length === 0) {
       if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);
@@ -661,7 +723,8 @@ export class RoomManager {
           if ('crashed' in res) {
             room.crashes += 1;
             this.log(`room ${res.roomId}: step lost (${res.error})`);
-            if (room.crashes >= CRASHES_QUARANTINE) this.quarantine(room, new Error(`its sampler worker stopped ${room.crashes} times while stepping it`));
+            if (room.crashes >= CRASHES_QUARANTINE)
+              this.quarantine(room, new Error(`its sampler worker stopped ${room.crashes} times while stepping it`));
           } else this.quarantine(room, new Error(res.error));
           continue;
         }
@@ -713,13 +776,24 @@ export class RoomManager {
     const room = this.rooms.get(roomId);
     if (!room) return null;
     const s = room.model.state;
-    return { roomId, packId: s.packId, spec: this.spec(room), seed: s.params.seed, step: room.chain.step, h0: room.chain.h, rng: room.chain.rng };
+    return {
+      roomId,
+      packId: s.packId,
+      spec: this.spec(room),
+      seed: s.params.seed,
+      step: room.chain.step,
+      h0: room.chain.h,
+      rng: room.chain.rng,
+    };
   }
 
   private quarantine(room: LiveRoom, err: unknown) {
     const why = err instanceof Error ? err.message : String(err);
     this.log(`room ${room.model.state.id}: chain failed and is paused (${why})`);
-    this.setChainError(room, `the sampler failed on this room and paused it: ${why.split('\n')[0]}; change a condition or the parameters, or reset, to try again`);
+    this.setChainError(
+      room,
+      `the sampler failed on this room and paused it: ${why.split('\n')[0]}; change a condition or the parameters, or reset, to try again`,
+    );
   }
 
   private setChainError(room: LiveRoom, error: string | null) {
@@ -768,13 +842,20 @@ export class RoomManager {
     room.writer.state(room.model.snapshot(), activity, extra);
   }
 
-  /** Role grants and removals, stored in order; resolves once stored (a ban survives a crash right after the owner's ack). */
-  private persistAccess(room: LiveRoom, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
-    const id = room.model.state.id;
-    room.accessWrites = room.accessWrites.then(() =>
-      this.store.saveAccess(id, access).catch((err) => this.log(`saving who may use room ${id} failed: ${err.message}`)),
-    );
-    return room.accessWrites;
+  /**
+   * Role grants and removals go through the room's write-behind like everything else (in order,
+   * retried while the database is down). The owner's ack waits until they are stored, so a ban
+   * survives a crash right after it, except while the database is down: then the ack comes after
+   * ACCESS_WAIT_MS and the write keeps being retried (the ban holds in this engine meanwhile).
+   */
+  private async persistAccess(
+    room: LiveRoom,
+    access: { roles?: Record<string, Role>; banned?: string[] },
+  ): Promise<void> {
+    room.writer.access(access);
+    const stored = await room.writer.drain(ACCESS_WAIT_MS);
+    if (!stored)
+      this.log(`room ${room.model.state.id}: who may use the room is not stored yet (database unavailable); retrying`);
   }
 
   private activityItem(room: LiveRoom, version: number, actor: Actor, summary: string): ActivityItem {
@@ -831,7 +912,6 @@ export class RoomManager {
       pendingSteps: 0,
       checkpointedStep: s.step,
       writer: undefined as unknown as RoomWriter,
-      accessWrites: Promise.resolve(),
       emptySince: Date.now(),
       chainError: null,
       parentItemId: s.parentItemId ?? null,
@@ -839,7 +919,11 @@ export class RoomManager {
       lease: null,
     };
     // fenced by the room's own lease (also while a released room writes its last changes)
-    room.writer = new RoomWriter(this.store, s.state.id, { log: this.log, lease: () => room.lease, onLost: () => this.ownership?.lost(s.state.id) });
+    room.writer = new RoomWriter(this.store, s.state.id, {
+      log: this.log,
+      lease: () => room.lease,
+      onLost: () => this.ownership?.lost(s.state.id),
+    });
     return room;
   }
 }

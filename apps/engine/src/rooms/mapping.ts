@@ -34,8 +34,18 @@ export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput 
   const start: SamplerParams = { ...DEFAULT_PARAMS, ...packParams(pack), mode: p.mode, seed: p.seed, fps: p.fps };
   const changed = (k: keyof SamplerParams) => p[k] !== start[k];
   const pick = <T>(k: keyof SamplerParams, v: T): T | undefined => (changed(k) ? v : undefined);
-  const common = { lr: pick('lr', p.lr), lrEnd: pick('lrEnd', p.lrEnd), steps: pick('lrSteps', p.lrSteps), resetEvery: pick('resetEvery', p.resetEvery) };
-  const eps = { eps1: pick('eps1', p.eps1), eps2: pick('eps2', p.eps2), eps3: pick('eps3', p.eps3), eps4: pick('eps4', p.eps4) };
+  const common = {
+    lr: pick('lr', p.lr),
+    lrEnd: pick('lrEnd', p.lrEnd),
+    steps: pick('lrSteps', p.lrSteps),
+    resetEvery: pick('resetEvery', p.resetEvery),
+  };
+  const eps = {
+    eps1: pick('eps1', p.eps1),
+    eps2: pick('eps2', p.eps2),
+    eps3: pick('eps3', p.eps3),
+    eps4: pick('eps4', p.eps4),
+  };
   const out = ((): SamplerConfigInput => {
     switch (p.mode) {
       case 'ppgn':
@@ -79,7 +89,16 @@ export function termOf(c: RoomCondition, pack: Pack): Term {
     }
     case 'unit': {
       const spec = pack.manifest.conditions.find((s) => s.id === t.condition);
-      return { kind: 'unit', id, layer: t.layer, channel: t.channel, x: t.x, y: t.y, net: spec?.net ?? 'E', weight: c.weight };
+      return {
+        kind: 'unit',
+        id,
+        layer: t.layer,
+        channel: t.channel,
+        x: t.x,
+        y: t.y,
+        net: spec?.net ?? 'E',
+        weight: c.weight,
+      };
     }
   }
 }

@@ -111,11 +111,18 @@ export class RoomModel {
 
     switch (intent.type) {
       case 'condition.add': {
-        if (s.conditions.some((c) => c.id === intent.id)) throw new RoomError(`condition "${intent.id}" already exists`);
+        if (s.conditions.some((c) => c.id === intent.id))
+          throw new RoomError(`condition "${intent.id}" already exists`);
         if (s.conditions.length >= LIMITS.conditions)
           throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
         this.check(intent.target);
-        const added: RoomCondition = { id: intent.id, target: intent.target, weight: intent.weight, enabled: true, author: actor.userId };
+        const added: RoomCondition = {
+          id: intent.id,
+          target: intent.target,
+          weight: intent.weight,
+          enabled: true,
+          author: actor.userId,
+        };
         changes = { conditions: [...s.conditions, added] };
         summary = `added ${describeTarget(added.target)} (weight ${added.weight})`;
         op = {
@@ -127,7 +134,8 @@ export class RoomModel {
             return { conditions: st.conditions.filter((c) => c.id !== added.id) };
           },
           redo: (st) => {
-            if (st.conditions.some((c) => c.id === added.id)) throw new RoomError('cannot redo: the condition exists again');
+            if (st.conditions.some((c) => c.id === added.id))
+              throw new RoomError('cannot redo: the condition exists again');
             return { conditions: [...st.conditions, added] };
           },
         };
@@ -147,12 +155,14 @@ export class RoomModel {
         if (same(before, after)) throw new RoomError('nothing changed');
         changes = { conditions: s.conditions.map((c, i) => (i === idx ? after : c)) };
         summary = `changed ${describeTarget(after.target)}${after.weight !== before.weight ? ` weight ${before.weight} → ${after.weight}` : ''}${after.enabled !== before.enabled ? (after.enabled ? ' (on)' : ' (off)') : ''}`;
-        const swap = (from: RoomCondition, to: RoomCondition) => (st: RoomState): Changes => {
-          const i = st.conditions.findIndex((c) => c.id === from.id);
-          if (i < 0) throw new RoomError('nothing to undo: that condition was removed');
-          if (!same(st.conditions[i], from)) throw new RoomError('cannot undo: someone changed that condition since');
-          return { conditions: st.conditions.map((c, j) => (j === i ? to : c)) };
-        };
+        const swap =
+          (from: RoomCondition, to: RoomCondition) =>
+          (st: RoomState): Changes => {
+            const i = st.conditions.findIndex((c) => c.id === from.id);
+            if (i < 0) throw new RoomError('nothing to undo: that condition was removed');
+            if (!same(st.conditions[i], from)) throw new RoomError('cannot undo: someone changed that condition since');
+            return { conditions: st.conditions.map((c, j) => (j === i ? to : c)) };
+          };
         op = { label: summary, undo: swap(after, before), redo: swap(before, after) };
         break;
       }
@@ -165,14 +175,17 @@ export class RoomModel {
         op = {
           label: summary,
           undo: (st) => {
-            if (st.conditions.some((c) => c.id === removed.id)) throw new RoomError('cannot undo: a condition with that id exists again');
-            if (st.conditions.length >= LIMITS.conditions) throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
+            if (st.conditions.some((c) => c.id === removed.id))
+              throw new RoomError('cannot undo: a condition with that id exists again');
+            if (st.conditions.length >= LIMITS.conditions)
+              throw new RoomError(`a room has at most ${LIMITS.conditions} conditions`);
             const list = [...st.conditions];
             list.splice(Math.min(idx, list.length), 0, removed);
             return { conditions: list };
           },
           redo: (st) => {
-            if (!st.conditions.some((c) => same(c, removed))) throw new RoomError('cannot redo: that condition changed since');
+            if (!st.conditions.some((c) => same(c, removed)))
+              throw new RoomError('cannot redo: that condition changed since');
             return { conditions: st.conditions.filter((c) => c.id !== removed.id) };
           },
         };
@@ -193,16 +206,18 @@ export class RoomModel {
           .map(([k, v]) => `${k}=${v}`)
           .join(', ')}`;
         if ('seed' in after) effects.reset = true;
-        const swap = (from: Partial<SamplerParams>, to: Partial<SamplerParams>) => (st: RoomState): Changes => {
-          // only the keys nobody else has changed since
-          const mine = Object.keys(from).filter((k) =>
-            same(st.params[k as keyof SamplerParams], from[k as keyof SamplerParams]),
-          );
-          if (mine.length === 0) throw new RoomError('cannot undo: someone changed those settings since');
-          const next = { ...st.params };
-          for (const k of mine) (next as Record<string, unknown>)[k] = to[k as keyof SamplerParams];
-          return { params: next };
-        };
+        const swap =
+          (from: Partial<SamplerParams>, to: Partial<SamplerParams>) =>
+          (st: RoomState): Changes => {
+            // only the keys nobody else has changed since
+            const mine = Object.keys(from).filter((k) =>
+              same(st.params[k as keyof SamplerParams], from[k as keyof SamplerParams]),
+            );
+            if (mine.length === 0) throw new RoomError('cannot undo: someone changed those settings since');
+            const next = { ...st.params };
+            for (const k of mine) (next as Record<string, unknown>)[k] = to[k as keyof SamplerParams];
+            return { params: next };
+          };
         op = { label: summary, undo: swap(after, before), redo: swap(before, after) };
         break;
       }
@@ -217,13 +232,15 @@ export class RoomModel {
         break;
       case 'chain.reset':
         effects.reset = true;
-        if (intent.seed !== undefined && intent.seed !== s.params.seed) changes = { params: { ...s.params, seed: intent.seed } };
+        if (intent.seed !== undefined && intent.seed !== s.params.seed)
+          changes = { params: { ...s.params, seed: intent.seed } };
         summary = `reset the chain${intent.seed !== undefined ? ` (seed ${intent.seed})` : ''}`;
         break;
       case 'mask.stroke': {
         if (s.strokes.length >= LIMITS.strokes)
           throw new RoomError(`the mask has the maximum of ${LIMITS.strokes} strokes; clear it first`);
-        if (s.strokes.some((k) => k.id === intent.stroke.id)) throw new RoomError(`stroke "${intent.stroke.id}" exists`);
+        if (s.strokes.some((k) => k.id === intent.stroke.id))
+          throw new RoomError(`stroke "${intent.stroke.id}" exists`);
         const stroke: MaskStroke = { ...intent.stroke, author: actor.userId };
         changes = { strokes: [...s.strokes, stroke] };
         summary = stroke.erase ? 'erased part of the mask' : 'painted on the mask';
@@ -260,11 +277,15 @@ export class RoomModel {
       }
       case 'mask.context': {
         const before = s.context;
-        const after = intent.useCurrentFrame ? { step: chainStep, setBy: actor.userId, ...(contextHash ? { hash: contextHash } : {}) } : null;
+        const after = intent.useCurrentFrame
+          ? { step: chainStep, setBy: actor.userId, ...(contextHash ? { hash: contextHash } : {}) }
+          : null;
         if (!intent.useCurrentFrame && before === null) throw new RoomError('there is no context image to remove');
         changes = { context: after };
         if (intent.useCurrentFrame) effects.contextFromFrame = true;
-        summary = intent.useCurrentFrame ? 'used the current frame as inpainting context' : 'removed the inpainting context';
+        summary = intent.useCurrentFrame
+          ? 'used the current frame as inpainting context'
+          : 'removed the inpainting context';
         op = {
           label: summary,
           undo: (st) => {

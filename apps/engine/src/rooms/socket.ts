@@ -107,7 +107,8 @@ class WindowCounter {
   take(key: string, now = Date.now()): boolean {
     let c = this.counts.get(key);
     if (!c || now - c.start >= this.windowMs) {
-      if (this.counts.size > 10_000) for (const [k, v] of this.counts) if (now - v.start >= this.windowMs) this.counts.delete(k);
+      if (this.counts.size > 10_000)
+        for (const [k, v] of this.counts) if (now - v.start >= this.windowMs) this.counts.delete(k);
       c = { start: now, n: 0 };
       this.counts.set(key, c);
     }
@@ -141,7 +142,10 @@ export function attachRoomSockets(
     const refuse = (code: ErrorCode, message: string) => next(Object.assign(new Error(message), { data: { code } }));
     if (io.sockets.sockets.has(socket.id)) return refuse('forbidden', 'this session is already connected; join again');
     identities.verify(credentialOf(socket)).then(
-      (person) => (person?.id === socket.data.userId ? next() : refuse('forbidden', 'this session belongs to someone else; join again')),
+      (person) =>
+        person?.id === socket.data.userId
+          ? next()
+          : refuse('forbidden', 'this session belongs to someone else; join again'),
       () => refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment'),
     );
   });
@@ -201,7 +205,8 @@ export function attachRoomSockets(
         const parsed = JoinRequest.safeParse(req);
         if (!parsed.success) return refuse('invalid', describeZodError(parsed.error));
         const { roomId, token, name, sinceVersion } = parsed.data;
-        if (socket.data.roomId && socket.data.roomId !== roomId) return refuse('invalid', 'this connection already joined another room');
+        if (socket.data.roomId && socket.data.roomId !== roomId)
+          return refuse('invalid', 'this connection already joined another room');
         // the room and the link first: a bad link never mints a person
         await rooms.check(roomId, token);
         // who this is: the person of this connection (a repeated join), else the credential's, else a new person
@@ -213,7 +218,10 @@ export function attachRoomSockets(
             if (person) userId = person.id;
             else if (mints && !mints.take(socket.handshake.address)) {
               const { limit, windowMs } = opts.identityLimit!;
-              return refuse('rate_limited', `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`);
+              return refuse(
+                'rate_limited',
+                `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`,
+              );
             } else {
               const minted = await identities.mint();
               userId = minted.person.id;

@@ -68,20 +68,28 @@ export class RoomStore {
 
   /**
    * Everything a room's writer has pending, in one transaction (nothing half-written): the latest
-   * state, context image and checkpoint, and every activity entry in order (roles and bans: saveAccess).
+   * state, context image, checkpoint, role grants and removals, and every activity entry in order.
    */
   async write(id: string, w: PendingWrite, lease: Lease | null = null): Promise<void> {
     const data = {
       ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
       ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
       ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
+      ...(w.access?.roles ? { roles: w.access.roles } : {}),
+      ...(w.access?.banned ? { banned: w.access.banned } : {}),
     };
     const ops = [];
     if (Object.keys(data).length > 0) ops.push(this.prisma.room.update({ where: { id }, data }));
     if (w.activity.length > 0) {
       ops.push(
         this.prisma.activityEntry.createMany({
-          data: w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload })),
+          data: w.activity.map((a) => ({
+            roomId: id,
+            version: a.version,
+            author: a.author,
+            kind: a.kind,
+            payload: a.payload,
+          })),
         }),
       );
     }
@@ -93,18 +101,19 @@ export class RoomStore {
         if (Object.keys(data).length > 0) await tx.room.update({ where: { id }, data });
         if (w.activity.length > 0)
           await tx.activityEntry.createMany({
-            data: w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload })),
+            data: w.activity.map((a) => ({
+              roomId: id,
+              version: a.version,
+              author: a.author,
+              kind: a.kind,
+              payload: a.payload,
+            })),
           });
       });
       return;
     }
     if (ops.length === 1) await ops[0];
     else await this.prisma.$transaction(ops);
-  }
-
-  /** Who may do what: the owner's role grants and removals (nothing else of the room). */
-  async saveAccess(id: string, access: { roles?: Record<string, Role>; banned?: string[] }): Promise<void> {
-    await this.prisma.room.update({ where: { id }, data: access });
   }
 
   async load(id: string): Promise<StoredRoom | null> {

@@ -2,7 +2,7 @@
 // retried with back-off while the database is unreachable. Rooms keep running meanwhile; once the
 // database answers again the backlog is flushed in one transaction, so nothing acknowledged is lost
 // and nothing is half-written.
-import type { RoomState } from '@ppgn/shared';
+import type { Role, RoomState } from '@ppgn/shared';
 import { LeaseLostError, type Lease } from '../cluster/leases';
 import type { RoomStore } from './store';
 
@@ -18,6 +18,8 @@ export interface PendingWrite {
   state?: RoomState;
   contextPng?: Uint8Array | null;
   checkpoint?: { step: number; h: Float32Array };
+  /** who may use the room: the owner's role grants and removals (each field: the latest whole value) */
+  access?: { roles?: Record<string, Role>; banned?: string[] };
   activity: ActivityRecord[];
 }
 
@@ -33,7 +35,11 @@ export interface WriterOptions {
 }
 
 const isEmpty = (p: PendingWrite) =>
-  p.state === undefined && p.contextPng === undefined && p.checkpoint === undefined && p.activity.length === 0;
+  p.state === undefined &&
+  p.contextPng === undefined &&
+  p.checkpoint === undefined &&
+  p.access === undefined &&
+  p.activity.length === 0;
 
 /** `later` on top of `earlier`: later fields win, activity keeps both in order. */
 export function mergePending(earlier: PendingWrite, later: PendingWrite): PendingWrite {
@@ -41,6 +47,7 @@ export function mergePending(earlier: PendingWrite, later: PendingWrite): Pendin
   if (later.state !== undefined) out.state = later.state;
   if (later.contextPng !== undefined) out.contextPng = later.contextPng;
   if (later.checkpoint !== undefined) out.checkpoint = later.checkpoint;
+  if (later.access !== undefined) out.access = { ...earlier.access, ...later.access };
   return out;
 }
 
@@ -59,7 +66,11 @@ export class RoomWriter {
   ) {}
 
   /** a state change (with its activity entry, when it has one) */
-  state(state: RoomState, activity: Omit<ActivityRecord, 'version'> | null, extra: { contextPng?: Uint8Array | null } = {}) {
+  state(
+    state: RoomState,
+    activity: Omit<ActivityRecord, 'version'> | null,
+    extra: { contextPng?: Uint8Array | null } = {},
+  ) {
     this.add({ state, ...extra, activity: activity ? [{ ...activity, version: state.version }] : [] });
   }
 
@@ -67,10 +78,19 @@ export class RoomWriter {
     this.add({ checkpoint: { step, h }, activity: [] });
   }
 
+  /** the owner's role grants / removals (the whole current value of each field given) */
+  access(access: { roles?: Record<string, Role>; banned?: string[] }) {
+    this.add({ access: structuredClone(access), activity: [] });
+  }
+
   /** writes waiting for the database (0 = everything is in Postgres) */
   get backlog(): number {
     const p = this.pending;
-    return p.activity.length + (p.state || p.contextPng !== undefined || p.checkpoint ? 1 : 0) + (this.inFlight ? 1 : 0);
+    return (
+      p.activity.length +
+      (p.state || p.contextPng !== undefined || p.checkpoint || p.access ? 1 : 0) +
+      (this.inFlight ? 1 : 0)
+    );
   }
 
   /** consecutive failed attempts (0 = the last write went through) */
@@ -121,13 +141,18 @@ export class RoomWriter {
       .write(this.roomId, batch, this.opts.lease?.() ?? null)
       .then(
         () => {
-          if (this.failures > 0) this.opts.log?.(`room ${this.roomId}: database reachable again; ${batch.activity.length} change(s) written`);
+          if (this.failures > 0)
+            this.opts.log?.(
+              `room ${this.roomId}: database reachable again; ${batch.activity.length} change(s) written`,
+            );
           this.failures = 0;
         },
         (err: Error) => {
           if (err instanceof LeaseLostError) {
             // another engine adopted the room: what this one still had is not its to write
-            this.opts.log?.(`room ${this.roomId}: ${err.message}; ${batch.activity.length} unsaved change(s) dropped here`);
+            this.opts.log?.(
+              `room ${this.roomId}: ${err.message}; ${batch.activity.length} unsaved change(s) dropped here`,
+            );
             this.pending = { activity: [] };
             this.close();
             this.opts.onLost?.();
@@ -136,8 +161,14 @@ export class RoomWriter {
           // put the batch back under anything newer, and try again later
           this.pending = mergePending(batch, this.pending);
           this.failures += 1;
-          if (this.failures === 1) this.opts.log?.(`room ${this.roomId}: saving failed (${err.message.split('\n')[0]}); retrying with back-off`);
-          const delay = Math.min(this.opts.maxDelayMs ?? 8000, (this.opts.baseDelayMs ?? 250) * 2 ** (this.failures - 1));
+          if (this.failures === 1)
+            this.opts.log?.(
+              `room ${this.roomId}: saving failed (${err.message.split('\n')[0]}); retrying with back-off`,
+            );
+          const delay = Math.min(
+            this.opts.maxDelayMs ?? 8000,
+            (this.opts.baseDelayMs ?? 250) * 2 ** (this.failures - 1),
+          );
           if (!this.closed) this.retry = setTimeout(() => ((this.retry = null), this.kick()), delay);
         },
       )
