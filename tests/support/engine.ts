@@ -84,7 +84,12 @@ export class TestClient {
   /** room:join requests this client sent */
   joinsSent = 0;
 
-  constructor(base: string, opts: { credential?: string; reconnection?: boolean } = {}) {
+  /** the last join's arguments (to join again when the room moves or the connection comes back fresh) */
+  private lastJoin: { roomId: string; token: string; name: string } | null = null;
+  /** room:moved notices received */
+  moved = 0;
+
+  constructor(base: string, opts: { credential?: string; reconnection?: boolean; rejoin?: boolean } = {}) {
     this.credential = opts.credential;
     this.socket = io(base, {
       transports: ['websocket'],
@@ -104,11 +109,26 @@ export class TestClient {
       this.errorEvents.push(e);
     });
     this.socket.on('room:role', (e) => (this.role = e.role));
+    this.socket.on('room:moved', () => {
+      this.moved += 1;
+      if (opts.rejoin) void this.rejoin();
+    });
+    // like the browser: a connection that comes back without its session joins again
+    this.socket.on('connect', () => {
+      if (opts.rejoin && this.lastJoin && !this.socket.recovered) void this.rejoin();
+    });
+  }
+
+  private async rejoin() {
+    const j = this.lastJoin;
+    if (!j) return;
+    await this.join(j.roomId, j.token, j.name, this.state ? { sinceVersion: this.state.version } : {}).catch(() => {});
   }
 
   /** `extra` may carry fields the protocol does not have (an impersonator's `userId`): the engine ignores them. */
   async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number } & Record<string, unknown> = {}): Promise<JoinResult> {
     this.joinsSent += 1;
+    this.lastJoin = { roomId, token, name };
     const res = await this.socket.timeout(10_000).emitWithAck('room:join', { roomId, token, name, ...extra });
     if (res.ok) {
       if (res.credential) this.credential = res.credential;

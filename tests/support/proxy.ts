@@ -13,7 +13,8 @@ export class TcpProxy {
   port = 0;
 
   constructor(
-    private readonly targetPort: number,
+    /** where new connections go (a test may point it elsewhere: a load balancer that saw a backend die) */
+    public targetPort: number,
     private readonly targetHost = '127.0.0.1',
   ) {
     this.server = net.createServer((down) => {

@@ -25,6 +25,14 @@ export interface EngineConfig {
   reconnectGraceMs?: number;
   /** sampler worker threads; 0 = sample on the main thread (default: one per core but one, at least 1) */
   samplerWorkers?: number;
+  /** cluster mode: engines sharing DATABASE_URL and this Redis share rooms (unset: one engine) */
+  redisUrl?: string;
+  /** cluster: where the other engines reach this one's HTTP (default http://127.0.0.1:<port>) */
+  engineUrl?: string;
+  /** cluster: this engine's id (default: random per start) */
+  engineId?: string;
+  /** cluster: room lease time in ms (a dead engine's rooms are adopted after it) */
+  leaseMs?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -79,6 +87,33 @@ function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   return out;
 }
 
+function urlOf(value: string, name: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    return value.replace(/\/+$/, '');
+  } catch {
+    throw new StartupError(`${name} must be an http(s) URL (got "${value}")`, `e.g. ${name}=http://10.0.0.5:4001`);
+  }
+}
+
+function redisUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  try {
+    const u = new URL(value);
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error();
+  } catch {
+    throw new StartupError(`REDIS_URL must be a redis:// URL (got "${value}")`, 'e.g. REDIS_URL=redis://127.0.0.1:6379, or unset it to run one engine on its own');
+  }
+  return value;
+}
+
+function engineId(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(value)) throw new StartupError(`PPGN_ENGINE_ID must be 1–40 letters, digits, _ or - (got "${value}")`, 'unset it for a random id');
+  return value;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   return {
     port: parsePort(env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT'),
@@ -95,5 +130,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
     reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S')),
     samplerWorkers: workerCount(env.PPGN_SAMPLER_WORKERS),
+    redisUrl: redisUrl(env.REDIS_URL),
+    engineUrl: env.PPGN_ENGINE_URL ? urlOf(env.PPGN_ENGINE_URL, 'PPGN_ENGINE_URL') : undefined,
+    engineId: engineId(env.PPGN_ENGINE_ID),
+    leaseMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_LEASE_S, 'PPGN_LEASE_S')),
   };
 }

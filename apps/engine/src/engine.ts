@@ -1,11 +1,14 @@
 // Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
-import { openDatabase, DatabaseError, type Database } from '@ppgn/db';
+import express from 'express';
+import { openDatabase, DatabaseError, redactUrl, type Database } from '@ppgn/db';
+import { Cluster } from './cluster/cluster';
 import { HTTP_LIMITS, type EngineConfig } from './config';
 import { StartupError } from './errors';
 import { Gallery } from './gallery';
 import { createEngineServer, type EngineServer } from './http';
 import { Identities } from './identity';
 import { assertPortFree } from './ports';
+import { LocalRooms } from './rooms/gateway';
 import { RoomManager } from './rooms/manager';
 import { attachRoomSockets, socketEvents } from './rooms/socket';
 import { RoomStore } from './rooms/store';
@@ -20,6 +23,8 @@ export interface Engine {
   manager: RoomManager;
   server: EngineServer;
   db: Database;
+  /** cluster mode (REDIS_URL): this engine's part in it */
+  cluster: Cluster | null;
   close(): Promise<void>;
 }
 
@@ -69,19 +74,45 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   );
   const identities = new Identities(db.prisma);
   rooms.manager = manager;
+  let cluster: Cluster | null = null;
   try {
-    const resumed = await manager.resume();
-    if (resumed) log(`[engine] resumed ${resumed} room(s)`);
+    if (!config.redisUrl) {
+      const resumed = await manager.resume();
+      if (resumed) log(`[engine] resumed ${resumed} room(s)`);
+    }
     const gallery = new Gallery(db.prisma);
+    // in a cluster, requests for rooms another engine runs are forwarded before the API routes
+    const front = express.Router();
     server = createEngineServer({
       backend,
       packs: packs.map((p) => p.summary),
       db: { ping: () => db.ping(), embedded: db.embedded, countRooms: () => db.prisma.room.count(), countGallery: () => gallery.count() },
       runningRooms: () => manager.running(),
-      routes: apiRouter(manager, gallery, packs, identities, config.httpLimits),
+      engine: () => cluster?.health() ?? { id: 'local', cluster: false, rooms: manager.rooms.size, chains: manager.running(), load: manager.running() / Math.max(1, workers), draining: false, peers: [] },
+      routes: front,
     });
+    if (config.redisUrl) {
+      if (db.embedded)
+        throw new StartupError('REDIS_URL is set but DATABASE_URL is not: engines of a cluster share one Postgres', 'set DATABASE_URL for every engine (npm run cluster does it for you), or unset REDIS_URL');
+      try {
+        cluster = await Cluster.start(db.prisma, manager, server.io, {
+          redisUrl: config.redisUrl,
+          url: config.engineUrl ?? `http://127.0.0.1:${config.port}`,
+          engineId: config.engineId,
+          leaseMs: config.leaseMs,
+          workers: Math.max(1, workers),
+          databaseUrl: db.url,
+          log: (l) => log(`[engine] ${l}`),
+        });
+      } catch (err) {
+        throw new StartupError(`could not join the cluster: ${(err as Error).message}`, 'start Redis (or fix REDIS_URL), or unset REDIS_URL to run one engine on its own');
+      }
+      cluster.httpRoutes(front);
+      log(`[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? 5000) / 1000} s)`);
+    }
+    front.use(apiRouter(manager, gallery, packs, identities, config.httpLimits));
     const limits = { ...HTTP_LIMITS, ...config.httpLimits };
-    attachRoomSockets(server.io, manager, identities, {
+    attachRoomSockets(server.io, cluster ? cluster.rooms : new LocalRooms(manager), identities, {
       log: (l) => log(`[engine] ${l}`),
       intentRate: config.intentRate,
       identityLimit: { limit: limits.identities, windowMs: limits.windowMs },
@@ -97,16 +128,23 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       manager,
       server: srv,
       db,
+      cluster,
       async close() {
         if (closed) return;
         closed = true;
+        if (cluster) {
+          const moved = await cluster.drain().catch((err) => (log(`[engine] handing rooms over failed: ${(err as Error).message}`), 0));
+          if (moved) log(`[engine] handed ${moved} room(s) over to other engines`);
+        }
         await manager.stop();
+        await cluster?.close();
         await srv.close().catch(() => {});
         await db.close();
       },
     };
   } catch (err) {
     await manager.stop().catch(() => {});
+    await cluster?.close().catch(() => {});
     await db.close();
     throw err;
   }

@@ -12,6 +12,8 @@ export interface EngineDeps {
   packs: PackSummary[];
   db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number>; countGallery(): Promise<number> };
   runningRooms(): number;
+  /** this engine (id, load; peers in a cluster) for /health */
+  engine?: () => Health['engine'];
   /** API routes mounted at / (rooms, gallery, packs) */
   routes?: express.Router;
 }
@@ -51,6 +53,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
       rooms: { running: deps.runningRooms(), total },
       gallery: { items },
       uptimeS: (Date.now() - started) / 1000,
+      ...(deps.engine ? { engine: deps.engine() } : {}),
     };
     res.status(body.ok ? 200 : 503).json(body);
   });

@@ -1,6 +1,7 @@
 // HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, errors → { error: { code, message } }.
 import express from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { clientAddress } from './cluster/client-address';
 import { z } from 'zod';
 import { ConditionTarget, LIMITS, SamplerParams, describeZodError, errorBody, httpStatus, type Role } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
@@ -85,6 +86,8 @@ function limiter(limit: number, windowMs: number, what: string): express.Request
     limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    // behind a peer engine (cluster), the original client's address
+    keyGenerator: (req) => ipKeyGenerator(clientAddress(req)),
     handler: (_req, res) => {
       res.status(httpStatus('rate_limited')).json(errorBody('rate_limited', `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`));
     },

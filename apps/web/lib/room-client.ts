@@ -232,6 +232,11 @@ export class RoomClient {
       this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).`, errorCode: 'forbidden' });
       s.disconnect();
     });
+    // another engine runs the room now: join again (same connection), resync from our version
+    s.on('room:moved', () => {
+      if (this.stopped || this.view.status === 'kicked' || this.view.status === 'failed') return;
+      void this.join();
+    });
     s.on('room:role', (e) => {
       this.set({ role: e.role });
       this.notice('info', `Your role is now ${e.role}.`);

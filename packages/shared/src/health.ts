@@ -30,5 +30,19 @@ export const Health = z.object({
   /** items in the gallery: the same count the gallery page shows without filters */
   gallery: z.object({ items: z.number().int().nonnegative() }),
   uptimeS: z.number().nonnegative(),
+  /** this engine: its id, how loaded it is and, in a cluster, its peers */
+  engine: z
+    .object({
+      id: z.string(),
+      cluster: z.boolean(),
+      rooms: z.number().int().nonnegative(),
+      /** rooms being sampled now */
+      chains: z.number().int().nonnegative(),
+      /** chains per sampler worker */
+      load: z.number().nonnegative(),
+      draining: z.boolean(),
+      peers: z.array(z.object({ id: z.string(), url: z.string(), load: z.number(), rooms: z.number(), draining: z.boolean() })),
+    })
+    .optional(),
 });
 export type Health = z.infer<typeof Health>;

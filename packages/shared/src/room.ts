@@ -349,6 +349,8 @@ export interface ServerToClientEvents {
   'room:error': (e: { error: string; intent?: string }) => void;
   'room:kicked': (e: { reason: string }) => void;
   'room:role': (e: { role: Role }) => void;
+  /** the room moved to another engine (cluster failover or drain): join again to resync from your version */
+  'room:moved': (e: { roomId: string }) => void;
 }
 
 export interface ClientToServerEvents {

@@ -37,6 +37,7 @@ import type { ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
 import { RoomWriter } from './writer';
+import type { Lease } from '../cluster/leases';
 
 export interface RoomEvents {
   patch(roomId: string, patch: RoomPatch): void;
@@ -103,6 +104,14 @@ export interface LiveRoom {
   parentItemId: string | null;
   /** steps of this room that were lost because its sampler worker died (two in a row quarantine it) */
   crashes: number;
+  /** cluster: this engine's lease on the room (its writes are fenced by it); null on a single engine */
+  lease: Lease | null;
+}
+
+/** Cluster ownership as the manager needs it: take a new room's lease; hear of a room lost to another engine. */
+export interface Ownership {
+  acquire(roomId: string): Promise<Lease | null>;
+  lost(roomId: string): void;
 }
 
 export interface CreateRoomInput {
@@ -145,6 +154,8 @@ export class RoomManager {
   private lastCheckpoint = 0;
   /** exposed for the benchmark / health */
   stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
+  /** cluster mode: rooms are leased (set by the cluster before start) */
+  ownership: Ownership | null = null;
 
   constructor(
     private readonly packs: Map<string, Pack>,
@@ -276,6 +287,10 @@ export class RoomManager {
         live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, hNorm: norm(live.chain.h), at: Date.now() };
       }
       await this.store.create({ ...stored, h: live.chain.h });
+      if (this.ownership) {
+        live.lease = await this.ownership.acquire(id);
+        if (!live.lease) throw new RoomError('the new room could not be leased to this engine; try again', 'unavailable');
+      }
     } catch (err) {
       await this.sampler.drop(id).catch(() => {});
       throw err;
@@ -288,6 +303,53 @@ export class RoomManager {
     const r = this.rooms.get(id);
     if (!r) throw new RoomError(`no room "${id}"`);
     return r;
+  }
+
+  /** Cluster: load a stored room this engine just leased (its last checkpoint), ready to sample. */
+  async adopt(roomId: string, lease: Lease): Promise<LiveRoom | null> {
+    const have = this.rooms.get(roomId);
+    if (have) {
+      have.lease = lease;
+      return have;
+    }
+    const s = await this.store.load(roomId);
+    if (!s) return null;
+    const pack = this.packs.get(s.state.packId);
+    if (!pack) throw new RoomError(`room ${roomId} needs pack "${s.state.packId}", which this engine has not loaded`, 'unavailable');
+    const raced = this.rooms.get(roomId);
+    if (raced) return raced;
+    const live = await this.live(s, pack);
+    live.lease = lease;
+    // its people are on their way back (they rejoin): it samples as if someone had just left
+    live.emptySince = Date.now();
+    this.rooms.set(roomId, live);
+    return live;
+  }
+
+  /** Cluster: another engine owns the room now. Drop it here without writing anything more. */
+  async evict(roomId: string): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    this.rooms.delete(roomId);
+    room.writer.close();
+    for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
+    await this.exclusive(() => this.sampler.drop(roomId)).catch(() => {});
+  }
+
+  /** Cluster drain: stop sampling a room, write its last checkpoint and changes, and let it go. */
+  async release(roomId: string): Promise<boolean> {
+    const room = this.rooms.get(roomId);
+    if (!room) return true;
+    this.rooms.delete(roomId);
+    for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
+    await this.exclusive(async () => {
+      room.writer.checkpoint(room.chain.step, Float32Array.from(room.chain.h));
+      await this.sampler.drop(roomId).catch(() => {});
+    });
+    const saved = await room.writer.drain(this.drainMs);
+    room.writer.close();
+    await room.accessWrites;
+    return saved;
   }
 
   /** The role a link's token grants (HTTP callers have a token, not a user id). */
@@ -742,7 +804,7 @@ export class RoomManager {
       h0: s.h && s.h.length === pack.codeDim ? s.h : null,
     });
     const chain: ChainView = { id: s.state.id, step: pos.step, h: pos.h, rng: pos.rng };
-    return {
+    const room: LiveRoom = {
       model,
       pack,
       chain,
@@ -758,13 +820,17 @@ export class RoomManager {
       nextDue: Date.now(),
       pendingSteps: 0,
       checkpointedStep: s.step,
-      writer: new RoomWriter(this.store, s.state.id, { log: this.log }),
+      writer: undefined as unknown as RoomWriter,
       accessWrites: Promise.resolve(),
       emptySince: Date.now(),
       chainError: null,
       parentItemId: s.parentItemId ?? null,
       crashes: 0,
+      lease: null,
     };
+    // fenced by the room's own lease (also while a released room writes its last changes)
+    room.writer = new RoomWriter(this.store, s.state.id, { log: this.log, lease: () => room.lease, onLost: () => this.ownership?.lost(s.state.id) });
+    return room;
   }
 }
 

@@ -15,7 +15,6 @@ import {
   describeZodError,
   type Ack,
   type ClientToServerEvents,
-  type ConditionSpec,
   type ErrorCode,
   type JoinResult,
   type SocketAuth,
@@ -25,7 +24,8 @@ import {
 import { PpgnInputError } from '@ppgn/core';
 import type { Identities } from '../identity';
 import { RoomError } from './model';
-import type { RoomEvents, RoomManager } from './manager';
+import type { Joined, RoomGateway } from './gateway';
+import type { RoomEvents } from './manager';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type Sock = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -39,8 +39,8 @@ interface SocketData {
   token?: string;
 }
 
-const channel = (roomId: string) => `room:${roomId}`;
-const userChannel = (roomId: string, userId: string) => `room:${roomId}:user:${userId}`;
+export const channel = (roomId: string) => `room:${roomId}`;
+export const userChannel = (roomId: string, userId: string) => `room:${roomId}:user:${userId}`;
 
 /** Events the manager raises, delivered to the right sockets. Frames are volatile: slow clients drop them. */
 export function socketEvents(getIo: () => IO | undefined): RoomEvents {
@@ -61,9 +61,14 @@ export function socketEvents(getIo: () => IO | undefined): RoomEvents {
     role: (roomId, userId, role) => {
       const io = getIo();
       if (!io) return;
-      io.in(userChannel(roomId, userId)).fetchSockets().then((socks) => {
-        for (const s of socks) (s.data as SocketData).role = role;
-      });
+      // this engine's sockets of the person (in a cluster the owner recomputes the role on every call anyway)
+      io.local
+        .in(userChannel(roomId, userId))
+        .fetchSockets()
+        .then((socks) => {
+          for (const s of socks) (s.data as SocketData).role = role;
+        })
+        .catch(() => {});
       io.to(userChannel(roomId, userId)).emit('room:role', { role });
     },
     // a quarantined chain: every client is told (the web shows it as "chain: …"); recovery shows in frames
@@ -119,7 +124,7 @@ function message(err: unknown): string {
 
 export function attachRoomSockets(
   io: IO,
-  manager: RoomManager,
+  rooms: RoomGateway,
   identities: Identities,
   opts: { log?: (l: string) => void; intentRate?: number; identityLimit?: { limit: number; windowMs: number } } = {},
 ): void {
@@ -165,19 +170,26 @@ export function attachRoomSockets(
     if (socket.recovered && socket.data.roomId) {
       // the same membership, presence and undo stack: the member was kept while the transport was down
       const { roomId, userId, name, token } = socket.data;
-      const room = manager.rooms.get(roomId);
-      const role = room && userId && token !== undefined ? manager.roleFor(room, token, userId) : null;
-      if (!room || !userId || !role) {
-        if (room && userId && room.banned.has(userId)) socket.emit('room:kicked', { reason: 'you were removed from this room' });
+      if (!userId || token === undefined) {
         socket.data = {};
         socket.disconnect(true);
         return;
       }
-      manager.join(room, userId, name ?? userId, role, socket.id);
-      if (role !== socket.data.role) {
-        socket.data.role = role;
-        socket.emit('room:role', { role });
-      }
+      rooms.join({ roomId, token, userId, name: name ?? userId, socketId: socket.id, recovered: true }).then(
+        (joined) => {
+          if (socket.disconnected) return rooms.leave(roomId, userId, socket.id, false);
+          if (joined.role !== socket.data.role) {
+            socket.data.role = joined.role;
+            socket.emit('room:role', { role: joined.role });
+          }
+        },
+        (err) => {
+          if (err instanceof RoomError && err.code === 'forbidden') socket.emit('room:kicked', { reason: err.message });
+          else if (!(err instanceof RoomError)) log(`recovering a connection failed: ${(err as Error).stack}`);
+          socket.data = {};
+          socket.disconnect(true);
+        },
+      );
     }
 
     socket.on('room:join', async (req, cb) => {
@@ -189,10 +201,9 @@ export function attachRoomSockets(
         const parsed = JoinRequest.safeParse(req);
         if (!parsed.success) return refuse('invalid', describeZodError(parsed.error));
         const { roomId, token, name, sinceVersion } = parsed.data;
-        const room = manager.rooms.get(roomId);
-        if (!room) return refuse('not_found', `no room "${roomId}"`);
-        if (!manager.tokenRole(room, token)) return refuse('forbidden', 'this link is not valid for the room');
         if (socket.data.roomId && socket.data.roomId !== roomId) return refuse('invalid', 'this connection already joined another room');
+        // the room and the link first: a bad link never mints a person
+        await rooms.check(roomId, token);
         // who this is: the person of this connection (a repeated join), else the credential's, else a new person
         let userId = socket.data.userId;
         let credential: string | undefined;
@@ -213,38 +224,39 @@ export function attachRoomSockets(
             return refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment');
           }
         }
-        const role = manager.roleFor(room, token, userId);
-        if (!role) return refuse('forbidden', 'you were removed from this room');
         if (socket.disconnected) return;
-        socket.data = { roomId, userId, name, role, token };
-        void socket.join([channel(roomId), userChannel(roomId, userId)]);
-        manager.join(room, userId, name, role, socket.id);
-        const patches = sinceVersion !== undefined ? room.model.patchesSince(sinceVersion) : null;
-        const pack = room.pack.manifest;
+        // in the room's channels before the member exists: no frame or patch after the join is missed
+        const before = socket.data;
+        socket.data = { ...before, roomId, userId, name, token };
+        await socket.join([channel(roomId), userChannel(roomId, userId)]);
+        let joined: Joined;
+        try {
+          joined = await rooms.join({ roomId, token, userId, name, sinceVersion, socketId: socket.id });
+        } catch (err) {
+          if (!before.roomId) {
+            socket.data = before;
+            await socket.leave(channel(roomId));
+            await socket.leave(userChannel(roomId, userId));
+          }
+          throw err;
+        }
+        if (socket.disconnected) return rooms.leave(roomId, userId, socket.id, true);
+        socket.data.role = joined.role;
         reply({
           ok: true,
           userId,
           ...(credential ? { credential } : {}),
-          role,
-          state: patches ? null : room.model.snapshot(),
-          patches: patches ?? [],
-          members: manager.members(room),
-          activity: room.activity,
-          pack: {
-            id: room.model.state.packId,
-            conditions: pack.conditions.map((c): ConditionSpec =>
-              c.kind === 'classes'
-                ? { id: c.id, kind: 'classes', labels: c.labels }
-                : c.kind === 'keywords'
-                  ? { id: c.id, kind: 'keywords', vocabulary: c.vocabulary }
-                  : { id: c.id, kind: 'units', layers: c.layers.map((l) => ({ name: l.name, channels: l.channels })) },
-            ),
-          },
+          role: joined.role,
+          state: joined.state,
+          patches: joined.patches,
+          members: joined.members,
+          activity: joined.activity,
+          pack: joined.pack,
         });
-        if (room.lastFrame) socket.emit('room:frame', room.lastFrame);
-        if (room.chainError) socket.emit('room:error', { error: room.chainError, intent: 'chain' });
+        if (joined.lastFrame) socket.emit('room:frame', joined.lastFrame);
+        if (joined.chainError) socket.emit('room:error', { error: joined.chainError, intent: 'chain' });
       } catch (err) {
-        log(`join failed: ${(err as Error).stack}`);
+        if (!(err instanceof RoomError)) log(`join failed: ${(err as Error).stack}`);
         refuse(err instanceof RoomError ? err.code : 'internal', message(err));
       } finally {
         joining = false;
@@ -253,8 +265,8 @@ export function attachRoomSockets(
 
     socket.on('room:intent', async (raw, cb) => {
       const reply = ack<Ack>(cb);
-      const { roomId, userId, name, role } = socket.data;
-      if (!roomId || !userId || !role) return reply({ ok: false, error: 'join a room first' });
+      const { roomId, userId, name, role, token } = socket.data;
+      if (!roomId || !userId || !role || token === undefined) return reply({ ok: false, error: 'join a room first' });
       if (!bucket('intent', userId).take()) {
         const error = 'too many changes per second; slow down';
         fail(error, typeof raw?.type === 'string' ? raw.type : undefined);
@@ -267,8 +279,8 @@ export function attachRoomSockets(
         return reply({ ok: false, error });
       }
       try {
-        const patch = await manager.intent(roomId, { userId, name: name ?? userId, role }, parsed.data);
-        reply({ ok: true, version: patch?.version ?? manager.get(roomId).model.version });
+        const version = await rooms.intent(roomId, { userId, name: name ?? userId, token }, parsed.data);
+        reply({ ok: true, version });
       } catch (err) {
         if (!(err instanceof RoomError || err instanceof PpgnInputError)) log(`intent failed: ${(err as Error).stack}`);
         const error = message(err);
@@ -284,20 +296,18 @@ export function attachRoomSockets(
       const parsed = PresenceUpdate.safeParse(raw);
       if (!parsed.success) return fail(describeZodError(parsed.error), 'presence');
       if (parsed.data.name !== undefined) socket.data.name = parsed.data.name;
-      const room = manager.rooms.get(roomId);
-      if (room) manager.presence(room, userId, parsed.data);
+      rooms.presence(roomId, userId, parsed.data);
     });
 
     socket.on('room:admin', async (raw, cb) => {
       const reply = ack<Ack>(cb);
-      const { roomId, userId, name, role } = socket.data;
-      if (!roomId || !userId || !role) return reply({ ok: false, error: 'join a room first' });
+      const { roomId, userId, name, role, token } = socket.data;
+      if (!roomId || !userId || !role || token === undefined) return reply({ ok: false, error: 'join a room first' });
       const parsed = AdminAction.safeParse(raw);
       if (!parsed.success) return reply({ ok: false, error: describeZodError(parsed.error) });
       try {
-        const room = manager.get(roomId);
-        await manager.admin(room, { userId, name: name ?? userId, role }, parsed.data);
-        reply({ ok: true, version: room.model.version });
+        const version = await rooms.admin(roomId, { userId, name: name ?? userId, token }, parsed.data);
+        reply({ ok: true, version });
       } catch (err) {
         reply({ ok: false, error: message(err) });
       }
@@ -305,10 +315,9 @@ export function attachRoomSockets(
 
     socket.on('disconnect', (reason) => {
       const { roomId, userId } = socket.data;
-      const room = roomId ? manager.rooms.get(roomId) : undefined;
       // closing the room (or being closed by the engine) leaves at once; a dropped transport keeps the place for a while
       const left = reason === 'client namespace disconnect' || reason === 'server namespace disconnect';
-      if (room && userId) manager.disconnect(room, userId, socket.id, left);
+      if (roomId && userId) rooms.leave(roomId, userId, socket.id, left);
     });
   });
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@ppgn/db';
 import { RoomState, type Role } from '@ppgn/shared';
+import { Leases, type Lease } from '../cluster/leases';
 import type { PendingWrite } from './writer';
 
 export interface RoomTokens {
@@ -69,7 +70,7 @@ export class RoomStore {
    * Everything a room's writer has pending, in one transaction (nothing half-written): the latest
    * state, context image and checkpoint, and every activity entry in order (roles and bans: saveAccess).
    */
-  async write(id: string, w: PendingWrite): Promise<void> {
+  async write(id: string, w: PendingWrite, lease: Lease | null = null): Promise<void> {
     const data = {
       ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
       ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
@@ -85,6 +86,18 @@ export class RoomStore {
       );
     }
     if (ops.length === 0) return;
+    if (lease) {
+      // cluster: only while this engine still holds the room's lease (a late write of an old owner is refused)
+      await this.prisma.$transaction(async (tx) => {
+        await Leases.fence(tx, id, lease);
+        if (Object.keys(data).length > 0) await tx.room.update({ where: { id }, data });
+        if (w.activity.length > 0)
+          await tx.activityEntry.createMany({
+            data: w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload })),
+          });
+      });
+      return;
+    }
     if (ops.length === 1) await ops[0];
     else await this.prisma.$transaction(ops);
   }

@@ -3,6 +3,7 @@
 // database answers again the backlog is flushed in one transaction, so nothing acknowledged is lost
 // and nothing is half-written.
 import type { RoomState } from '@ppgn/shared';
+import { LeaseLostError, type Lease } from '../cluster/leases';
 import type { RoomStore } from './store';
 
 export interface ActivityRecord {
@@ -25,6 +26,10 @@ export interface WriterOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   log?: (line: string) => void;
+  /** cluster: the lease the writes are fenced with (null: a single engine, no fencing) */
+  lease?: () => Lease | null;
+  /** the lease is gone (another engine owns the room): nothing more is written */
+  onLost?: () => void;
 }
 
 const isEmpty = (p: PendingWrite) =>
@@ -96,6 +101,7 @@ export class RoomWriter {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    this.settle(true);
   }
 
   private add(p: PendingWrite) {
@@ -112,13 +118,21 @@ export class RoomWriter {
     const batch = this.pending;
     this.pending = { activity: [] };
     this.inFlight = this.store
-      .write(this.roomId, batch)
+      .write(this.roomId, batch, this.opts.lease?.() ?? null)
       .then(
         () => {
           if (this.failures > 0) this.opts.log?.(`room ${this.roomId}: database reachable again; ${batch.activity.length} change(s) written`);
           this.failures = 0;
         },
         (err: Error) => {
+          if (err instanceof LeaseLostError) {
+            // another engine adopted the room: what this one still had is not its to write
+            this.opts.log?.(`room ${this.roomId}: ${err.message}; ${batch.activity.length} unsaved change(s) dropped here`);
+            this.pending = { activity: [] };
+            this.close();
+            this.opts.onLost?.();
+            return;
+          }
           // put the batch back under anything newer, and try again later
           this.pending = mergePending(batch, this.pending);
           this.failures += 1;
@@ -133,8 +147,8 @@ export class RoomWriter {
       });
   }
 
-  private settle() {
-    if (this.backlog !== 0) return;
+  private settle(force = false) {
+    if (!force && this.backlog !== 0) return;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();

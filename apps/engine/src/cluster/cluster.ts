@@ -1,0 +1,507 @@
+// Several engines, one studio. With REDIS_URL set, engines share rooms through the shared Postgres
+// and talk through Redis:
+// - each room is owned by exactly one engine at a time (a lease row, see leases.ts); the owner runs
+//   its chain, keeps its members and applies its intents;
+// - a client may connect to any engine: socket intents reach the owner over Redis RPC (ClusterRooms),
+//   HTTP requests for a room are forwarded to the owner's URL (httpRoutes), new rooms go to the
+//   least-loaded engine;
+// - frames, patches and presence reach every client of the room through the Socket.IO adapter
+//   (Redis streams), whichever engine it is connected to;
+// - an engine that dies stops renewing its leases; once they expire, an engine with clients of the
+//   room (or the first one asked for it) adopts it from its last checkpoint and tells the room's
+//   clients to join again, which resyncs them by version;
+// - SIGTERM drains: the engine writes each room's last changes, lets the lease go and hands the
+//   room to the least-loaded peer before it exits.
+import { createHash, randomBytes } from 'node:crypto';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type express from 'express';
+import { createClient } from 'redis';
+import type { Server } from 'socket.io';
+import type { PrismaClient } from '@ppgn/db';
+import { errorBody, httpStatus, type AdminAction, type Intent, type PresenceUpdate } from '@ppgn/shared';
+import { RoomError } from '../rooms/model';
+import type { RoomManager } from '../rooms/manager';
+import { LocalRooms, type Caller, type JoinArgs, type Joined, type RoomGateway } from '../rooms/gateway';
+import { channel } from '../rooms/socket';
+import { EngineRegistry, type EngineInfo } from './engines';
+import { Leases, type Lease } from './leases';
+import { Rpc, RpcTimeout } from './rpc';
+import type { ForwardedRequest } from './client-address';
+
+export interface ClusterOptions {
+  redisUrl: string;
+  /** where peers reach this engine's HTTP API */
+  url: string;
+  engineId?: string;
+  /** lease time: a dead engine's rooms are adopted this long (plus a sweep) after its last renewal */
+  leaseMs?: number;
+  /** sampler workers (load = running chains per worker) */
+  workers: number;
+  /** trusts the client address of requests forwarded by peers (default: derived from the shared URLs) */
+  secret?: string;
+  databaseUrl: string;
+  log?: (l: string) => void;
+}
+
+export interface ClusterHealth {
+  id: string;
+  cluster: true;
+  rooms: number;
+  chains: number;
+  load: number;
+  draining: boolean;
+  peers: { id: string; url: string; load: number; rooms: number; draining: boolean }[];
+}
+
+export const DEFAULT_LEASE_MS = 5000;
+const RPC_MS = 2500;
+const HOP = 'x-ppgn-hop';
+const CLIENT = 'x-ppgn-client';
+const SECRET = 'x-ppgn-cluster';
+
+type IO = Server;
+
+export class Cluster {
+  readonly id: string;
+  readonly leases: Leases;
+  readonly registry: EngineRegistry;
+  readonly rooms: ClusterRooms;
+  private readonly local: LocalRooms;
+  private owners = new Map<string, string>();
+  private adopting = new Map<string, Promise<Lease | null>>();
+  /** sockets of other engines that joined rooms owned here (dropped when their engine dies) */
+  private remote = new Map<string, { engine: string; roomId: string; userId: string }>();
+  private peers: EngineInfo[] = [];
+  private placed = new Map<string, number>();
+  private loop: ReturnType<typeof setInterval> | null = null;
+  private beating = false;
+  private draining = false;
+  private closed = false;
+  private readonly secret: string;
+  private readonly log: (l: string) => void;
+
+  private constructor(
+    private readonly prisma: PrismaClient,
+    private readonly manager: RoomManager,
+    private readonly io: IO,
+    readonly rpc: Rpc,
+    private readonly adapterClient: ReturnType<typeof createClient>,
+    private readonly opts: ClusterOptions & { engineId: string; leaseMs: number },
+  ) {
+    this.id = opts.engineId;
+    this.log = opts.log ?? (() => {});
+    this.leases = new Leases(prisma, this.id, opts.leaseMs);
+    this.registry = new EngineRegistry(prisma, { id: this.id, url: opts.url }, opts.leaseMs);
+    this.local = new LocalRooms(manager);
+    this.rooms = new ClusterRooms(this, this.local);
+    this.secret = opts.secret ?? createHash('sha256').update(`ppgn-cluster\0${opts.databaseUrl}\0${opts.redisUrl}`).digest('hex');
+  }
+
+  /** Join the cluster: the Socket.IO adapter, RPC, the engine row; rooms are then leased on demand. */
+  static async start(prisma: PrismaClient, manager: RoomManager, io: IO, opts: ClusterOptions): Promise<Cluster> {
+    const engineId = opts.engineId ?? `e-${randomBytes(4).toString('hex')}`;
+    const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    const log = opts.log ?? (() => {});
+    const adapterClient = createClient({ url: opts.redisUrl });
+    adapterClient.on('error', (err) => log(`redis (adapter): ${(err as Error).message}`));
+    try {
+      await adapterClient.connect();
+    } catch (err) {
+      throw new Error(`cannot reach Redis at ${opts.redisUrl} (${(err as Error).message})`);
+    }
+    io.adapter(createAdapter(adapterClient));
+    const rpc = await Rpc.connect(opts.redisUrl, engineId, log);
+    const cluster = new Cluster(prisma, manager, io, rpc, adapterClient, { ...opts, engineId, leaseMs });
+    manager.ownership = { acquire: (roomId) => cluster.leases.acquire(roomId), lost: (roomId) => void cluster.lose(roomId) };
+    cluster.handlers();
+    await cluster.registry.register();
+    await cluster.refresh();
+    cluster.loop = setInterval(() => void cluster.beat(), Math.max(200, Math.floor(leaseMs / 5)));
+    cluster.loop.unref?.();
+    return cluster;
+  }
+
+  // ------------------------------------------------------------------ where rooms live
+
+  /** 'local' when this engine runs the room (adopting it if nobody holds it), else the owner's id. */
+  async locate(roomId: string): Promise<'local' | string> {
+    const room = this.manager.rooms.get(roomId);
+    if (room?.lease) return 'local';
+    const cached = this.owners.get(roomId);
+    if (cached && cached !== this.id) return cached;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const holder = await this.leases.holder(roomId);
+      if (holder?.valid && holder.owner !== this.id) {
+        this.owners.set(roomId, holder.owner);
+        return holder.owner;
+      }
+      if (this.draining) throw new RoomError('this engine is handing its rooms over; try again in a moment', 'unavailable');
+      const lease = await this.adopt(roomId);
+      if (lease) return 'local';
+    }
+    throw new RoomError('the room is moving between engines; try again in a moment', 'unavailable');
+  }
+
+  /** This engine runs the room now. */
+  isLocal(roomId: string): boolean {
+    return this.manager.rooms.get(roomId)?.lease != null;
+  }
+
+  /** The engine we last saw running the room (not this one), if any. */
+  ownerOf(roomId: string): string | undefined {
+    return this.owners.get(roomId);
+  }
+
+  forget(roomId: string): void {
+    this.owners.delete(roomId);
+  }
+
+  /** The owner did not answer: forget it, and once its lease has expired take the room. */
+  async suspect(roomId: string, owner: string): Promise<void> {
+    if (this.owners.get(roomId) === owner) this.owners.delete(roomId);
+    const until = Date.now() + this.opts.leaseMs + 1000;
+    while (Date.now() < until && !this.closed) {
+      const holder = await this.leases.holder(roomId);
+      if (!holder || !holder.valid || holder.owner !== owner) return;
+      await sleep(250);
+    }
+  }
+
+  /** Take the room's lease and load it here (one attempt at a time per room). Null: someone else has it. */
+  private adopt(roomId: string): Promise<Lease | null> {
+    let p = this.adopting.get(roomId);
+    if (!p) {
+      p = (async () => {
+        const had = this.manager.rooms.get(roomId);
+        const lease = await this.leases.acquire(roomId);
+        if (!lease) {
+          if (had) await this.manager.evict(roomId);
+          return null;
+        }
+        const room = await this.manager.adopt(roomId, lease).catch(async (err) => {
+          await this.leases.release([roomId]).catch(() => {});
+          throw err;
+        });
+        if (!room) {
+          await this.leases.release([roomId]).catch(() => {});
+          throw new RoomError(`no room "${roomId}"`, 'not_found');
+        }
+        this.owners.set(roomId, this.id);
+        if (!had) {
+          this.log(`adopted room ${roomId} (lease epoch ${lease.epoch}, step ${room.chain.step})`);
+          // everyone in the room (on any engine) joins again and resyncs from their version
+          this.rpc.broadcast('owner', { roomId, owner: this.id });
+          this.io.to(channel(roomId)).emit('room:moved', { roomId });
+        }
+        return lease;
+      })().finally(() => this.adopting.delete(roomId));
+      this.adopting.set(roomId, p);
+    }
+    return p;
+  }
+
+  /** This engine's lease on a room is gone: drop it here (its clients are told by the new owner). */
+  private async lose(roomId: string) {
+    if (!this.manager.rooms.has(roomId)) return;
+    this.log(`room ${roomId}: lease lost; another engine runs it now`);
+    this.owners.delete(roomId);
+    await this.manager.evict(roomId);
+  }
+
+  /** The owner side of a call: the room must be ours (else the caller looks again). */
+  ours(roomId: string): LocalRooms {
+    const room = this.manager.rooms.get(roomId);
+    if (!room?.lease) throw new RoomError('this engine does not run the room now', 'conflict');
+    return this.local;
+  }
+
+  private handlers() {
+    const rpc = this.rpc;
+    rpc.handle('check', (a: { roomId: string; token: string }) => this.ours(a.roomId).check(a.roomId, a.token));
+    rpc.handle('join', async (a: JoinArgs, from: string) => {
+      const joined = await this.ours(a.roomId).join(a);
+      if (from !== this.id) this.remote.set(a.socketId, { engine: from, roomId: a.roomId, userId: a.userId });
+      return joined;
+    });
+    rpc.handle('intent', (a: { roomId: string; caller: Caller; intent: Intent }) => this.ours(a.roomId).intent(a.roomId, a.caller, a.intent));
+    rpc.handle('admin', (a: { roomId: string; caller: Caller; action: AdminAction }) => this.ours(a.roomId).admin(a.roomId, a.caller, a.action));
+    rpc.handle('presence', (a: { roomId: string; userId: string; p: PresenceUpdate }) => this.local.presence(a.roomId, a.userId, a.p));
+    rpc.handle('leave', (a: { roomId: string; userId: string; socketId: string; left: boolean }) => {
+      this.remote.delete(a.socketId);
+      this.local.leave(a.roomId, a.userId, a.socketId, a.left);
+    });
+    // a draining peer hands a room over
+    rpc.handle('adopt', async (a: { roomId: string }) => {
+      if (this.draining || this.closed) return;
+      await this.adopt(a.roomId).catch((err) => this.log(`adopting room ${a.roomId} failed: ${(err as Error).message}`));
+    });
+    rpc.handle('owner', (a: { roomId: string; owner: string }) => {
+      this.owners.set(a.roomId, a.owner);
+      // a stale copy here (we lost the lease without noticing yet) goes at once
+      if (a.owner !== this.id && this.manager.rooms.has(a.roomId)) void this.lose(a.roomId);
+    });
+  }
+
+  // ------------------------------------------------------------------ heartbeat
+
+  private async refresh() {
+    this.peers = await this.registry.alive();
+    this.placed.clear();
+  }
+
+  private loadNow() {
+    const rooms = this.manager.rooms.size;
+    const chains = this.manager.running();
+    return { rooms, chains, load: chains / Math.max(1, this.opts.workers) };
+  }
+
+  /** Renew leases, report load, forget dead peers' sockets, adopt orphaned rooms our clients are in. */
+  private async beat() {
+    if (this.beating || this.closed) return;
+    this.beating = true;
+    try {
+      await this.registry.heartbeat(this.loadNow(), this.draining);
+      const mine = new Map<string, number>();
+      for (const [id, r] of this.manager.rooms) if (r.lease) mine.set(id, r.lease.epoch);
+      const held = await this.leases.renew(mine);
+      for (const id of mine.keys()) if (!held.has(id)) await this.lose(id);
+      await this.refresh();
+      const alive = new Set(this.peers.map((p) => p.id));
+      for (const [socketId, s] of this.remote) {
+        if (alive.has(s.engine)) continue;
+        this.remote.delete(socketId);
+        this.local.leave(s.roomId, s.userId, socketId, false);
+      }
+      if (this.draining) return;
+      // rooms our clients are in whose owner stopped renewing: take them over
+      for (const roomId of this.clientRooms()) {
+        if (this.manager.rooms.has(roomId)) continue;
+        const holder = await this.leases.holder(roomId);
+        if (holder && holder.valid) continue;
+        this.owners.delete(roomId);
+        await this.adopt(roomId).catch((err) => this.log(`adopting room ${roomId} failed: ${(err as Error).message}`));
+      }
+    } catch (err) {
+      this.log(`cluster heartbeat failed: ${(err as Error).message}`);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  /** Rooms with a client connected to this engine. */
+  private clientRooms(): string[] {
+    const out: string[] = [];
+    for (const name of this.io.of('/').adapter.rooms.keys()) {
+      const m = /^room:([^:]+)$/.exec(name);
+      if (m) out.push(m[1]!);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  /** A peer's forwarded request: the client address it carries is trusted. */
+  private forwarded(req: express.Request): boolean {
+    return req.headers[HOP] !== undefined;
+  }
+
+  /** Middleware before the API routes: room requests go to the owner, new rooms to the least-loaded engine. */
+  httpRoutes(router: express.Router): express.Router {
+    router.use((req, _res, next) => {
+      if (req.headers[SECRET] === this.secret && typeof req.headers[CLIENT] === 'string') (req as ForwardedRequest).ppgnClient = req.headers[CLIENT];
+      next();
+    });
+    const place: express.RequestHandler = (req, res, next) => {
+      if (this.forwarded(req)) return next();
+      const target = this.leastLoaded();
+      if (!target || target.id === this.id) return next();
+      this.placed.set(target.id, (this.placed.get(target.id) ?? 0) + 1);
+      void this.forward(req, res, target.url);
+    };
+    const owned =
+      (roomOf: (req: express.Request) => unknown): express.RequestHandler =>
+      (req, res, next) => {
+        const roomId = roomOf(req);
+        if (typeof roomId !== 'string' || roomId.length === 0 || roomId.length > 64) return next();
+        this.locate(roomId).then(
+          async (where) => {
+            if (where === 'local') return next();
+            if (this.forwarded(req)) throw new RoomError('the room is moving between engines; try again in a moment', 'unavailable');
+            const url = this.peers.find((p) => p.id === where)?.url ?? (await this.registry.url(where));
+            if (!url) throw new RoomError('the engine running this room is gone; try again in a few seconds', 'unavailable');
+            const ok = await this.forward(req, res, url);
+            if (!ok) void this.suspect(roomId, where);
+          },
+          (err: unknown) => {
+            if (err instanceof RoomError && err.code === 'not_found') return next();
+            const code = err instanceof RoomError ? err.code : 'unavailable';
+            if (!(err instanceof RoomError)) this.log(`routing a request for room ${roomId} failed: ${(err as Error).message}`);
+            res.status(httpStatus(code)).json(errorBody(code, err instanceof RoomError ? err.message : 'the cluster cannot route this request right now; try again'));
+          },
+        );
+      };
+    router.post('/rooms', place);
+    router.post('/gallery/mix', place);
+    router.post('/gallery/:id/remix', place);
+    router.use('/rooms/:id', owned((req) => req.params.id));
+    router.post('/gallery', owned((req) => (req.body as { roomId?: unknown } | undefined)?.roomId));
+    return router;
+  }
+
+  private leastLoaded(): EngineInfo | null {
+    const live = this.peers.filter((p) => !p.draining);
+    if (live.length === 0) return null;
+    let best: EngineInfo | null = null;
+    let bestScore = Infinity;
+    for (const p of live) {
+      const ownLoad = p.id === this.id ? this.loadNow() : p;
+      // rooms placed since the last heartbeat count too, so a burst of new rooms spreads out
+      const score = ownLoad.chains + ownLoad.rooms * 0.01 + (this.placed.get(p.id) ?? 0) + Math.random() * 1e-3;
+      if (score < bestScore) {
+        best = p;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** Send the request on to a peer and relay its answer. False: the peer did not answer. */
+  private async forward(req: express.Request, res: express.Response, base: string): Promise<boolean> {
+    const headers: Record<string, string> = { [HOP]: this.id, [SECRET]: this.secret, [CLIENT]: (req as ForwardedRequest).ppgnClient ?? req.ip ?? '' };
+    if (req.headers.authorization) headers.authorization = req.headers.authorization;
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    if (hasBody) headers['content-type'] = 'application/json';
+    try {
+      const r = await fetch(new URL(req.originalUrl, base), {
+        method: req.method,
+        headers,
+        body: hasBody ? JSON.stringify(req.body ?? {}) : undefined,
+        signal: AbortSignal.timeout(60_000),
+      });
+      res.status(r.status);
+      for (const h of ['content-type', 'content-disposition', 'cache-control', 'ratelimit', 'ratelimit-policy', 'retry-after']) {
+        const v = r.headers.get(h);
+        if (v) res.setHeader(h, v);
+      }
+      res.end(Buffer.from(await r.arrayBuffer()));
+      return true;
+    } catch (err) {
+      this.log(`forwarding ${req.method} ${req.path} to ${base} failed: ${(err as Error).message}`);
+      if (!res.headersSent) res.status(httpStatus('unavailable')).json(errorBody('unavailable', 'the engine running this room is not answering; try again in a few seconds'));
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ health, drain, close
+
+  health(): ClusterHealth {
+    const now = this.loadNow();
+    return {
+      id: this.id,
+      cluster: true,
+      ...now,
+      draining: this.draining,
+      peers: this.peers.map((p) => ({ id: p.id, url: p.url, load: p.load, rooms: p.rooms, draining: p.draining })),
+    };
+  }
+
+  /**
+   * SIGTERM: take no new rooms, then for each room write its last changes, let the lease go and ask
+   * the least-loaded peer to adopt it (its clients elsewhere are told to join again by the adopter;
+   * this engine's clients reconnect through the proxy and find the room on its new engine).
+   */
+  async drain(): Promise<number> {
+    if (this.draining) return 0;
+    this.draining = true;
+    await this.registry.heartbeat(this.loadNow(), true).catch(() => {});
+    await this.refresh().catch(() => {});
+    const targets = this.peers.filter((p) => p.id !== this.id && !p.draining);
+    let i = 0;
+    let moved = 0;
+    for (const roomId of [...this.manager.rooms.keys()]) {
+      const saved = await this.manager.release(roomId);
+      if (!saved) this.log(`room ${roomId}: some changes were not written before the handover`);
+      await this.leases.release([roomId]).catch((err) => this.log(`releasing room ${roomId} failed: ${(err as Error).message}`));
+      this.owners.delete(roomId);
+      const target = targets[i++ % Math.max(1, targets.length)];
+      if (target) {
+        this.rpc.notify(target.id, 'adopt', { roomId });
+        moved++;
+      }
+    }
+    return moved;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.loop) clearInterval(this.loop);
+    await this.registry.remove().catch(() => {});
+    await this.rpc.close();
+    await this.adapterClient.quit().catch(() => {});
+  }
+}
+
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The socket layer's rooms in a cluster: calls go to whichever engine owns the room. */
+export class ClusterRooms implements RoomGateway {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly local: LocalRooms,
+  ) {}
+
+  /** Run `method` where the room lives; follow it when it moves, wait out a dead owner's lease. */
+  private async route<T>(roomId: string, method: string, args: unknown, here: () => Promise<T>): Promise<T> {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const where = await this.cluster.locate(roomId);
+      if (where === 'local') {
+        try {
+          return await here();
+        } catch (err) {
+          // we lost it between locate and the call: look again
+          if (err instanceof RoomError && err.code === 'not_found' && !this.cluster.isLocal(roomId) && Date.now() < until) continue;
+          throw err;
+        }
+      }
+      try {
+        return await this.cluster.rpc.call<T>(where, method, args, RPC_MS);
+      } catch (err) {
+        const retry = err instanceof RpcTimeout || (err instanceof RoomError && err.code === 'conflict');
+        if (!retry || Date.now() > until) throw err instanceof RpcTimeout ? new RoomError('the engine running this room is not answering; try again', 'unavailable') : err;
+        if (err instanceof RpcTimeout) await this.cluster.suspect(roomId, where);
+        else this.cluster.forget(roomId);
+      }
+    }
+  }
+
+  check(roomId: string, token: string): Promise<void> {
+    return this.route(roomId, 'check', { roomId, token }, () => this.local.check(roomId, token));
+  }
+
+  join(a: JoinArgs): Promise<Joined> {
+    return this.route(a.roomId, 'join', a, () => this.local.join(a));
+  }
+
+  intent(roomId: string, caller: Caller, intent: Intent): Promise<number> {
+    return this.route(roomId, 'intent', { roomId, caller, intent }, () => this.local.intent(roomId, caller, intent));
+  }
+
+  presence(roomId: string, userId: string, p: PresenceUpdate): void {
+    if (this.cluster.isLocal(roomId)) return this.local.presence(roomId, userId, p);
+    const owner = this.cluster.ownerOf(roomId);
+    if (owner) this.cluster.rpc.notify(owner, 'presence', { roomId, userId, p });
+  }
+
+  admin(roomId: string, caller: Caller, action: AdminAction): Promise<number> {
+    return this.route(roomId, 'admin', { roomId, caller, action }, () => this.local.admin(roomId, caller, action));
+  }
+
+  leave(roomId: string, userId: string, socketId: string, left: boolean): void {
+    if (this.cluster.isLocal(roomId)) return this.local.leave(roomId, userId, socketId, left);
+    const owner = this.cluster.ownerOf(roomId);
+    if (owner) this.cluster.rpc.notify(owner, 'leave', { roomId, userId, socketId, left });
+  }
+}

@@ -1,0 +1,198 @@
+// Several engine processes sharing one Postgres and one Redis: rooms are leased to one engine,
+// clients of a room may be on any engine, a killed engine's rooms are adopted by another.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame, Health } from '@ppgn/shared';
+import { openDatabase, type Database } from '../../packages/db/src/index';
+import { Leases } from '../../apps/engine/src/cluster/leases';
+import { api, TestClient } from '../support/engine';
+import { startTestCluster, type TestEngineProc } from '../support/cluster';
+import { TcpProxy } from '../support/proxy';
+
+type Cluster = Awaited<ReturnType<typeof startTestCluster>>;
+let cluster: Cluster;
+const clients: TestClient[] = [];
+const proxies: TcpProxy[] = [];
+const client = (base: string, opts: ConstructorParameters<typeof TestClient>[1] = {}) => {
+  const c = new TestClient(base, opts);
+  clients.push(c);
+  return c;
+};
+
+beforeAll(async () => {
+  cluster = await startTestCluster('cluster', { leaseS: 3 });
+  await Promise.all([cluster.startEngine('A'), cluster.startEngine('B'), cluster.startEngine('C')]);
+}, 300_000);
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const p of proxies) await p.close();
+  await cluster?.stop();
+});
+
+interface Created {
+  id: string;
+  tokens: { owner: string; editor: string; viewer: string };
+}
+
+const byId = (id: string) => cluster.engines.find((e) => e.id === id)!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function createRoom(via: TestEngineProc, name: string): Promise<{ room: Created; owner: TestEngineProc; others: TestEngineProc[] }> {
+  const res = await api<Created>(via.base, 'POST', '/rooms', {
+    author: 'host',
+    name,
+    conditions: [{ target: { kind: 'class', condition: 'class', labels: ['tree'] } }],
+    params: { fps: 10 },
+  });
+  expect(res.status).toBe(201);
+  const ownerId = await cluster.owner(res.body.id);
+  expect(ownerId).not.toBeNull();
+  const alive = cluster.engines.filter((e) => e.proc.child.exitCode === null && e.proc.child.signalCode === null);
+  return { room: res.body, owner: byId(ownerId!), others: alive.filter((e) => e.id !== ownerId) };
+}
+
+/** frames of two clients for the same step carry the same PNG bytes */
+function commonSteps(a: Frame[], b: Frame[]): number[] {
+  const steps = new Set(a.map((f) => f.step));
+  return [...new Set(b.map((f) => f.step))].filter((s) => steps.has(s));
+}
+
+describe('a cluster of engines', () => {
+  it('reports each engine and its peers in /health, and places new rooms across engines', async () => {
+    for (const e of cluster.engines) {
+      const h = (await api<Health>(e.base, 'GET', '/health')).body;
+      expect(h.engine).toMatchObject({ id: e.id, cluster: true, draining: false });
+      expect(h.engine!.peers.map((p) => p.id).sort()).toEqual(['A', 'B', 'C']);
+    }
+    // a burst of new rooms through one engine lands on more than one engine
+    const owners = new Set<string>();
+    for (let i = 0; i < 6; i++) owners.add((await createRoom(byId('A'), `placed ${i}`)).owner.id);
+    expect(owners.size).toBeGreaterThan(1);
+  });
+
+  it('serves one room to clients on different engines: same versions, byte-identical frames; a viewer elsewhere cannot steer', async () => {
+    const { room, owner, others } = await createRoom(byId('A'), 'Shared room');
+    const [other] = others;
+    const host = client(owner.base);
+    const editor = client(other!.base);
+    const viewer = client(other!.base);
+    expect((await host.join(room.id, room.tokens.owner, 'Host')).ok).toBe(true);
+    expect((await editor.join(room.id, room.tokens.editor, 'Editor')).ok).toBe(true);
+    const v = await viewer.join(room.id, room.tokens.viewer, 'Viewer');
+    expect(v).toMatchObject({ ok: true, role: 'viewer' });
+
+    // the editor on the other engine steers: the owner applies it, everyone gets the same versions
+    const ack = await editor.intent({ type: 'params.set', params: { eps3: 0.03 } });
+    expect(ack).toMatchObject({ ok: true });
+    const version = (ack as { version: number }).version;
+    for (const c of [host, editor, viewer]) await c.waitFor(() => c.state?.version === version, 10_000, 'the new version everywhere');
+    expect(editor.state).toEqual(host.state);
+    expect(viewer.state).toEqual(host.state);
+    expect(host.state!.params.eps3).toBe(0.03);
+
+    // frames reach every engine's clients, the same bytes for the same step
+    await Promise.all([host, editor, viewer].map((c) => c.waitFor(() => c.frames.length > 8, 20_000, 'frames')));
+    const steps = commonSteps(host.frames, viewer.frames);
+    expect(steps.length).toBeGreaterThan(3);
+    for (const s of steps.slice(-3)) {
+      const a = host.frames.find((f) => f.step === s)!;
+      const b = viewer.frames.find((f) => f.step === s)!;
+      expect(Buffer.from(b.image).equals(Buffer.from(a.image))).toBe(true);
+    }
+
+    // a viewer connected to the other engine is refused by the owner
+    const refused = await viewer.intent({ type: 'params.set', params: { eps3: 0.05 } });
+    expect(refused).toMatchObject({ ok: false });
+    expect((refused as { error: string }).error).toMatch(/viewer/i);
+
+    // HTTP for the room works through either engine (forwarded to the owner)
+    const viaOther = await api<{ state: { version: number } }>(other!.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`);
+    expect(viaOther.status).toBe(200);
+    expect(viaOther.body.state.version).toBe(version);
+    const png = await api<ArrayBuffer>(other!.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.viewer}`);
+    expect(Buffer.from(png.body).subarray(1, 4).toString()).toBe('PNG');
+    const saved = await api<{ id: string }>(other!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Editor', title: 'via the other engine' }, editor.credential);
+    expect(saved.status).toBe(201);
+    // a viewer's save through the other engine is refused by the owner's rules
+    const viewerSave = await api(other!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Viewer' }, viewer.credential);
+    expect(viewerSave.status).toBe(403);
+  });
+
+  it('takes only one lease per room, however many engines race for it', async () => {
+    const { room } = await createRoom(byId('B'), 'Raced room');
+    const dbs: Database[] = [];
+    try {
+      for (let i = 0; i < 2; i++) dbs.push(await openDatabase({ url: cluster.db.url }));
+      const racers = ['X', 'Y', 'Z', 'W'].map((id, i) => new Leases(dbs[i % 2]!.prisma, id, 3000));
+      // expire the current owner's lease, then everyone grabs at once, several times
+      await cluster.sql.query(`UPDATE "RoomLease" SET "expiresAt" = (now() AT TIME ZONE 'UTC') - interval '1 second', owner = 'gone' WHERE "roomId" = $1`, [room.id]);
+      const got = await Promise.all(racers.flatMap((l) => [l.acquire(room.id), l.acquire(room.id), l.acquire(room.id)]));
+      const winners = new Set(got.filter((g) => g !== null).map((g) => g!.owner));
+      expect(winners.size).toBe(1);
+      const winner = racers.find((l) => winners.has(l.engineId))!;
+      // the loser's writes are fenced: its lease (epoch) is not the current one
+      const epoch = got.find((g) => g !== null)!.epoch;
+      await expect(dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: 'gone', epoch: epoch - 1 }))).rejects.toThrow(/owned by another engine/);
+      await dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: winner.engineId, epoch }));
+    } finally {
+      for (const d of dbs) await d.close();
+    }
+  });
+
+  it('adopts a killed engine\'s room on another engine within 10 s, from its last checkpoint; clients see frames again; gallery items stay', async () => {
+    const { room, owner, others } = await createRoom(byId('C'), 'Failover room');
+    // the owner's clients come in through a proxy (a load balancer) that sends them elsewhere once it is gone
+    const lb = new TcpProxy(owner.port);
+    proxies.push(lb);
+    const lbUrl = await lb.listen();
+    const onOwner = client(lbUrl, { reconnection: true, rejoin: true });
+    const [n1, n2] = others;
+    const onN1 = client(n1!.base, { rejoin: true });
+    const onN2 = client(n2!.base, { rejoin: true });
+    expect((await onOwner.join(room.id, room.tokens.owner, 'Owner')).ok).toBe(true);
+    expect((await onN1.join(room.id, room.tokens.editor, 'One')).ok).toBe(true);
+    expect((await onN2.join(room.id, room.tokens.viewer, 'Two')).ok).toBe(true);
+    expect((await onN1.intent({ type: 'params.set', params: { eps3: 0.02 } })).ok).toBe(true);
+    const item = await api<{ id: string }>(n2!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Owner', title: 'before the crash' }, onOwner.credential);
+    expect(item.status).toBe(201);
+    await onN1.waitFor(() => onN1.frames.some((f) => f.step >= 20), 30_000, 'the chain to run');
+    await sleep(2600); // a checkpoint (every 2 s)
+    const lastStep = Math.max(...onN1.frames.map((f) => f.step));
+    const version = onN1.state!.version;
+
+    const t0 = Date.now();
+    owner.proc.child.kill('SIGKILL');
+    lb.targetPort = n1!.port;
+    let adopter: string | null = null;
+    while (Date.now() - t0 < 15_000) {
+      adopter = await cluster.owner(room.id);
+      if (adopter && adopter !== owner.id) break;
+      await sleep(100);
+    }
+    const adoptedMs = Date.now() - t0;
+    expect(adopter).not.toBe(owner.id);
+    expect(others.map((e) => e.id)).toContain(adopter);
+    expect(adoptedMs).toBeLessThan(10_000);
+
+    // every client sees frames again, continuing from the checkpoint (not from step 0), without a reload
+    const seen = (c: TestClient) => c.frames.filter((f) => f.at > t0 + 1);
+    for (const c of [onOwner, onN1, onN2]) await c.waitFor(() => seen(c).length >= 5, 20_000, 'frames after the failover');
+    for (const c of [onOwner, onN1, onN2]) {
+      expect(Math.min(...seen(c).map((f) => f.step))).toBeGreaterThanOrEqual(lastStep - 10 * 3);
+      expect(c.state!.version).toBeGreaterThanOrEqual(version);
+    }
+    // one engine steps it: each client's steps after the failover only go forward (two samplers would interleave)
+    await sleep(1500);
+    for (const c of [onN1, onN2]) {
+      const steps = seen(c).map((f) => f.step);
+      for (let i = 1; i < steps.length; i++) expect(steps[i]!).toBeGreaterThan(steps[i - 1]!);
+    }
+    const adoptions = cluster.engines.filter((e) => new RegExp(`adopted room ${room.id}`).test(e.proc.output()));
+    expect(adoptions.map((e) => e.id)).toEqual([adopter]);
+    // steering works again, through any engine
+    expect((await onN2.intent({ type: 'params.set', params: { eps3: 0.04 } })).ok).toBe(false); // a viewer
+    const ack = await onOwner.intent({ type: 'params.set', params: { eps3: 0.04 } });
+    expect(ack).toMatchObject({ ok: true });
+    // the gallery item saved before the crash is still there
+    expect((await api(n2!.base, 'GET', `/gallery/${item.body.id}`)).status).toBe(200);
+  });
+});
