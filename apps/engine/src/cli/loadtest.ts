@@ -311,6 +311,10 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
     result.loadtest_cpu_percent = round1(((self.user + self.system) / 1e6 / wall) * 100);
     result.machine_cpu_percent = round1(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100 * os.cpus().length);
     result.cores = os.cpus().length;
+    // frames every client of a room gets are that room's chain steps: steps per engine CPU-second is
+    // what compares runs that got different CPU shares on a shared machine
+    const cpu = (result.engine_cpu_percent as number) / 100;
+    result.room_frames_per_engine_cpu_s = cpu > 0 ? round1(((result.frames_per_client_per_s as number) * ROOMS) / cpu) : null;
   }
   return result;
 }
@@ -333,6 +337,7 @@ function table(a: Record<string, unknown>, b: Record<string, unknown>): string {
     ['p95 steer→frame (ms)', (r) => r.p95_ms],
     ['steers measured', (r) => r.steers_measured],
     ['engine CPU % (sum)', (r) => r.engine_cpu_percent],
+    ['room frames / engine CPU-s', (r) => r.room_frames_per_engine_cpu_s],
     ['engine peak RSS MB (sum)', (r) => r.engine_peak_rss_mb],
     ['Redis CPU %', (r) => r.redis_cpu_percent ?? '—'],
     ['Postgres CPU %', (r) => r.postgres_cpu_percent ?? '—'],
