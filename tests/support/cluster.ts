@@ -47,7 +47,10 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
     },
     /** the engine holding the room's lease now (null: none valid) */
     async owner(roomId: string): Promise<string | null> {
-      const r = await sql.query(`SELECT owner FROM "RoomLease" WHERE "roomId" = $1 AND "expiresAt" > (now() AT TIME ZONE 'UTC')`, [roomId]);
+      const r = await sql.query(
+        `SELECT owner FROM "RoomLease" WHERE "roomId" = $1 AND "expiresAt" > (now() AT TIME ZONE 'UTC')`,
+        [roomId],
+      );
       return r.rows[0]?.owner ?? null;
     },
     async stop() {

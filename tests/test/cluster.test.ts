@@ -36,7 +36,10 @@ interface Created {
 const byId = (id: string) => cluster.engines.find((e) => e.id === id)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function createRoom(via: TestEngineProc, name: string): Promise<{ room: Created; owner: TestEngineProc; others: TestEngineProc[] }> {
+async function createRoom(
+  via: TestEngineProc,
+  name: string,
+): Promise<{ room: Created; owner: TestEngineProc; others: TestEngineProc[] }> {
   const res = await api<Created>(via.base, 'POST', '/rooms', {
     author: 'host',
     name,
@@ -59,7 +62,12 @@ function commonSteps(a: Frame[], b: Frame[]): number[] {
 describe('a cluster of engines', () => {
   it('reports each engine and its peers in /health, and places new rooms across engines', async () => {
     for (const e of cluster.engines) {
-      const h = (await api<Health>(e.base, 'GET', '/health')).body;
+      // engines that started at the same time see each other within a heartbeat (1/5 of the lease)
+      let h = (await api<Health>(e.base, 'GET', '/health')).body;
+      for (let i = 0; i < 20 && h.engine!.peers.length < 3; i++) {
+        await sleep(250);
+        h = (await api<Health>(e.base, 'GET', '/health')).body;
+      }
       expect(h.engine).toMatchObject({ id: e.id, cluster: true, draining: false });
       expect(h.engine!.peers.map((p) => p.id).sort()).toEqual(['A', 'B', 'C']);
     }
@@ -84,7 +92,8 @@ describe('a cluster of engines', () => {
     const ack = await editor.intent({ type: 'params.set', params: { eps3: 0.03 } });
     expect(ack).toMatchObject({ ok: true });
     const version = (ack as { version: number }).version;
-    for (const c of [host, editor, viewer]) await c.waitFor(() => c.state?.version === version, 10_000, 'the new version everywhere');
+    for (const c of [host, editor, viewer])
+      await c.waitFor(() => c.state?.version === version, 10_000, 'the new version everywhere');
     expect(editor.state).toEqual(host.state);
     expect(viewer.state).toEqual(host.state);
     expect(host.state!.params.eps3).toBe(0.03);
@@ -105,15 +114,31 @@ describe('a cluster of engines', () => {
     expect((refused as { error: string }).error).toMatch(/viewer/i);
 
     // HTTP for the room works through either engine (forwarded to the owner)
-    const viaOther = await api<{ state: { version: number } }>(other!.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`);
+    const viaOther = await api<{ state: { version: number } }>(
+      other!.base,
+      'GET',
+      `/rooms/${room.id}?token=${room.tokens.viewer}`,
+    );
     expect(viaOther.status).toBe(200);
     expect(viaOther.body.state.version).toBe(version);
     const png = await api<ArrayBuffer>(other!.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.viewer}`);
     expect(Buffer.from(png.body).subarray(1, 4).toString()).toBe('PNG');
-    const saved = await api<{ id: string }>(other!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Editor', title: 'via the other engine' }, editor.credential);
+    const saved = await api<{ id: string }>(
+      other!.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, author: 'Editor', title: 'via the other engine' },
+      editor.credential,
+    );
     expect(saved.status).toBe(201);
     // a viewer's save through the other engine is refused by the owner's rules
-    const viewerSave = await api(other!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Viewer' }, viewer.credential);
+    const viewerSave = await api(
+      other!.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.viewer, author: 'Viewer' },
+      viewer.credential,
+    );
     expect(viewerSave.status).toBe(403);
   });
 
@@ -124,21 +149,28 @@ describe('a cluster of engines', () => {
       for (let i = 0; i < 2; i++) dbs.push(await openDatabase({ url: cluster.db.url }));
       const racers = ['X', 'Y', 'Z', 'W'].map((id, i) => new Leases(dbs[i % 2]!.prisma, id, 3000));
       // expire the current owner's lease, then everyone grabs at once, several times
-      await cluster.sql.query(`UPDATE "RoomLease" SET "expiresAt" = (now() AT TIME ZONE 'UTC') - interval '1 second', owner = 'gone' WHERE "roomId" = $1`, [room.id]);
-      const got = await Promise.all(racers.flatMap((l) => [l.acquire(room.id), l.acquire(room.id), l.acquire(room.id)]));
+      await cluster.sql.query(
+        `UPDATE "RoomLease" SET "expiresAt" = (now() AT TIME ZONE 'UTC') - interval '1 second', owner = 'gone' WHERE "roomId" = $1`,
+        [room.id],
+      );
+      const got = await Promise.all(
+        racers.flatMap((l) => [l.acquire(room.id), l.acquire(room.id), l.acquire(room.id)]),
+      );
       const winners = new Set(got.filter((g) => g !== null).map((g) => g!.owner));
       expect(winners.size).toBe(1);
       const winner = racers.find((l) => winners.has(l.engineId))!;
       // the loser's writes are fenced: its lease (epoch) is not the current one
       const epoch = got.find((g) => g !== null)!.epoch;
-      await expect(dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: 'gone', epoch: epoch - 1 }))).rejects.toThrow(/owned by another engine/);
+      await expect(
+        dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: 'gone', epoch: epoch - 1 })),
+      ).rejects.toThrow(/owned by another engine/);
       await dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: winner.engineId, epoch }));
     } finally {
       for (const d of dbs) await d.close();
     }
   });
 
-  it('adopts a killed engine\'s room on another engine within 10 s, from its last checkpoint; clients see frames again; gallery items stay', async () => {
+  it("adopts a killed engine's room on another engine within 10 s, from its last checkpoint; clients see frames again; gallery items stay", async () => {
     const { room, owner, others } = await createRoom(byId('C'), 'Failover room');
     // the owner's clients come in through a proxy (a load balancer) that sends them elsewhere once it is gone
     const lb = new TcpProxy(owner.port);
@@ -152,7 +184,13 @@ describe('a cluster of engines', () => {
     expect((await onN1.join(room.id, room.tokens.editor, 'One')).ok).toBe(true);
     expect((await onN2.join(room.id, room.tokens.viewer, 'Two')).ok).toBe(true);
     expect((await onN1.intent({ type: 'params.set', params: { eps3: 0.02 } })).ok).toBe(true);
-    const item = await api<{ id: string }>(n2!.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Owner', title: 'before the crash' }, onOwner.credential);
+    const item = await api<{ id: string }>(
+      n2!.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.owner, author: 'Owner', title: 'before the crash' },
+      onOwner.credential,
+    );
     expect(item.status).toBe(201);
     await onN1.waitFor(() => onN1.frames.some((f) => f.step >= 20), 30_000, 'the chain to run');
     await sleep(2600); // a checkpoint (every 2 s)
@@ -175,7 +213,8 @@ describe('a cluster of engines', () => {
 
     // every client sees frames again, continuing from the checkpoint (not from step 0), without a reload
     const seen = (c: TestClient) => c.frames.filter((f) => f.at > t0 + 1);
-    for (const c of [onOwner, onN1, onN2]) await c.waitFor(() => seen(c).length >= 5, 20_000, 'frames after the failover');
+    for (const c of [onOwner, onN1, onN2])
+      await c.waitFor(() => seen(c).length >= 5, 20_000, 'frames after the failover');
     for (const c of [onOwner, onN1, onN2]) {
       expect(Math.min(...seen(c).map((f) => f.step))).toBeGreaterThanOrEqual(lastStep - 10 * 3);
       expect(c.state!.version).toBeGreaterThanOrEqual(version);
@@ -194,5 +233,53 @@ describe('a cluster of engines', () => {
     expect(ack).toMatchObject({ ok: true });
     // the gallery item saved before the crash is still there
     expect((await api(n2!.base, 'GET', `/gallery/${item.body.id}`)).status).toBe(200);
+  });
+
+  it('drains on SIGTERM: writes the last changes, hands the room to a peer that continues it, exits cleanly', async () => {
+    const alive = cluster.engines.filter((e) => e.proc.child.exitCode === null && e.proc.child.signalCode === null);
+    expect(alive.length).toBeGreaterThanOrEqual(2);
+    const { room, owner, others } = await createRoom(alive[0]!, 'Drained room');
+    const [peer] = others;
+    const onPeer = client(peer!.base, { rejoin: true });
+    expect((await onPeer.join(room.id, room.tokens.owner, 'Host')).ok).toBe(true);
+    await onPeer.waitFor(() => onPeer.frames.some((f) => f.step >= 10), 30_000, 'the chain to run');
+    // a change right before the signal is not lost
+    const ack = await onPeer.intent({ type: 'params.set', params: { eps3: 0.015 } });
+    expect(ack).toMatchObject({ ok: true });
+    const version = (ack as { version: number }).version;
+    const lastStep = Math.max(...onPeer.frames.map((f) => f.step));
+    const t0 = Date.now();
+    owner.proc.child.kill('SIGTERM');
+    expect(await owner.proc.exited(), owner.proc.output().slice(-1500)).toBe(0);
+    expect(owner.proc.output()).toMatch(/handed [1-9]\d* room\(s\) over/);
+    let now: string | null = null;
+    while (Date.now() - t0 < 10_000) {
+      now = await cluster.owner(room.id);
+      if (others.some((e) => e.id === now)) break;
+      await sleep(100);
+    }
+    expect(others.map((e) => e.id)).toContain(now);
+    await onPeer.waitFor(
+      () => onPeer.frames.some((f) => f.at > t0 && f.step > lastStep),
+      15_000,
+      'frames from the new owner',
+    );
+    const view = await api<{ state: { version: number; params: { eps3: number } }; step: number }>(
+      peer!.base,
+      'GET',
+      `/rooms/${room.id}?token=${room.tokens.viewer}`,
+    );
+    expect(view.status, JSON.stringify(view.body)).toBe(200);
+    expect(view.body.state.version).toBe(version);
+    expect(view.body.state.params.eps3).toBe(0.015);
+    expect(view.body.step).toBeGreaterThanOrEqual(lastStep);
+    // the drained engine left the cluster's table (within a heartbeat, not after the lease timeout)
+    let h = (await api<Health>(peer!.base, 'GET', '/health')).body;
+    for (let i = 0; i < 20 && h.engine!.peers.some((p) => p.id === owner.id); i++) {
+      await sleep(250);
+      h = (await api<Health>(peer!.base, 'GET', '/health')).body;
+    }
+    expect(h.engine!.peers.map((p) => p.id)).toContain(peer!.id);
+    expect(h.engine!.peers.map((p) => p.id)).not.toContain(owner.id);
   });
 });

@@ -438,6 +438,10 @@ describe('start from an image', () => {
     });
     await owner.intent({ type: 'chain.step', steps: 3 });
     await owner.waitFor(() => owner.frames.some((f) => Object.keys(f.scores).length > 0), 10_000, 'scored frame');
+    // the frame says which score measures the image condition (by its id), and has its value
+    const scored = owner.frames.find((f) => Object.keys(f.scores).length > 0)!;
+    expect(scored.conditionScores).toEqual({ ref: [expect.stringMatching(/^refDist\(/)] });
+    expect(scored.scores[scored.conditionScores.ref![0]!]).toEqual(expect.any(Number));
     const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/not a valid PNG/);

@@ -29,6 +29,8 @@ async function newPerson(name: string | null, viewport?: { width: number; height
 }
 
 const drawn = (p: Page) => p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
+/** the tooltip of the first condition's score: which score the engine says measures it */
+const scoreTitle = (p: Page) => p.getByTestId('condition-score').first().getAttribute('title', { timeout: 1000 }).catch(() => null);
 const strokeCount = (p: Page) => p.getByTestId('mask-overlay').evaluate((s) => Number(s.getAttribute('data-strokes')));
 
 beforeAll(async () => {
@@ -61,6 +63,9 @@ describe('studio', () => {
     // the start class is the first condition; frames are streaming
     await expect(owner.getByLabel('Class of condition cat').inputValue()).resolves.toBe('cat');
     await until(() => drawn(owner), (n) => n >= 2, 'owner frames');
+    // the condition's score as the engine names it for this condition id, next to the condition
+    await until(() => scoreTitle(owner), (t) => t === 'p(cat) at the latest frame', 'score of the cat condition');
+    await expect(owner.getByTestId('condition-score').first().textContent()).resolves.toMatch(/^\d\.\d\d$/);
     editorLink = await owner.getByTestId('share-editor').inputValue();
     viewerLink = await owner.getByTestId('share-viewer').inputValue();
     expect(editorLink).toMatch(/\/room\/[\w-]+\?t=/);
@@ -119,6 +124,8 @@ describe('studio', () => {
     await viewer.goto(viewerLink);
     await expect(viewer.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('viewer');
     await until(() => viewer.getByTestId('condition-desc').first().textContent(), (t) => t === 'dog', 'viewer sees the condition');
+    // after Bob's change the condition is scored as p(dog)
+    await until(() => scoreTitle(viewer), (t) => t === 'p(dog) at the latest frame', 'viewer sees the score of the dog condition');
     await until(() => strokeCount(viewer), (n) => n === 1, 'viewer sees the mask');
     await until(() => drawn(viewer), (n) => n >= 2, 'viewer frames');
     expect(await viewer.getByTestId('transport').count()).toBe(0);

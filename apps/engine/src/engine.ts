@@ -137,8 +137,9 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           if (moved) log(`[engine] handed ${moved} room(s) over to other engines`);
         }
         await manager.stop();
-        await cluster?.close();
+        // sockets close before Redis goes (the adapter stores their sessions for recovery elsewhere)
         await srv.close().catch(() => {});
+        await cluster?.close();
         await db.close();
       },
     };

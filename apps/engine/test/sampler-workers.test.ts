@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRandomPack, initBackend, type Pack } from '@ppgn/core';
+import { buildRandomPack, encodePng, initBackend, type Pack } from '@ppgn/core';
+import type { RoomCondition } from '@ppgn/shared';
 import { loadPack, savePack } from '@ppgn/core/node';
 import { newRoomState } from '../src/rooms/defaults';
 import type { ChainPosition, ChainSpec, OpenChain, StepOutcome } from '../src/sampling/host';
@@ -93,6 +94,41 @@ describe('sampler worker threads', () => {
     // the frames are real PNGs that change as the chains move
     expect(Buffer.from(inProcess.frames[0]!.png, 'base64').subarray(1, 4).toString()).toBe('PNG');
     expect(new Set(inProcess.frames.map((f) => f.h)).size).toBeGreaterThan(30);
+  });
+
+  it("each frame names the scores of every room condition under the condition's id (in workers and in-process)", async () => {
+    const s = newRoomState('scored', 'scored', 'testpack', {});
+    const cond = (id: string, target: RoomCondition['target'], extra: Partial<RoomCondition> = {}): RoomCondition => ({ id, target, weight: 1, enabled: true, author: 't', ...extra });
+    const png = Buffer.from(encodePng({ shape: [16, 16, 3], data: new Float32Array(16 * 16 * 3).fill(0.25) })).toString('base64');
+    s.conditions = [
+      cond('two', { kind: 'class', condition: 'class', labels: ['cat', 'dog'], variant: 'logsoftmax' }),
+      cond('words', { kind: 'text', condition: 'keywords', text: 'red and round things' }),
+      cond('unit', { kind: 'unit', condition: 'units', layer: 'conv1', channel: 2 }),
+      cond('ref', { kind: 'image', png, name: 'grey' }),
+      // the same label as "two": both conditions list p(cat)
+      cond('cat-again', { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }),
+      // not sampled, so not scored
+      cond('off', { kind: 'class', condition: 'class', labels: ['star'], variant: 'logsoftmax' }, { enabled: false }),
+      cond('zero', { kind: 'class', condition: 'class', labels: ['tree'], variant: 'logsoftmax' }, { weight: 0 }),
+    ];
+    const open: OpenChain = { roomId: 'scored', packId: 'testpack', spec: { state: { conditions: s.conditions, params: s.params, strokes: [], context: null }, contextImage: null }, seed: 5, step: 0 };
+    const seen: unknown[] = [];
+    for (const sampler of [local, pool] as Sampler[]) {
+      positions.set(open.roomId, open);
+      await sampler.open(open);
+      const [r] = okOnly(await sampler.step(['scored']));
+      expect(r!.conditionScores).toEqual({
+        two: ['p(cat)', 'p(dog)'],
+        words: ['kw(red)', 'kw(round)'],
+        unit: ['unit(conv1:2)'],
+        ref: ['refDist(code)'],
+        'cat-again': ['p(cat)'],
+      });
+      for (const names of Object.values(r!.conditionScores)) for (const n of names) expect(r!.scores[n]).toEqual(expect.any(Number));
+      seen.push({ scores: r!.scores, conditionScores: r!.conditionScores });
+      await sampler.drop('scored');
+    }
+    expect(seen[1]).toEqual(seen[0]);
   });
 
   it('a chain that throws fails alone: the other rooms on its worker keep stepping', async () => {

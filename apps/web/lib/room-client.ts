@@ -37,6 +37,8 @@ export interface FrameView {
   version: number;
   blob: Blob;
   scores: Record<string, number>;
+  /** room condition id → the names of its scores in `scores` (from the engine) */
+  conditionScores: Record<string, string[]>;
   hNorm: number;
   at: number;
 }
@@ -214,7 +216,7 @@ export class RoomClient {
       history = [...history, { step: f.step, scores }];
       if (history.length > SCORE_POINTS) history = history.slice(history.length - SCORE_POINTS);
       this.set({
-        frame: { step: f.step, version: f.version, blob: toBlob(f.image), scores, hNorm: f.hNorm, at: f.at },
+        frame: { step: f.step, version: f.version, blob: toBlob(f.image), scores, conditionScores: f.conditionScores ?? {}, hNorm: f.hNorm, at: f.at },
         scores: history,
       });
     });
@@ -384,7 +386,7 @@ export class RoomClient {
       if (!res.ok || this.view.frame) return;
       const blob = await res.blob();
       if (this.view.frame) return;
-      this.set({ frame: { step: null, version: this.view.state?.version ?? 0, blob, scores: {}, hNorm: 0, at: Date.now() } });
+      this.set({ frame: { step: null, version: this.view.state?.version ?? 0, blob, scores: {}, conditionScores: {}, hNorm: 0, at: Date.now() } });
     } catch {
       /* a live frame will come */
     }

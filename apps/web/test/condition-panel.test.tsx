@@ -87,6 +87,38 @@ describe('ConditionPanel', () => {
     expect(send.mock.calls[0]![0]).toMatchObject({ type: 'condition.add', target: { kind: 'unit', condition: 'units', layer: 'code', channel: 12 }, weight: 1 });
   });
 
+  it("shows each condition's score as the engine lists it for the condition id, and nothing where it lists none", () => {
+    const cond = (id: string, target: RoomCondition['target']): RoomCondition => ({ id, target, weight: 1, enabled: true, author: 'u1' });
+    const conditions = [
+      cond('c1', { kind: 'class', condition: 'class', labels: ['cat', 'dog'], variant: 'logsoftmax' }),
+      // the engine's keyword matcher decides which words score (here "round" for "rounder"): the web does not re-match
+      cond('k1', { kind: 'text', condition: 'keywords', text: 'a rounder thing' }),
+      cond('u1', { kind: 'unit', condition: 'units', layer: 'conv1', channel: 3 }),
+      cond('i1', { kind: 'image', png: 'AAAA', name: 'ref' }),
+      cond('off', { kind: 'class', condition: 'class', labels: ['tree'], variant: 'logsoftmax' }),
+    ];
+    const frame = {
+      scores: { 'p(cat)': 0.25, 'p(dog)': 0.5, 'kw(round)': 0.75, 'unit(conv1:3)': 1.5, 'p(tree)': 0.9, contextError: -2 },
+      conditionScores: { c1: ['p(cat)', 'p(dog)'], k1: ['kw(round)'], u1: ['unit(conv1:3)'] },
+    };
+    const { rerender } = render(<ConditionPanel conditions={conditions} pack={pack} canSteer={false} send={vi.fn((_: IntentInput) => ok())} scores={frame} />);
+    const score = (id: string) => within(screen.getByTestId(`condition-${id}`)).queryByTestId('condition-score');
+    expect(score('c1')?.textContent).toBe('0.25');
+    expect(score('c1')?.getAttribute('title')).toBe('p(cat) at the latest frame');
+    expect(score('k1')?.textContent).toBe('0.75');
+    expect(score('k1')?.getAttribute('title')).toBe('kw(round) at the latest frame');
+    expect(score('u1')?.textContent).toBe('1.50');
+    // no score listed for the condition: nothing, even when a score of that name exists
+    expect(score('i1')).toBeNull();
+    expect(score('off')).toBeNull();
+    // a listed name without a value falls through to the next one
+    rerender(<ConditionPanel conditions={conditions} pack={pack} canSteer={false} send={vi.fn((_: IntentInput) => ok())} scores={{ ...frame, scores: { 'p(dog)': 0.5 } }} />);
+    expect(score('c1')?.getAttribute('title')).toBe('p(dog) at the latest frame');
+    expect(score('k1')).toBeNull();
+    rerender(<ConditionPanel conditions={conditions} pack={pack} canSteer={false} send={vi.fn((_: IntentInput) => ok())} scores={null} />);
+    expect(screen.queryAllByTestId('condition-score')).toHaveLength(0);
+  });
+
   it('a viewer sees the conditions but no steering controls', () => {
     const send = vi.fn((_: IntentInput) => ok());
     render(<ConditionPanel conditions={[cat]} pack={pack} canSteer={false} send={send} />);

@@ -128,11 +128,11 @@ describe('RoomClient', () => {
     sock.fire('room:patch', patch(4, { running: false }));
     sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
     expect(client.getSnapshot().state).toMatchObject({ version: 4, running: false });
-    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, hNorm: 1, at: 1 });
-    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, hNorm: 1, at: 2 });
-    expect(client.getSnapshot().frame?.step).toBe(6);
+    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 1 });
+    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 2 });
+    expect(client.getSnapshot().frame).toMatchObject({ step: 6, scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] } });
     expect(client.getSnapshot().scores.map((s) => s.scores['p(cat)'])).toEqual([0.5, 0.6]);
-    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, hNorm: 1, at: 3 });
+    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, conditionScores: {}, hNorm: 1, at: 3 });
     expect(client.getSnapshot().scores).toHaveLength(1); // reset chain: history restarts
   });
 
@@ -207,6 +207,25 @@ describe('RoomClient', () => {
     expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
+  });
+
+  it('when the room moves to another engine, joins again on the same connection and resyncs from its version', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push(joined());
+    client.start();
+    await tick();
+    // the new owner lost nothing: patches since our version
+    sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false })] }));
+    sock.fire('room:moved', { roomId: 'r1' });
+    await tick();
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 4, running: false } });
+    // the new owner is behind us (changes it never got): its full state wins
+    sock.joinReplies.push(joined({ state: { ...state(2), name: 'Back' } }));
+    sock.fire('room:moved', { roomId: 'r1' });
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 3, state: { version: 2, name: 'Back' } });
   });
 
   it('reports engine errors, failed joins and kicks', async () => {

@@ -16,13 +16,18 @@ export interface ImageInput {
   data: Float32Array | number[];
 }
 
-export type Term =
+/**
+ * One log-term. `id` (optional) says whom the term is for, e.g. the room condition it was built from: the
+ * sampler then lists the names of the scores the term produces under that id (`ChainResult.termScores`).
+ */
+export type Term = (
   | { kind: 'class'; labels: (string | number)[]; variant: ClassVariant; condition?: string; weight: number }
   | { kind: 'keywords'; words: string[]; condition?: string; weight: number }
   | { kind: 'text'; text: string; condition?: string; weight: number }
   | { kind: 'unit'; layer: string; channel: number; x?: number; y?: number; net?: string; weight: number }
   | { kind: 'imageRef'; image: ImageInput; layer?: string; net?: string; weight: number }
-  | { kind: 'context'; image: ImageInput; mask: ImageInput; weight: number };
+  | { kind: 'context'; image: ImageInput; mask: ImageInput; weight: number }
+) & { id?: string };
 
 export type TermKind = Term['kind'];
 
@@ -38,6 +43,10 @@ export class Condition {
   }
   add(...others: Condition[]): Condition {
     return add(this, ...others);
+  }
+  /** give every term the id `id` (its scores are then listed under it in `ChainResult.termScores`) */
+  withId(id: string): Condition {
+    return new Condition(this.terms.map((t) => ({ ...t, id })));
   }
   get isEmpty(): boolean {
     return this.terms.length === 0;
@@ -128,6 +137,8 @@ export interface ResolvedGroup {
 
 export interface ScoreSpec {
   name: string;
+  /** the id of the term this score measures (terms without an id: absent) */
+  term?: string;
   groupKey: string;
   /** 'prob' softmax prob of index; 'sigmoid' of index; 'value' raw value at index or mean over indices; 'dist' l2 distance */
   how: 'prob' | 'sigmoid' | 'value' | 'mean' | 'dist';
@@ -137,7 +148,7 @@ export interface ScoreSpec {
 export interface ResolvedCondition {
   groups: ResolvedGroup[];
   scores: ScoreSpec[];
-  context?: { image: Float32Array; mask: Float32Array; weight: number };
+  context?: { image: Float32Array; mask: Float32Array; weight: number; term?: string };
   /** name of the first class label targeted (for pTarget) */
   target?: { groupKey: string; index: number; label: string };
   warnings: string[];
@@ -217,6 +228,8 @@ export function resolveCondition(
     const f = `condition.terms[${i}]`;
     if (!t || typeof t !== 'object') throw new PpgnInputError(`${f} must be an object`, f);
     finiteNumber(t.weight, `${f}.weight`);
+    if (t.id !== undefined && (typeof t.id !== 'string' || t.id === '')) throw new PpgnInputError(`${f}.id must be a non-empty string`, `${f}.id`);
+    const term = t.id;
     switch (t.kind) {
       case 'class': {
         const c = findCondition(pack, 'classes', t.condition, `${f}.condition`) as Extract<ConditionSpec, { kind: 'classes' }>;
@@ -228,7 +241,7 @@ export function resolveCondition(
         for (const l of t.labels) {
           const idx = labelIndex(c.labels, l, `${f}.labels`, `class label`, c.id);
           g.weights[idx] += t.weight;
-          scores.push({ name: `p(${c.labels[idx]})`, groupKey: probKey, how: 'prob', indices: [idx] });
+          scores.push({ name: `p(${c.labels[idx]})`, term, groupKey: probKey, how: 'prob', indices: [idx] });
           if (!res.target) res.target = { groupKey: probKey, index: idx, label: c.labels[idx] };
         }
         break;
@@ -254,7 +267,7 @@ export function resolveCondition(
         for (const w of words) {
           const idx = labelIndex(c.vocabulary, w, `${f}.words`, 'keyword', c.id);
           g.weights[idx] += t.weight;
-          scores.push({ name: `kw(${c.vocabulary[idx]})`, groupKey: g.key, how: 'sigmoid', indices: [idx] });
+          scores.push({ name: `kw(${c.vocabulary[idx]})`, term, groupKey: g.key, how: 'sigmoid', indices: [idx] });
         }
         break;
       }
@@ -293,7 +306,7 @@ export function resolveCondition(
           idxs.push(t.channel);
         }
         for (const k of idxs) g.weights[k] += t.weight / idxs.length;
-        scores.push({ name: `unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`, groupKey: g.key, how: 'mean', indices: idxs });
+        scores.push({ name: `unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`, term, groupKey: g.key, how: 'mean', indices: idxs });
         break;
       }
       case 'imageRef': {
@@ -308,14 +321,14 @@ export function resolveCondition(
         const g = getGroup(netName, pre, tap, 'l2ref', 1);
         g.weights[0] = t.weight;
         g.target = refFeatures(netName, pre, tap, img);
-        scores.push({ name: `refDist(${tap})`, groupKey: g.key, how: 'dist', indices: [] });
+        scores.push({ name: `refDist(${tap})`, term, groupKey: g.key, how: 'dist', indices: [] });
         break;
       }
       case 'context': {
         if (res.context) throw new PpgnInputError('only one context (inpainting) term per condition', f);
         const image = imageData(pack, t.image, `${f}.image`);
         const mask = imageData(pack, t.mask, `${f}.mask`, true);
-        res.context = { image, mask, weight: t.weight };
+        res.context = { image, mask, weight: t.weight, term };
         break;
       }
       default:

@@ -87,6 +87,8 @@ export interface ChainResult {
   hNorm: number;
   /** per-term scores, evaluated at h before the update (or at the accepted point in exact modes) */
   scores: Record<string, number>;
+  /** term id → the names (keys of `scores`) of the scores that term produced, in order; terms without an id are not listed */
+  termScores: Record<string, string[]>;
   /** probability of the first targeted class (or null) */
   pTarget: number | null;
   /** softmax of the pack's first classes condition, if it was evaluated */
@@ -103,6 +105,7 @@ export interface ChainResult {
 
 interface EvalScores {
   scores: Record<string, number>;
+  termScores: Record<string, string[]>;
   pTarget: number | null;
   classProbs?: number[];
   objective: number;
@@ -568,6 +571,12 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
       return p.map((v) => v / s);
     };
     const probCache = new Map<string, number[]>();
+    const termScores: Record<string, string[]> = {};
+    const own = (term: string | undefined, name: string) => {
+      if (term === undefined) return;
+      const names = (termScores[term] ??= []);
+      if (!names.includes(name)) names.push(name);
+    };
     for (const s of r.scores) {
       const key = o.fast ? [...groupKeys.keys()][0] : s.groupKey;
       if (!data[`tap:${key}`]) continue;
@@ -580,8 +589,12 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
       else if (s.how === 'dist') v = Math.sqrt(row[0]);
       else v = s.indices.reduce((a, i) => a + row[i], 0) / s.indices.length;
       scores[s.name] = v;
+      own(s.term, s.name);
     }
-    if (data.ctx) scores['contextError'] = -data.ctx[b];
+    if (data.ctx) {
+      scores['contextError'] = -data.ctx[b];
+      own(r.context?.term, 'contextError');
+    }
     let classProbs: number[] | undefined;
     if (displayKey) classProbs = softmaxRow(rowOf(displayKey));
     else if (o.fast && groupKeys.size) classProbs = softmaxRow(rowOf([...groupKeys.keys()][0]));
@@ -595,7 +608,7 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
       if (kw.length) pTarget = kw.reduce((a, [, v]) => a + v, 0) / kw.length;
     }
     void fastCondId;
-    out.scores.push({ scores, pTarget, classProbs, objective: data.cond[b] });
+    out.scores.push({ scores, termScores, pTarget, classProbs, objective: data.cond[b] });
   }
   return out;
 }
@@ -702,7 +715,7 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     c.step++;
     c.rng = rngs[b].state;
     const s = ev.scores[b];
-    return { id: c.id, step: c.step, hNorm: norm(nh), scores: s.scores, pTarget: s.pTarget, classProbs: s.classProbs, objective: s.objective };
+    return { id: c.id, step: c.step, hNorm: norm(nh), scores: s.scores, termScores: s.termScores, pTarget: s.pTarget, classProbs: s.classProbs, objective: s.objective };
   });
 }
 
@@ -741,6 +754,7 @@ function exactResult(c: ChainState, accepted: boolean): ChainResult {
     step: c.step,
     hNorm: norm(c.h),
     scores: s.scores,
+    termScores: s.termScores,
     pTarget: s.pTarget,
     classProbs: s.classProbs,
     objective: s.objective,

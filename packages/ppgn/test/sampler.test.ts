@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import {
   cond,
   add,
+  Condition,
   createChain,
   stepBatch,
   runChains,
@@ -106,6 +107,42 @@ describe('sampler', () => {
     expect(r.classProbs!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(r.pTarget).toBeCloseTo(r.classProbs![1], 6);
     expect(r.hNorm).toBeCloseTo(Math.hypot(...c.h), 4);
+  });
+
+  it('lists the score names of each term with an id under that id (termScores), in every mode', async () => {
+    const condition = add(
+      cond.class(['class1', 'class2']).withId('two-classes'),
+      cond.keywords(['red', 'star']).withId('kw'),
+      cond.text('a blue thing').withId('text'),
+      cond.unit('conv1', 2).withId('unit'),
+      cond.unit('conv2', 1, { x: 1, y: 0 }).withId('unit-at'),
+      cond.imageRef(image16(3)).withId('ref'),
+      cond.class('class3'), // no id: scored, but listed under no term
+      cond.context(image16(4), mask16()).withId('ctx'),
+    );
+    for (const mode of ['ppgn', 'mala'] as const) {
+      const c = await createChain(pack, { seed: 5, condition, config: { mode } });
+      const [r] = await stepBatch(pack, [c]);
+      expect(r.termScores).toEqual({
+        'two-classes': ['p(class1)', 'p(class2)'],
+        kw: ['kw(red)', 'kw(star)'],
+        text: ['kw(blue)'],
+        unit: ['unit(conv1:2)'],
+        'unit-at': ['unit(conv2:1@1,0)'],
+        ref: ['refDist(code)'],
+        ctx: ['contextError'],
+      });
+      for (const names of Object.values(r.termScores)) for (const n of names) expect(r.scores[n]).toEqual(expect.any(Number));
+      expect(r.scores['p(class3)']).toEqual(expect.any(Number));
+    }
+    // terms without ids (the usual library use) list nothing
+    const plain = await createChain(pack, { seed: 5, condition: cond.class('class1') });
+    expect((await stepBatch(pack, [plain]))[0].termScores).toEqual({});
+  });
+
+  it('refuses a term id that is not a non-empty string', async () => {
+    const bad = new Condition([{ kind: 'class', labels: ['class1'], variant: 'logsoftmax', weight: 1, id: '' }]);
+    await expect(createChain(pack, { seed: 1, condition: bad })).rejects.toThrow(/condition\.terms\[0\]\.id must be a non-empty string/);
   });
 
   it('class conditioning raises p(target) (ppgn, dgnam, fast)', async () => {

@@ -177,6 +177,12 @@ export interface Frame {
   image: Uint8Array;
   /** score name → value (p(class), keyword probability, unit activation…) */
   scores: Record<string, number>;
+  /**
+   * room condition id → the names (keys of `scores`) of the scores that measure that condition, in order, as
+   * the sampler scored this frame. A condition that produced no score (disabled, weight 0, no value) is absent;
+   * scores of no condition (contextError, the inpainting mask) are in no list.
+   */
+  conditionScores: Record<string, string[]>;
   hNorm: number;
   at: number;
 }

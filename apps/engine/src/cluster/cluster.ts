@@ -94,7 +94,8 @@ export class Cluster {
     this.registry = new EngineRegistry(prisma, { id: this.id, url: opts.url }, opts.leaseMs);
     this.local = new LocalRooms(manager);
     this.rooms = new ClusterRooms(this, this.local);
-    this.secret = opts.secret ?? createHash('sha256').update(`ppgn-cluster\0${opts.databaseUrl}\0${opts.redisUrl}`).digest('hex');
+    this.secret =
+      opts.secret ?? createHash('sha256').update(`ppgn-cluster\0${opts.databaseUrl}\0${opts.redisUrl}`).digest('hex');
   }
 
   /** Join the cluster: the Socket.IO adapter, RPC, the engine row; rooms are then leased on demand. */
@@ -112,7 +113,10 @@ export class Cluster {
     io.adapter(createAdapter(adapterClient));
     const rpc = await Rpc.connect(opts.redisUrl, engineId, log);
     const cluster = new Cluster(prisma, manager, io, rpc, adapterClient, { ...opts, engineId, leaseMs });
-    manager.ownership = { acquire: (roomId) => cluster.leases.acquire(roomId), lost: (roomId) => void cluster.lose(roomId) };
+    manager.ownership = {
+      acquire: (roomId) => cluster.leases.acquire(roomId),
+      lost: (roomId) => void cluster.lose(roomId),
+    };
     cluster.handlers();
     await cluster.registry.register();
     await cluster.refresh();
@@ -135,7 +139,8 @@ export class Cluster {
         this.owners.set(roomId, holder.owner);
         return holder.owner;
       }
-      if (this.draining) throw new RoomError('this engine is handing its rooms over; try again in a moment', 'unavailable');
+      if (this.draining)
+        throw new RoomError('this engine is handing its rooms over; try again in a moment', 'unavailable');
       const lease = await this.adopt(roomId);
       if (lease) return 'local';
     }
@@ -223,9 +228,15 @@ export class Cluster {
       if (from !== this.id) this.remote.set(a.socketId, { engine: from, roomId: a.roomId, userId: a.userId });
       return joined;
     });
-    rpc.handle('intent', (a: { roomId: string; caller: Caller; intent: Intent }) => this.ours(a.roomId).intent(a.roomId, a.caller, a.intent));
-    rpc.handle('admin', (a: { roomId: string; caller: Caller; action: AdminAction }) => this.ours(a.roomId).admin(a.roomId, a.caller, a.action));
-    rpc.handle('presence', (a: { roomId: string; userId: string; p: PresenceUpdate }) => this.local.presence(a.roomId, a.userId, a.p));
+    rpc.handle('intent', (a: { roomId: string; caller: Caller; intent: Intent }) =>
+      this.ours(a.roomId).intent(a.roomId, a.caller, a.intent),
+    );
+    rpc.handle('admin', (a: { roomId: string; caller: Caller; action: AdminAction }) =>
+      this.ours(a.roomId).admin(a.roomId, a.caller, a.action),
+    );
+    rpc.handle('presence', (a: { roomId: string; userId: string; p: PresenceUpdate }) =>
+      this.local.presence(a.roomId, a.userId, a.p),
+    );
     rpc.handle('leave', (a: { roomId: string; userId: string; socketId: string; left: boolean }) => {
       this.remote.delete(a.socketId);
       this.local.leave(a.roomId, a.userId, a.socketId, a.left);
@@ -233,7 +244,9 @@ export class Cluster {
     // a draining peer hands a room over
     rpc.handle('adopt', async (a: { roomId: string }) => {
       if (this.draining || this.closed) return;
-      await this.adopt(a.roomId).catch((err) => this.log(`adopting room ${a.roomId} failed: ${(err as Error).message}`));
+      await this.adopt(a.roomId).catch((err) =>
+        this.log(`adopting room ${a.roomId} failed: ${(err as Error).message}`),
+      );
     });
     rpc.handle('owner', (a: { roomId: string; owner: string }) => {
       this.owners.set(a.roomId, a.owner);
@@ -308,7 +321,8 @@ export class Cluster {
   /** Middleware before the API routes: room requests go to the owner, new rooms to the least-loaded engine. */
   httpRoutes(router: express.Router): express.Router {
     router.use((req, _res, next) => {
-      if (req.headers[SECRET] === this.secret && typeof req.headers[CLIENT] === 'string') (req as ForwardedRequest).ppgnClient = req.headers[CLIENT];
+      if (req.headers[SECRET] === this.secret && typeof req.headers[CLIENT] === 'string')
+        (req as ForwardedRequest).ppgnClient = req.headers[CLIENT];
       next();
     });
     const place: express.RequestHandler = (req, res, next) => {
@@ -316,35 +330,56 @@ export class Cluster {
       const target = this.leastLoaded();
       if (!target || target.id === this.id) return next();
       this.placed.set(target.id, (this.placed.get(target.id) ?? 0) + 1);
-      void this.forward(req, res, target.url);
+      // the chosen engine did not answer: make the room here
+      void this.forward(req, res, target.url).then((ok) => ok || next());
     };
     const owned =
       (roomOf: (req: express.Request) => unknown): express.RequestHandler =>
       (req, res, next) => {
         const roomId = roomOf(req);
         if (typeof roomId !== 'string' || roomId.length === 0 || roomId.length > 64) return next();
-        this.locate(roomId).then(
-          async (where) => {
+        (async () => {
+          // a second try when the owner did not answer (it drained or died: wait out its lease, look again)
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const where = await this.locate(roomId);
             if (where === 'local') return next();
-            if (this.forwarded(req)) throw new RoomError('the room is moving between engines; try again in a moment', 'unavailable');
+            if (this.forwarded(req))
+              throw new RoomError('the room is moving between engines; try again in a moment', 'unavailable');
             const url = this.peers.find((p) => p.id === where)?.url ?? (await this.registry.url(where));
-            if (!url) throw new RoomError('the engine running this room is gone; try again in a few seconds', 'unavailable');
-            const ok = await this.forward(req, res, url);
-            if (!ok) void this.suspect(roomId, where);
-          },
-          (err: unknown) => {
-            if (err instanceof RoomError && err.code === 'not_found') return next();
-            const code = err instanceof RoomError ? err.code : 'unavailable';
-            if (!(err instanceof RoomError)) this.log(`routing a request for room ${roomId} failed: ${(err as Error).message}`);
-            res.status(httpStatus(code)).json(errorBody(code, err instanceof RoomError ? err.message : 'the cluster cannot route this request right now; try again'));
-          },
-        );
+            if (url && (await this.forward(req, res, url))) return;
+            await this.suspect(roomId, where);
+          }
+          throw new RoomError(
+            'the engine running this room is not answering; try again in a few seconds',
+            'unavailable',
+          );
+        })().catch((err: unknown) => {
+          if (res.headersSent) return;
+          if (err instanceof RoomError && err.code === 'not_found') return next();
+          const code = err instanceof RoomError ? err.code : 'unavailable';
+          if (!(err instanceof RoomError))
+            this.log(`routing a request for room ${roomId} failed: ${(err as Error).message}`);
+          res
+            .status(httpStatus(code))
+            .json(
+              errorBody(
+                code,
+                err instanceof RoomError ? err.message : 'the cluster cannot route this request right now; try again',
+              ),
+            );
+        });
       };
     router.post('/rooms', place);
     router.post('/gallery/mix', place);
     router.post('/gallery/:id/remix', place);
-    router.use('/rooms/:id', owned((req) => req.params.id));
-    router.post('/gallery', owned((req) => (req.body as { roomId?: unknown } | undefined)?.roomId));
+    router.use(
+      '/rooms/:id',
+      owned((req) => req.params.id),
+    );
+    router.post(
+      '/gallery',
+      owned((req) => (req.body as { roomId?: unknown } | undefined)?.roomId),
+    );
     return router;
   }
 
@@ -365,9 +400,13 @@ export class Cluster {
     return best;
   }
 
-  /** Send the request on to a peer and relay its answer. False: the peer did not answer. */
+  /** Send the request on to a peer and relay its answer. False: the peer did not answer (nothing was sent). */
   private async forward(req: express.Request, res: express.Response, base: string): Promise<boolean> {
-    const headers: Record<string, string> = { [HOP]: this.id, [SECRET]: this.secret, [CLIENT]: (req as ForwardedRequest).ppgnClient ?? req.ip ?? '' };
+    const headers: Record<string, string> = {
+      [HOP]: this.id,
+      [SECRET]: this.secret,
+      [CLIENT]: (req as ForwardedRequest).ppgnClient ?? req.ip ?? '',
+    };
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     if (hasBody) headers['content-type'] = 'application/json';
@@ -379,7 +418,14 @@ export class Cluster {
         signal: AbortSignal.timeout(60_000),
       });
       res.status(r.status);
-      for (const h of ['content-type', 'content-disposition', 'cache-control', 'ratelimit', 'ratelimit-policy', 'retry-after']) {
+      for (const h of [
+        'content-type',
+        'content-disposition',
+        'cache-control',
+        'ratelimit',
+        'ratelimit-policy',
+        'retry-after',
+      ]) {
         const v = r.headers.get(h);
         if (v) res.setHeader(h, v);
       }
@@ -387,8 +433,9 @@ export class Cluster {
       return true;
     } catch (err) {
       this.log(`forwarding ${req.method} ${req.path} to ${base} failed: ${(err as Error).message}`);
-      if (!res.headersSent) res.status(httpStatus('unavailable')).json(errorBody('unavailable', 'the engine running this room is not answering; try again in a few seconds'));
-      return false;
+      // relayed halfway: nothing more can be said to the client
+      if (res.headersSent) res.end();
+      return res.headersSent;
     }
   }
 
@@ -421,7 +468,9 @@ export class Cluster {
     for (const roomId of [...this.manager.rooms.keys()]) {
       const saved = await this.manager.release(roomId);
       if (!saved) this.log(`room ${roomId}: some changes were not written before the handover`);
-      await this.leases.release([roomId]).catch((err) => this.log(`releasing room ${roomId} failed: ${(err as Error).message}`));
+      await this.leases
+        .release([roomId])
+        .catch((err) => this.log(`releasing room ${roomId} failed: ${(err as Error).message}`));
       this.owners.delete(roomId);
       const target = targets[i++ % Math.max(1, targets.length)];
       if (target) {
@@ -442,7 +491,6 @@ export class Cluster {
   }
 }
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The socket layer's rooms in a cluster: calls go to whichever engine owns the room. */
@@ -462,7 +510,13 @@ export class ClusterRooms implements RoomGateway {
           return await here();
         } catch (err) {
           // we lost it between locate and the call: look again
-          if (err instanceof RoomError && err.code === 'not_found' && !this.cluster.isLocal(roomId) && Date.now() < until) continue;
+          if (
+            err instanceof RoomError &&
+            err.code === 'not_found' &&
+            !this.cluster.isLocal(roomId) &&
+            Date.now() < until
+          )
+            continue;
           throw err;
         }
       }
@@ -470,7 +524,10 @@ export class ClusterRooms implements RoomGateway {
         return await this.cluster.rpc.call<T>(where, method, args, RPC_MS);
       } catch (err) {
         const retry = err instanceof RpcTimeout || (err instanceof RoomError && err.code === 'conflict');
-        if (!retry || Date.now() > until) throw err instanceof RpcTimeout ? new RoomError('the engine running this room is not answering; try again', 'unavailable') : err;
+        if (!retry || Date.now() > until)
+          throw err instanceof RpcTimeout
+            ? new RoomError('the engine running this room is not answering; try again', 'unavailable')
+            : err;
         if (err instanceof RpcTimeout) await this.cluster.suspect(roomId, where);
         else this.cluster.forget(roomId);
       }

@@ -39,18 +39,24 @@ export class RpcTimeout extends Error {
 function encode(value: unknown): string {
   return JSON.stringify(value, (_k, v) => {
     if (v instanceof Uint8Array) return { $b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
-    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data)) return { $b64: Buffer.from(v.data).toString('base64') };
+    if (v && typeof v === 'object' && v.type === 'Buffer' && Array.isArray(v.data))
+      return { $b64: Buffer.from(v.data).toString('base64') };
     return v;
   });
 }
 
 /** JSON with bytes back as Buffers */
 function decode<T>(text: string): T {
-  return JSON.parse(text, (_k, v) => (v && typeof v === 'object' && typeof v.$b64 === 'string' ? Buffer.from(v.$b64, 'base64') : v));
+  return JSON.parse(text, (_k, v) =>
+    v && typeof v === 'object' && typeof v.$b64 === 'string' ? Buffer.from(v.$b64, 'base64') : v,
+  );
 }
 
 export class Rpc {
-  private pending = new Map<string, { resolve(v: unknown): void; reject(e: unknown): void; timer: ReturnType<typeof setTimeout> }>();
+  private pending = new Map<
+    string,
+    { resolve(v: unknown): void; reject(e: unknown): void; timer: ReturnType<typeof setTimeout> }
+  >();
   private handlers = new Map<string, Handler>();
   private closed = false;
 
@@ -155,15 +161,23 @@ export class Rpc {
     const reply = (r: Omit<Response, 'k' | 'id'>) => {
       if (msg.id !== null) this.send(PREFIX + msg.from, { k: 'res', id: msg.id, ...r }).catch(() => {});
     };
-    if (!handler) return reply({ ok: false, error: { message: `engine ${this.engineId} cannot do "${msg.method}"`, code: 'internal' } });
+    if (!handler)
+      return reply({
+        ok: false,
+        error: { message: `engine ${this.engineId} cannot do "${msg.method}"`, code: 'internal' },
+      });
     Promise.resolve()
       .then(() => handler(msg.args, msg.from))
       .then(
         (value) => reply({ ok: true, value: value ?? null }),
         (err: unknown) => {
           const code: ErrorCode = err instanceof RoomError ? err.code : 'internal';
-          if (code === 'internal') this.log(`rpc ${msg.method} from ${msg.from} failed: ${(err as Error)?.stack ?? err}`);
-          reply({ ok: false, error: { message: code === 'internal' ? 'internal error' : (err as Error).message, code } });
+          if (code === 'internal')
+            this.log(`rpc ${msg.method} from ${msg.from} failed: ${(err as Error)?.stack ?? err}`);
+          reply({
+            ok: false,
+            error: { message: code === 'internal' ? 'internal error' : (err as Error).message, code },
+          });
         },
       );
   }

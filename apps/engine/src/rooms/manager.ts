@@ -284,7 +284,7 @@ export class RoomManager {
       if (h0) {
         // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
         const image = input.firstFrame ?? (await this.renderPng(live, live.chain.h));
-        live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, hNorm: norm(live.chain.h), at: Date.now() };
+        live.lastFrame = { roomId: id, step: 0, version: live.model.version, image, scores: {}, conditionScores: {}, hNorm: norm(live.chain.h), at: Date.now() };
       }
       await this.store.create({ ...stored, h: live.chain.h });
       if (this.ownership) {
@@ -434,7 +434,16 @@ export class RoomManager {
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
       const image = await this.renderPng(room, h);
       const patch = room.model.system({}, actor.userId);
-      const frame: Frame = { roomId, step: room.chain.step, version: patch.version, image, scores: room.lastFrame?.scores ?? {}, hNorm: norm(h), at: Date.now() };
+      const frame: Frame = {
+        roomId,
+        step: room.chain.step,
+        version: patch.version,
+        image,
+        scores: room.lastFrame?.scores ?? {},
+        conditionScores: room.lastFrame?.conditionScores ?? {},
+        hNorm: norm(h),
+        at: Date.now(),
+      };
       const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
       this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
@@ -674,6 +683,7 @@ export class RoomManager {
             version: room.model.version,
             image: asBuffer(res.png),
             scores: res.scores,
+            conditionScores: res.conditionScores,
             hNorm: res.hNorm,
             at: Date.now(),
           });

@@ -62,22 +62,24 @@ export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput 
   return out;
 }
 
+/** The sampler term of a room condition; the term carries the condition's id, so its scores come back under it. */
 export function termOf(c: RoomCondition, pack: Pack): Term {
   const t = c.target;
+  const id = c.id;
   switch (t.kind) {
     case 'class':
-      return { kind: 'class', labels: t.labels, variant: t.variant, condition: t.condition, weight: c.weight };
+      return { kind: 'class', id, labels: t.labels, variant: t.variant, condition: t.condition, weight: c.weight };
     case 'text':
-      return { kind: 'text', text: t.text, condition: t.condition, weight: c.weight };
+      return { kind: 'text', id, text: t.text, condition: t.condition, weight: c.weight };
     case 'image': {
       const [H, W, C] = pack.imageShape;
       let img = decodePng(Buffer.from(t.png, 'base64'), C as 1 | 3, pack.manifest.image.range);
       if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
-      return { kind: 'imageRef', image: { shape: [H, W, C], data: img.data }, weight: c.weight };
+      return { kind: 'imageRef', id, image: { shape: [H, W, C], data: img.data }, weight: c.weight };
     }
     case 'unit': {
       const spec = pack.manifest.conditions.find((s) => s.id === t.condition);
-      return { kind: 'unit', layer: t.layer, channel: t.channel, x: t.x, y: t.y, net: spec?.net ?? 'E', weight: c.weight };
+      return { kind: 'unit', id, layer: t.layer, channel: t.channel, x: t.x, y: t.y, net: spec?.net ?? 'E', weight: c.weight };
     }
   }
 }

@@ -46,7 +46,15 @@ export interface ChainPosition {
 }
 
 export type StepOutcome =
-  | (ChainPosition & { roomId: string; ok: true; png: Uint8Array; scores: Record<string, number>; hNorm: number })
+  | (ChainPosition & {
+      roomId: string;
+      ok: true;
+      png: Uint8Array;
+      scores: Record<string, number>;
+      /** room condition id → its score names (the chain's terms carry the condition ids) */
+      conditionScores: Record<string, string[]>;
+      hNorm: number;
+    })
   | { roomId: string; ok: false; error: string };
 
 interface HostedRoom {
@@ -162,7 +170,7 @@ export class ChainHost {
         const [roomId, room] = stepped[i]!;
         room.lastImage = res.image ?? null;
         const png = room.lastImage ? this.png(pack, room.lastImage) : new Uint8Array(0);
-        out.push({ roomId, ok: true, ...position(room.chain), png, scores: res.scores, hNorm: res.hNorm });
+        out.push({ roomId, ok: true, ...position(room.chain), png, scores: res.scores, conditionScores: res.termScores, hNorm: res.hNorm });
       });
       for (const [roomId, err] of failed) out.push({ roomId, ok: false, error: err instanceof Error ? err.message : String(err) });
     }

@@ -2,7 +2,7 @@
 
 import { useId, useMemo, useRef, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
-import { LIMITS, type Ack, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
+import { LIMITS, type Ack, type Frame, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { matchWords, type PackConditions } from '../../lib/pack';
 import type { SendOptions } from '../../lib/room-client';
 import { shortId } from '../debounce';
@@ -15,8 +15,8 @@ export interface ConditionPanelProps {
   canSteer: boolean;
   /** `quiet`: the caller shows a failure inline, so no toast */
   send: (intent: IntentInput, opts?: SendOptions) => Promise<Ack>;
-  /** latest frame scores, e.g. { "p(cat)": 0.4 } */
-  scores?: Record<string, number>;
+  /** the latest frame's scores, e.g. { "p(cat)": 0.4 }, and which of them measure each condition (both from the engine) */
+  scores?: FrameScores | null;
   members?: Member[];
   /** preview image URLs from the engine (class thumbnails, unit visualisations) */
   previews?: { classThumb(condition: string, label: string): string; unit(condition: string, layer: string, channel: number): string } | null;
@@ -30,21 +30,20 @@ export function describeCondition(c: RoomCondition): string {
   return `${t.layer} #${t.channel}`;
 }
 
-/** The score names a condition produces (see the engine's sampler). */
-export function scoreNames(c: RoomCondition, vocabulary: string[] = []): string[] {
-  const t = c.target;
-  if (t.kind === 'class') return t.labels.map((l) => `p(${l})`);
-  if (t.kind === 'text')
-    return matchWords(t.text, vocabulary)
-      .filter((m) => m.match)
-      .map((m) => `kw(${m.match})`);
-  if (t.kind === 'image') return [];
-  return [`unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`];
+export type FrameScores = Pick<Frame, 'scores' | 'conditionScores'>;
+
+/** The first score the engine lists for a condition at this frame, or null (no frame, or the condition has none). */
+export function conditionScore(frame: FrameScores | null | undefined, conditionId: string): { name: string; value: number } | null {
+  for (const name of frame?.conditionScores?.[conditionId] ?? []) {
+    const value = frame!.scores[name];
+    if (value !== undefined) return { name, value };
+  }
+  return null;
 }
 
 const KIND_LABEL = { class: 'Class', text: 'Keywords', unit: 'Unit', image: 'Image' } as const;
 
-export function ConditionPanel({ conditions, pack, canSteer, send, scores = {}, members = [], previews = null }: ConditionPanelProps) {
+export function ConditionPanel({ conditions, pack, canSteer, send, scores = null, members = [], previews = null }: ConditionPanelProps) {
   const full = conditions.length >= LIMITS.conditions;
   return (
     <section className="panel" aria-labelledby="cond-title" data-testid="condition-panel">
@@ -89,15 +88,14 @@ function ConditionRow({
   pack: PackConditions;
   canSteer: boolean;
   send: ConditionPanelProps['send'];
-  scores: Record<string, number>;
+  scores: FrameScores | null;
   authorName?: string;
 }) {
   // one condition.update per drag or key press-and-release, not one per debounce tick
   const weightGesture = useGestureValue(c.weight, (w: number) => send({ type: 'condition.update', id: c.id, weight: w }));
   const weight = weightGesture.value;
   const desc = describeCondition(c);
-  const names = scoreNames(c, pack.keywords?.vocabulary);
-  const score = names.map((n) => scores[n]).find((v) => v !== undefined);
+  const score = conditionScore(scores, c.id);
   const wid = useId();
   return (
     <li className={`cond ${c.enabled ? '' : 'off'}`} data-testid={`condition-${c.id}`} data-kind={c.target.kind}>
@@ -124,9 +122,9 @@ function ConditionRow({
             {desc}
           </span>
         )}
-        {score !== undefined && (
-          <span className="score" title={`${names[0]} at the latest frame`}>
-            {score.toFixed(2)}
+        {score && (
+          <span className="score" data-testid="condition-score" title={`${score.name} at the latest frame`}>
+            {score.value.toFixed(2)}
           </span>
         )}
       </div>

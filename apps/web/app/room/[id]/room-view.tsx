@@ -242,7 +242,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
         <aside className="side">
           {state ? (
             <>
-              <ConditionPanel conditions={state.conditions} pack={pack} canSteer={canSteer} send={send} scores={view.frame?.scores} members={view.members} previews={previews} />
+              <ConditionPanel conditions={state.conditions} pack={pack} canSteer={canSteer} send={send} scores={view.frame} members={view.members} previews={previews} />
               <ParamsPanel params={state.params} canSteer={canSteer} send={send} />
             </>
           ) : (
