@@ -44,7 +44,8 @@ const FPS = Math.min(30, arg('fps', 10));
 const STEER_MS = arg('steer-every', 1000);
 const ENGINES = arg('engines', 1);
 const COMPARE = process.argv.includes('--compare');
-if (!Number.isInteger(ENGINES) || ENGINES > MAX_ENGINES) usage(`--engines must be a whole number from 1 to ${MAX_ENGINES}`);
+if (!Number.isInteger(ENGINES) || ENGINES > MAX_ENGINES)
+  usage(`--engines must be a whole number from 1 to ${MAX_ENGINES}`);
 if (COMPARE && ENGINES < 2) usage('--compare runs one engine, then --engines N: give --engines 2 or more');
 
 const freePort = () =>
@@ -127,7 +128,17 @@ async function single(tmp: string, modelsDir: string): Promise<Deployment> {
   const port = await freePort();
   const pgDir = path.join(tmp, 'pg');
   const engine = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: { ...process.env, ENGINE_PORT: String(port), ENGINE_HOST: '127.0.0.1', DATABASE_URL: '', REDIS_URL: '', PPGN_DATA_DIR: pgDir, PPGN_MODELS_DIR: modelsDir, PPGN_RATE_IDENTITIES: '1000000', PPGN_RATE_ROOMS: '1000000' },
+    env: {
+      ...process.env,
+      ENGINE_PORT: String(port),
+      ENGINE_HOST: '127.0.0.1',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      PPGN_DATA_DIR: pgDir,
+      PPGN_MODELS_DIR: modelsDir,
+      PPGN_RATE_IDENTITIES: '1000000',
+      PPGN_RATE_ROOMS: '1000000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -171,7 +182,10 @@ async function cluster(n: number, modelsDir: string): Promise<Deployment> {
   return {
     targets: c.engines.map((e) => ({ name: e.name, base: e.url, pid: e.pid })),
     output: () => lines.join('\n'),
-    extraTicks: () => ({ postgres: pgDir ? postgresTicks(pgDir) : undefined, redis: redisPid ? cpuTicks(redisPid) : undefined }),
+    extraTicks: () => ({
+      postgres: pgDir ? postgresTicks(pgDir) : undefined,
+      redis: redisPid ? cpuTicks(redisPid) : undefined,
+    }),
     stop: () => c.stop(),
   };
 }
@@ -189,11 +203,18 @@ interface EngineResult {
 async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
   const { targets } = dep;
   const n = targets.length;
-  const packs = (await (await fetch(`${targets[0]!.base}/packs`)).json()) as { id: string; conditionSpecs: { id: string; kind: string; labels?: string[] }[] }[];
+  const packs = (await (await fetch(`${targets[0]!.base}/packs`)).json()) as {
+    id: string;
+    conditionSpecs: { id: string; kind: string; labels?: string[] }[];
+  }[];
   const cls = packs[0]!.conditionSpecs.find((c) => c.kind === 'classes')!;
-  console.error(`[loadtest] ${n === 1 ? 'engine' : `${n} engines`} up (${packNote}); ${ROOMS} rooms × ${CLIENTS} clients for ${SECONDS}s at ${FPS} fps`);
+  console.error(
+    `[loadtest] ${n === 1 ? 'engine' : `${n} engines`} up (${packNote}); ${ROOMS} rooms × ${CLIENTS} clients for ${SECONDS}s at ${FPS} fps`,
+  );
 
   const latencies: number[] = [];
+  /** intent sent → its ack (the change applied, versioned and broadcast as a patch) */
+  const acks: number[] = [];
   const framesPerClient: number[] = [];
   const clientEngine: number[] = [];
   const sockets: Sock[] = [];
@@ -202,7 +223,11 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
     const res = await fetch(`${targets[r % n]!.base}/rooms`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ author: 'loadtest', conditions: [{ target: { kind: 'class', condition: cls.id, labels: [cls.labels![r % cls.labels!.length]] } }], params: { fps: FPS } }),
+      body: JSON.stringify({
+        author: 'loadtest',
+        conditions: [{ target: { kind: 'class', condition: cls.id, labels: [cls.labels![r % cls.labels!.length]] } }],
+        params: { fps: FPS },
+      }),
     });
     if (!res.ok) throw new Error(`POST /rooms through ${targets[r % n]!.name}: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { id: string; tokens: { editor: string } };
@@ -225,10 +250,13 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
           framesPerClient[idx] = frames;
           if (c === 0) {
             // the steering client measures: first frame sampled under (or after) the version it created
-            while (room.pending.length && f.version >= room.pending[0]!.version) latencies.push(Date.now() - room.pending.shift()!.sentAt);
+            while (room.pending.length && f.version >= room.pending[0]!.version)
+              latencies.push(Date.now() - room.pending.shift()!.sentAt);
           }
         });
-        const res = await s.timeout(30_000).emitWithAck('room:join', { roomId: room.id, token: room.token, name: `c${c}` });
+        const res = await s
+          .timeout(30_000)
+          .emitWithAck('room:join', { roomId: room.id, token: room.token, name: `c${c}` });
         if (!res.ok) throw new Error(res.error);
       }),
     ),
@@ -249,6 +277,7 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
         .steer!.timeout(10_000)
         .emitWithAck('room:intent', { type: 'params.set', params: { eps3: eps } })
         .then((ack) => {
+          if (measuring) acks.push(Date.now() - sentAt);
           if (ack.ok) room.pending.push({ version: ack.version, sentAt });
         })
         .catch(() => {});
@@ -268,7 +297,9 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
   const chains = await Promise.all(
     targets.map(async (t) => {
       try {
-        const h = (await (await fetch(`${t.base}/health`, { signal: AbortSignal.timeout(5000) })).json()) as { engine?: { chains?: number } };
+        const h = (await (await fetch(`${t.base}/health`, { signal: AbortSignal.timeout(5000) })).json()) as {
+          engine?: { chains?: number };
+        };
         return typeof h.engine?.chains === 'number' ? h.engine.chains : undefined;
       } catch {
         return undefined;
@@ -288,33 +319,39 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
     steers_measured: latencies.length,
     p50_ms: pct(latencies, 50),
     p95_ms: pct(latencies, 95),
+    ack_p50_ms: pct(acks, 50),
+    ack_p95_ms: pct(acks, 95),
     frames_per_client_per_s: Number((mean(framesPerClient) / wall).toFixed(2)),
     engine_cpu_percent: round1(cpuPct.reduce((a, b) => a + b, 0)),
     engine_peak_rss_mb: round1(peakRss.reduce((a, b) => a + b, 0)),
   };
   if (n > 1) {
-    result.per_engine = targets.map(
-      (t, i): EngineResult => ({
-        name: t.name,
-        clients: clientEngine.filter((e) => e === i).length,
-        frames_per_client_per_s: Number((mean(framesPerClient.filter((_, k) => clientEngine[k] === i)) / wall).toFixed(2)),
-        cpu_percent: cpuPct[i]!,
-        peak_rss_mb: round1(peakRss[i]!),
-        ...(chains[i] !== undefined ? { chains: chains[i] } : {}),
-      }),
-    );
+    result.per_engine = targets.map((t, i): EngineResult => ({
+      name: t.name,
+      clients: clientEngine.filter((e) => e === i).length,
+      frames_per_client_per_s: Number(
+        (mean(framesPerClient.filter((_, k) => clientEngine[k] === i)) / wall).toFixed(2),
+      ),
+      cpu_percent: cpuPct[i]!,
+      peak_rss_mb: round1(peakRss[i]!),
+      ...(chains[i] !== undefined ? { chains: chains[i] } : {}),
+    }));
   }
   if (extra || n > 1) {
-    const ticksPct = (a?: number, b?: number) => (a === undefined || b === undefined ? null : round1(((b - a) / 100 / wall) * 100));
+    const ticksPct = (a?: number, b?: number) =>
+      a === undefined || b === undefined ? null : round1(((b - a) / 100 / wall) * 100);
     if (extra1.redis !== undefined) result.redis_cpu_percent = ticksPct(extra0.redis, extra1.redis);
     result.postgres_cpu_percent = ticksPct(extra0.postgres, extra1.postgres);
     result.loadtest_cpu_percent = round1(((self.user + self.system) / 1e6 / wall) * 100);
-    result.machine_cpu_percent = round1(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100 * os.cpus().length);
+    result.machine_cpu_percent = round1(
+      ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100 * os.cpus().length,
+    );
     result.cores = os.cpus().length;
     // frames every client of a room gets are that room's chain steps: steps per engine CPU-second is
     // what compares runs that got different CPU shares on a shared machine
     const cpu = (result.engine_cpu_percent as number) / 100;
-    result.room_frames_per_engine_cpu_s = cpu > 0 ? round1(((result.frames_per_client_per_s as number) * ROOMS) / cpu) : null;
+    result.room_frames_per_engine_cpu_s =
+      cpu > 0 ? round1(((result.frames_per_client_per_s as number) * ROOMS) / cpu) : null;
   }
   return result;
 }
@@ -335,6 +372,7 @@ function table(a: Record<string, unknown>, b: Record<string, unknown>): string {
     ['frames / client / s', (r) => r.frames_per_client_per_s],
     ['p50 steer→frame (ms)', (r) => r.p50_ms],
     ['p95 steer→frame (ms)', (r) => r.p95_ms],
+    ['p95 steer→ack (ms)', (r) => r.ack_p95_ms],
     ['steers measured', (r) => r.steers_measured],
     ['engine CPU % (sum)', (r) => r.engine_cpu_percent],
     ['room frames / engine CPU-s', (r) => r.room_frames_per_engine_cpu_s],
@@ -348,7 +386,9 @@ function table(a: Record<string, unknown>, b: Record<string, unknown>): string {
   const out = [`${''.padEnd(w)}  ${'1 engine'.padStart(12)}  ${`${b.engines} engines`.padStart(12)}`];
   for (const [k, f] of rows) out.push(`${k.padEnd(w)}  ${String(f(a)).padStart(12)}  ${String(f(b)).padStart(12)}`);
   for (const e of (b.per_engine as EngineResult[]) ?? [])
-    out.push(`  ${e.name}: ${e.clients} clients, ${e.frames_per_client_per_s} frames/client/s, CPU ${e.cpu_percent} %, peak RSS ${e.peak_rss_mb} MB${e.chains !== undefined ? `, ${e.chains} chains` : ''}`);
+    out.push(
+      `  ${e.name}: ${e.clients} clients, ${e.frames_per_client_per_s} frames/client/s, CPU ${e.cpu_percent} %, peak RSS ${e.peak_rss_mb} MB${e.chains !== undefined ? `, ${e.chains} chains` : ''}`,
+    );
   return out.join('\n');
 }
 

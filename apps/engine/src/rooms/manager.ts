@@ -152,6 +152,8 @@ export class RoomManager {
   /** stop() was called: no more steering (stays true, unlike `stopped`, which is also the state before start) */
   private stopping = false;
   private lastCheckpoint = 0;
+  /** rooms whose chain restart (new seed) is queued: not stepped until it is done */
+  private readonly resetting = new Set<string>();
   /** exposed for the benchmark / health */
   stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
   /** cluster mode: rooms are leased (set by the cluster before start) */
@@ -419,44 +421,68 @@ export class RoomManager {
   /** Apply a client intent: validate, apply, version, persist, broadcast, update the chain. */
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
-    return this.exclusive(async () => {
-      this.assertRunning();
-      // "use the current frame": its pixels are kept by content hash before the model refers to them
-      let frameHash: string | undefined;
-      if (intent.type === 'mask.context' && intent.useCurrentFrame) {
+    // "use the current frame" reads the chain's pixels: it waits until no step is in flight
+    if (intent.type === 'mask.context' && intent.useCurrentFrame) {
+      return this.exclusive(async () => {
+        this.assertRunning();
         const frame = await this.sampler.frameImage(roomId);
-        frameHash = this.keepBlob(room, frame.png);
+        return this.applyIntent(room, actor, intent, this.keepBlob(room, frame.png));
+      });
+    }
+    // Everything else applies at once, also while a step is in flight: the sampler takes calls in
+    // order (its queue), so the chain update lands after that step and before the next, and frames
+    // carry the version their step was sent under. The ack (and everyone's patch) does not wait for
+    // the sampler.
+    this.assertRunning();
+    return this.applyIntent(room, actor, intent, undefined);
+  }
+
+  private async applyIntent(
+    room: LiveRoom,
+    actor: Actor,
+    intent: Intent,
+    frameHash: string | undefined,
+  ): Promise<RoomPatch> {
+    const roomId = room.model.state.id;
+    const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step, frameHash);
+    const state = room.model.state;
+    const changed = patchKeys(patch);
+    let contextPng: Uint8Array | null | undefined;
+    if (changed.includes('context')) {
+      // the context follows the versioned state: set, removed, or brought back by undo/redo
+      const blob = state.context?.hash ? room.blobs.get(state.context.hash) : undefined;
+      if (state.context && !blob)
+        this.log(
+          `room ${roomId}: context pixels ${state.context.hash ?? '(no hash)'} are not kept; the context stays as it was`,
+        );
+      else {
+        contextPng = blob ?? null;
+        room.contextImage = blob ? this.decodeContext(room.pack, blob) : null;
       }
-      const { patch, summary, effects } = room.model.apply(intent, actor, room.chain.step, frameHash);
-      const state = room.model.state;
-      const changed = patchKeys(patch);
-      let contextPng: Uint8Array | null | undefined;
-      if (changed.includes('context')) {
-        // the context follows the versioned state: set, removed, or brought back by undo/redo
-        const blob = state.context?.hash ? room.blobs.get(state.context.hash) : undefined;
-        if (state.context && !blob)
-          this.log(
-            `room ${roomId}: context pixels ${state.context.hash ?? '(no hash)'} are not kept; the context stays as it was`,
-          );
-        else {
-          contextPng = blob ?? null;
-          room.contextImage = blob ? this.decodeContext(room.pack, blob) : null;
-        }
+    }
+    if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
+    const chainChanged = (['conditions', 'params', 'strokes', 'context'] as const).some((k) => changed.includes(k));
+    // sent now, in version order (not awaited: the sampler applies calls in the order they were made)
+    const synced = effects.reset ? null : chainChanged ? this.syncChain(room) : null;
+    synced?.catch((err) => this.log(`room ${roomId}: updating its chain failed (${(err as Error).message})`));
+    // a quarantined chain gets another chance once someone changes what it samples
+    if ((chainChanged || effects.reset) && room.chainError !== null) this.setChainError(room, null);
+    // steering shows up in the very next frame, not one frame period later
+    if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
+    const item = this.activityItem(room, patch.version, actor, summary);
+    this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
+    this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
+    this.events.activity(roomId, item);
+    // a new seed (or undoing one) restarts the chain: after the step in flight, before the next
+    if (effects.reset) {
+      this.resetting.add(roomId);
+      try {
+        await this.exclusive(() => this.resetChain(room));
+      } finally {
+        this.resetting.delete(roomId);
       }
-      if (effects.reset) await this.resetChain(room);
-      if (effects.step) room.pendingSteps = Math.min(LIMITS.stepsPerRequest, room.pendingSteps + effects.step);
-      const chainChanged = (['conditions', 'params', 'strokes', 'context'] as const).some((k) => changed.includes(k));
-      if (chainChanged) await this.syncChain(room);
-      // a quarantined chain gets another chance once someone changes what it samples
-      if ((chainChanged || effects.reset) && room.chainError !== null) this.setChainError(room, null);
-      // steering shows up in the very next frame, not one frame period later
-      if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
-      const item = this.activityItem(room, patch.version, actor, summary);
-      this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
-      this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
-      this.events.activity(roomId, item);
-      return patch;
-    });
+    }
+    return patch;
   }
 
   /** Restart a room's chain from an uploaded image (h₀ = E(x)); a versioned, logged change. */
@@ -694,7 +720,7 @@ export class RoomManager {
   async tick(now = Date.now()): Promise<number> {
     let due: LiveRoom[] = [];
     for (const r of this.rooms.values()) {
-      if (!this.active(r, now)) continue;
+      if (!this.active(r, now) || this.resetting.has(r.model.state.id)) continue;
       if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
     }
     const limit = this.maxBatch * Math.max(1, this.sampler.workers);
@@ -714,6 +740,8 @@ export class RoomManager {
     const t0 = performance.now();
     const frames: Frame[] = [];
     await this.exclusive(async () => {
+      // the version each room's step is sent under (steering applied meanwhile shows in the next frame)
+      const versions = new Map(due.map((r) => [r.model.state.id, r.model.version]));
       const results = await this.sampler.step(due.map((r) => r.model.state.id));
       for (const res of results) {
         const room = this.rooms.get(res.roomId);
@@ -743,7 +771,7 @@ export class RoomManager {
           frames.push({
             roomId: res.roomId,
             step: res.step,
-            version: room.model.version,
+            version: versions.get(res.roomId) ?? room.model.version,
             image: asBuffer(res.png),
             scores: res.scores,
             conditionScores: res.conditionScores,
