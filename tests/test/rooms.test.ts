@@ -35,7 +35,10 @@ const sha = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
 describe('co-steering', () => {
   it('three clients steer one room and converge on the same state and frames', async () => {
-    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 20 } });
+    const room = await createRoom({
+      conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }],
+      params: { fps: 20 },
+    });
     const [a, b, c] = [client(), client(), client()];
     await a.join(room.id, room.tokens.owner, 'Ann');
     await b.join(room.id, room.tokens.editor, 'Ben');
@@ -44,7 +47,18 @@ describe('co-steering', () => {
       a.intent({ type: 'condition.update', id: 'c1', weight: 2 }),
       b.intent({ type: 'condition.add', id: 'dog', target: { kind: 'class', condition: 'class', labels: ['dog'] } }),
       c.intent({ type: 'params.set', params: { eps3: 0.01 } }),
-      b.intent({ type: 'mask.stroke', stroke: { id: 's1', erase: false, radius: 0.2, points: [[0.3, 0.3], [0.6, 0.6]] } }),
+      b.intent({
+        type: 'mask.stroke',
+        stroke: {
+          id: 's1',
+          erase: false,
+          radius: 0.2,
+          points: [
+            [0.3, 0.3],
+            [0.6, 0.6],
+          ],
+        },
+      }),
     ]);
     expect(acks.every((x) => x.ok)).toBe(true);
     const finalVersion = Math.max(...acks.map((x) => (x.ok ? x.version : 0)));
@@ -84,11 +98,19 @@ describe('co-steering', () => {
     const res = await viewer.intent({ type: 'params.set', params: { eps1: 0.5 } });
     expect(res).toEqual({ ok: false, error: 'viewers cannot steer this room' });
     expect(viewer.errors).toContain('viewers cannot steer this room');
-    const state = await api<{ state: { version: number; params: { eps1: number } } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`);
+    const state = await api<{ state: { version: number; params: { eps1: number } } }>(
+      t.base,
+      'GET',
+      `/rooms/${room.id}?token=${room.tokens.viewer}`,
+    );
     expect(state.body.state.version).toBe(before);
     // bad tokens are refused
     const intruder = client();
-    expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({ ok: false, code: 'forbidden', error: 'this link is not valid for the room' });
+    expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({
+      ok: false,
+      code: 'forbidden',
+      error: 'this link is not valid for the room',
+    });
   });
 
   it('owner can promote a viewer and kick an editor', async () => {
@@ -99,17 +121,26 @@ describe('co-steering', () => {
     await owner.join(room.id, room.tokens.owner, 'Own');
     await v.join(room.id, room.tokens.viewer, 'View');
     await e.join(room.id, room.tokens.editor, 'Edit');
-    expect(await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'role', userId: v.userId, role: 'editor' })).toMatchObject({ ok: true });
+    expect(
+      await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'role', userId: v.userId, role: 'editor' }),
+    ).toMatchObject({ ok: true });
     await v.waitFor(() => v.role === 'editor', 5000, 'the new role');
     expect(await v.intent({ type: 'params.set', params: { eps1: 0.25 } })).toMatchObject({ ok: true });
-    expect(await e.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: owner.userId })).toEqual({ ok: false, error: 'only the owner can manage people' });
+    expect(await e.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: owner.userId })).toEqual({
+      ok: false,
+      error: 'only the owner can manage people',
+    });
     const kicked = new Promise((r) => e.socket.once('room:kicked', r));
     await owner.socket.timeout(5000).emitWithAck('room:admin', { type: 'kick', userId: e.userId });
     await kicked;
     // with their credential, under another name: still removed
     const again = new TestClient(t.base, { credential: e.credential });
     clients.push(again);
-    expect(await again.join(room.id, room.tokens.editor, 'Someone else')).toEqual({ ok: false, code: 'forbidden', error: 'you were removed from this room' });
+    expect(await again.join(room.id, room.tokens.editor, 'Someone else')).toEqual({
+      ok: false,
+      code: 'forbidden',
+      error: 'you were removed from this room',
+    });
   });
 
   it('shares presence: cursors, painting, following and the step someone looks at', async () => {
@@ -118,11 +149,22 @@ describe('co-steering', () => {
     const b = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await b.join(room.id, room.tokens.editor, 'Ben');
-    let members: { userId: string; cursor: unknown; following: string | null; viewing: number | null; painting: boolean }[] = [];
+    let members: {
+      userId: string;
+      cursor: unknown;
+      following: string | null;
+      viewing: number | null;
+      painting: boolean;
+    }[] = [];
     a.socket.on('room:members', (m) => (members = m));
     b.socket.emit('room:presence', { cursor: [0.25, 0.75], painting: true, following: a.userId, viewing: 10 });
     await a.waitFor(() => members.some((m) => m.userId === b.userId && m.viewing === 10), 5000, 'presence');
-    expect(members.find((m) => m.userId === b.userId)).toMatchObject({ cursor: [0.25, 0.75], painting: true, following: a.userId, viewing: 10 });
+    expect(members.find((m) => m.userId === b.userId)).toMatchObject({
+      cursor: [0.25, 0.75],
+      painting: true,
+      following: a.userId,
+      viewing: 10,
+    });
     b.socket.emit('room:presence', { cursor: [2, 0] });
     await a.waitFor(() => b.errors.length > 0, 5000, 'presence error');
     expect(b.errors.at(-1)).toMatch(/cursor/);
@@ -134,8 +176,16 @@ describe('co-steering', () => {
     const b = client();
     await a.join(room.id, room.tokens.owner, 'A');
     await b.join(room.id, room.tokens.editor, 'B');
-    await a.intent({ type: 'condition.add', id: 'mine', target: { kind: 'class', condition: 'class', labels: ['tree'] } });
-    await b.intent({ type: 'condition.add', id: 'theirs', target: { kind: 'class', condition: 'class', labels: ['star'] } });
+    await a.intent({
+      type: 'condition.add',
+      id: 'mine',
+      target: { kind: 'class', condition: 'class', labels: ['tree'] },
+    });
+    await b.intent({
+      type: 'condition.add',
+      id: 'theirs',
+      target: { kind: 'class', condition: 'class', labels: ['star'] },
+    });
     const undo = await a.intent({ type: 'undo' });
     expect(undo.ok).toBe(true);
     await a.waitFor(() => a.state!.conditions.length === 1);
@@ -171,26 +221,51 @@ describe('co-steering', () => {
     const room = await createRoom();
     const a = client();
     await a.join(room.id, room.tokens.owner, 'A');
-    expect(await a.intent({ type: 'params.set', params: { eps1: 'NaN' } })).toMatchObject({ ok: false, error: expect.stringMatching(/params\.eps1/) });
-    expect(await a.intent({ type: 'chain.step', steps: -3 })).toMatchObject({ ok: false, error: expect.stringMatching(/steps/) });
-    expect(await a.intent({ type: 'condition.add', id: 'x', target: { kind: 'class', condition: 'class', labels: ['unicorn'] } })).toMatchObject({
+    expect(await a.intent({ type: 'params.set', params: { eps1: 'NaN' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/params\.eps1/),
+    });
+    expect(await a.intent({ type: 'chain.step', steps: -3 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/steps/),
+    });
+    expect(
+      await a.intent({
+        type: 'condition.add',
+        id: 'x',
+        target: { kind: 'class', condition: 'class', labels: ['unicorn'] },
+      }),
+    ).toMatchObject({
       ok: false,
       error: expect.stringMatching(/unicorn/),
     });
-    expect(await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'rond zzz' } })).toMatchObject({
+    expect(
+      await a.intent({
+        type: 'condition.add',
+        id: 'k',
+        target: { kind: 'text', condition: 'keywords', text: 'rond zzz' },
+      }),
+    ).toMatchObject({
       ok: false,
       error: expect.stringMatching(/"rond" → did you mean round\?; "zzz" is not a known word/),
     });
-    const ok = await a.intent({ type: 'condition.add', id: 'k', target: { kind: 'text', condition: 'keywords', text: 'a happy red thing' } });
+    const ok = await a.intent({
+      type: 'condition.add',
+      id: 'k',
+      target: { kind: 'text', condition: 'keywords', text: 'a happy red thing' },
+    });
     expect(ok.ok).toBe(true);
-    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { packId: 'nope', author: 'x' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', {
+      packId: 'nope',
+      author: 'x',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/unknown pack "nope"/);
   });
 });
 
 describe('join contract', () => {
-  it('the join reply types the pack\'s conditions (the web never guesses kinds from ids or label shapes)', async () => {
+  it("the join reply types the pack's conditions (the web never guesses kinds from ids or label shapes)", async () => {
     const room = await createRoom({ running: false });
     const a = client();
     const res = await a.join(room.id, room.tokens.viewer, 'Ann');
@@ -199,26 +274,52 @@ describe('join contract', () => {
     const kinds = Object.fromEntries(res.pack.conditions.map((c) => [c.kind, c]));
     expect(kinds.classes).toMatchObject({ kind: 'classes', labels: expect.arrayContaining(['dog']) });
     expect(kinds.keywords?.kind === 'keywords' && kinds.keywords.vocabulary.length).toBeGreaterThan(0);
-    expect(kinds.units?.kind === 'units' && kinds.units.layers.every((l) => typeof l.name === 'string' && l.channels > 0)).toBe(true);
+    expect(
+      kinds.units?.kind === 'units' && kinds.units.layers.every((l) => typeof l.name === 'string' && l.channels > 0),
+    ).toBe(true);
     a.close();
   });
 });
 
 describe('gallery', () => {
   it('an item carries the full recipe (strokes, context pixels, pack version) and a remix reproduces it', async () => {
-    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 30, eps1: 0.7 } });
+    const room = await createRoom({
+      conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }],
+      params: { fps: 30, eps1: 0.7 },
+    });
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
-    const stroke = { id: 's-recipe', erase: false, radius: 0.1, points: [[0.1, 0.2], [0.5, 0.5], [0.9, 0.3]] };
+    const stroke = {
+      id: 's-recipe',
+      erase: false,
+      radius: 0.1,
+      points: [
+        [0.1, 0.2],
+        [0.5, 0.5],
+        [0.9, 0.3],
+      ],
+    };
     expect(await a.intent({ type: 'mask.stroke', stroke })).toMatchObject({ ok: true });
     expect(await a.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
     await a.waitFor(() => a.state?.context !== null && a.state!.strokes.length === 1, 10_000, 'mask and context');
-    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ann' });
+    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.editor,
+      author: 'Ann',
+    });
     expect(saved.status).toBe(201);
-    const item = await api<{ recipe: { strokes: { id: string; points: number[][] }[]; context: { step: number } | null; packVersion: string | null; params: { eps1: number } } }>(
-      t.base, 'GET', `/gallery/${saved.body.id}`);
-    expect(item.body.recipe.strokes).toMatchObject([{ id: 's-recipe', erase: false, radius: 0.1, points: stroke.points, author: a.userId }]);
+    const item = await api<{
+      recipe: {
+        strokes: { id: string; points: number[][] }[];
+        context: { step: number } | null;
+        packVersion: string | null;
+        params: { eps1: number };
+      };
+    }>(t.base, 'GET', `/gallery/${saved.body.id}`);
+    expect(item.body.recipe.strokes).toMatchObject([
+      { id: 's-recipe', erase: false, radius: 0.1, points: stroke.points, author: a.userId },
+    ]);
     expect(item.body.recipe.context?.step).toBe(a.state!.context!.step);
     expect(item.body.recipe.packVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(item.body.recipe.params.eps1).toBe(0.7);
@@ -240,7 +341,11 @@ describe('gallery', () => {
     expect(sha(new Uint8Array(b.frames[0]!.image))).toBe(sha(itemPng));
     // its context pixels are the saved ones: a save from the remix carries the same context image, and
     // files itself under the original without the browser saying so (lineage is kept on the room)
-    const child = await api<{ id: string; parentId: string | null }>(t.base, 'POST', '/gallery', { roomId: remix.body.id, token: remix.body.tokens.owner, author: 'Ben' });
+    const child = await api<{ id: string; parentId: string | null }>(t.base, 'POST', '/gallery', {
+      roomId: remix.body.id,
+      token: remix.body.tokens.owner,
+      author: 'Ben',
+    });
     expect(child.body.parentId).toBe(saved.body.id);
     const childContext = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${child.body.id}/context.png`);
     expect(sha(new Uint8Array(childContext.body))).toBe(sha(new Uint8Array(contextPng.body)));
@@ -254,7 +359,11 @@ describe('gallery', () => {
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
     const contextNow = async () => {
-      const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Ann' });
+      const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
+        roomId: room.id,
+        token: room.tokens.owner,
+        author: 'Ann',
+      });
       expect(saved.status).toBe(201);
       return sha(new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`)).body));
     };
@@ -273,11 +382,19 @@ describe('gallery', () => {
     await a.waitFor(() => a.frames.at(-1)!.step >= 10, 20_000, 'ten steps');
     expect(await a.intent({ type: 'params.set', params: { seed: 4242 } })).toMatchObject({ ok: true });
     const v1 = a.state!.version;
-    await a.waitFor(() => a.frames.some((f) => f.version >= v1 && f.step <= 2), 20_000, 'a fresh chain after the seed change');
+    await a.waitFor(
+      () => a.frames.some((f) => f.version >= v1 && f.step <= 2),
+      20_000,
+      'a fresh chain after the seed change',
+    );
     await a.waitFor(() => a.frames.at(-1)!.step >= 10, 20_000, 'ten more steps');
     expect(await a.intent({ type: 'undo' })).toMatchObject({ ok: true });
     const v2 = a.state!.version;
-    await a.waitFor(() => a.frames.some((f) => f.version >= v2 && f.step <= 2), 20_000, 'a fresh chain after undoing the seed change');
+    await a.waitFor(
+      () => a.frames.some((f) => f.version >= v2 && f.step <= 2),
+      20_000,
+      'a fresh chain after undoing the seed change',
+    );
     a.close();
   });
 
@@ -286,7 +403,11 @@ describe('gallery', () => {
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 1, 20_000, 'frames');
-    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner, author: 'Ann' });
+    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.owner,
+      author: 'Ann',
+    });
     const res = await api<{ error: { code: string } }>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
@@ -312,13 +433,55 @@ describe('gallery', () => {
     const f = a.frames.at(-1)!;
     expect(f.version).toBe(res.body.version);
     expect(a.state!.running).toBe(false);
-    const shown = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.owner}`)).body);
+    const shown = new Uint8Array(
+      (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.owner}`)).body,
+    );
     expect(sha(shown)).toBe(sha(new Uint8Array(f.image)));
     a.close();
   });
 
+  it("counts a save's idempotency key per person: the same person gets their item back, someone else replaying it does not", async () => {
+    const room = await createRoom({ params: { fps: 30 } });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    await a.waitFor(() => a.frames.length >= 1, 20_000, 'frames');
+    const annKey = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.owner, author: 'Ann', idempotencyKey: 'save-click-0002' },
+      a.credential,
+    );
+    expect(annKey.status).toBe(201);
+    expect(
+      (
+        await api<{ id: string }>(
+          t.base,
+          'POST',
+          '/gallery',
+          { roomId: room.id, token: room.tokens.owner, author: 'Ann', idempotencyKey: 'save-click-0002' },
+          a.credential,
+        )
+      ).body.id,
+    ).toBe(annKey.body.id);
+    const other = client();
+    await other.join(room.id, room.tokens.editor, 'Ann');
+    const replay = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, author: 'Ann', idempotencyKey: 'save-click-0002' },
+      other.credential,
+    );
+    expect(replay.status).toBe(201);
+    expect(replay.body.id).not.toBe(annKey.body.id);
+  });
+
   it('save → remix → lineage round-trips, and the remixed room starts at the item', async () => {
-    const room = await createRoom({ conditions: [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }], params: { fps: 30 } });
+    const room = await createRoom({
+      conditions: [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }],
+      params: { fps: 30 },
+    });
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
@@ -332,14 +495,28 @@ describe('gallery', () => {
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ classLabel: 'dog', author: 'Ann' });
     // a double click sends the same key: the same item comes back, no duplicate
-    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ann', title: 'Good dog', idempotencyKey: 'save-click-0001' });
+    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.editor,
+      author: 'Ann',
+      title: 'Good dog',
+      idempotencyKey: 'save-click-0001',
+    });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(saved.body.id);
-    const remix = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', `/gallery/${saved.body.id}/remix`, { author: 'Ben' });
+    const remix = await api<{ id: string; tokens: { owner: string } }>(
+      t.base,
+      'POST',
+      `/gallery/${saved.body.id}/remix`,
+      { author: 'Ben' },
+    );
     expect(remix.status).toBe(201);
     // the remixed room starts paused at the item's code: its first frame is the item's image
     const itemPng = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/image.png`)).body);
-    const roomPng = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${remix.body.id}/frame.png?token=${remix.body.tokens.owner}`)).body);
+    const roomPng = new Uint8Array(
+      (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${remix.body.id}/frame.png?token=${remix.body.tokens.owner}`))
+        .body,
+    );
     expect(sha(roomPng)).toBe(sha(itemPng));
     const child = await api<{ id: string }>(t.base, 'POST', '/gallery', {
       roomId: remix.body.id,
@@ -354,13 +531,26 @@ describe('gallery', () => {
       author: 'Cy',
     });
     expect(mix.status).toBe(201);
-    const lineage = await api<{ ancestors: { id: string }[]; children: { id: string }[] }>(t.base, 'GET', `/gallery/${mix.body.id}/lineage`);
+    const lineage = await api<{ ancestors: { id: string }[]; children: { id: string }[] }>(
+      t.base,
+      'GET',
+      `/gallery/${mix.body.id}/lineage`,
+    );
     expect(lineage.body.ancestors.map((x) => x.id).sort()).toEqual([child.body.id, saved.body.id].sort());
-    const root = await api<{ children: { id: string }[]; ancestors: unknown[] }>(t.base, 'GET', `/gallery/${saved.body.id}/lineage`);
+    const root = await api<{ children: { id: string }[]; ancestors: unknown[] }>(
+      t.base,
+      'GET',
+      `/gallery/${saved.body.id}/lineage`,
+    );
     expect(root.body.ancestors).toEqual([]);
     expect(root.body.children.map((x) => x.id).sort()).toEqual([child.body.id, mix.body.id].sort());
     // star + filters + pagination
-    const first = await api<{ stars: number; starred: boolean; credential: string }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, {});
+    const first = await api<{ stars: number; starred: boolean; credential: string }>(
+      t.base,
+      'POST',
+      `/gallery/${saved.body.id}/star`,
+      {},
+    );
     expect(first.body).toMatchObject({ stars: 1, starred: true });
     // stars are per person: the same person pressing again does not add one, and only they take theirs back
     const as = async (credential: string, method: string, body?: object) => {
@@ -372,7 +562,9 @@ describe('gallery', () => {
       return (await res.json()) as { stars: number; starred: boolean };
     };
     expect(await as(first.body.credential, 'POST', { starred: true })).toEqual({ stars: 1, starred: true });
-    const second = await api<{ stars: number; credential: string }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, { starred: true });
+    const second = await api<{ stars: number; credential: string }>(t.base, 'POST', `/gallery/${saved.body.id}/star`, {
+      starred: true,
+    });
     expect(second.body.stars).toBe(2);
     expect(await as(first.body.credential, 'GET')).toEqual({ stars: 2, starred: true });
     expect(await as(first.body.credential, 'POST', { starred: false })).toEqual({ stars: 1, starred: false });
@@ -383,7 +575,11 @@ describe('gallery', () => {
     expect(byClass.body.items.map((x) => x.id)).toEqual([saved.body.id]);
     const page1 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', '/gallery?limit=2');
     expect(page1.body.items).toHaveLength(2);
-    const page2 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', `/gallery?limit=2&cursor=${page1.body.nextCursor}`);
+    const page2 = await api<{ items: { id: string }[]; nextCursor: string | null }>(
+      t.base,
+      'GET',
+      `/gallery?limit=2&cursor=${page1.body.nextCursor}`,
+    );
     expect(page2.body.items.map((x) => x.id)).not.toContain(page1.body.items[0]!.id);
     expect((await api(t.base, 'GET', '/gallery/nope/lineage')).status).toBe(404);
   });
@@ -395,12 +591,18 @@ describe('gallery', () => {
     await a.waitFor(() => a.frames.some((f) => f.step >= 12), 20_000, 'frames');
     const hist = await api<{ steps: number[] }>(t.base, 'GET', `/rooms/${room.id}/history?token=${room.tokens.viewer}`);
     expect(hist.body.steps).toEqual(expect.arrayContaining([5, 10]));
-    const fork = await api<{ id: string }>(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 5, author: 'A' });
+    const fork = await api<{ id: string }>(t.base, 'POST', `/rooms/${room.id}/fork`, {
+      token: room.tokens.editor,
+      step: 5,
+      author: 'A',
+    });
     expect(fork.status).toBe(201);
     const gif = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/export.gif?token=${room.tokens.viewer}`);
     expect(gif.status).toBe(200);
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
-    expect((await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3, author: 'A' })).status).toBe(400);
+    expect(
+      (await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3, author: 'A' })).status,
+    ).toBe(400);
   });
 });
 
@@ -417,22 +619,44 @@ describe('start from an image', () => {
           data[(y * N + x) * 3 + 2] = 0;
         }
     const png = encodePng({ shape: [N, N, 3], data }).toString('base64');
-    const a = await api<{ id: string; tokens: { owner: string; viewer: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: png, running: false });
+    const a = await api<{ id: string; tokens: { owner: string; viewer: string } }>(t.base, 'POST', '/rooms', {
+      author: 'u',
+      imagePng: png,
+      running: false,
+    });
     expect(a.status).toBe(201);
-    const b = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', '/rooms', { author: 'u', running: false, params: { seed: 99 } });
-    const frameA = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${a.body.id}/frame.png?token=${a.body.tokens.viewer}`)).body);
-    const frameB0 = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body);
+    const b = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', '/rooms', {
+      author: 'u',
+      running: false,
+      params: { seed: 99 },
+    });
+    const frameA = new Uint8Array(
+      (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${a.body.id}/frame.png?token=${a.body.tokens.viewer}`)).body,
+    );
+    const frameB0 = new Uint8Array(
+      (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body,
+    );
     expect(sha(frameA)).not.toBe(sha(frameB0));
     // the same upload into room b puts its chain at the same code: same frame as room a
-    const up = await api<{ ok: boolean }>(t.base, 'POST', `/rooms/${b.body.id}/image`, { token: b.body.tokens.owner, author: 'u', imagePng: png });
+    const up = await api<{ ok: boolean }>(t.base, 'POST', `/rooms/${b.body.id}/image`, {
+      token: b.body.tokens.owner,
+      author: 'u',
+      imagePng: png,
+    });
     expect(up.status).toBe(200);
-    const frameB1 = new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body);
+    const frameB1 = new Uint8Array(
+      (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body,
+    );
     expect(sha(frameB1)).toBe(sha(frameA));
     // the same picture as an image-reference condition (match E-features)
     const owner = client();
     await owner.join(b.body.id, b.body.tokens.owner, 'u');
-    expect(await owner.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'red disc' } })).toMatchObject({ ok: true });
-    expect(await owner.intent({ type: 'condition.add', id: 'ref2', target: { kind: 'image', png: 'bm90IGEgcG5n' } })).toMatchObject({
+    expect(
+      await owner.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'red disc' } }),
+    ).toMatchObject({ ok: true });
+    expect(
+      await owner.intent({ type: 'condition.add', id: 'ref2', target: { kind: 'image', png: 'bm90IGEgcG5n' } }),
+    ).toMatchObject({
       ok: false,
       error: expect.stringMatching(/not a valid PNG/),
     });
@@ -442,10 +666,18 @@ describe('start from an image', () => {
     const scored = owner.frames.find((f) => Object.keys(f.scores).length > 0)!;
     expect(scored.conditionScores).toEqual({ ref: [expect.stringMatching(/^refDist\(/)] });
     expect(scored.scores[scored.conditionScores.ref![0]!]).toEqual(expect.any(Number));
-    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: 'bm90IGEgcG5n' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', {
+      author: 'u',
+      imagePng: 'bm90IGEgcG5n',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/not a valid PNG/);
-    const viewerUpload = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${a.body.id}/image`, { token: a.body.tokens.viewer, author: 'v', imagePng: png });
+    const viewerUpload = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'POST',
+      `/rooms/${a.body.id}/image`,
+      { token: a.body.tokens.viewer, author: 'v', imagePng: png },
+    );
     expect(viewerUpload.status).toBe(403);
     expect(viewerUpload.body.error.message).toBe('viewers cannot steer this room');
   });
@@ -454,13 +686,22 @@ describe('start from an image', () => {
     const bomb = pngBomb(20000, 20000).toString('base64'); // 400 megapixels, ≈ 65 KB of base64
     expect(bomb.length).toBeLessThan(100_000);
     let t0 = performance.now();
-    const created = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'u', imagePng: bomb });
+    const created = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/rooms', {
+      author: 'u',
+      imagePng: bomb,
+    });
     const createMs = performance.now() - t0;
     expect(created.status).toBe(413);
-    expect(created.body.error.message).toBe('image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels');
+    expect(created.body.error.message).toBe(
+      'image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
+    );
     const room = await createRoom({ running: false });
     t0 = performance.now();
-    const up = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, { token: room.tokens.owner, author: 'u', imagePng: bomb });
+    const up = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, {
+      token: room.tokens.owner,
+      author: 'u',
+      imagePng: bomb,
+    });
     const uploadMs = performance.now() - t0;
     expect(up.status).toBe(413);
     expect(up.body.error.message).toMatch(/^image is 20000×20000 pixels/);
@@ -475,7 +716,11 @@ describe('start from an image', () => {
       ok: false,
       error: 'image is 10000×10000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
     });
-    const view = await api<{ state: { conditions: unknown[] } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.owner}`);
+    const view = await api<{ state: { conditions: unknown[] } }>(
+      t.base,
+      'GET',
+      `/rooms/${room.id}?token=${room.tokens.owner}`,
+    );
     expect(view.body.state.conditions).toEqual([]);
   });
 });
@@ -490,15 +735,27 @@ describe('roles over HTTP come from the token', () => {
     const viewer = client();
     await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: owner.userId });
     expect(viewer.userId).not.toBe(owner.userId);
-    const refused = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Olga' });
+    const refused = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.viewer,
+      author: 'Olga',
+    });
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
     const mine = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?author=Olga');
     expect(mine.body.items).toEqual([]);
-    const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'Ed' });
+    const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: room.tokens.editor,
+      author: 'Ed',
+    });
     expect(saved.status).toBe(201);
     expect(saved.body.author).toBe('Ed');
-    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: 'nope', author: 'Olga' });
+    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
+      roomId: room.id,
+      token: 'nope',
+      author: 'Olga',
+    });
     expect(bad.status).toBe(403);
     expect(bad.body.error.message).toBe('this link is not valid for the room');
   });
@@ -513,10 +770,21 @@ describe('previews', () => {
     expect(sha(new Uint8Array(await other.arrayBuffer()))).not.toBe(sha(new Uint8Array(await thumb.arrayBuffer())));
     const unit = await fetch(`${t.base}/packs/testpack/units/units/conv1/3.png`);
     expect(unit.status).toBe(200);
-    const badLabel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/thumbs/class/unicorn.png');
+    const badLabel = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'GET',
+      '/packs/testpack/thumbs/class/unicorn.png',
+    );
     expect(badLabel.status).toBe(404);
-    expect(badLabel.body.error).toMatchObject({ code: 'not_found', message: expect.stringMatching(/no label "unicorn"/) });
-    const badChannel = await api<{ error: { code: string; message: string } }>(t.base, 'GET', '/packs/testpack/units/units/conv1/999.png');
+    expect(badLabel.body.error).toMatchObject({
+      code: 'not_found',
+      message: expect.stringMatching(/no label "unicorn"/),
+    });
+    const badChannel = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'GET',
+      '/packs/testpack/units/units/conv1/999.png',
+    );
     expect(badChannel.body.error.message).toMatch(/channel must be 0…7/);
     expect((await fetch(`${t.base}/packs/nope/thumbs/class/dog.png`)).status).toBe(404);
   });

@@ -238,9 +238,11 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
 
   r.post('/gallery', limit.saves, wrap(async (req, res) => {
     const body = parse(SaveItem, req.body ?? {});
-    const { room, role } = await roomAndPerson(req, body.roomId, body.token);
+    const { room, role, personId } = await roomAndPerson(req, body.roomId, body.token);
     if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
-    const earlier = body.idempotencyKey ? await gallery.findSaved(room.model.state.id, body.author, body.idempotencyKey) : null;
+    // a key counts per person (their credential), so someone else replaying it gets no one else's item
+    const key = body.idempotencyKey ? (personId ? `${personId}.${body.idempotencyKey}` : body.idempotencyKey) : null;
+    const earlier = key ? await gallery.findSaved(room.model.state.id, body.author, key) : null;
     if (earlier) return void res.status(200).json(earlier);
     const { h, step } = manager.codeAt(room, body.step);
     const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
@@ -264,7 +266,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
       step,
       // a remixed room knows its parent item (kept on the room, not in a browser)
       parentId: body.parentId ?? room.parentItemId ?? null,
-      idempotencyKey: body.idempotencyKey ?? null,
+      idempotencyKey: key,
     });
     res.status(created ? 201 : 200).json(item);
   }));
