@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '@ppgn/db';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH || 'redis-server';
 export const REDIS_INSTALL_HINT = 'install it (Debian/Ubuntu: sudo apt-get install -y redis-server), set REDIS_SERVER_PATH, or set REDIS_URL to a running Redis';
@@ -23,17 +24,6 @@ export function ensureRedisServer(log: (l: string) => void = console.log): void 
     timeout: 600_000,
   });
   if (r.status !== 0 || !hasRedisServer()) throw new Error(`could not install redis-server; ${REDIS_INSTALL_HINT}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 export interface LocalRedis {

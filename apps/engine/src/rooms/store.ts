@@ -78,37 +78,17 @@ export class RoomStore {
       ...(w.access?.roles ? { roles: w.access.roles } : {}),
       ...(w.access?.banned ? { banned: w.access.banned } : {}),
     };
+    const entries = w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload }));
     const ops = [];
     if (Object.keys(data).length > 0) ops.push(this.prisma.room.update({ where: { id }, data }));
-    if (w.activity.length > 0) {
-      ops.push(
-        this.prisma.activityEntry.createMany({
-          data: w.activity.map((a) => ({
-            roomId: id,
-            version: a.version,
-            author: a.author,
-            kind: a.kind,
-            payload: a.payload,
-          })),
-        }),
-      );
-    }
+    if (entries.length > 0) ops.push(this.prisma.activityEntry.createMany({ data: entries }));
     if (ops.length === 0) return;
     if (lease) {
       // cluster: only while this engine still holds the room's lease (a late write of an old owner is refused)
       await this.prisma.$transaction(async (tx) => {
         await Leases.fence(tx, id, lease);
         if (Object.keys(data).length > 0) await tx.room.update({ where: { id }, data });
-        if (w.activity.length > 0)
-          await tx.activityEntry.createMany({
-            data: w.activity.map((a) => ({
-              roomId: id,
-              version: a.version,
-              author: a.author,
-              kind: a.kind,
-              payload: a.payload,
-            })),
-          });
+        if (entries.length > 0) await tx.activityEntry.createMany({ data: entries });
       });
       return;
     }
