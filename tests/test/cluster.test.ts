@@ -207,6 +207,7 @@ describe('a cluster of engines', () => {
       await sleep(100);
     }
     const adoptedMs = Date.now() - t0;
+    console.log(`[cluster test] room adopted by engine ${adopter} ${adoptedMs} ms after SIGKILL of its owner`);
     expect(adopter).not.toBe(owner.id);
     expect(others.map((e) => e.id)).toContain(adopter);
     expect(adoptedMs).toBeLessThan(10_000);
