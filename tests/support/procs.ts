@@ -24,9 +24,9 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export function startProcess(args: string[], env: Record<string, string | undefined>): Proc {
+export function startProcess(args: string[], env: Record<string, string | undefined>, cwd = ROOT): Proc {
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
