@@ -26,9 +26,9 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
     db,
     engines,
     sql,
-    async startEngine(id: string, extra: Record<string, string> = {}): Promise<TestEngineProc> {
-      const port = await freePort();
-      const proc = startProcess(ENGINE_ENTRY, {
+    /** the environment of an engine of this cluster */
+    engineEnv(id: string, port: number, extra: Record<string, string> = {}): Record<string, string> {
+      return {
         ENGINE_PORT: String(port),
         ENGINE_HOST: '127.0.0.1',
         DATABASE_URL: db.url,
@@ -39,7 +39,11 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
         PPGN_BACKEND: 'cpu',
         PPGN_SAMPLER_WORKERS: '1',
         ...extra,
-      });
+      };
+    },
+    async startEngine(id: string, extra: Record<string, string> = {}): Promise<TestEngineProc> {
+      const port = await freePort();
+      const proc = startProcess(ENGINE_ENTRY, cluster.engineEnv(id, port, extra));
       await proc.waitFor(/ready on/, 120_000);
       const e = { id, port, base: `http://127.0.0.1:${port}`, proc };
       engines.push(e);

@@ -33,7 +33,11 @@ beforeAll(async () => {
   });
   expect(build.status).toBe(0);
   const port = await freePort();
-  web = startProcess([path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port)], { PORT: String(port), ENGINE_PUBLIC_URL: lbUrl }, path.join(ROOT, 'apps/web'));
+  web = startProcess(
+    [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port)],
+    { PORT: String(port), ENGINE_PUBLIC_URL: lbUrl },
+    path.join(ROOT, 'apps/web'),
+  );
   await web.waitFor(/Ready|started server|Local:/i, 120_000);
   webUrl = `http://localhost:${port}`;
   browser = await launchBrowser();
@@ -47,7 +51,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const drawn = (p: Page) => p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
+const drawn = (p: Page) =>
+  p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
 
 describe('the studio on a cluster', () => {
   it('keeps showing the room after the engine running it is killed: banner, then frames from the adopting engine, no reload', async () => {
@@ -70,7 +75,12 @@ describe('the studio on a cluster', () => {
     const errors = watchErrors(page);
     await page.goto(`${webUrl}/room/${created.body.id}?t=${created.body.tokens.editor}`);
     await expect(page.getByTestId('my-role').textContent({ timeout: 60_000 })).resolves.toBe('editor');
-    await until(() => drawn(page), (n) => n >= 5, 'frames before the kill', 30_000);
+    await until(
+      () => drawn(page),
+      (n) => n >= 5,
+      'frames before the kill',
+      30_000,
+    );
     await page.evaluate(() => ((window as unknown as { __sameDocument: number }).__sameDocument = 42));
 
     owner.proc.child.kill('SIGKILL');
@@ -78,7 +88,12 @@ describe('the studio on a cluster', () => {
     const before = await drawn(page);
     await page.getByTestId('reconnect-banner').waitFor({ timeout: 10_000 });
     // adopted from the checkpoint and shown again within the lease time plus a reconnect
-    await until(() => drawn(page), (n) => n >= before + 5, 'frames after the failover', 30_000);
+    await until(
+      () => drawn(page),
+      (n) => n >= before + 5,
+      'frames after the failover',
+      30_000,
+    );
     await page.getByTestId('reconnect-banner').waitFor({ state: 'detached', timeout: 10_000 });
     expect(await cluster.owner(created.body.id)).toBe(other.id);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: number }).__sameDocument)).toBe(42);

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from '../../packages/db/src/index';
 import { Leases } from '../../apps/engine/src/cluster/leases';
 import { api, TestClient } from '../support/engine';
 import { startTestCluster, type TestEngineProc } from '../support/cluster';
+import { ENGINE_ENTRY, freePort, startProcess } from '../support/procs';
 import { TcpProxy } from '../support/proxy';
 
 type Cluster = Awaited<ReturnType<typeof startTestCluster>>;
@@ -75,6 +76,14 @@ describe('a cluster of engines', () => {
     const owners = new Set<string>();
     for (let i = 0; i < 6; i++) owners.add((await createRoom(byId('A'), `placed ${i}`)).owner.id);
     expect(owners.size).toBeGreaterThan(1);
+  });
+
+  it("refuses to start a second engine under a live engine's id, with a one-line hint", async () => {
+    const dup = startProcess(ENGINE_ENTRY, cluster.engineEnv('A', await freePort()));
+    expect(await dup.exited()).toBe(1);
+    expect(dup.output()).toMatch(
+      /error: could not join the cluster: another running engine already uses the id "A" — .*PPGN_ENGINE_ID/,
+    );
   });
 
   it('serves one room to clients on different engines: same versions, byte-identical frames; a viewer elsewhere cannot steer', async () => {
@@ -160,7 +169,8 @@ describe('a cluster of engines', () => {
       expect(winners.size).toBe(1);
       const winner = racers.find((l) => winners.has(l.engineId))!;
       // the loser's writes are fenced: its lease (epoch) is not the current one
-      const epoch = got.find((g) => g !== null)!.epoch;
+      // (every take, also the winner taking it again, starts a new epoch: the latest one counts)
+      const epoch = Math.max(...got.filter((g) => g !== null).map((g) => g!.epoch));
       await expect(
         dbs[0]!.prisma.$transaction((tx) => Leases.fence(tx, room.id, { owner: 'gone', epoch: epoch - 1 })),
       ).rejects.toThrow(/owned by another engine/);

@@ -1,7 +1,8 @@
 // Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
 import express from 'express';
 import { openDatabase, DatabaseError, redactUrl, type Database } from '@ppgn/db';
-import { Cluster } from './cluster/cluster';
+import { Cluster, DEFAULT_LEASE_MS } from './cluster/cluster';
+import { EngineIdInUse } from './cluster/engines';
 import { HTTP_LIMITS, type EngineConfig } from './config';
 import { StartupError } from './errors';
 import { Gallery } from './gallery';
@@ -129,7 +130,9 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       } catch (err) {
         throw new StartupError(
           `could not join the cluster: ${(err as Error).message}`,
-          'start Redis (or fix REDIS_URL), or unset REDIS_URL to run one engine on its own',
+          err instanceof EngineIdInUse
+            ? `give every engine its own PPGN_ENGINE_ID (or unset it for a random one), or start again ${Math.ceil((config.leaseMs ?? DEFAULT_LEASE_MS) / 1000)} s after the other one stopped`
+            : 'start Redis (or fix REDIS_URL), or unset REDIS_URL to run one engine on its own',
         );
       }
       cluster.httpRoutes(front);

@@ -110,14 +110,25 @@ export class Cluster {
       throw new Error(`cannot reach Redis at ${opts.redisUrl} (${(err as Error).message})`);
     }
     io.adapter(createAdapter(adapterClient));
-    const rpc = await Rpc.connect(opts.redisUrl, engineId, log);
+    let rpc: Rpc;
+    try {
+      rpc = await Rpc.connect(opts.redisUrl, engineId, log);
+    } catch (err) {
+      await adapterClient.quit().catch(() => {});
+      throw err;
+    }
     const cluster = new Cluster(prisma, manager, io, rpc, adapterClient, { ...opts, engineId, leaseMs });
+    try {
+      await cluster.registry.register();
+    } catch (err) {
+      await cluster.close(false);
+      throw err;
+    }
     manager.ownership = {
       acquire: (roomId) => cluster.leases.acquire(roomId),
       lost: (roomId) => void cluster.lose(roomId),
     };
     cluster.handlers();
-    await cluster.registry.register();
     await cluster.refresh();
     cluster.loop = setInterval(() => void cluster.beat(), Math.max(200, Math.floor(leaseMs / 5)));
     cluster.loop.unref?.();
@@ -492,11 +503,12 @@ export class Cluster {
     return moved;
   }
 
-  async close(): Promise<void> {
+  /** Leave the cluster (`registered`: remove this engine's row; not when it never got one). */
+  async close(registered = true): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.loop) clearInterval(this.loop);
-    await this.registry.remove().catch(() => {});
+    if (registered) await this.registry.remove().catch(() => {});
     await this.rpc.close();
     await this.adapterClient.quit().catch(() => {});
   }

@@ -19,6 +19,14 @@ export interface EngineLoad {
   chains: number;
 }
 
+/** Two live engines with one id would share leases (and their fencing): the second one does not start. */
+export class EngineIdInUse extends Error {
+  constructor(readonly id: string) {
+    super(`another running engine already uses the id "${id}"`);
+    this.name = 'EngineIdInUse';
+  }
+}
+
 export class EngineRegistry {
   constructor(
     private readonly prisma: PrismaClient,
@@ -27,10 +35,12 @@ export class EngineRegistry {
     private readonly aliveMs: number,
   ) {}
 
+  /** Join the table; refused (EngineIdInUse) while a live engine has this id. */
   async register(): Promise<void> {
     const { id, url } = this.self;
     // engines gone for an hour are history
     await this.prisma.$executeRawUnsafe(`DELETE FROM "Engine" WHERE "heartbeatAt" < ${NOW} - interval '1 hour'`);
+    if ((await this.alive()).some((e) => e.id === id)) throw new EngineIdInUse(id);
     await this.prisma.$executeRawUnsafe(
       `INSERT INTO "Engine" ("id", "url", "startedAt", "heartbeatAt") VALUES ($1, $2, ${NOW}, ${NOW})
        ON CONFLICT ("id") DO UPDATE SET "url" = EXCLUDED."url", "draining" = false, "heartbeatAt" = ${NOW}`,

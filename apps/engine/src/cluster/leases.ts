@@ -45,8 +45,9 @@ export class Leases {
   }
 
   /**
-   * Take a room's lease if nobody holds a valid one (or we already do). Returns our lease (a new
-   * epoch when the owner changed) or null when another engine holds it.
+   * Take a room's lease if nobody holds a valid one (or we already do: an engine restarted under the
+   * same id). Returns our lease, always with a new epoch (whatever wrote under the old one is fenced
+   * off), or null when another engine holds it.
    */
   async acquire(roomId: string): Promise<Lease | null> {
     const started = Date.now();
@@ -55,7 +56,7 @@ export class Leases {
          SELECT $1, $2, 1, ${this.ttl} WHERE EXISTS (SELECT 1 FROM "Room" WHERE id = $1)
        ON CONFLICT ("roomId") DO UPDATE
          SET "owner" = EXCLUDED."owner",
-             "epoch" = CASE WHEN "RoomLease"."owner" = EXCLUDED."owner" AND "RoomLease"."expiresAt" > ${NOW} THEN "RoomLease"."epoch" ELSE "RoomLease"."epoch" + 1 END,
+             "epoch" = "RoomLease"."epoch" + 1,
              "expiresAt" = EXCLUDED."expiresAt"
          WHERE "RoomLease"."owner" = EXCLUDED."owner" OR "RoomLease"."expiresAt" <= ${NOW}
        RETURNING "owner", "epoch"`,
