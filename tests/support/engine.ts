@@ -40,7 +40,8 @@ export async function startTestEngine(name: string, opts: TestEngineOptions = {}
       httpLimits: opts.httpLimits,
       idleMs: opts.idleMs,
       reconnectGraceMs: opts.reconnectGraceMs,
-      samplerWorkers: opts.samplerWorkers,
+      // one worker unless a test asks: the suite runs engines side by side on 2 cores
+      samplerWorkers: opts.samplerWorkers ?? 1,
     },
     () => {},
   );

@@ -23,7 +23,7 @@ export interface EngineConfig {
   idleMs?: number;
   /** someone whose connection dropped keeps their place (membership, presence) this long (default RECONNECT_GRACE_MS) */
   reconnectGraceMs?: number;
-  /** sampler worker threads; 0 = sample on the main thread (default: one per core but one, at least 1) */
+  /** sampler worker threads; 0 = sample on the main thread (default: one per core, at most 8) */
   samplerWorkers?: number;
   /** Express's `trust proxy` (behind nginx: the client address for HTTP rate limits comes from X-Forwarded-For) */
   trustProxy?: boolean | number | string;

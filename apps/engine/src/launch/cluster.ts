@@ -242,7 +242,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           ...process.env,
           ...(opts.modelsDir ? { PPGN_MODELS_DIR: opts.modelsDir } : {}),
           ...(opts.packs ? { PPGN_PACKS: opts.packs.join(',') } : {}),
-          ...(opts.samplerWorkers !== undefined ? { PPGN_SAMPLER_WORKERS: String(opts.samplerWorkers) } : {}),
+          // engines on one machine share its cores: by default they split them (at least one worker each)
+          PPGN_SAMPLER_WORKERS: String(opts.samplerWorkers ?? Math.max(1, Math.floor(os.availableParallelism() / opts.engines))),
           ...opts.env,
           REDIS_URL: redisUrl,
           DATABASE_URL: databaseUrl,

@@ -38,9 +38,13 @@ export interface Sampler {
   close(): Promise<void>;
 }
 
-/** `PPGN_SAMPLER_WORKERS` unset: one worker per core but one (the main thread serves sockets), at least one. */
-export function defaultWorkerCount(): number {
-  return Math.max(1, os.availableParallelism() - 1);
+/**
+ * `PPGN_SAMPLER_WORKERS` unset: one worker per core (at most 8). The main thread (sockets, HTTP, the
+ * room model) needs little CPU beside them: on 2 cores, 2 workers gave 1.52 against 1.15 frames per
+ * client and second at 10 rooms × 20 clients, with the same steering latency (docs/benchmarks.md).
+ */
+export function defaultWorkerCount(cores = os.availableParallelism()): number {
+  return Math.min(8, Math.max(1, cores));
 }
 
 export class SamplerClosedError extends Error {
