@@ -1,19 +1,8 @@
 // What the socket layer may do to a room, as plain data in and out: join, steer, presence, admin,
 // leave. One engine answers it from its own RoomManager (LocalRooms); in a cluster, ClusterRooms
-// (cluster/gateway.ts) sends the same calls to the engine that owns the room.
+// (cluster/cluster.ts) sends the same calls to the engine that owns the room.
 import { PpgnInputError } from '@ppgn/core';
-import type {
-  ActivityItem,
-  AdminAction,
-  ConditionSpec,
-  Frame,
-  Intent,
-  Member,
-  PresenceUpdate,
-  Role,
-  RoomPatch,
-  RoomState,
-} from '@ppgn/shared';
+import type { AdminAction, ConditionSpec, Frame, Intent, JoinResult, PresenceUpdate, Role } from '@ppgn/shared';
 import { RoomError } from './model';
 import type { LiveRoom, RoomManager } from './manager';
 
@@ -29,16 +18,11 @@ export interface JoinArgs {
   recovered?: boolean;
 }
 
-export interface Joined {
-  role: Role;
-  state: RoomState | null;
-  patches: RoomPatch[];
-  members: Member[];
-  activity: ActivityItem[];
-  pack: { id: string; conditions: ConditionSpec[] };
+/** what a join gives the socket layer: the join reply (less who you are) and what to send right after it */
+export type Joined = Omit<Extract<JoinResult, { ok: true }>, 'ok' | 'userId' | 'credential'> & {
   lastFrame: Frame | null;
   chainError: string | null;
-}
+};
 
 /** who acts: the person (from the credential) and the link they hold (the owner recomputes the role from both) */
 export interface Caller {
