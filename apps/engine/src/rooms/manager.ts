@@ -723,15 +723,22 @@ export class RoomManager {
       if (!this.active(r, now) || this.resetting.has(r.model.state.id)) continue;
       if (r.pendingSteps > 0 || (r.model.state.running && now >= r.nextDue)) due.push(r);
     }
-    const limit = this.maxBatch * Math.max(1, this.sampler.workers);
-    if (due.length > limit) {
-      // steering shows first: rooms changed since their last frame (or asked for steps), then the most overdue
+    if (due.length > this.maxBatch) {
+      // at most maxBatch rooms per worker, so that every worker gets work and no steered room waits for a
+      // big batch: rooms changed since their last frame (or asked for steps) first, then the most overdue
       const urgent = (r: LiveRoom) => r.pendingSteps > 0 || !r.lastFrame || r.model.version > r.lastFrame.version;
-      due = due
-        .map((r) => ({ r, u: urgent(r) ? 0 : 1 }))
-        .sort((a, b) => a.u - b.u || a.r.nextDue - b.r.nextDue)
-        .slice(0, limit)
-        .map((x) => x.r);
+      const byWorker = new Map<number, LiveRoom[]>();
+      for (const r of due) {
+        const w = this.sampler.workerOf(r.model.state.id) ?? 0;
+        byWorker.set(w, [...(byWorker.get(w) ?? []), r]);
+      }
+      due = [...byWorker.values()].flatMap((rooms) =>
+        rooms
+          .map((r) => ({ r, u: urgent(r) ? 0 : 1 }))
+          .sort((a, b) => a.u - b.u || a.r.nextDue - b.r.nextDue)
+          .slice(0, this.maxBatch)
+          .map((x) => x.r),
+      );
     }
     if (due.length === 0) {
       if (now - this.lastCheckpoint > CHECKPOINT_MS) await this.checkpointAll(false);

@@ -35,6 +35,8 @@ export interface Sampler {
   previewFinish(key: string): Promise<Uint8Array[]>;
   /** calls sent and not answered yet */
   inFlight(): number;
+  /** which worker runs a room's chain (0 on the main thread; undefined: unknown room) */
+  workerOf(roomId: string): number | undefined;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export class InProcessSampler implements Sampler {
   previewStep = (key: string) => this.run((h) => h.previewStep(key));
   previewFinish = (key: string) => this.run((h) => h.previewFinish(key));
   inFlight = () => this.pending;
+  workerOf = (_roomId: string): number | undefined => 0;
 
   async close(): Promise<void> {
     this.closed = true;
@@ -310,7 +313,7 @@ export class WorkerPool implements Sampler {
     return this.slots[s.index]!;
   }
 
-  /** which worker a room's chain lives in (tests, health) */
+  /** which worker a room's chain lives in (tick batching, tests) */
   workerOf(roomId: string): number | undefined {
     return this.roomSlot.get(roomId)?.index;
   }
