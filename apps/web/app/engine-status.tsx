@@ -5,9 +5,7 @@ import { Health } from '@ppgn/shared';
 import { engineUrl, type EngineLocation } from './engine';
 
 type State =
-  | { kind: 'loading' }
-  | { kind: 'ok'; health: Health; at: number }
-  | { kind: 'error'; message: string; at: number };
+  { kind: 'loading' } | { kind: 'ok'; health: Health; at: number } | { kind: 'error'; message: string; at: number };
 
 const POLL_MS = 3000;
 
@@ -26,7 +24,11 @@ export function EngineStatus({ engine }: { engine: EngineLocation }) {
         if (!cancelled) setState({ kind: 'ok', health: parsed.data, at: Date.now() });
       } catch (err) {
         if (!cancelled)
-          setState({ kind: 'error', message: `engine unreachable at ${url} (${(err as Error).message})`, at: Date.now() });
+          setState({
+            kind: 'error',
+            message: `engine unreachable at ${url} (${(err as Error).message})`,
+            at: Date.now(),
+          });
       }
       if (!cancelled) timer = setTimeout(poll, POLL_MS);
     };
@@ -38,7 +40,12 @@ export function EngineStatus({ engine }: { engine: EngineLocation }) {
   }, [engine]);
 
   return (
-    <section className="card status" aria-labelledby="engine-status-title" aria-live="polite" data-testid="engine-status">
+    <section
+      className="card status"
+      aria-labelledby="engine-status-title"
+      aria-live="polite"
+      data-testid="engine-status"
+    >
       <h2 id="engine-status-title">Engine</h2>
       {state.kind === 'loading' && <p className="muted">Contacting the engine…</p>}
       {state.kind === 'error' && (
@@ -78,6 +85,23 @@ export function HealthView({ health }: { health: Health }) {
       <dd data-testid="engine-rooms">
         {health.rooms.running} running · {health.rooms.total} kept
       </dd>
+      {health.engine?.cluster && (
+        <>
+          <dt>Engines</dt>
+          <dd
+            data-testid="engine-cluster"
+            title={health.engine.peers
+              .map((p) => `${p.id}: ${p.rooms} rooms, load ${p.load.toFixed(2)}${p.draining ? ', draining' : ''}`)
+              .join('\n')}
+          >
+            {health.engine.peers.length} in the cluster
+            {health.engine.peers.some((p) => p.draining)
+              ? ` (${health.engine.peers.filter((p) => p.draining).length} handing over)`
+              : ''}{' '}
+            · this page reached {health.engine.id}
+          </dd>
+        </>
+      )}
       <dt>Gallery</dt>
       <dd data-testid="engine-gallery">
         <a href="/gallery">{health.gallery.items} saved</a>

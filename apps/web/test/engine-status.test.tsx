@@ -41,6 +41,27 @@ describe('HealthView', () => {
     expect(screen.getByTestId('engine-rooms').textContent).toBe('2 running · 5 kept');
     // "N saved" is the gallery's count, not the number of rooms
     expect(screen.getByTestId('engine-gallery').textContent).toBe('4 saved');
+    // one engine on its own: no cluster line
+    expect(screen.queryByTestId('engine-cluster')).toBeNull();
+  });
+
+  it('in a cluster, says how many engines there are, which one answered, and which hand rooms over', () => {
+    const peers = [
+      { id: 'e-a', url: 'http://10.0.0.1:4000', load: 0.5, rooms: 3, draining: false },
+      { id: 'e-b', url: 'http://10.0.0.2:4000', load: 0, rooms: 0, draining: true },
+      { id: 'e-c', url: 'http://10.0.0.3:4000', load: 1, rooms: 2, draining: false },
+    ];
+    render(
+      <HealthView
+        health={{
+          ...health,
+          engine: { id: 'e-c', cluster: true, rooms: 2, chains: 1, load: 1, draining: false, peers },
+        }}
+      />,
+    );
+    const line = screen.getByTestId('engine-cluster');
+    expect(line.textContent!.replace(/\s+/g, ' ')).toBe('3 in the cluster (1 handing over) · this page reached e-c');
+    expect(line.getAttribute('title')).toContain('e-a: 3 rooms, load 0.50');
   });
 });
 
@@ -54,14 +75,20 @@ describe('EngineStatus', () => {
   });
 
   it('says clearly when the engine is unreachable', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))),
+    );
     render(<EngineStatus engine={{ publicUrl: 'http://engine:4000', port: 4000 }} />);
     const alert = await screen.findByRole('alert');
     expect(alert.textContent).toMatch(/engine unreachable at http:\/\/engine:4000\/health \(Failed to fetch\)/);
   });
 
   it('rejects a malformed health payload', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ ok: 'yes' }))));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(JSON.stringify({ ok: 'yes' }))),
+    );
     render(<EngineStatus engine={{ publicUrl: 'http://engine:4000', port: 4000 }} />);
     const alert = await screen.findByRole('alert');
     expect(alert.textContent).toMatch(/unexpected status format/);
