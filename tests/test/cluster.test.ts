@@ -180,6 +180,44 @@ describe('a cluster of engines', () => {
     }
   });
 
+  it('an owner frozen past its lease (SIGSTOP) loses the room: another engine adopts it, and once thawed the old owner neither steps it nor writes it', async () => {
+    const { room, owner, others } = await createRoom(byId('A'), 'Frozen owner');
+    const [peer] = others;
+    const watcher = client(peer!.base, { rejoin: true });
+    expect((await watcher.join(room.id, room.tokens.owner, 'Watcher')).ok).toBe(true);
+    await watcher.waitFor(() => watcher.frames.length >= 5, 20_000, 'frames');
+    const t0 = Date.now();
+    owner.proc.child.kill('SIGSTOP');
+    try {
+      let now: string | null = null;
+      while (Date.now() - t0 < 15_000) {
+        now = await cluster.owner(room.id);
+        if (now && now !== owner.id) break;
+        await sleep(100);
+      }
+      expect(others.map((e) => e.id)).toContain(now);
+      await watcher.waitFor(() => watcher.frames.some((f) => f.at > t0 + 500), 15_000, 'frames from the adopter');
+      // a change on the new owner, then the old one wakes up
+      const ack = await watcher.intent({ type: 'params.set', params: { eps3: 0.025 } });
+      expect(ack).toMatchObject({ ok: true });
+    } finally {
+      owner.proc.child.kill('SIGCONT');
+    }
+    const thawed = Date.now();
+    await sleep(2500); // a few of its heartbeats
+    expect(owner.proc.output()).toMatch(new RegExp(`room ${room.id}: lease lost`));
+    // frames after the thaw come from one sampler: steps only go forward
+    const steps = watcher.frames.filter((f) => f.at > thawed).map((f) => f.step);
+    expect(steps.length).toBeGreaterThan(3);
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!).toBeGreaterThan(steps[i - 1]!);
+    // what the new owner stored stands: the old owner's late writes were fenced off
+    const [row] = (await cluster.sql.query(`SELECT state FROM "Room" WHERE id = $1`, [room.id])).rows as {
+      state: { params: { eps3: number } };
+    }[];
+    expect(row!.state.params.eps3).toBe(0.025);
+    expect(owner.proc.child.exitCode).toBeNull();
+  });
+
   it("adopts a killed engine's room on another engine within 10 s, from its last checkpoint; clients see frames again; gallery items stay", async () => {
     const { room, owner, others } = await createRoom(byId('C'), 'Failover room');
     // the owner's clients come in through a proxy (a load balancer) that sends them elsewhere once it is gone
