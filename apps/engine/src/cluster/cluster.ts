@@ -54,6 +54,7 @@ export interface ClusterHealth {
 }
 
 export const DEFAULT_LEASE_MS = 5000;
+const STREAM_MAX_LEN = 2000;
 const RPC_MS = 2500;
 const HOP = 'x-ppgn-hop';
 const CLIENT = 'x-ppgn-client';
@@ -109,7 +110,10 @@ export class Cluster {
     } catch (err) {
       throw new Error(`cannot reach Redis at ${opts.redisUrl} (${(err as Error).message})`);
     }
-    io.adapter(createAdapter(adapterClient));
+    // every broadcast (frames too, ≈ 10 KB each) passes through one Redis stream; the adapter's default of
+    // 10 000 entries would keep ≈ 100 MB of frames in Redis. 2 000 keeps it ≈ 20 MB: seconds of history for
+    // connection-state recovery at full load; a client that was away longer joins again and resyncs by version.
+    io.adapter(createAdapter(adapterClient, { maxLen: STREAM_MAX_LEN }));
     let rpc: Rpc;
     try {
       rpc = await Rpc.connect(opts.redisUrl, engineId, log);
