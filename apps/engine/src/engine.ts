@@ -98,16 +98,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
         countGallery: () => gallery.count(),
       },
       runningRooms: () => manager.running(),
-      engine: () =>
-        cluster?.health() ?? {
-          id: 'local',
-          cluster: false,
-          rooms: manager.rooms.size,
-          chains: manager.running(),
-          load: manager.running() / Math.max(1, workers),
-          draining: false,
-          peers: [],
-        },
+      engine: () => cluster?.health() ?? { id: 'local', cluster: false, ...manager.load(), draining: false, peers: [] },
       routes: front,
       trustProxy: config.trustProxy,
     });
@@ -123,7 +114,6 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           url: config.engineUrl ?? `http://127.0.0.1:${config.port}`,
           engineId: config.engineId,
           leaseMs: config.leaseMs,
-          workers: Math.max(1, workers),
           databaseUrl: db.url,
           log: (l) => log(`[engine] ${l}`),
         });
@@ -137,7 +127,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
       }
       cluster.httpRoutes(front);
       log(
-        `[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? 5000) / 1000} s)`,
+        `[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? DEFAULT_LEASE_MS) / 1000} s)`,
       );
     }
     front.use(apiRouter(manager, gallery, packs, identities, config.httpLimits));

@@ -35,8 +35,6 @@ export interface ClusterOptions {
   engineId?: string;
   /** lease time: a dead engine's rooms are adopted this long (plus a sweep) after its last renewal */
   leaseMs?: number;
-  /** sampler workers (load = running chains per worker) */
-  workers: number;
   /** trusts the client address of requests forwarded by peers (default: derived from the shared URLs) */
   secret?: string;
   databaseUrl: string;
@@ -81,7 +79,7 @@ export class Cluster {
   private readonly log: (l: string) => void;
 
   private constructor(
-    private readonly prisma: PrismaClient,
+    prisma: PrismaClient,
     private readonly manager: RoomManager,
     private readonly io: IO,
     readonly rpc: Rpc,
@@ -143,8 +141,7 @@ export class Cluster {
 
   /** 'local' when this engine runs the room (adopting it if nobody holds it), else the owner's id. */
   async locate(roomId: string): Promise<'local' | string> {
-    const room = this.manager.rooms.get(roomId);
-    if (room?.lease) return 'local';
+    if (this.isLocal(roomId)) return 'local';
     const cached = this.owners.get(roomId);
     if (cached && cached !== this.id) return cached;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -229,8 +226,7 @@ export class Cluster {
 
   /** The owner side of a call: the room must be ours (else the caller looks again). */
   ours(roomId: string): LocalRooms {
-    const room = this.manager.rooms.get(roomId);
-    if (!room?.lease) throw new RoomError('this engine does not run the room now', 'conflict');
+    if (!this.isLocal(roomId)) throw new RoomError('this engine does not run the room now', 'conflict');
     return this.local;
   }
 
@@ -275,26 +271,19 @@ export class Cluster {
     this.peers = await this.registry.alive();
   }
 
-  private loadNow() {
-    const rooms = this.manager.rooms.size;
-    const chains = this.manager.running();
-    return { rooms, chains, load: chains / Math.max(1, this.opts.workers) };
-  }
-
   /** Renew leases, report load, forget dead peers' sockets, adopt orphaned rooms our clients are in. */
   private async beat() {
     if (this.beating || this.closed) return;
     this.beating = true;
     try {
-      await this.registry.heartbeat(this.loadNow(), this.draining);
-      const mine = new Map<string, number>();
-      for (const [id, r] of this.manager.rooms) if (r.lease) mine.set(id, r.lease.epoch);
+      await this.registry.heartbeat(this.manager.load(), this.draining);
+      const mine = new Map<string, Lease>();
+      for (const [id, r] of this.manager.rooms) if (r.lease) mine.set(id, r.lease);
       const started = Date.now();
       const held = await this.leases.renew(mine);
-      for (const id of mine.keys()) {
-        const lease = this.manager.rooms.get(id)?.lease;
-        if (!held.has(id)) await this.lose(id);
-        else if (lease) lease.until = this.leases.validUntil(started);
+      for (const [id, lease] of mine) {
+        if (held.has(id)) lease.until = this.leases.validUntil(started);
+        else await this.lose(id);
       }
       await this.refresh();
       const alive = new Set(this.peers.map((p) => p.id));
@@ -331,7 +320,7 @@ export class Cluster {
 
   // ------------------------------------------------------------------ HTTP
 
-  /** A peer's forwarded request: the client address it carries is trusted. */
+  /** A request a peer forwarded (never forwarded again; its client address counts only with the shared secret). */
   private forwarded(req: express.Request): boolean {
     return req.headers[HOP] !== undefined;
   }
@@ -416,7 +405,7 @@ export class Cluster {
     let best: EngineInfo | null = null;
     let bestScore = Infinity;
     for (const p of live) {
-      const chains = p.id === this.id ? this.loadNow().chains : p.chains;
+      const chains = p.id === this.id ? this.manager.load().chains : p.chains;
       const score = (rooms.get(p.id) ?? 0) + chains * 0.01 + Math.random() * 1e-3;
       if (score < bestScore) {
         best = p;
@@ -468,7 +457,7 @@ export class Cluster {
   // ------------------------------------------------------------------ health, drain, close
 
   health(): ClusterHealth {
-    const now = this.loadNow();
+    const now = this.manager.load();
     return {
       id: this.id,
       cluster: true,
@@ -486,7 +475,7 @@ export class Cluster {
   async drain(): Promise<number> {
     if (this.draining) return 0;
     this.draining = true;
-    await this.registry.heartbeat(this.loadNow(), true).catch(() => {});
+    await this.registry.heartbeat(this.manager.load(), true).catch(() => {});
     await this.refresh().catch(() => {});
     const targets = this.peers.filter((p) => p.id !== this.id && !p.draining);
     let i = 0;

@@ -75,7 +75,7 @@ export class Leases {
   }
 
   /** Extend our leases; returns the ids we still hold (a room missing from it was lost). */
-  async renew(leases: Map<string, number>): Promise<Set<string>> {
+  async renew(leases: Map<string, Pick<Lease, 'epoch'>>): Promise<Set<string>> {
     if (leases.size === 0) return new Set();
     const ids = [...leases.keys()];
     const rows = await this.prisma.$queryRawUnsafe<{ roomId: string; epoch: number }[]>(
@@ -86,7 +86,7 @@ export class Leases {
       this.engineId,
     );
     const held = new Set<string>();
-    for (const r of rows) if (Number(r.epoch) === leases.get(r.roomId)) held.add(r.roomId);
+    for (const r of rows) if (Number(r.epoch) === leases.get(r.roomId)?.epoch) held.add(r.roomId);
     return held;
   }
 

@@ -193,6 +193,12 @@ export class RoomManager {
     return first;
   }
 
+  /** What this engine carries: rooms loaded, rooms sampling (running), and those per sampler worker. */
+  load(): { rooms: number; chains: number; load: number } {
+    const chains = this.running();
+    return { rooms: this.rooms.size, chains, load: chains / Math.max(1, this.sampler.workers) };
+  }
+
   running(): number {
     let n = 0;
     for (const r of this.rooms.values()) if (r.model.state.running) n++;
@@ -247,8 +253,7 @@ export class RoomManager {
     this.stopped = true;
     this.stopping = true;
     if (this.loop) clearTimeout(this.loop);
-    for (const room of this.rooms.values())
-      for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
+    for (const room of this.rooms.values()) clearLeaveTimers(room);
     // workers stop at once: a step in flight is dropped, and its rooms keep the last step received
     await this.sampler.close();
     await this.exclusive(async () => {});
@@ -351,30 +356,26 @@ export class RoomManager {
       );
     const raced = this.rooms.get(roomId);
     if (raced) return raced;
+    // its people are on their way back (they rejoin): like any room just loaded, it samples as if
+    // someone had just left (emptySince = now), and stops after the idle time if nobody comes
     const live = await this.live(s, pack);
     live.lease = lease;
-    // its people are on their way back (they rejoin): it samples as if someone had just left
-    live.emptySince = Date.now();
     this.rooms.set(roomId, live);
     return live;
   }
 
   /** Cluster: another engine owns the room now. Drop it here without writing anything more. */
   async evict(roomId: string): Promise<void> {
-    const room = this.rooms.get(roomId);
+    const room = this.detach(roomId);
     if (!room) return;
-    this.rooms.delete(roomId);
     room.writer.close();
-    for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     await this.exclusive(() => this.sampler.drop(roomId)).catch(() => {});
   }
 
   /** Cluster drain: stop sampling a room, write its last checkpoint and changes, and let it go. */
   async release(roomId: string): Promise<boolean> {
-    const room = this.rooms.get(roomId);
+    const room = this.detach(roomId);
     if (!room) return true;
-    this.rooms.delete(roomId);
-    for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
     await this.exclusive(async () => {
       room.writer.checkpoint(room.chain.step, Float32Array.from(room.chain.h));
       await this.sampler.drop(roomId).catch(() => {});
@@ -382,6 +383,15 @@ export class RoomManager {
     const saved = await room.writer.drain(this.drainMs);
     room.writer.close();
     return saved;
+  }
+
+  /** Take a room out of this engine's rooms (its members' leave timers stopped); undefined if not here. */
+  private detach(roomId: string): LiveRoom | undefined {
+    const room = this.rooms.get(roomId);
+    if (!room) return undefined;
+    this.rooms.delete(roomId);
+    clearLeaveTimers(room);
+    return room;
   }
 
   /** The role a link's token grants (HTTP callers have a token, not a user id). */
@@ -730,7 +740,9 @@ export class RoomManager {
       const byWorker = new Map<number, LiveRoom[]>();
       for (const r of due) {
         const w = this.sampler.workerOf(r.model.state.id) ?? 0;
-        byWorker.set(w, [...(byWorker.get(w) ?? []), r]);
+        const rooms = byWorker.get(w);
+        if (rooms) rooms.push(r);
+        else byWorker.set(w, [r]);
       }
       due = [...byWorker.values()].flatMap((rooms) =>
         rooms
@@ -961,6 +973,10 @@ export class RoomManager {
     });
     return room;
   }
+}
+
+function clearLeaveTimers(room: LiveRoom) {
+  for (const m of room.members.values()) if (m.leaveTimer) clearTimeout(m.leaveTimer);
 }
 
 const blobHash = (png: Uint8Array) => createHash('sha256').update(png).digest('hex').slice(0, 32);
