@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { buildRandomEmoji64Pack, buildRandomPack } from '@ppgn/core';
 import { savePack } from '@ppgn/core/node';
+import { freePort } from './procs';
 
 export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
 
@@ -9,8 +10,29 @@ export async function makeModelsDir(dir: string, id = 'testpack', kind: 'tiny' |
   const pack =
     kind === 'emoji64'
       ? buildRandomEmoji64Pack(7)
-      : buildRandomPack({ name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] }, 7);
+      : buildRandomPack(
+          { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
+          7,
+        );
   await savePack(path.join(dir, id), pack);
   pack.dispose();
   return dir;
+}
+
+/**
+ * The environment of an engine process of its own (`npm start`'s engine): a free port, an embedded
+ * Postgres and the test pack under `dir`, plus `extra`.
+ */
+export async function engineProcessEnv(
+  dir: string,
+  kind: 'tiny' | 'emoji64' = 'tiny',
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    ENGINE_PORT: String(await freePort()),
+    DATABASE_URL: '',
+    PPGN_DATA_DIR: path.join(dir, 'pg'),
+    PPGN_MODELS_DIR: await makeModelsDir(path.join(dir, 'models'), 'testpack', kind),
+    ...extra,
+  };
 }

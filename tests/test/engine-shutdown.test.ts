@@ -1,25 +1,17 @@
 // Ctrl-C while the sampler workers are busy: the engine stops its workers at once (a step in flight is
 // dropped), saves every room's last step and exits promptly; started again, the rooms are where they were.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../support/engine';
-import { makeModelsDir } from '../support/pack';
-import { ENGINE_ENTRY, freePort, startProcess, tempDir, type Proc } from '../support/procs';
+import { engineProcessEnv } from '../support/pack';
+import { ENGINE_ENTRY, startProcess, tempDir, type Proc } from '../support/procs';
 
 const tmp = tempDir('shutdown');
 let env: Record<string, string>;
 let proc: Proc | undefined;
 
 beforeAll(async () => {
-  env = {
-    ENGINE_PORT: String(await freePort()),
-    DATABASE_URL: '',
-    PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
-    // the default pack's architecture (random weights): every step costs real CPU time
-    PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models'), 'testpack', 'emoji64'),
-    PPGN_BACKEND: 'wasm',
-    PPGN_SAMPLER_WORKERS: '1',
-  };
+  // the default pack's architecture (random weights): every step costs real CPU time
+  env = await engineProcessEnv(tmp.dir, 'emoji64', { PPGN_BACKEND: 'wasm', PPGN_SAMPLER_WORKERS: '1' });
 });
 afterAll(async () => {
   await proc?.stop();
@@ -33,8 +25,17 @@ describe('engine shutdown', () => {
     expect(proc.output()).toMatch(/sampler: 1 worker thread/);
     const base = `http://127.0.0.1:${env.ENGINE_PORT}`;
     const rooms: { id: string; tokens: { viewer: string } }[] = [];
-    for (let i = 0; i < 4; i++) rooms.push((await api<{ id: string; tokens: { viewer: string } }>(base, 'POST', '/rooms', { author: 'a', params: { fps: 30 } })).body);
-    const step = async (r: (typeof rooms)[number]) => (await api<{ step: number }>(base, 'GET', `/rooms/${r.id}?token=${r.tokens.viewer}`)).body.step;
+    for (let i = 0; i < 4; i++)
+      rooms.push(
+        (
+          await api<{ id: string; tokens: { viewer: string } }>(base, 'POST', '/rooms', {
+            author: 'a',
+            params: { fps: 30 },
+          })
+        ).body,
+      );
+    const step = async (r: (typeof rooms)[number]) =>
+      (await api<{ step: number }>(base, 'GET', `/rooms/${r.id}?token=${r.tokens.viewer}`)).body.step;
     const t0 = Date.now();
     while ((await step(rooms[0]!)) < 3 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 200));
     const before = await Promise.all(rooms.map(step));

@@ -1,23 +1,16 @@
 // Kill the engine process (SIGKILL, no clean shutdown) and start it again: every room resumes,
 // and waits unsampled until someone joins it.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, TestClient } from '../support/engine';
-import { makeModelsDir } from '../support/pack';
-import { ENGINE_ENTRY, freePort, startProcess, tempDir, type Proc } from '../support/procs';
+import { engineProcessEnv } from '../support/pack';
+import { ENGINE_ENTRY, startProcess, tempDir, type Proc } from '../support/procs';
 
 const tmp = tempDir('restart');
 let env: Record<string, string>;
 let proc: Proc | undefined;
 
 beforeAll(async () => {
-  env = {
-    ENGINE_PORT: String(await freePort()),
-    DATABASE_URL: '',
-    PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
-    PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
-    PPGN_BACKEND: 'cpu',
-  };
+  env = await engineProcessEnv(tmp.dir, 'tiny', { PPGN_BACKEND: 'cpu' });
 });
 afterAll(async () => {
   await proc?.stop();
@@ -40,11 +33,17 @@ describe('engine restart', () => {
       conditions: [{ target: { kind: 'class', condition: 'class', labels: ['tree'] } }],
       params: { fps: 30, eps3: 0.02 },
     });
-    const paused = await api<{ id: string; tokens: { viewer: string } }>(base, 'POST', '/rooms', { author: 'a', name: 'Paused room', running: false });
-    const view = async (id: string, token: string) => (await api<RoomView>(base, 'GET', `/rooms/${id}?token=${token}`)).body;
+    const paused = await api<{ id: string; tokens: { viewer: string } }>(base, 'POST', '/rooms', {
+      author: 'a',
+      name: 'Paused room',
+      running: false,
+    });
+    const view = async (id: string, token: string) =>
+      (await api<RoomView>(base, 'GET', `/rooms/${id}?token=${token}`)).body;
     // let it run and checkpoint (every 2 s)
     const t0 = Date.now();
-    while ((await view(running.body.id, running.body.tokens.viewer)).step < 30 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
+    while ((await view(running.body.id, running.body.tokens.viewer)).step < 30 && Date.now() - t0 < 30_000)
+      await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 2600));
     const before = await view(running.body.id, running.body.tokens.viewer);
     proc.child.kill('SIGKILL');
@@ -54,7 +53,12 @@ describe('engine restart', () => {
     await proc.waitFor(/ready on/);
     expect(proc.output()).toMatch(/resumed 2 room\(s\)/);
     const after = await view(running.body.id, running.body.tokens.viewer);
-    expect(after.state).toMatchObject({ name: 'Running room', running: true, conditions: [{ id: 'c1' }], params: { eps3: 0.02 } });
+    expect(after.state).toMatchObject({
+      name: 'Running room',
+      running: true,
+      conditions: [{ id: 'c1' }],
+      params: { eps3: 0.02 },
+    });
     expect(after.state.version).toBe(before.state.version);
     // resumed from the last checkpoint (at most ~2 s of steps lost), not from scratch
     expect(after.step).toBeGreaterThanOrEqual(before.step - 30 * 2.5);
@@ -69,7 +73,11 @@ describe('engine restart', () => {
     expect((await view(running.body.id, running.body.tokens.viewer)).step).toBeGreaterThan(after.step + 3);
     const p = await view(paused.body.id, paused.body.tokens.viewer);
     expect(p.state).toMatchObject({ name: 'Paused room', running: false });
-    const gif = await api<ArrayBuffer>(base, 'GET', `/rooms/${running.body.id}/export.gif?token=${running.body.tokens.viewer}`);
+    const gif = await api<ArrayBuffer>(
+      base,
+      'GET',
+      `/rooms/${running.body.id}/export.gif?token=${running.body.tokens.viewer}`,
+    );
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
     // the tokens survive too
     expect((await api(base, 'GET', `/rooms/${running.body.id}?token=${running.body.tokens.owner}`)).status).toBe(200);
