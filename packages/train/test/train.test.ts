@@ -22,7 +22,15 @@ import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
 import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
 
-const TINY_DATA: DatasetOptions = { size: 8, vendors: ['google', 'twitter'], maxPerClass: 90, testFraction: 0.2, minKeywordCount: 2, maxKeywords: 20, seed: 1 };
+const TINY_DATA: DatasetOptions = {
+  size: 8,
+  vendors: ['google', 'twitter'],
+  maxPerClass: 90,
+  testFraction: 0.2,
+  minKeywordCount: 2,
+  maxKeywords: 20,
+  seed: 1,
+};
 
 let tmp: string;
 let ds: Dataset;
@@ -69,7 +77,9 @@ describe('dataset', () => {
     expect(coarseClassOf('Smileys & Emotion', 'emotion')).toBeNull();
     expect(coarseClassOf('People & Body', 'body-parts')).toBeNull();
     expect(coarseClassOf('Travel & Places', 'time')).toBe('clocks');
-    expect(coarseClassOf('Travel & Places', 'place-building')).not.toBe(coarseClassOf('Travel & Places', 'place-geographic'));
+    expect(coarseClassOf('Travel & Places', 'place-building')).not.toBe(
+      coarseClassOf('Travel & Places', 'place-geographic'),
+    );
     expect(new Set(Object.values(CLASS_GROUPS).flat()).size).toBe(Object.values(CLASS_GROUPS).flat().length);
     expect(CLASS_NAMES.length).toBeGreaterThanOrEqual(20);
   });
@@ -137,7 +147,9 @@ describe('Fréchet distance', () => {
     expect(frechetDistance(a, shifted)).toBeCloseTo(5, 6);
     const x = Array.from({ length: 500 }, () => [r()]);
     const y = x.map((v) => [v[0] * 3]);
-    const sd = Math.sqrt(x.reduce((s, v) => s + v[0] ** 2, 0) / 499 - (x.reduce((s, v) => s + v[0], 0) / 500) ** 2 * (500 / 499));
+    const sd = Math.sqrt(
+      x.reduce((s, v) => s + v[0] ** 2, 0) / 499 - (x.reduce((s, v) => s + v[0], 0) / 500) ** 2 * (500 / 499),
+    );
     // variances σ² and 9σ², means 0 and 0·3: FD = (σ − 3σ)² + (μ − 3μ)²
     const mu = x.reduce((s, v) => s + v[0], 0) / 500;
     expect(frechetDistance(x, y)).toBeCloseTo((2 * sd) ** 2 + (2 * mu) ** 2, 3);
@@ -185,15 +197,44 @@ describe('PyTorch trainer', () => {
       tf.dispose([x, r.output, ...Object.values(r.taps)]);
       net.dispose();
     }
-    for (const t of ['conv2d', 'dense', 'upsample', 'relu', 'leakyRelu', 'tanh', 'sigmoid', 'batchnorm', 'affine', 'reshape', 'flatten', 'avgPool', 'maxPool', 'globalAvgPool', 'dropout'])
+    for (const t of [
+      'conv2d',
+      'dense',
+      'upsample',
+      'relu',
+      'leakyRelu',
+      'tanh',
+      'sigmoid',
+      'batchnorm',
+      'affine',
+      'reshape',
+      'flatten',
+      'avgPool',
+      'maxPool',
+      'globalAvgPool',
+      'dropout',
+    ])
       expect(types.has(t), t).toBe(true);
   });
 
-  it('a tiny training run writes a pack that loads and samples in every mode; --resume retrains nothing', async () => {
+  it('a tiny training run writes a pack that loads and samples in every mode; --resume retrains nothing; --init-from refines a pack', async () => {
     const file = await ensureDatasetFile(tmp, { ...TINY_DATA, classes: FIXTURE_CLASSES });
     const out = path.join(tmp, 'pack');
     const runDir = path.join(tmp, 'run');
-    const args = ['--dataset', file, '--out', out, '--run-dir', runDir, '--config', 'tiny', '--threads', '1', '--device', 'cpu'];
+    const args = [
+      '--dataset',
+      file,
+      '--out',
+      out,
+      '--run-dir',
+      runDir,
+      '--config',
+      'tiny',
+      '--threads',
+      '1',
+      '--device',
+      'cpu',
+    ];
     await runTrainer(py, 'train', args, { quiet: true });
     const pack = await loadPack(out);
     expect(pack.manifest.conditions.map((c) => c.id)).toEqual(['class', 'keywords', 'style', 'colour', 'units']);
@@ -202,8 +243,16 @@ describe('PyTorch trainer', () => {
     expect(Object.keys(pack.manifest.networks)).not.toContain('evalC');
     const chains = [
       await createChain(pack, { seed: 1, condition: cond.class(FIXTURE_CLASSES[0]), config: { steps: 5 } }),
-      await createChain(pack, { seed: 2, condition: cond.class('noto', { condition: 'style' }), config: { prior: 'hdae' } }),
-      await createChain(pack, { seed: 3, condition: cond.class(FIXTURE_CLASSES[1]), config: { mode: 'fast', prior: 'hdae', fastPrior: 0.5 } }),
+      await createChain(pack, {
+        seed: 2,
+        condition: cond.class('noto', { condition: 'style' }),
+        config: { prior: 'hdae' },
+      }),
+      await createChain(pack, {
+        seed: 3,
+        condition: cond.class(FIXTURE_CLASSES[1]),
+        config: { mode: 'fast', prior: 'hdae', fastPrior: 0.5 },
+      }),
       await createChain(pack, { seed: 4, condition: cond.class(FIXTURE_CLASSES[2]), config: { mode: 'dgnam' } }),
     ];
     for (let s = 0; s < 3; s++) {
@@ -216,14 +265,63 @@ describe('PyTorch trainer', () => {
     const gz = file + '.gz';
     writeFileSync(gz, gzipSync(readFileSync(file)));
     const lines: string[] = [];
-    await runTrainer(py, 'train', [...args.map((a) => (a === file ? gz : a)), '--resume'], { quiet: true, onLine: (l) => lines.push(l) });
+    await runTrainer(py, 'train', [...args.map((a) => (a === file ? gz : a)), '--resume'], {
+      quiet: true,
+      onLine: (l) => lines.push(l),
+    });
     expect(lines.some((l) => l.startsWith(`[train] tiny: ${ds.n} images`))).toBe(true);
     expect(lines.some((l) => l.includes('resumed'))).toBe(true);
     expect(lines.filter((l) => l.startsWith('[train] phase')).length).toBe(0);
+    // a new run started from the pack's weights alone (checkpoints gone) refines G only: E is kept bit for bit
+    const next = path.join(tmp, 'pack-next');
+    const nextArgs = [
+      '--dataset',
+      file,
+      '--out',
+      next,
+      '--run-dir',
+      path.join(tmp, 'run-next'),
+      '--config',
+      'tiny',
+      '--threads',
+      '1',
+      '--device',
+      'cpu',
+    ];
+    const init: string[] = [];
+    await runTrainer(py, 'train', [...nextArgs, '--init-from', out, '--again', 'gref:3'], {
+      quiet: true,
+      onLine: (l) => init.push(l),
+    });
+    expect(
+      init.some((l) => l.includes(`initialised from ${out}: loaded E, G, hdae, fastMlp, style, colour, evalC`)),
+    ).toBe(true);
+    expect(init.filter((l) => l.startsWith('[train] phase'))).toEqual(['[train] phase gref: 3 steps']);
+    const before = JSON.parse(readFileSync(path.join(out, 'eval', 'training.json'), 'utf8')) as {
+      steps: Record<string, number>;
+    };
+    const after = JSON.parse(readFileSync(path.join(next, 'eval', 'training.json'), 'utf8')) as {
+      steps: Record<string, number>;
+    };
+    expect(after.steps.gref).toBe(before.steps.gref! + 3);
+    expect(after.steps.joint).toBe(before.steps.joint);
+    const bytes = (dir: string, net: string) => readFileSync(path.join(dir, `${net}.weights.bin`));
+    expect(bytes(next, 'E').equals(bytes(out, 'E'))).toBe(true);
+    expect(bytes(next, 'G').equals(bytes(out, 'G'))).toBe(false);
+    const refined = await loadPack(next);
+    expect(refined.manifest.code).toEqual(JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).code);
+    refined.dispose();
     // the PyTorch sampler port used for tuning runs on the pack and reports one line per setting
     const tuned: string[] = [];
-    await runTrainer(py, 'tune', ['--pack', out, '--dataset', file, '--chains', '2', '--steps', '3', '--grid', 'fast'], { quiet: true, onLine: (l) => tuned.push(l) });
-    const rows = tuned.filter((l) => l.startsWith('{"cfg"')).map((l) => JSON.parse(l) as { acc: number; vs_real: number });
+    await runTrainer(
+      py,
+      'tune',
+      ['--pack', out, '--dataset', file, '--chains', '2', '--steps', '3', '--grid', 'fast'],
+      { quiet: true, onLine: (l) => tuned.push(l) },
+    );
+    const rows = tuned
+      .filter((l) => l.startsWith('{"cfg"'))
+      .map((l) => JSON.parse(l) as { acc: number; vs_real: number });
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) expect(r.acc >= 0 && r.acc <= 1).toBe(true);
   });

@@ -150,7 +150,37 @@ class Run:
                 if os.path.exists(p):
                     net.load_state_dict(torch.load(p, map_location=self.device))
             log(f"[run] resumed {self.dir}: done {self.state['done'] or 'nothing'}")
+        elif getattr(args, "init_from", None):
+            self.init_from(args.init_from)
         self.threads_file = os.path.join(self.dir, "threads")
+
+    def init_from(self, pack: str):
+        """start a run from a trained pack's weights (its checkpoints may be gone, e.g. on a new machine): every
+        network the pack holds is loaded, the phases that trained them count as done and the pack's training
+        history (steps, timings, code statistics) carries over; D, which packs do not hold, starts fresh."""
+        from .netspec import load_net
+
+        loaded = []
+        for k, net in self.nets.items():
+            for p in (os.path.join(pack, f"{k}.net.json"), os.path.join(pack, "eval", f"{k}.net.json")):
+                if os.path.exists(p):
+                    src = load_net(p)
+                    if src.spec != net.spec:
+                        raise SystemExit(f"--init-from {p}: its network differs from config {self.cfg.name}'s {k}")
+                    net.load_state_dict(src.state_dict())
+                    loaded.append(k)
+                    break
+        trained_by = {"joint": ["E", "G"], "gref": ["G"], "hdae": ["hdae"], "fast": ["fastMlp"], "style": ["style"],
+                      "colour": ["colour"], "evalC": ["evalC"]}
+        self.state["done"] = [ph for ph in PHASES if all(k in loaded for k in trained_by[ph])]
+        hist = os.path.join(pack, "eval", "training.json")
+        if os.path.exists(hist):
+            with open(hist) as f:
+                h = json.load(f)
+            self.state["metrics"] = h.get("metrics", {})
+            self.state["timings"] = h.get("timings", {})
+            self.state["steps"] = h.get("steps", {})
+        log(f"[run] initialised from {pack}: loaded {', '.join(loaded)}; done {', '.join(self.state['done'])}")
 
     def save(self, names: List[str], extra: Dict[str, object] | None = None):
         for k in names:
@@ -580,6 +610,8 @@ def main(argv=None):
     ap.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps (quick runs)")
     ap.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset to run")
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--init-from", default="", metavar="PACK",
+                    help="start a new run from a trained pack's weights (no checkpoints needed); with --again")
     ap.add_argument("--again", default="", metavar="PHASE:STEPS",
                     help="run a finished phase again from the current weights with a fresh schedule "
                          "(e.g. gref:3000 refines G longer), then export; --resume continues it")

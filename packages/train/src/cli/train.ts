@@ -24,6 +24,8 @@ const HELP = `usage: npm run train -- [options]
   --threads N       CPU threads for PyTorch (default 2; change live: echo 1 > <run-dir>/threads)
   --steps-scale F   multiply every phase's steps (quick runs: 0.01)
   --phases LIST     comma-separated subset of joint,gref,hdae,fast,style,colour,evalC
+  --again P:N       run finished phase P again for N more steps from the current weights (gref:3000 refines G)
+  --init-from PACK  start the run from a trained pack's weights (when its checkpoints are gone); with --again
   --dataset FILE    train on an existing dataset file (<key>.u8.bin with <key>.json beside it), e.g. on a GPU
                     host without npm: python3 -m ppgn_train.train --dataset FILE ... runs the same trainer
 Needs Python 3 with PyTorch ≥ 1.13 (Debian: apt-get install python3-torch libopenblas0-pthread); PYTHON overrides.`;
@@ -41,7 +43,9 @@ async function main() {
   const py = findPython();
   log(`[train] python ${py.python}: torch ${py.torch}${py.cuda ? ' (CUDA)' : ''}, BLAS ${py.blas}`);
   if (!py.cuda && py.blas === 'other')
-    log('[train] warning: PyTorch runs on the reference BLAS (dense layers ~40× slower): apt-get install libopenblas0-pthread');
+    log(
+      '[train] warning: PyTorch runs on the reference BLAS (dense layers ~40× slower): apt-get install libopenblas0-pthread',
+    );
   const root = repoRoot();
   const seed = typeof a.seed === 'string' ? a.seed : '1';
   let dataset: string;
@@ -55,12 +59,19 @@ async function main() {
   const runDir =
     typeof a['run-dir'] === 'string'
       ? path.resolve(a['run-dir'])
-      : path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'ppgn', 'train-runs', `${config}-s${seed}`);
+      : path.join(
+          process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'),
+          'ppgn',
+          'train-runs',
+          `${config}-s${seed}`,
+        );
   const args = ['--dataset', dataset, '--out', out, '--run-dir', runDir, '--config', config, '--seed', seed];
   args.push('--threads', typeof a.threads === 'string' ? a.threads : '2');
   if (typeof a.device === 'string') args.push('--device', a.device);
   if (typeof a['steps-scale'] === 'string') args.push('--steps-scale', a['steps-scale']);
   if (typeof a.phases === 'string') args.push('--phases', a.phases);
+  if (typeof a.again === 'string') args.push('--again', a.again);
+  if (typeof a['init-from'] === 'string') args.push('--init-from', path.resolve(root, a['init-from']));
   if (a.resume) args.push('--resume');
   log(`[train] checkpoints in ${runDir}; pack → ${path.relative(process.cwd(), out) || out}`);
   await runTrainer(py, 'train', args);
