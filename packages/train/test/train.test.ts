@@ -221,13 +221,13 @@ describe('PyTorch trainer', () => {
     const file = await ensureDatasetFile(tmp, { ...TINY_DATA, classes: FIXTURE_CLASSES });
     const out = path.join(tmp, 'pack');
     const runDir = path.join(tmp, 'run');
-    const args = [
+    const trainArgs = (to: string, run: string) => [
       '--dataset',
       file,
       '--out',
-      out,
+      to,
       '--run-dir',
-      runDir,
+      run,
       '--config',
       'tiny',
       '--threads',
@@ -235,6 +235,7 @@ describe('PyTorch trainer', () => {
       '--device',
       'cpu',
     ];
+    const args = trainArgs(out, runDir);
     await runTrainer(py, 'train', args, { quiet: true });
     const pack = await loadPack(out);
     expect(pack.manifest.conditions.map((c) => c.id)).toEqual(['class', 'keywords', 'style', 'colour', 'units']);
@@ -274,20 +275,7 @@ describe('PyTorch trainer', () => {
     expect(lines.filter((l) => l.startsWith('[train] phase')).length).toBe(0);
     // a new run started from the pack's weights alone (checkpoints gone) refines G only: E is kept bit for bit
     const next = path.join(tmp, 'pack-next');
-    const nextArgs = [
-      '--dataset',
-      file,
-      '--out',
-      next,
-      '--run-dir',
-      path.join(tmp, 'run-next'),
-      '--config',
-      'tiny',
-      '--threads',
-      '1',
-      '--device',
-      'cpu',
-    ];
+    const nextArgs = trainArgs(next, path.join(tmp, 'run-next'));
     const init: string[] = [];
     await runTrainer(py, 'train', [...nextArgs, '--init-from', out, '--again', 'gref:3'], {
       quiet: true,
