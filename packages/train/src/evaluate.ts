@@ -7,7 +7,21 @@
  */
 import { promises as fs, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { createChain, stepBatch, renderChains, renderCodes, cond, contactSheet, encodePng, Rng, tf, type Pack, type Net, type SamplerConfigInput, type ChainState } from '@ppgn/core';
+import {
+  createChain,
+  stepBatch,
+  renderChains,
+  renderCodes,
+  cond,
+  contactSheet,
+  encodePng,
+  Rng,
+  tf,
+  type Pack,
+  type Net,
+  type SamplerConfigInput,
+  type ChainState,
+} from '@ppgn/core';
 import { loadPack, loadNet } from '@ppgn/core/node';
 import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './data/dataset';
 import { meanPairwiseMsssim, msssim } from './msssim';
@@ -53,7 +67,12 @@ export function argmax(a: ArrayLike<number>): number {
 }
 
 /** rows of a net's output (or a tap) for images [N][H·W·C] */
-export async function predictRows(net: Net, images: Float32Array[], shape: [number, number, number], tap?: string): Promise<Float32Array[]> {
+export async function predictRows(
+  net: Net,
+  images: Float32Array[],
+  shape: [number, number, number],
+  tap?: string,
+): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   const [H, W, C] = shape;
   for (let s = 0; s < images.length; s += 128) {
@@ -72,21 +91,38 @@ export async function predictRows(net: Net, images: Float32Array[], shape: [numb
 }
 
 /** class predictions of a classifier */
-export async function classify(net: Net, images: Float32Array[], shape: [number, number, number], tap?: string): Promise<number[]> {
+export async function classify(
+  net: Net,
+  images: Float32Array[],
+  shape: [number, number, number],
+  tap?: string,
+): Promise<number[]> {
   return (await predictRows(net, images, shape, tap)).map(argmax);
 }
 
-function upscale(img: Float32Array, H: number, W: number, f: number): { shape: [number, number, number]; data: Float32Array } {
+function upscale(
+  img: Float32Array,
+  H: number,
+  W: number,
+  f: number,
+): { shape: [number, number, number]; data: Float32Array } {
   if (f === 1) return { shape: [H, W, 3], data: img };
   const out = new Float32Array(H * f * W * f * 3);
   for (let y = 0; y < H * f; y++)
     for (let x = 0; x < W * f; x++)
-      for (let k = 0; k < 3; k++) out[(y * W * f + x) * 3 + k] = img[(Math.floor(y / f) * W + Math.floor(x / f)) * 3 + k];
+      for (let k = 0; k < 3; k++)
+        out[(y * W * f + x) * 3 + k] = img[(Math.floor(y / f) * W + Math.floor(x / f)) * 3 + k];
   return { shape: [H * f, W * f, 3], data: out };
 }
 
 /** one row per class */
-export async function writeSheet(file: string, rows: Float32Array[][], H: number, W: number, cols: number): Promise<void> {
+export async function writeSheet(
+  file: string,
+  rows: Float32Array[][],
+  H: number,
+  W: number,
+  cols: number,
+): Promise<void> {
   const f = H <= 32 ? 2 : 1;
   const blank = new Float32Array(H * W * 3).fill(1);
   const cells: { shape: number[]; data: Float32Array }[] = [];
@@ -99,7 +135,8 @@ export async function writeSheet(file: string, rows: Float32Array[][], H: number
 /** max MS-SSIM over all pairs (how close the two most similar chains came) */
 export function maxPairwiseMsssim(images: Float32Array[], H: number, W: number): number {
   let m = -Infinity;
-  for (let i = 0; i < images.length; i++) for (let j = i + 1; j < images.length; j++) m = Math.max(m, msssim(images[i], images[j], H, W));
+  for (let i = 0; i < images.length; i++)
+    for (let j = i + 1; j < images.length; j++) m = Math.max(m, msssim(images[i], images[j], H, W));
   return m;
 }
 
@@ -155,11 +192,17 @@ export async function sampleClasses(
     const hits = pr.filter((p) => p === ci).length;
     ok += hits;
     const pE = last.slice(li * o.chains, (li + 1) * o.chains).reduce((a, r) => a + (r.pTarget ?? 0), 0) / o.chains;
-    perClass[label] = { accuracy: hits / o.chains, msssim: meanPairwiseMsssim(sl, H, W), maxMsssim: maxPairwiseMsssim(sl, H, W), pE };
+    perClass[label] = {
+      accuracy: hits / o.chains,
+      msssim: meanPairwiseMsssim(sl, H, W),
+      maxMsssim: maxPairwiseMsssim(sl, H, W),
+      pE,
+    };
     images.push(sl);
   });
   const vals = Object.values(perClass);
-  const mean = (xs: number[]) => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length);
+  const mean = (xs: number[]) =>
+    xs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, xs.filter(Number.isFinite).length);
   return {
     classAccuracy: ok / preds.length,
     msssim: mean(vals.map((v) => v.msssim)),
@@ -200,7 +243,11 @@ export async function inpaintEval(
   const picks: number[] = [];
   for (const label of labels) {
     const ci = ds.classNames.indexOf(label);
-    picks.push(...Array.from(ds.test).filter((i) => ds.cls[i] === ci).slice(0, o.perClass));
+    picks.push(
+      ...Array.from(ds.test)
+        .filter((i) => ds.cls[i] === ci)
+        .slice(0, o.perClass),
+    );
   }
   const chains: ChainState[] = [];
   for (const [k, i] of picks.entries()) {
@@ -221,7 +268,10 @@ export async function inpaintEval(
     prog.update(s + 1, {});
   }
   const filled = await renderChains(pack, chains);
-  const raw = await renderCodes(pack, chains.map((c) => c.h));
+  const raw = await renderCodes(
+    pack,
+    chains.map((c) => c.h),
+  );
   const preds = await classify(evalNet, filled, [H, W, C]);
   let ok = 0;
   let known = 0;
@@ -250,7 +300,14 @@ export async function inpaintEval(
       rows[li].push(masked, filled[k], orig.slice());
     }
   });
-  return { accuracy: ok / Math.max(1, picks.length), knownMse: known / Math.max(1, nk), unknownMse: unknown / Math.max(1, nu), n: picks.length, rows: rows.filter(Boolean), seconds: (performance.now() - t0) / 1000 };
+  return {
+    accuracy: ok / Math.max(1, picks.length),
+    knownMse: known / Math.max(1, nk),
+    unknownMse: unknown / Math.max(1, nu),
+    n: picks.length,
+    rows: rows.filter(Boolean),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 function pickPerClass(ds: Dataset, pool: ArrayLike<number>, labels: string[], k: number, rng: Rng): number[][] {
@@ -283,7 +340,8 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   const n = S * S * 3;
   const seed = o.seed ?? 1;
   const labels = o.classes ?? ds.classNames;
-  for (const l of labels) if (!ds.classNames.includes(l)) throw new Error(`unknown class "${l}" (classes: ${ds.classNames.join(', ')})`);
+  for (const l of labels)
+    if (!ds.classNames.includes(l)) throw new Error(`unknown class "${l}" (classes: ${ds.classNames.join(', ')})`);
   const labelSet = new Set(labels.map((l) => ds.classNames.indexOf(l)));
   const testIdx = Array.from(ds.test).filter((i) => labelSet.has(ds.cls[i]));
   const trainIdx = Array.from(ds.train).filter((i) => labelSet.has(ds.cls[i]));
@@ -291,9 +349,12 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   const testImgs = testIdx.map(imgOf);
 
   // real held-out images and their reconstructions G(E(x))
-  const accOf = (preds: number[], idx: number[]) => preds.filter((p, k) => p === ds.cls[idx[k]]).length / Math.max(1, idx.length);
+  const accOf = (preds: number[], idx: number[]) =>
+    preds.filter((p, k) => p === ds.cls[idx[k]]).length / Math.max(1, idx.length);
   const realAcc = accOf(await classify(evalNet, testImgs, shape), testIdx);
-  const classOut = (pack.manifest.conditions.find((c) => c.id === 'class' && c.kind === 'classes') as { output?: string } | undefined)?.output;
+  const classOut = (
+    pack.manifest.conditions.find((c) => c.id === 'class' && c.kind === 'classes') as { output?: string } | undefined
+  )?.output;
   const eAcc = accOf(await classify(pack.E, testImgs, shape, classOut), testIdx);
   const codes = await predictRows(pack.E, testImgs, shape, pack.manifest.code.encoderTap);
   const recons = await renderCodes(pack, codes);
@@ -301,18 +362,29 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   let se = 0;
   recons.forEach((r, k) => r.forEach((v, j) => (se += (v - testImgs[k][j]) ** 2)));
   const reconMse = se / Math.max(1, recons.length * n);
-  log(`[eval] ${name}: held-out accuracy (eval classifier) ${(realAcc * 100).toFixed(1)} %, on G(E(x)) ${(reconAcc * 100).toFixed(1)} %, E ${(eAcc * 100).toFixed(1)} %, recon mse ${reconMse.toFixed(4)}`);
+  log(
+    `[eval] ${name}: held-out accuracy (eval classifier) ${(realAcc * 100).toFixed(1)} %, on G(E(x)) ${(reconAcc * 100).toFixed(1)} %, E ${(eAcc * 100).toFixed(1)} %, recon mse ${reconMse.toFixed(4)}`,
+  );
 
   // real-image diversity: the same number of held-out images per class as chains (all images when fewer)
   const rng = new Rng(seed + 77);
   const realRows = pickPerClass(ds, ds.test, labels, o.chains, rng).map((r) => r.map(imgOf));
   const realMs = realRows.map((imgs) => meanPairwiseMsssim(imgs, H, W));
-  const realMsssim = realMs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, realMs.filter(Number.isFinite).length);
+  const realMsssim =
+    realMs.filter(Number.isFinite).reduce((a, b) => a + b, 0) / Math.max(1, realMs.filter(Number.isFinite).length);
 
   // Fréchet distance reference: real train vs real held-out, in the eval classifier's feature space
   const testFeat = featTap ? await predictRows(evalNet, testImgs, shape, featTap) : [];
-  const trainPick = pickPerClass(ds, trainIdx, labels, Math.max(o.chains, Math.ceil(testIdx.length / labels.length)), new Rng(seed + 5)).flat();
-  const fdReal = featTap ? frechetDistance(await predictRows(evalNet, trainPick.map(imgOf), shape, featTap), testFeat) : NaN;
+  const trainPick = pickPerClass(
+    ds,
+    trainIdx,
+    labels,
+    Math.max(o.chains, Math.ceil(testIdx.length / labels.length)),
+    new Rng(seed + 5),
+  ).flat();
+  const fdReal = featTap
+    ? frechetDistance(await predictRows(evalNet, trainPick.map(imgOf), shape, featTap), testFeat)
+    : NaN;
 
   const cols = Math.min(o.chains, 10);
   const sheets: string[] = [];
@@ -320,7 +392,14 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   const results: Partial<Record<EvalMode, ModeResult & { fd: number }>> = {};
   for (const mode of modes) {
     if (mode === 'fast' && !pack.fastMlp) continue;
-    const r = await sampleClasses(pack, evalNet, labels, { chains: o.chains, steps: o.steps, mode, config: o.config?.[mode], seed, progress: o.progress });
+    const r = await sampleClasses(pack, evalNet, labels, {
+      chains: o.chains,
+      steps: o.steps,
+      mode,
+      config: o.config?.[mode],
+      seed,
+      progress: o.progress,
+    });
     const fd = featTap ? frechetDistance(await predictRows(evalNet, r.images.flat(), shape, featTap), testFeat) : NaN;
     results[mode] = { ...r, fd };
     log(
@@ -335,7 +414,13 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   let inp: InpaintResult | undefined;
   const perInpaint = o.inpaint ?? 6;
   if (perInpaint > 0) {
-    inp = await inpaintEval(pack, evalNet, ds, labels, { perClass: perInpaint, steps: o.inpaintSteps, config: o.config?.context, seed, progress: o.progress });
+    inp = await inpaintEval(pack, evalNet, ds, labels, {
+      perClass: perInpaint,
+      steps: o.inpaintSteps,
+      config: o.config?.context,
+      seed,
+      progress: o.progress,
+    });
     log(
       `[eval] inpainting (left half known, ${inp.n} held-out images): accuracy ${(inp.accuracy * 100).toFixed(1)} % (${((inp.accuracy / realAcc) * 100).toFixed(0)} % of real), G(h) mse on the known half ${inp.knownMse.toFixed(4)}, unknown half ${inp.unknownMse.toFixed(4)}, ${inp.seconds.toFixed(0)} s`,
     );
@@ -352,7 +437,10 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     // reconstructions of held-out images: pairs (real, G(E(real))) per class
     const recRows: Float32Array[][] = labels.map((label) => {
       const ci = ds.classNames.indexOf(label);
-      const ks = testIdx.map((i, k) => (ds.cls[i] === ci ? k : -1)).filter((k) => k >= 0).slice(0, Math.floor(cols / 2));
+      const ks = testIdx
+        .map((i, k) => (ds.cls[i] === ci ? k : -1))
+        .filter((k) => k >= 0)
+        .slice(0, Math.floor(cols / 2));
       return ks.flatMap((k) => [testImgs[k], recons[k]]);
     });
     const rf = path.join(o.imgDir, `${name}-recon.png`);
@@ -391,10 +479,20 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     dgnam: modeOut('dgnam'),
     fast: modeOut('fast'),
     inpaint: inp
-      ? { images: inp.n, class_accuracy: round(inp.accuracy), vs_real: ratio(inp.accuracy), known_half_mse: round(inp.knownMse, 5), unknown_half_mse: round(inp.unknownMse, 5), seconds: Math.round(inp.seconds) }
+      ? {
+          images: inp.n,
+          class_accuracy: round(inp.accuracy),
+          vs_real: ratio(inp.accuracy),
+          known_half_mse: round(inp.knownMse, 5),
+          unknown_half_mse: round(inp.unknownMse, 5),
+          seconds: Math.round(inp.seconds),
+        }
       : null,
     sampler: Object.fromEntries(
-      modes.map((m) => [m, { ...(m === 'ppgn' ? pack.manifest.defaults?.classes : pack.manifest.defaults?.[m]), ...(o.config?.[m] ?? {}) }]),
+      modes.map((m) => [
+        m,
+        { ...(m === 'ppgn' ? pack.manifest.defaults?.classes : pack.manifest.defaults?.[m]), ...(o.config?.[m] ?? {}) },
+      ]),
     ),
     per_class: Object.fromEntries(
       labels.map((l, i) => [
@@ -415,11 +513,15 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     seconds: Math.round((performance.now() - t0) / 1000),
   };
   if (o.reuse) {
-    const prev = o.reuse as Record<string, unknown> & { per_class?: Record<string, Record<string, unknown>>; contact_sheets?: string[] };
+    const prev = o.reuse as Record<string, unknown> & {
+      per_class?: Record<string, Record<string, unknown>>;
+      contact_sheets?: string[];
+    };
     for (const m of ['ppgn', 'dgnam', 'fast', 'inpaint'] as const) {
       if (out[m] !== null || prev[m] == null) continue;
       out[m] = prev[m];
-      if (m !== 'inpaint') (out.sampler as Record<string, unknown>)[m] = (prev.sampler as Record<string, unknown> | undefined)?.[m];
+      if (m !== 'inpaint')
+        (out.sampler as Record<string, unknown>)[m] = (prev.sampler as Record<string, unknown> | undefined)?.[m];
       for (const [l, v] of Object.entries(prev.per_class ?? {})) {
         const pc = (out.per_class as Record<string, Record<string, unknown>>)[l];
         if (pc) for (const [k, x] of Object.entries(v)) if (k.startsWith(`${m}_`)) pc[k] = x;
@@ -438,7 +540,13 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
 }
 
 /** MODEL_CARD.md from the manifest, the dataset, the training report and the eval metrics */
-export async function writeCard(packDir: string, pack: Pack, evalNet: Net, ds: Dataset, metrics?: Record<string, unknown>): Promise<void> {
+export async function writeCard(
+  packDir: string,
+  pack: Pack,
+  evalNet: Net,
+  ds: Dataset,
+  metrics?: Record<string, unknown>,
+): Promise<void> {
   const params: Record<string, number> = {};
   for (const [k, nn] of Object.entries(pack.nets)) params[k] = nn.paramCount;
   params.evalC = evalNet.paramCount;
@@ -447,7 +555,18 @@ export async function writeCard(packDir: string, pack: Pack, evalNet: Net, ds: D
   const training = existsSync(trainingFile) ? JSON.parse(await fs.readFile(trainingFile, 'utf8')) : undefined;
   await fs.writeFile(
     path.join(packDir, 'MODEL_CARD.md'),
-    renderModelCard({ manifest: pack.manifest, stats: datasetStats(ds), params, bytes, metrics, training }),
+    renderModelCard({
+      manifest: pack.manifest,
+      stats: datasetStats(ds),
+      params,
+      bytes,
+      metrics,
+      training,
+      // the metrics name the sheets relative to the evaluation's working directory
+      sheets: ((metrics?.contact_sheets ?? []) as string[]).map((f) =>
+        path.relative(packDir, path.resolve(f)).split(path.sep).join('/'),
+      ),
+    }),
   );
 }
 

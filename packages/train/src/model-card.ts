@@ -9,16 +9,31 @@ export interface CardInput {
   metrics?: Record<string, unknown>;
   /** eval/training.json written by the Python trainer */
   training?: { metrics?: Record<string, unknown>; timings?: Record<string, number>; steps?: Record<string, number> };
+  /** contact sheets written by the evaluation, as paths relative to the card's folder */
+  sheets?: string[];
 }
 
-const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v == null ? '—' : String(v));
+const SHEETS: [suffix: string, title: string][] = [
+  ['ppgn', 'PPGN samples'],
+  ['dgnam', 'DGN-AM samples'],
+  ['fast', 'fast mode'],
+  ['real', 'real held-out emoji'],
+  ['recon', 'held-out emoji and G(E(x)), in pairs'],
+  ['inpaint', 'inpainting: held-out emoji, left half known, filled'],
+];
+
+const fmt = (v: unknown): string =>
+  typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v == null ? '—' : String(v);
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '—');
 
 export function renderModelCard(c: CardInput): string {
   const m = c.manifest;
   const t = (m.training ?? {}) as Record<string, unknown>;
   const perClass = (c.stats.perClass ?? {}) as Record<string, { train: number; test: number }>;
-  const final = ((c.training?.metrics as Record<string, unknown> | undefined)?.final ?? t.metrics ?? {}) as Record<string, unknown>;
+  const final = ((c.training?.metrics as Record<string, unknown> | undefined)?.final ?? t.metrics ?? {}) as Record<
+    string,
+    unknown
+  >;
   const ePer = (final.E_test_accuracy_per_class ?? {}) as Record<string, number | null>;
   const evPer = (final.evalC_test_accuracy_per_class ?? {}) as Record<string, number | null>;
   const met = c.metrics ?? {};
@@ -30,7 +45,9 @@ export function renderModelCard(c: CardInput): string {
     `- Image ${m.image.height}×${m.image.width}×${m.image.channels} in ${m.image.range}; code h: ${m.code.dim}-d, E tap \`${m.code.encoderTap}\` (linear, kept near N(0, 1) per unit in training), clipped to [${m.code.min}, ${m.code.max}]; random starts N(${m.code.init.mean}, ${m.code.init.std}²).`,
     `- Networks (parameters): ${Object.entries(c.params)
       .map(([k, n]) => `${k} ${(n / 1e6).toFixed(2)} M`)
-      .join(', ')}; the discriminator D is used in training only. Pack on disk: ${(c.bytes / 2 ** 20).toFixed(1)} MiB (float32).`,
+      .join(
+        ', ',
+      )}; the discriminator D is used in training only. Pack on disk: ${(c.bytes / 2 ** 20).toFixed(1)} MiB (float32).`,
     `- Conditions: ${m.conditions.map((x) => `\`${x.id}\` (${x.kind}${x.kind === 'classes' ? `, ${x.labels.length} labels` : x.kind === 'keywords' ? `, ${x.vocabulary.length} words` : ''}, net ${x.net})`).join('; ')}.`,
     '- Held-out evaluation classifier `eval/evalC.net.json`: another architecture (conv + batch norm + max-pool + global average pooling), seed and augmentation (flips, scale, shift, brightness/contrast); used only for metrics, never for steering; not listed in manifest.json.',
     '',
@@ -42,9 +59,14 @@ export function renderModelCard(c: CardInput): string {
     `- ${Object.keys(perClass).length} classes re-derived from Unicode subcategories so that each looks alike inside (mixed groups split: buildings vs landscapes, clocks, office/paper vs tools/household, button-like symbols vs signs vs shapes; emotion marks, body parts, person symbols, dishware and costume faces left out). ${fmt(c.stats.keywords)} keywords (emojilib + short names, ≥ 20 images each).`,
     '',
   );
-  L.push('| class | train | held-out | E held-out acc. | eval classifier held-out acc. | PPGN sample acc. | fast acc. |', '|---|---:|---:|---:|---:|---:|---:|');
+  L.push(
+    '| class | train | held-out | E held-out acc. | eval classifier held-out acc. | PPGN sample acc. | fast acc. |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const [k, v] of Object.entries(perClass))
-    L.push(`| ${k} | ${v.train} | ${v.test} | ${pct(ePer[k])} | ${pct(evPer[k])} | ${pct(samplePer[k]?.ppgn_acc)} | ${pct(samplePer[k]?.fast_acc)} |`);
+    L.push(
+      `| ${k} | ${v.train} | ${v.test} | ${pct(ePer[k])} | ${pct(evPer[k])} | ${pct(samplePer[k]?.ppgn_acc)} | ${pct(samplePer[k]?.fast_acc)} |`,
+    );
   L.push('');
   L.push('## Licences and attribution', '');
   L.push(
@@ -65,32 +87,88 @@ export function renderModelCard(c: CardInput): string {
   );
   const tm = c.training?.timings ?? (t.timings as Record<string, number> | undefined) ?? {};
   const st = c.training?.steps ?? (t.steps as Record<string, number> | undefined) ?? {};
-  L.push(`Device ${fmt(t.device)}, torch ${fmt(t.torch)}, seed ${fmt(t.seed)}. Total ${Math.round(Object.values(tm).reduce((a, b) => a + b, 0) / 60)} min.`, '');
+  L.push(
+    `Device ${fmt(t.device)}, torch ${fmt(t.torch)}, seed ${fmt(t.seed)}. Total ${Math.round(Object.values(tm).reduce((a, b) => a + b, 0) / 60)} min.`,
+    '',
+  );
   L.push('| phase | steps | time |', '|---|---:|---:|');
-  for (const [k, s] of Object.entries(tm)) L.push(`| ${k} | ${fmt(st[k])} | ${Math.round(s / 60)} min ${Math.round(s % 60)} s |`);
+  for (const [k, s] of Object.entries(tm))
+    L.push(`| ${k} | ${fmt(st[k])} | ${Math.round(s / 60)} min ${Math.round(s % 60)} s |`);
   L.push('');
   L.push('## Evaluation', '');
   if (c.metrics) {
     const mode = (k: string) => (met[k] ?? {}) as Record<string, unknown>;
-    L.push(`From \`npm run eval -- --pack ${m.name}\` (${fmt(met.chains)} chains × ${fmt(met.steps)} steps per class, random starts; JSON in \`eval/metrics.json\`):`, '');
-    L.push('| what | held-out classifier accuracy | × real | within-class MS-SSIM (mean / max pair) | Fréchet distance |', '|---|---:|---:|---:|---:|');
-    L.push(`| real held-out images | ${pct(met.test_accuracy)} | 1 | ${fmt(met.real_msssim)} | ${fmt(met.frechet_real_train_vs_test)} (train vs held-out) |`);
+    L.push(
+      `From \`npm run eval -- --pack ${m.name}\` (${fmt(met.chains)} chains × ${fmt(met.steps)} steps per class, random starts; JSON in \`eval/metrics.json\`):`,
+      '',
+    );
+    L.push(
+      '| what | held-out classifier accuracy | × real | within-class MS-SSIM (mean / max pair) | Fréchet distance |',
+      '|---|---:|---:|---:|---:|',
+    );
+    L.push(
+      `| real held-out images | ${pct(met.test_accuracy)} | 1 | ${fmt(met.real_msssim)} | ${fmt(met.frechet_real_train_vs_test)} (train vs held-out) |`,
+    );
     L.push(`| reconstructions G(E(x)) | ${pct(met.recon_accuracy)} | ${fmt(met.recon_vs_real)} | | |`);
     for (const k of ['ppgn', 'dgnam', 'fast'])
-      if (met[k]) L.push(`| ${k} samples | ${pct(mode(k).class_accuracy)} | ${fmt(mode(k).vs_real)} | ${fmt(mode(k).msssim)} / ${fmt(mode(k).max_pair_msssim)} | ${fmt(mode(k).frechet)} |`);
+      if (met[k])
+        L.push(
+          `| ${k} samples | ${pct(mode(k).class_accuracy)} | ${fmt(mode(k).vs_real)} | ${fmt(mode(k).msssim)} / ${fmt(mode(k).max_pair_msssim)} | ${fmt(mode(k).frechet)} |`,
+        );
     const inp = met.inpaint as Record<string, unknown> | null;
-    if (inp) L.push(`| inpainting (left half known) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | |`);
-    L.push('', `E's accuracy on real held-out images: ${pct(met.e_test_accuracy)}; reconstruction MSE ${fmt(met.recon_mse)}.`, '');
+    if (inp)
+      L.push(
+        `| inpainting (left half known) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | |`,
+      );
+    L.push(
+      '',
+      `E's accuracy on real held-out images: ${pct(met.e_test_accuracy)}; reconstruction MSE ${fmt(met.recon_mse)}.`,
+      '',
+    );
     const ok = (b: boolean) => (b ? 'met' : '**not met**');
     const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
     L.push('Targets (the issue that asked for this pack):', '', '| target | measured | |', '|---|---|---|');
     L.push(`| reconstructions ≥ 0.9 × real | ${fmt(met.recon_vs_real)} × | ${ok(num(met.recon_vs_real) >= 0.9)} |`);
     L.push(`| PPGN samples ≥ 0.9 × real | ${fmt(mode('ppgn').vs_real)} × | ${ok(num(mode('ppgn').vs_real) >= 0.9)} |`);
     L.push(`| fast mode ≥ 0.7 × real | ${fmt(mode('fast').vs_real)} × | ${ok(num(mode('fast').vs_real) >= 0.7)} |`);
-    L.push(`| PPGN MS-SSIM ≤ real + 0.05 | ${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)} | ${ok(num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05)} |`);
+    L.push(
+      `| PPGN MS-SSIM ≤ real + 0.05 | ${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)} | ${ok(num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05)} |`,
+    );
     if (inp) L.push(`| inpainting ≥ 0.7 × real | ${fmt(inp.vs_real)} × | ${ok(num(inp.vs_real) >= 0.7)} |`);
-    L.push(`| protocol: ≥ 16 chains × 200 steps per class | ${fmt(met.chains)} × ${fmt(met.steps)} | ${ok(num(met.chains) >= 16 && num(met.steps) >= 200)} |`, '');
+    L.push(
+      `| protocol: ≥ 16 chains × 200 steps per class | ${fmt(met.chains)} × ${fmt(met.steps)} | ${ok(num(met.chains) >= 16 && num(met.steps) >= 200)} |`,
+      '',
+    );
   } else L.push(`Not evaluated yet: run \`npm run eval -- --pack ${m.name}\`.`, '');
-  L.push('## Sampler settings (tuned on this pack, in manifest.json `defaults`)', '', '```json', JSON.stringify(m.defaults ?? {}, null, 1), '```', '');
+  const sheetOf = (keys: string[]) =>
+    SHEETS.filter(([k]) => keys.includes(k))
+      .map(([k, title]) => [title, c.sheets?.find((f) => f.endsWith(`-${k}.png`))] as const)
+      .filter((x): x is readonly [string, string] => x[1] !== undefined);
+  const grid = sheetOf(['ppgn', 'dgnam', 'fast', 'real']);
+  const below = sheetOf(['recon', 'inpaint']);
+  if (grid.length + below.length > 0) {
+    L.push(
+      '## Contact sheets',
+      '',
+      'One row per class, in the order of the table above (the inpainting sheet: six held-out emoji per class).',
+      '',
+    );
+    if (grid.length > 0)
+      L.push(
+        `| ${grid.map(([t]) => t).join(' | ')} |`,
+        `| ${grid.map(() => '---').join(' | ')} |`,
+        `| ${grid.map(([t, f]) => `![${t}](${f})`).join(' | ')} |`,
+        '',
+      );
+    for (const [t, f] of below) L.push(`${t}:`, '', `![${t}](${f})`, '');
+  }
+  L.push(
+    '## Sampler settings (tuned on this pack, in manifest.json `defaults`)',
+    '',
+    '```json',
+    JSON.stringify(m.defaults ?? {}, null, 1),
+    '```',
+    '',
+  );
   return L.join('\n');
 }

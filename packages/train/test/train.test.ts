@@ -20,6 +20,7 @@ import { coarseClassOf, CLASS_GROUPS, CLASS_NAMES, colourBin } from '../src/data
 import { msssim, meanPairwiseMsssim } from '../src/msssim';
 import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
 import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
+import { renderModelCard } from '../src/model-card';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
 
 const TINY_DATA: DatasetOptions = {
@@ -155,6 +156,39 @@ describe('Fréchet distance', () => {
     expect(frechetDistance(x, y)).toBeCloseTo((2 * sd) ** 2 + (2 * mu) ** 2, 3);
     const e = symmetricEigenvalues(Float64Array.from([2, 1, 1, 2]), 2).values;
     expect([...e].sort()).toEqual([expect.closeTo(1, 9), expect.closeTo(3, 9)]);
+  });
+});
+
+describe('model card', () => {
+  it('shows the contact sheets the evaluation wrote, sample modes side by side and the rest below', () => {
+    const manifest = JSON.parse(
+      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
+    );
+    const stats = {
+      images: 10,
+      train: 8,
+      test: 2,
+      trainIdentities: 4,
+      testIdentities: 1,
+      vendors: ['google'],
+      keywords: 3,
+      perClass: {},
+    };
+    const base = { manifest, stats, params: { G: 1e6 }, bytes: 2 ** 20, metrics: { chains: 8, steps: 100 } };
+    expect(renderModelCard(base)).not.toContain('## Contact sheets');
+    const card = renderModelCard({
+      ...base,
+      sheets: [
+        '../../docs/img/emoji64-recon.png',
+        '../../docs/img/emoji64-real.png',
+        '../../docs/img/emoji64-ppgn.png',
+      ],
+    });
+    expect(card).toContain(
+      '| PPGN samples | real held-out emoji |\n| --- | --- |\n| ![PPGN samples](../../docs/img/emoji64-ppgn.png) | ![real held-out emoji](../../docs/img/emoji64-real.png) |',
+    );
+    expect(card).toContain('![held-out emoji and G(E(x)), in pairs](../../docs/img/emoji64-recon.png)');
+    expect(card).not.toContain('DGN-AM samples');
   });
 });
 
