@@ -36,4 +36,5 @@ console.log(`[test] total time ${secs} s`);
 if (lint.status !== 0) console.log('[test] lint failed (see above)');
 if ((r.status !== 0 || lint.status !== 0) && failed === 0) failed = 1; // lint or a type check failed, or a workspace failed before reporting
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(r.status || lint.status || 0);
+// a failed test fails the run even if its runner exited 0 (it happened: see packages/db/src/embedded.ts)
+process.exit(r.status || lint.status || (failed > 0 ? 1 : 0));

