@@ -13,6 +13,7 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 export interface TestEngineOptions {
   databaseUrl?: string;
   intentRate?: number;
+  presenceRate?: number;
   httpLimits?: Partial<HttpLimits>;
   idleMs?: number;
   /** sampler worker threads (0 = main thread); default: the engine's default */
@@ -37,6 +38,7 @@ export async function startTestEngine(name: string, opts: TestEngineOptions = {}
       databaseUrl: opts.databaseUrl,
       dataDir: opts.dataDir ?? path.join(tmp.dir, 'pg'),
       intentRate: opts.intentRate,
+      presenceRate: opts.presenceRate,
       httpLimits: opts.httpLimits,
       idleMs: opts.idleMs,
       reconnectGraceMs: opts.reconnectGraceMs,
@@ -57,10 +59,19 @@ export async function startTestEngine(name: string, opts: TestEngineOptions = {}
   };
 }
 
-export async function api<T = unknown>(base: string, method: string, url: string, body?: unknown, credential?: string): Promise<{ status: number; body: T }> {
+export async function api<T = unknown>(
+  base: string,
+  method: string,
+  url: string,
+  body?: unknown,
+  credential?: string,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(base + url, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(credential ? { authorization: `Bearer ${credential}` } : {}) },
+    headers: {
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(credential ? { authorization: `Bearer ${credential}` } : {}),
+    },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   const type = res.headers.get('content-type') ?? '';
@@ -127,7 +138,12 @@ export class TestClient {
   }
 
   /** `extra` may carry fields the protocol does not have (an impersonator's `userId`): the engine ignores them. */
-  async join(roomId: string, token: string, name: string, extra: { sinceVersion?: number } & Record<string, unknown> = {}): Promise<JoinResult> {
+  async join(
+    roomId: string,
+    token: string,
+    name: string,
+    extra: { sinceVersion?: number } & Record<string, unknown> = {},
+  ): Promise<JoinResult> {
     this.joinsSent += 1;
     this.lastJoin = { roomId, token, name };
     const res = await this.socket.timeout(10_000).emitWithAck('room:join', { roomId, token, name, ...extra });

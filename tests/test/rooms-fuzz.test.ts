@@ -8,7 +8,7 @@ import { api, startTestEngine, TestClient } from '../support/engine';
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 beforeAll(async () => {
   const many = 1e9; // no rate limits: every payload must reach the validation it fuzzes
-  t = await startTestEngine('fuzz', { intentRate: many, httpLimits: { rooms: many, saves: many, stars: many, remixes: many, exports: many, uploads: many } });
+  t = await startTestEngine('fuzz', { intentRate: many, presenceRate: many, httpLimits: { rooms: many, saves: many, stars: many, remixes: many, exports: many, uploads: many } });
 });
 afterAll(async () => t?.close());
 

@@ -17,6 +17,8 @@ export interface EngineConfig {
   dataDir?: string;
   /** steering messages per second per connection (default LIMITS.intentsPerSecond) */
   intentRate?: number;
+  /** cursor/presence updates per second per person (default 40; over it they are dropped: presence is best-effort) */
+  presenceRate?: number;
   /** HTTP requests that create or cost work, per client address and window (default HTTP_LIMITS) */
   httpLimits?: Partial<HttpLimits>;
   /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */

@@ -135,6 +135,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     attachRoomSockets(server.io, cluster ? cluster.rooms : new LocalRooms(manager), identities, {
       log: (l) => log(`[engine] ${l}`),
       intentRate: config.intentRate,
+      presenceRate: config.presenceRate,
       identityLimit: { limit: limits.identities, windowMs: limits.windowMs },
     });
     const port = await server.listen(config.port, config.host);

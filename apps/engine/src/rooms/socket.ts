@@ -127,7 +127,12 @@ export function attachRoomSockets(
   io: IO,
   rooms: RoomGateway,
   identities: Identities,
-  opts: { log?: (l: string) => void; intentRate?: number; identityLimit?: { limit: number; windowMs: number } } = {},
+  opts: {
+    log?: (l: string) => void;
+    intentRate?: number;
+    presenceRate?: number;
+    identityLimit?: { limit: number; windowMs: number };
+  } = {},
 ): void {
   const log = opts.log ?? (() => {});
   // every join without a credential stores a new person: per client address, like the HTTP limits
@@ -153,12 +158,13 @@ export function attachRoomSockets(
   // rate limits bind to the person, not the connection (a second tab does not double the budget),
   // and presence (cursors) has a bucket of its own so that moving the mouse never costs a change
   const intentRate = opts.intentRate ?? LIMITS.intentsPerSecond;
+  const presenceRate = opts.presenceRate ?? PRESENCE_PER_SECOND;
   const buckets = { intent: new Map<string, RateLimiter>(), presence: new Map<string, RateLimiter>() };
   const bucket = (kind: keyof typeof buckets, person: string) => {
     const m = buckets[kind];
     let b = m.get(person);
     if (!b) {
-      b = new RateLimiter(kind === 'intent' ? intentRate : PRESENCE_PER_SECOND);
+      b = new RateLimiter(kind === 'intent' ? intentRate : presenceRate);
       if (m.size >= 10_000) m.delete(m.keys().next().value!);
       m.set(person, b);
     }
