@@ -12,3 +12,5 @@ export const DATASETS: Record<string, DatasetOptions> = {
     seed: 1,
   },
 };
+// the same data for the lighter-generator experiment (configs.py EMOJI64_LITE)
+DATASETS['emoji64-lite'] = DATASETS.emoji64!;

@@ -140,4 +140,12 @@ TINY = SimpleNamespace(**{**vars(EMOJI64),
     "checkpoint_every": 10,
 })
 
-CONFIGS = {"emoji64": EMOJI64, "tiny": TINY}
+# experiment: the same E with a generator of about half the multiply-adds (78 M vs 147 M per image), for the speed
+# targets; train its G against the shipped E with --init-from models/emoji64 --again gref:N
+EMOJI64_LITE = SimpleNamespace(**{**vars(EMOJI64),
+    "name": "emoji64-lite",
+    "description": "emoji64 with a lighter generator (experiment)",
+    "nets": conv_nets(128, [32, 64, 128, 256], [256, 128, 64, 32, 16], [16, 32, 64], [24, 48, 96, 192]),
+})
+
+CONFIGS = {"emoji64": EMOJI64, "emoji64-lite": EMOJI64_LITE, "tiny": TINY}

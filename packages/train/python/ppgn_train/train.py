@@ -166,11 +166,13 @@ class Run:
                 if os.path.exists(p):
                     src = load_net(p)
                     if src.spec != net.spec:
-                        raise SystemExit(f"--init-from {p}: its network differs from config {self.cfg.name}'s {k}")
+                        log(f"[run] --init-from: {p} differs from config {self.cfg.name}'s {k}; {k} starts fresh")
+                        break
                     net.load_state_dict(src.state_dict())
                     loaded.append(k)
                     break
-        trained_by = {"joint": ["E", "G"], "gref": ["G"], "hdae": ["hdae"], "fast": ["fastMlp"], "style": ["style"],
+        # joint counts as done once E is there: a fresh G (another architecture) is then trained by gref against it
+        trained_by = {"joint": ["E"], "gref": ["G"], "hdae": ["hdae"], "fast": ["fastMlp"], "style": ["style"],
                       "colour": ["colour"], "evalC": ["evalC"]}
         self.state["done"] = [ph for ph in PHASES if all(k in loaded for k in trained_by[ph])]
         hist = os.path.join(pack, "eval", "training.json")

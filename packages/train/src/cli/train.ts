@@ -15,7 +15,8 @@ import { findPython, runTrainer, PythonMissingError } from '../python';
 import { parseArgs } from './args';
 
 const HELP = `usage: npm run train -- [options]
-  --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack)
+  --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack) or emoji64-lite (a G of
+                    half the multiply-adds, an experiment)
   --out DIR         pack folder (default models/<config>)
   --run-dir DIR     checkpoints (default ~/.cache/ppgn/train-runs/<config>-s<seed>, outside the work tree)
   --resume          continue the run in --run-dir from its last checkpoint
@@ -25,7 +26,8 @@ const HELP = `usage: npm run train -- [options]
   --steps-scale F   multiply every phase's steps (quick runs: 0.01)
   --phases LIST     comma-separated subset of joint,gref,hdae,fast,style,colour,evalC
   --again P:N       run finished phase P again for N more steps from the current weights (gref:3000 refines G)
-  --init-from PACK  start the run from a trained pack's weights (when its checkpoints are gone); with --again
+  --init-from PACK  start the run from a trained pack's weights (when its checkpoints are gone; a network whose
+                    architecture differs in --config starts fresh, e.g. emoji64-lite's G); with --again
   --dataset FILE    train on an existing dataset file (<key>.u8.bin with <key>.json beside it), e.g. on a GPU
                     host without npm: python3 -m ppgn_train.train --dataset FILE ... runs the same trainer
 Needs Python 3 with PyTorch ≥ 1.13 (Debian: apt-get install python3-torch libopenblas0-pthread); PYTHON overrides.`;
