@@ -92,8 +92,10 @@ export function renderModelCard(c: CardInput): string {
     '',
   );
   L.push('| phase | steps | time |', '|---|---:|---:|');
-  for (const [k, s] of Object.entries(tm))
-    L.push(`| ${k} | ${fmt(st[k])} | ${Math.round(s / 60)} min ${Math.round(s % 60)} s |`);
+  for (const [k, secs] of Object.entries(tm)) {
+    const s = Math.round(secs);
+    L.push(`| ${k} | ${fmt(st[k])} | ${Math.floor(s / 60)} min ${s % 60} s |`);
+  }
   L.push('');
   L.push('## Evaluation', '');
   if (c.metrics) {

@@ -189,6 +189,13 @@ describe('model card', () => {
     );
     expect(card).toContain('![held-out emoji and G(E(x)), in pairs](../../docs/img/emoji64-recon.png)');
     expect(card).not.toContain('DGN-AM samples');
+    // phase times: 1784.9 s is 29 min 45 s (minutes were rounded, not floored: "30 min 45 s"), 119.7 s is 2 min 0 s
+    const timed = renderModelCard({
+      ...base,
+      training: { timings: { joint: 1784.9, hdae: 119.7 }, steps: { joint: 10, hdae: 5 } },
+    });
+    expect(timed).toContain('| joint | 10 | 29 min 45 s |');
+    expect(timed).toContain('| hdae | 5 | 2 min 0 s |');
   });
 });
 
