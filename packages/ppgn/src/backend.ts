@@ -1,17 +1,30 @@
 /**
- * Backend selection. `initBackend(preferred?)` honours PPGN_BACKEND (tensorflow | webgpu | wasm | cpu | auto).
- * auto: tensorflow (tfjs-node-gpu / tfjs-node, if installed) → webgpu (if a Dawn adapter is found) → wasm → cpu.
+ * Backend selection: which runtime runs the networks, and on what. `initBackend(preferred?)` honours
+ * PPGN_BACKEND:
+ *  - ONNX Runtime (onnxruntime-node, graphs compiled from each pack): `onnx` (CPU), `onnx-webgpu`
+ *    (its bundled WebGPU provider), `onnx-cuda` (where the CUDA provider is installed);
+ *  - TensorFlow.js: `tensorflow` (tfjs-node-gpu / tfjs-node, if installed), `webgpu` (Dawn), `wasm`, `cpu`.
+ * auto: tensorflow (if the user installed tfjs-node) → onnx → wasm → cpu.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { tf } from './tf';
+import { setRuntime, TfjsRuntime } from './runtime/index';
+import { OrtRuntime, loadOrt, type OrtProvider } from './runtime/ort';
 
-export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendName = 'onnx' | 'onnx-webgpu' | 'onnx-cuda' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKENDS: BackendName[] = ['onnx', 'onnx-webgpu', 'onnx-cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 export type BackendPreference = BackendName | 'auto';
 
 export interface BackendInfo {
-  backend: string;
+  backend: BackendName;
+  /** which runtime runs the networks */
+  runtime: 'onnxruntime' | 'tfjs';
+  /** one line: runtime, version, provider */
+  description: string;
+  /** runs on a GPU */
+  gpu: boolean;
   reason: string;
   /** attempts that failed before the chosen one */
   tried: { backend: BackendName; error: string }[];
@@ -96,7 +109,58 @@ async function tryCpu(): Promise<string> {
   return 'pure-JS fallback';
 }
 
-const attempts: Record<BackendName, () => Promise<string>> = { tensorflow: tryTensorflow, webgpu: tryWebgpu, wasm: tryWasm, cpu: tryCpu };
+let ortRuntime: OrtRuntime | undefined;
+
+async function tryOnnx(provider: OrtProvider): Promise<string> {
+  let ort: ReturnType<typeof loadOrt>;
+  try {
+    ort = loadOrt();
+  } catch (e) {
+    throw new Error(`onnxruntime-node could not be loaded: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const listed = ort.listSupportedBackends?.() ?? [];
+  const entry = listed.find((b) => b.name === provider);
+  if (!entry) throw new Error(`onnxruntime-node ${ort.env.versions.common} has no ${provider} provider on ${process.platform}-${process.arch}`);
+  const rt = new OrtRuntime({ provider });
+  if (provider !== 'cpu') await probeProvider(rt);
+  // tfjs only holds the packs' weights then: its pure-JS backend is enough
+  await tf.setBackend('cpu');
+  await tf.ready();
+  ortRuntime = rt;
+  setRuntime(rt);
+  return provider === 'cpu' ? 'native CPU kernels' : `${provider} provider works`;
+}
+
+/** run a one-layer graph on a GPU provider: a missing driver fails here, not in the first room */
+async function probeProvider(rt: OrtRuntime): Promise<void> {
+  const { Net } = await import('./net');
+  const net = new Net({ input: [4], layers: [{ type: 'dense', units: 2 }] }, { seed: 1 });
+  try {
+    const x = new Float32Array(4).fill(1);
+    const pass = await rt.forward(net, x, 1, { keep: true });
+    await rt.vjp(net, pass, { '@output': new Float32Array(2).fill(1) });
+  } catch (e) {
+    throw new Error(`the ${rt.provider} provider failed: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    net.dispose();
+  }
+}
+
+async function tfjsOnly(f: () => Promise<string>): Promise<string> {
+  const why = await f();
+  setRuntime(new TfjsRuntime());
+  return why;
+}
+
+const attempts: Record<BackendName, () => Promise<string>> = {
+  onnx: () => tryOnnx('cpu'),
+  'onnx-webgpu': () => tryOnnx('webgpu'),
+  'onnx-cuda': () => tryOnnx('cuda'),
+  tensorflow: () => tfjsOnly(tryTensorflow),
+  webgpu: () => tfjsOnly(() => tryWebgpu(false)),
+  wasm: () => tfjsOnly(tryWasm),
+  cpu: () => tfjsOnly(tryCpu),
+};
 
 let current: BackendInfo | undefined;
 
@@ -107,16 +171,19 @@ let current: BackendInfo | undefined;
 export async function initBackend(preferred?: BackendPreference, opts: { log?: (msg: string) => void } = {}): Promise<BackendInfo> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const want = (preferred ?? (process.env.PPGN_BACKEND as BackendPreference | undefined) ?? 'auto').toLowerCase() as BackendPreference;
-  const valid: BackendPreference[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+  const valid: BackendPreference[] = ['auto', ...BACKENDS];
   if (!valid.includes(want)) throw new Error(`unknown backend "${want}" (PPGN_BACKEND must be one of ${valid.join(', ')})`);
   const tried: BackendInfo['tried'] = [];
-  const order: BackendName[] = want === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [want];
+  const order: BackendName[] = want === 'auto' ? ['tensorflow', 'onnx', 'wasm', 'cpu'] : [want];
   for (const b of order) {
     try {
-      const why = b === 'webgpu' ? await tryWebgpu(want === 'auto') : await attempts[b]();
+      const why = await attempts[b]();
       const reason = want === 'auto' ? `auto: ${why}${tried.length ? ` (skipped ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')})` : ''}` : `requested: ${why}`;
-      current = { backend: tf.getBackend(), reason, tried };
-      log(`[ppgn] backend ${current.backend} – ${reason}`);
+      const onnx = b.startsWith('onnx');
+      const description = onnx ? ortRuntime!.description : `TensorFlow.js ${tf.version_core} (${tf.getBackend()})`;
+      const gpu = b === 'onnx-webgpu' || b === 'onnx-cuda' || b === 'webgpu' || b === 'tensorflow';
+      current = { backend: onnx ? b : (tf.getBackend() as BackendName), runtime: onnx ? 'onnxruntime' : 'tfjs', description, gpu, reason, tried };
+      log(`[ppgn] backend ${current.backend}: ${description} – ${reason}`);
       return current;
     } catch (e) {
       tried.push({ backend: b, error: (e as Error).message.split('\n')[0] });

@@ -315,6 +315,49 @@ export class Net {
   }
 }
 
+/** One layer of a parsed spec as a compiler sees it: its variable prefix, where it reads from and its shapes. */
+export interface LayerPlan {
+  spec: ParsedLayer;
+  /** variable prefix (`<key>/kernel`, …): the layer's name, else `<type>_<index>` */
+  key: string;
+  /** index of the layer it reads (-1 = the net's input) */
+  source: number;
+  inShape: number[];
+  outShape: number[];
+}
+
+/** The layers of a spec with their shapes and sources (validated like `new Net(spec)`). */
+export function planLayers(spec: NetSpec): LayerPlan[] {
+  const parsed = netSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new NetSpecError(issue.path.join('.') || 'spec', issue.message);
+  }
+  const byName = new Map<string, number>();
+  const plans: LayerPlan[] = [];
+  let cur = -1;
+  let curShape = [...parsed.data.input];
+  parsed.data.layers.forEach((l, i) => {
+    let source = cur;
+    let inShape = curShape;
+    if (l.from === 'input') {
+      source = -1;
+      inShape = [...parsed.data.input];
+    } else if (l.from) {
+      const j = byName.get(l.from);
+      if (j === undefined) throw new NetSpecError(`layers.${i}.from`, `unknown layer "${l.from}"`);
+      source = j;
+      inShape = plans[j].outShape;
+    }
+    const { outShape } = inferLayer(l, inShape, `layers.${i}`);
+    plans.push({ spec: l, key: l.name ?? `${l.type}_${i}`, source, inShape, outShape });
+    if (l.name) byName.set(l.name, i);
+    cur = i;
+    curShape = outShape;
+  });
+  return plans;
+}
+
 type VarInit = { shape: number[]; init: 'he' | 'zero' | 'one'; fanIn: number };
 
 function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: number[]; varShapes: Record<string, VarInit> } {

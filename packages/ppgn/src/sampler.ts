@@ -16,7 +16,7 @@
  * batched forward/backward per mode. Each chain owns its RNG state, so a chain produces the same
  * numbers whether it is stepped alone or inside a batch.
  */
-import { tf } from './tf';
+import { currentRuntime, type ForwardPass } from './runtime/index';
 import { Rng, seedState, type RngState } from './rng';
 import { PpgnInputError, finiteNumber } from './errors';
 import { Condition, resolveCondition, imageData, preprocessOf, type ResolvedCondition, type ResolvedGroup, type Term, type ImageInput } from './conditions';
@@ -269,14 +269,10 @@ export async function updateChain(pack: Pack, chain: ChainState, patch: { condit
 
 /** h₀ = E(x) for images [H·W·C] in the pack's range */
 export async function encodeImages(pack: Pack, images: Float32Array[]): Promise<Float32Array[]> {
-  const [H, W, C] = pack.imageShape;
-  const t = tf.tidy(() => {
-    const x = tf.tensor4d(concat(images), [images.length, H, W, C]);
-    const pre = preprocess(x, pack, preprocessOf(pack, 'E'));
-    return pack.E.apply(pre, { taps: [pack.manifest.code.encoderTap], tapsOnly: true }).taps[pack.manifest.code.encoderTap];
-  });
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
+  if (images.length === 0) return [];
+  const x = preprocessArray(concat(images), pack, preprocessOf(pack, 'E'));
+  const tap = pack.manifest.code.encoderTap;
+  const data = (await currentRuntime().forward(pack.E, x, images.length, { taps: [tap] })).taps[tap];
   const D = pack.codeDim;
   return images.map((_, i) => data.slice(i * D, (i + 1) * D));
 }
@@ -286,9 +282,7 @@ export async function renderCodes(pack: Pack, hs: Float32Array[], contexts?: ({ 
   if (hs.length === 0) return [];
   const [H, W, C] = pack.imageShape;
   const n = H * W * C;
-  const t = tf.tidy(() => pack.G.apply(tf.tensor2d(concat(hs), [hs.length, pack.codeDim])).output);
-  const data = (await t.data()) as Float32Array;
-  t.dispose();
+  const data = (await currentRuntime().forward(pack.G, concat(hs), hs.length)).output;
   return hs.map((_, i) => {
     const img = data.slice(i * n, (i + 1) * n);
     const ctx = contexts?.[i];
@@ -317,10 +311,8 @@ async function prepareChain(pack: Pack, chain: ChainState): Promise<ResolvedCond
       if (!net || !tap || !net.tapShape(tap)) continue; // resolveCondition reports it
       const img = imageData(pack, t.image, 'imageRef.image');
       const pre = preprocessOf(pack, netName);
-      const [H, W, C] = pack.imageShape;
-      const f = tf.tidy(() => tf.reshape(net.apply(preprocess(tf.tensor4d(img, [1, H, W, C]), pack, pre), { taps: [tap], tapsOnly: true }).taps[tap], [-1]));
-      refs.set(`${netName}|${tap}`, (await f.data()) as Float32Array);
-      f.dispose();
+      const f = await currentRuntime().forward(net, preprocessArray(img, pack, pre), 1, { taps: [tap] });
+      refs.set(`${netName}|${tap}`, Float32Array.from(f.taps[tap]));
     }
   }
   const resolved = resolveCondition(pack, cond, (net, _pre, tap) => refs.get(`${net}|${tap}`)!);
@@ -366,15 +358,102 @@ function norm(h: Float32Array): number {
   return Math.sqrt(s);
 }
 
-/** convert images from the pack's range to a network's expected input */
-export function preprocess(x: tf.Tensor, pack: Pack, pre: Preprocess | undefined): tf.Tensor {
-  if (!pre) return x;
-  let y = x;
+/** per-channel affine map from the pack's image range to a network's expected input: x·scale + shift */
+function preprocessAffine(pack: Pack, pre: Preprocess | undefined, C: number): { scale: Float32Array; shift: Float32Array } {
+  const scale = new Float32Array(C).fill(1);
+  const shift = new Float32Array(C);
+  if (!pre) return { scale, shift };
   const from = pack.manifest.image.range;
-  if (pre.range && pre.range !== from) y = from === '[0,1]' ? tf.sub(tf.mul(y, 2), 1) : tf.mul(tf.add(y, 1), 0.5);
-  if (pre.mean) y = tf.sub(y, tf.tensor1d(pre.mean));
-  if (pre.std) y = tf.div(y, tf.tensor1d(pre.std));
+  for (let c = 0; c < C; c++) {
+    let a = 1;
+    let b = 0;
+    if (pre.range && pre.range !== from) [a, b] = from === '[0,1]' ? [2, -1] : [0.5, 0.5];
+    if (pre.mean) b -= pre.mean[c];
+    if (pre.std) {
+      a /= pre.std[c];
+      b /= pre.std[c];
+    }
+    scale[c] = a;
+    shift[c] = b;
+  }
+  return { scale, shift };
+}
+
+/** images [.., C] in the pack's range → a network's expected input (a copy; the same array when no preprocessing) */
+export function preprocessArray(x: Float32Array, pack: Pack, pre: Preprocess | undefined): Float32Array {
+  if (!pre) return x;
+  const C = pack.imageShape[2];
+  const { scale, shift } = preprocessAffine(pack, pre, C);
+  const y = new Float32Array(x.length);
+  for (let k = 0; k < x.length; k++) y[k] = x[k] * scale[k % C] + shift[k % C];
   return y;
+}
+
+/** ∂(preprocessed input)/∂(image), per channel */
+function preprocessScale(pack: Pack, pre: Preprocess | undefined, C: number): Float32Array {
+  return preprocessAffine(pack, pre, C).scale;
+}
+
+function sqDist(a: Float32Array, t: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - t[i]) * (a[i] - t[i]);
+  return s;
+}
+
+/**
+ * One objective head on one chain's tap row: the value of Σ w·transform(z) and its gradient w.r.t. z
+ * (VJP.md, "objective heads").
+ */
+function headTerm(tr: ResolvedGroup['transform'], z: Float32Array, g: ResolvedGroup, needGrad: boolean): { value: number; grad?: Float64Array } {
+  const w = g.weights;
+  const n = z.length;
+  const grad = needGrad ? new Float64Array(n) : undefined;
+  let value = 0;
+  switch (tr) {
+    case 'logsoftmax':
+    case 'softmax': {
+      let m = -Infinity;
+      for (let i = 0; i < n; i++) m = Math.max(m, z[i]);
+      let se = 0;
+      for (let i = 0; i < n; i++) se += Math.exp(z[i] - m);
+      const lse = m + Math.log(se);
+      let wsum = 0;
+      let pw = 0;
+      for (let i = 0; i < n; i++) {
+        const p = Math.exp(z[i] - lse);
+        wsum += w[i];
+        pw += p * w[i];
+        value += tr === 'logsoftmax' ? w[i] * (z[i] - lse) : w[i] * p;
+      }
+      if (grad)
+        for (let i = 0; i < n; i++) {
+          const p = Math.exp(z[i] - lse);
+          grad[i] = tr === 'logsoftmax' ? w[i] - p * wsum : p * (w[i] - pw);
+        }
+      break;
+    }
+    case 'logsigmoid':
+      for (let i = 0; i < n; i++) {
+        if (w[i] === 0) continue;
+        // log σ(z) = −softplus(−z), stable for large |z|
+        value += w[i] * -(Math.max(-z[i], 0) + Math.log1p(Math.exp(-Math.abs(z[i]))));
+        if (grad) grad[i] = w[i] * (1 - 1 / (1 + Math.exp(-z[i])));
+      }
+      break;
+    case 'l2ref': {
+      const t = g.target!;
+      const d = sqDist(z, t);
+      value = -w[0] * d;
+      if (grad) for (let i = 0; i < n; i++) grad[i] = -2 * w[0] * (z[i] - t[i]);
+      break;
+    }
+    default:
+      for (let i = 0; i < n; i++) {
+        value += w[i] * z[i];
+        if (grad) grad[i] = w[i];
+      }
+  }
+  return { value, grad };
 }
 
 function lrAt(cfg: SamplerConfig, step: number): number {
@@ -386,6 +465,8 @@ function lrAt(cfg: SamplerConfig, step: number): number {
 // batched objective
 
 interface EvalOptions {
+  /** G's forward pass at exactly these codes (kept for a VJP), made by the active runtime: reused instead of a new one */
+  gPass?: ForwardPass;
   /** per-chain multiplier of the condition term (ε2) */
   condScale: number[];
   /** per-chain multiplier of the context term (ε4·weight) */
@@ -411,13 +492,14 @@ interface EvalOutput {
   scores: EvalScores[];
 }
 
-/** One batched forward (+ backward) for chains whose codes are `hs`. */
+/** One batched forward (+ backward) for chains whose codes are `hs`, on the active net runtime. */
 async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Array[], o: EvalOptions): Promise<EvalOutput> {
+  const rt = currentRuntime();
   const B = hs.length;
   const D = pack.codeDim;
   const [H, W, C] = pack.imageShape;
+  const n = H * W * C;
   const classCond = pack.manifest.conditions.find((c) => c.kind === 'classes');
-  const fastCondId = pack.manifest.networks.fastMlp?.condition;
 
   // union of groups over chains
   const groupKeys = new Map<string, ResolvedGroup>();
@@ -430,122 +512,155 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
     groupKeys.set(displayKey, { key: displayKey, net: classCond.net, preprocess: pre, tap: classCond.output, transform: 'logit', weights: new Float32Array(0) });
   }
   const anyContext = !o.fast && resolved.some((r) => r.context);
-
-  const kept: Record<string, tf.Tensor> = {};
-  const keep = (name: string, t: tf.Tensor) => {
-    kept[name] = tf.keep(t);
-  };
-  const objective = (hT: tf.Tensor): tf.Scalar => {
-    let perChain: tf.Tensor = tf.zeros([B]);
-    const tapOut = new Map<string, tf.Tensor>(); // group key → [B, size]
-    if (o.fast) {
-      const logits = pack.fastMlp!.apply(hT).output;
-      for (const g of groupKeys.values()) tapOut.set(g.key, logits);
-    } else {
-      const x = pack.G.apply(hT).output;
-      if (o.needImage) keep('image', x);
-      let xs = x;
-      let ctx: tf.Tensor | undefined;
-      let mask: tf.Tensor | undefined;
-      if (anyContext) {
-        const n = H * W * C;
-        const ctxArr = new Float32Array(B * n);
-        const maskArr = new Float32Array(B * n);
-        resolved.forEach((r, b) => {
-          if (r.context) {
-            ctxArr.set(r.context.image, b * n);
-            maskArr.set(r.context.mask, b * n);
-          }
-        });
-        ctx = tf.tensor4d(ctxArr, [B, H, W, C]);
-        mask = tf.tensor4d(maskArr, [B, H, W, C]);
-        xs = tf.add(tf.mul(mask, ctx), tf.mul(tf.sub(1, mask), x));
-        const ctxTerm = tf.neg(tf.sum(tf.square(tf.mul(tf.sub(ctx, x), mask)), [1, 2, 3]));
-        keep('ctx', ctxTerm);
-        perChain = tf.add(perChain, tf.mul(ctxTerm, tf.tensor1d(o.ctxScale)));
-      }
-      // one forward per (net, preprocess) with all needed taps
-      const runs = new Map<string, { net: string; pre: Preprocess | undefined; taps: Set<string> }>();
-      const addTap = (net: string, pre: Preprocess | undefined, tap: string) => {
-        const k = `${net}|${pre ? JSON.stringify(pre) : ''}`;
-        if (!runs.has(k)) runs.set(k, { net, pre, taps: new Set() });
-        runs.get(k)!.taps.add(tap);
-        return k;
-      };
-      for (const g of groupKeys.values()) addTap(g.net, g.preprocess, g.tap);
-      let codeRun: string | undefined;
-      if (o.needCode) codeRun = addTap('E', preprocessOf(pack, 'E'), pack.manifest.code.encoderTap);
-      const outs = new Map<string, Record<string, tf.Tensor>>();
-      for (const [k, r] of runs) outs.set(k, pack.nets[r.net].apply(preprocess(xs, pack, r.pre), { taps: [...r.taps], tapsOnly: true }).taps);
-      for (const g of groupKeys.values()) {
-        const t = outs.get(`${g.net}|${g.preprocess ? JSON.stringify(g.preprocess) : ''}`)![g.tap];
-        tapOut.set(g.key, tf.reshape(t, [B, -1]));
-      }
-      if (codeRun) keep('code', outs.get(codeRun)![pack.manifest.code.encoderTap]);
-    }
-    let cond: tf.Tensor = tf.zeros([B]);
-    for (const g of groupKeys.values()) {
-      const t = tapOut.get(g.key)!;
-      if (g.key === displayKey) {
-        keep(`tap:${g.key}`, t);
-        continue;
-      }
-      const size = t.shape[1]!;
-      if (g.transform === 'l2ref') {
-        const w = new Float32Array(B);
-        const target = new Float32Array(B * size);
-        resolved.forEach((r, b) => {
-          const rg = r.groups.find((x) => x.key === g.key);
-          if (rg) {
-            w[b] = rg.weights[0];
-            target.set(rg.target!, b * size);
-          }
-        });
-        const dist = tf.sum(tf.square(tf.sub(t, tf.tensor2d(target, [B, size]))), 1);
-        keep(`tap:${g.key}`, dist);
-        cond = tf.sub(cond, tf.mul(dist, tf.tensor1d(w)));
-        continue;
-      }
-      const w = new Float32Array(B * size);
-      resolved.forEach((r, b) => {
-        const rg = r.groups.find((x) => x.key === g.key);
-        if (rg) w.set(rg.weights, b * size);
-      });
-      keep(`tap:${g.key}`, t);
-      const tr =
-        g.transform === 'logsoftmax' ? tf.logSoftmax(t) : g.transform === 'softmax' ? tf.softmax(t) : g.transform === 'logsigmoid' ? tf.logSigmoid(t) : t;
-      cond = tf.add(cond, tf.sum(tf.mul(tr, tf.tensor2d(w, [B, size])), 1));
-    }
-    keep('cond', cond);
-    perChain = tf.add(perChain, tf.mul(cond, tf.tensor1d(o.condScale)));
-    if (o.gaussianPrior) perChain = tf.sub(perChain, tf.mul(0.5, tf.sum(tf.square(hT), 1)));
-    keep('total', perChain);
-    // + 0·Σh keeps the objective connected to h when no chain has a condition (the gradient is then 0)
-    return tf.add(tf.sum(perChain), tf.mul(tf.sum(hT), 0)) as tf.Scalar;
-  };
-
-  const hT = tf.tensor2d(concat(hs), [B, D]);
-  try {
-    if (o.needGrad) {
-      const g = tf.grad(objective)(hT);
-      keep('grad', g);
-    } else {
-      tf.tidy(() => {
-        objective(hT);
-      });
-    }
-  } catch (e) {
-    for (const t of Object.values(kept)) t.dispose();
-    hT.dispose();
-    throw e;
-  }
-  hT.dispose();
+  const hAll = concat(hs);
   const data: Record<string, Float32Array> = {};
-  try {
-    for (const [k, t] of Object.entries(kept)) data[k] = (await t.data()) as Float32Array;
-  } finally {
-    for (const t of Object.values(kept)) t.dispose();
+  const total = new Float32Array(B);
+  const condValue = new Float64Array(B);
+
+  // ---- forward: taps of every (net, preprocess) the groups read
+  interface Run {
+    net: string;
+    pre: Preprocess | undefined;
+    taps: Set<string>;
+    input: Float32Array;
+    pass?: ForwardPass;
+    cots: Map<string, Float32Array>;
   }
+  const runs = new Map<string, Run>();
+  let gPass: ForwardPass | undefined;
+  let xImage: Float32Array | undefined;
+  let xs: Float32Array | undefined;
+  let ctxArr: Float32Array | undefined;
+  let maskArr: Float32Array | undefined;
+  const runKey = (net: string, pre: Preprocess | undefined) => `${net}|${pre ? JSON.stringify(pre) : ''}`;
+  if (o.fast) {
+    const run: Run = { net: 'fastMlp', pre: undefined, taps: new Set(), input: hAll, cots: new Map() };
+    run.pass = await rt.forward(pack.fastMlp!, hAll, B, { keep: o.needGrad });
+    runs.set('fast', run);
+    for (const g of groupKeys.values()) data[`tap:${g.key}`] = run.pass.output;
+  } else {
+    gPass = o.gPass ?? (await rt.forward(pack.G, hAll, B, { keep: o.needGrad }));
+    xImage = gPass.output;
+    xs = xImage;
+    if (anyContext) {
+      ctxArr = new Float32Array(B * n);
+      maskArr = new Float32Array(B * n);
+      resolved.forEach((r, b) => {
+        if (r.context) {
+          ctxArr!.set(r.context.image, b * n);
+          maskArr!.set(r.context.mask, b * n);
+        }
+      });
+      xs = new Float32Array(B * n);
+      const ctxTerm = new Float32Array(B);
+      for (let b = 0; b < B; b++) {
+        let sq = 0;
+        for (let k = b * n; k < (b + 1) * n; k++) {
+          const m = maskArr[k];
+          xs[k] = m * ctxArr[k] + (1 - m) * xImage[k];
+          const d = (ctxArr[k] - xImage[k]) * m;
+          sq += d * d;
+        }
+        ctxTerm[b] = -sq;
+      }
+      data.ctx = ctxTerm;
+    }
+    for (const g of groupKeys.values()) {
+      const k = runKey(g.net, g.preprocess);
+      if (!runs.has(k)) runs.set(k, { net: g.net, pre: g.preprocess, taps: new Set(), input: xs, cots: new Map() });
+      runs.get(k)!.taps.add(g.tap);
+    }
+    if (o.needCode) {
+      const pre = preprocessOf(pack, 'E');
+      const k = runKey('E', pre);
+      if (!runs.has(k)) runs.set(k, { net: 'E', pre, taps: new Set(), input: xs, cots: new Map() });
+      runs.get(k)!.taps.add(pack.manifest.code.encoderTap);
+    }
+    for (const r of runs.values()) {
+      r.input = preprocessArray(xs, pack, r.pre);
+      r.pass = await rt.forward(pack.nets[r.net], r.input, B, { taps: [...r.taps], keep: o.needGrad });
+    }
+    for (const g of groupKeys.values()) data[`tap:${g.key}`] = runs.get(runKey(g.net, g.preprocess))!.pass!.taps[g.tap];
+    if (o.needCode) data.code = runs.get(runKey('E', preprocessOf(pack, 'E')))!.pass!.taps[pack.manifest.code.encoderTap];
+  }
+
+  // ---- objective heads: values and incoming gradients (∂ per-chain total / ∂ tap), in float64
+  for (const g of groupKeys.values()) {
+    if (g.key === displayKey) continue;
+    const run = o.fast ? runs.get('fast')! : runs.get(runKey(g.net, g.preprocess))!;
+    const t = data[`tap:${g.key}`];
+    const size = t.length / B;
+    const cotKey = o.fast ? '@output' : g.tap;
+    let cot = run.cots.get(cotKey);
+    if (!cot && o.needGrad) {
+      cot = new Float32Array(t.length);
+      run.cots.set(cotKey, cot);
+    }
+    const dist = g.transform === 'l2ref' ? new Float32Array(B) : undefined;
+    resolved.forEach((r, b) => {
+      const rg = r.groups.find((x) => x.key === g.key);
+      if (!rg) return;
+      const row = t.subarray(b * size, (b + 1) * size);
+      const s = o.condScale[b];
+      const { value, grad } = headTerm(g.transform, row, rg, o.needGrad);
+      condValue[b] += value;
+      if (cot && grad) for (let i = 0; i < size; i++) cot[b * size + i] += s * grad[i];
+    });
+    if (dist) {
+      // l2ref rows: keep the squared distance itself for the scores
+      for (let b = 0; b < B; b++) {
+        const rg = resolved[b].groups.find((x) => x.key === g.key);
+        if (rg) dist[b] = sqDist(t.subarray(b * size, (b + 1) * size), rg.target!);
+      }
+      data[`tap:${g.key}`] = dist;
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    let v = o.condScale[b] * condValue[b];
+    if (data.ctx) v += o.ctxScale[b] * data.ctx[b];
+    if (o.gaussianPrior) {
+      let sq = 0;
+      for (let i = 0; i < D; i++) sq += hs[b][i] * hs[b][i];
+      v -= 0.5 * sq;
+    }
+    total[b] = v;
+  }
+  data.cond = Float32Array.from(condValue);
+  data.total = total;
+
+  // ---- backward: VJPs through the condition nets, the context blend and G
+  if (o.needGrad) {
+    let grad: Float32Array;
+    if (o.fast) {
+      const run = runs.get('fast')!;
+      grad = run.cots.size ? Float32Array.from(await rt.vjp(pack.fastMlp!, run.pass!, Object.fromEntries(run.cots))) : new Float32Array(B * D);
+    } else {
+      const gx = new Float32Array(B * n);
+      let any = false;
+      for (const r of runs.values()) {
+        if (!r.cots.size) continue;
+        const dIn = await rt.vjp(pack.nets[r.net], r.pass!, Object.fromEntries(r.cots));
+        const scale = preprocessScale(pack, r.pre, C);
+        for (let k = 0; k < gx.length; k++) gx[k] += dIn[k] * scale[k % C];
+        any = true;
+      }
+      if (anyContext) {
+        for (let b = 0; b < B; b++) {
+          const w = o.ctxScale[b];
+          for (let k = b * n; k < (b + 1) * n; k++) {
+            const m = maskArr![k];
+            // blend: xs = m·ctx + (1 − m)·x; context term −Σ(m·(ctx − x))² → +2m²(ctx − x)
+            gx[k] = gx[k] * (1 - m) + w * 2 * m * m * (ctxArr![k] - xImage![k]);
+          }
+        }
+        any = true;
+      }
+      grad = any ? Float32Array.from(await rt.vjp(pack.G, gPass!, { '@output': gx })) : new Float32Array(B * D);
+    }
+    if (o.gaussianPrior) for (let k = 0; k < grad.length; k++) grad[k] -= hAll[k];
+    data.grad = grad;
+  }
+  if (o.needImage && xImage) data.image = xImage;
 
   const out: EvalOutput = { total: data.total, scores: [] };
   if (data.grad) out.grad = data.grad;
@@ -607,7 +722,6 @@ async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Ar
       const kw = Object.entries(scores).filter(([k]) => k.startsWith('kw('));
       if (kw.length) pTarget = kw.reduce((a, [, v]) => a + v, 0) / kw.length;
     }
-    void fastCondId;
     out.scores.push({ scores, termScores, pTarget, classProbs, objective: data.cond[b] });
   }
   return out;
@@ -651,13 +765,74 @@ export async function stepBatch(pack: Pack, chains: ChainState[], opts: StepOpti
     idx.forEach((i, k) => (results[i] = out[k]));
   }
   if (opts.render) {
-    const imgs = await renderCodes(pack, chains.map((c) => c.h), resolved.map((r) => r.context));
-    imgs.forEach((im, i) => (results[i].image = im));
+    // chains whose step starts with G(h) (ppgn, dgnam): the frame's G pass is kept and opens their next step
+    for (const mode of ['ppgn', 'dgnam'] as const) {
+      const idx = byMode.get(mode);
+      if (!idx) continue;
+      const imgs = await renderLookahead(pack, idx.map((i) => chains[i]), idx.map((i) => resolved[i].context));
+      imgs.forEach((im, k) => (results[idx[k]].image = im));
+    }
+    const rest = chains.map((_, i) => i).filter((i) => chains[i].config.mode !== 'ppgn' && chains[i].config.mode !== 'dgnam');
+    if (rest.length) {
+      const imgs = await renderCodes(pack, rest.map((i) => chains[i].h), rest.map((i) => resolved[i].context));
+      imgs.forEach((im, k) => (results[rest[k]].image = im));
+    }
   }
   resolved.forEach((r, i) => {
     if (r.warnings.length) results[i].warnings = r.warnings;
   });
   return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// frames from the step's own G pass
+//
+// A rendered step ends with G(h) at the new codes (the frame); the pass is kept with what G's VJP needs,
+// and the next step of the same chains, in the same order, at the same codes, on the same runtime, starts
+// from it instead of running G again. Anything else (another batch, a reset, h set from outside) misses
+// and runs G afresh, so frames are exact either way.
+
+interface Lookahead {
+  ids: string[];
+  hs: Float32Array[];
+  runtime: unknown;
+  pass: ForwardPass;
+}
+
+/** per pack, per mode (chains of one mode step in one batch) */
+const lookaheads = new WeakMap<Pack, Map<Mode, Lookahead>>();
+
+function sameCode(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
+  return true;
+}
+
+/** the kept G pass when it was made at exactly these chains' codes (used once) */
+function takeLookahead(pack: Pack, chains: ChainState[]): ForwardPass | undefined {
+  const mode = chains[0]?.config.mode;
+  const la = lookaheads.get(pack)?.get(mode);
+  if (!la) return undefined;
+  lookaheads.get(pack)!.delete(mode);
+  if (la.runtime !== currentRuntime() || la.ids.length !== chains.length) return undefined;
+  for (let i = 0; i < chains.length; i++) if (la.ids[i] !== chains[i].id || !sameCode(la.hs[i], chains[i].h)) return undefined;
+  return la.pass;
+}
+
+async function renderLookahead(pack: Pack, chains: ChainState[], contexts: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Promise<Float32Array[]> {
+  const rt = currentRuntime();
+  const hs = chains.map((c) => Float32Array.from(c.h));
+  const pass = await rt.forward(pack.G, concat(hs), hs.length, { keep: true });
+  if (!lookaheads.has(pack)) lookaheads.set(pack, new Map());
+  lookaheads.get(pack)!.set(chains[0].config.mode, { ids: chains.map((c) => c.id), hs, runtime: rt, pass });
+  const [H, W, C] = pack.imageShape;
+  const n = H * W * C;
+  return hs.map((_, i) => {
+    const img = pass.output.slice(i * n, (i + 1) * n);
+    const ctx = contexts[i];
+    if (ctx) for (let k = 0; k < n; k++) img[k] = ctx.mask[k] * ctx.image[k] + (1 - ctx.mask[k]) * img[k];
+    return img;
+  });
 }
 
 async function stepLangevin(pack: Pack, chains: ChainState[], resolved: ResolvedCondition[], fast: boolean): Promise<ChainResult[]> {
@@ -673,6 +848,7 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     resolved,
     chains.map((c) => c.h),
     {
+      gPass: fast ? undefined : takeLookahead(pack, chains),
       condScale: chains.map((c) => (fast ? c.config.eps1 : c.config.eps2)),
       ctxScale: chains.map((c, b) => c.config.eps4 * (resolved[b].context?.weight ?? 0)),
       gaussianPrior: false,
@@ -686,9 +862,7 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
   const priorWeight = (c: ChainState) => (fast ? c.config.fastPrior : c.config.eps1);
   const hdaeChains = chains.map((c, b) => (c.config.prior === 'hdae' && priorWeight(c) !== 0 ? b : -1)).filter((b) => b >= 0);
   if (hdaeChains.length) {
-    const t = tf.tidy(() => pack.hdae!.apply(tf.tensor2d(concat(chains.map((c) => c.h)), [chains.length, D])).output);
-    hdaeOut = (await t.data()) as Float32Array;
-    t.dispose();
+    hdaeOut = (await currentRuntime().forward(pack.hdae!, concat(chains.map((c) => c.h)), chains.length)).output;
   }
   return chains.map((c, b) => {
     const cfg = c.config;

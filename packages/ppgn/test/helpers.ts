@@ -1,8 +1,18 @@
 import { tf, Net, makePack, type Pack, type PackManifestInput } from '../src/index';
+import { setRuntime } from '../src/runtime/index';
+import { OrtRuntime } from '../src/runtime/ort';
 
 export async function useCpu(): Promise<void> {
   await tf.setBackend('cpu');
   await tf.ready();
+}
+
+export type RuntimeChoice = 'tfjs' | 'onnxruntime';
+
+/** tfjs on its cpu backend, or ONNX Runtime's CPU provider (tfjs then only holds the weights) */
+export async function useRuntime(rt: RuntimeChoice): Promise<void> {
+  await useCpu();
+  setRuntime(rt === 'onnxruntime' ? new OrtRuntime({ provider: 'cpu', threads: 1 }) : null);
 }
 
 /** Smooth (tanh/sigmoid) pack for gradient checks: 8×8×3 images, code 6, 3 classes, 5 keywords. */

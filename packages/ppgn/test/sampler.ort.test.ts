@@ -1,0 +1,3 @@
+import { samplerSuite } from './sampler.suite';
+
+samplerSuite('onnxruntime');
