@@ -28,16 +28,21 @@ export interface CompileSource {
   name?: string;
 }
 
-/** Which saved activations a layer's backward pass reads: its output ('y') and/or its input ('x'). */
-function savedOf(p: LayerPlan): ('x' | 'y')[] {
+/**
+ * Which saved activations a layer's backward pass reads: its output ('y'), its input ('x'), or where its
+ * output is positive ('m', a bool mask: a quarter of the bytes to hand back and forth).
+ */
+type Saved = 'x' | 'y' | 'm';
+function savedOf(p: LayerPlan): Saved[] {
   switch (p.spec.type) {
-    case 'relu':
     case 'tanh':
     case 'sigmoid':
       return ['y'];
+    case 'relu':
+      return ['m'];
     case 'leakyRelu':
-      // for α ≥ 0, y > 0 exactly where x > 0: keeping y lets ONNX Runtime fuse the activation into the conv
-      return p.spec.alpha >= 0 ? ['y'] : ['x'];
+      // for α ≥ 0, y > 0 exactly where x > 0
+      return p.spec.alpha >= 0 ? ['m'] : ['x'];
     case 'maxPool':
       return ['x', 'y'];
     default:
@@ -171,10 +176,8 @@ function emitForward(g: GraphBuilder, src: CompileSource, p: LayerPlan, x: strin
     case 'upsample': {
       const f = sp.factor;
       if (f === 1) return x;
-      const [H, W, C] = p.inShape;
-      const r = g.reshape(x, [0, C, H, 1, W, 1]);
-      const e = g.op('Expand', [r, g.ints([1, 1, 1, f, 1, f])]);
-      return g.reshape(e, [0, C, H * f, W * f]);
+      // Resize (nearest, integer scale) keeps ONNX Runtime's blocked conv layout; Reshape+Expand broke it
+      return g.op('Resize', [x, '', g.floats([1, 1, f, f])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
     }
     case 'relu':
       return g.op('Relu', [x]);
@@ -225,7 +228,7 @@ function convTransposeGeometry(p: LayerPlan): { pads: number[]; outputPadding: n
  * Emit the VJP of one layer: `gy` (gradient at its output, internal layout) → gradient at its input.
  * `saved(i, 'x' | 'y')` gives the saved activations.
  */
-function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: string, saved: (w: 'x' | 'y') => string): string {
+function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: string, saved: (w: Saved) => string): string {
   const sp = p.spec;
   const spatialIn = p.inShape.length === 3;
   switch (sp.type) {
@@ -271,9 +274,9 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       return g.mul(avg, g.scalar(f * f));
     }
     case 'relu':
-      return g.op('Where', [g.op('Greater', [saved('y'), g.scalar(0)]), gy, g.scalar(0)]);
+      return g.op('Where', [saved('m'), gy, g.scalar(0)]);
     case 'leakyRelu': {
-      const pos = g.op('Greater', [saved(sp.alpha >= 0 ? 'y' : 'x'), g.scalar(0)]);
+      const pos = sp.alpha >= 0 ? saved('m') : g.op('Greater', [saved('x'), g.scalar(0)]);
       return g.op('Where', [pos, gy, g.mul(gy, g.scalar(sp.alpha))]);
     }
     case 'tanh': {
@@ -316,14 +319,15 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       if (s !== k) throw new NetCompileError(`${src.name ?? 'net'} layer ${p.key}: maxPool with overlapping windows (size ${k}, stride ${s}) has no ONNX input gradient yet; use PPGN_BACKEND=wasm`);
       const [H, W, C] = p.inShape;
       const [Ho, Wo] = p.outShape;
-      // route gy to the positions that equal their window's maximum
+      // route gy to the positions that equal their window's maximum; the windows cover rows/cols
+      // [−pad, −pad + Ho·k) of the input: crop that grid to the input, zero rows/cols no window covers
+      const [ph, pw] = [pads[0] + H - Ho * k, pads[1] + W - Wo * k].map((d) => Math.max(d, 0));
       const up = (v: string) => {
         const r = g.reshape(v, [0, C, Ho, 1, Wo, 1]);
         const e = g.reshape(g.op('Expand', [r, g.ints([1, 1, 1, k, 1, k])]), [0, C, Ho * k, Wo * k]);
-        // the grid of windows covers [−pad_top, −pad_top + Ho·k): crop (or pad) to the input
-        return g.op('Slice', [e, g.ints([pads[0], pads[1]]), g.ints([pads[0] + H, pads[1] + W]), g.ints([2, 3])]);
+        const cropped = g.op('Slice', [e, g.ints([pads[0], pads[1]]), g.ints([Math.min(pads[0] + H, Ho * k), Math.min(pads[1] + W, Wo * k)]), g.ints([2, 3])]);
+        return ph || pw ? g.op('Pad', [cropped, g.ints([0, 0, 0, 0, 0, 0, ph, pw])], { mode: 'constant' }) : cropped;
       };
-      if (pads[0] + H > Ho * k || pads[1] + W > Wo * k) throw new NetCompileError(`${src.name ?? 'net'} layer ${p.key}: unsupported maxPool geometry`);
       const mask = g.op('Equal', [saved('x'), up(saved('y'))]);
       return g.op('Where', [mask, up(gy), g.scalar(0)]);
     }
@@ -346,7 +350,8 @@ export interface CompiledGraph {
 }
 
 /** saved-activation value name of layer i (its output 'y', or its input 'x' = the source's output) */
-export function savedName(plans: LayerPlan[], i: number, which: 'x' | 'y'): string {
+export function savedName(plans: LayerPlan[], i: number, which: Saved): string {
+  if (which === 'm') return `m${i}`;
   const idx = which === 'y' ? i : plans[i].source;
   return idx < 0 ? 'x' : `s${idx}`;
 }
@@ -391,7 +396,8 @@ export function compileForward(src: CompileSource, taps: string[], keep: boolean
     });
     for (const n of names) {
       const i = Number(n.slice(1));
-      g.output(vals[i], n, nchw(plans[i].outShape));
+      if (n.startsWith('m')) g.output(g.op('Greater', [vals[i], g.scalar(0)]), n, nchw(plans[i].outShape), 'bool');
+      else g.output(vals[i], n, nchw(plans[i].outShape));
       outputs.push(n);
     }
   }
@@ -418,12 +424,12 @@ export function compileVjp(src: CompileSource, cotangents: string[]): CompiledGr
   }
   const savedInputs = new Map<string, string>();
   const inShape = [...src.spec.input];
-  const saved = (i: number) => (w: 'x' | 'y') => {
+  const saved = (i: number) => (w: Saved) => {
     const n = savedName(plans, i, w);
     let v = savedInputs.get(n);
     if (!v) {
       const shape = n === 'x' ? inShape : plans[Number(n.slice(1))].outShape;
-      const raw = g.input(n, n === 'x' ? nhwc(shape) : nchw(shape));
+      const raw = g.input(n, n === 'x' ? nhwc(shape) : nchw(shape), n.startsWith('m') ? 'bool' : 'float');
       inputs.push(n);
       v = n === 'x' ? toInternal(g, raw, shape) : raw;
       savedInputs.set(n, v);

@@ -26,10 +26,13 @@ function attribute(name: string, v: Attr): OnnxNs.IAttributeProto {
   return Number.isInteger(v) ? { name, type: AT.INT, i: v } : { name, type: AT.FLOAT, f: v };
 }
 
-function valueInfo(name: string, dims: Dim[]): OnnxNs.IValueInfoProto {
+export type ElemType = 'float' | 'bool';
+const ELEM: Record<ElemType, number> = { float: FLOAT, bool: 9 };
+
+function valueInfo(name: string, dims: Dim[], type: ElemType = 'float'): OnnxNs.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (d === 'B' ? { dimParam: 'B' } : { dimValue: d })) } } },
+    type: { tensorType: { elemType: ELEM[type], shape: { dim: dims.map((d) => (d === 'B' ? { dimParam: 'B' } : { dimValue: d })) } } },
   };
 }
 
@@ -47,15 +50,15 @@ export class GraphBuilder {
     return `${prefix}_${++this.counter}`;
   }
 
-  input(name: string, dims: Dim[]): string {
-    this.inputs.push(valueInfo(name, dims));
+  input(name: string, dims: Dim[], type: ElemType = 'float'): string {
+    this.inputs.push(valueInfo(name, dims, type));
     return name;
   }
 
   /** Make `value` a graph output called `name` (an Identity node when the names differ). */
-  output(value: string, name: string, dims: Dim[]): void {
+  output(value: string, name: string, dims: Dim[], type: ElemType = 'float'): void {
     if (value !== name) this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: this.fresh('out') });
-    this.outputs.push(valueInfo(name, dims));
+    this.outputs.push(valueInfo(name, dims, type));
   }
 
   /** a float32 initializer (weights); data is copied */
@@ -73,6 +76,17 @@ export class GraphBuilder {
     let n = this.consts.get(key);
     if (!n) {
       n = this.weight(Float32Array.of(v), [], 'c');
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+
+  /** a float32 constant vector */
+  floats(values: number[]): string {
+    const key = `fv:${values.join(',')}`;
+    let n = this.consts.get(key);
+    if (!n) {
+      n = this.weight(Float32Array.from(values), [values.length], 'f');
       this.consts.set(key, n);
     }
     return n;

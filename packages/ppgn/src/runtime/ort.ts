@@ -122,7 +122,7 @@ export class OrtRuntime implements NetRuntime {
     const res = await session.run(feeds);
     const out: OrtPass = { output: res.output.data as Float32Array, taps: {}, batch, x, saved: {} };
     for (const t of taps) out.taps[t] = res[`tap:${t}`].data as Float32Array;
-    if (keep) for (const n of session.outputNames) if (n.startsWith('s')) out.saved[n] = res[n];
+    if (keep) for (const n of session.outputNames) if (/^[sm]\d/.test(n)) out.saved[n] = res[n];
     return out;
   }
 

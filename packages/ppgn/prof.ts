@@ -1,0 +1,18 @@
+import { loadPack } from './src/node';
+import { OrtRuntime } from './src/runtime/ort';
+const pack = await loadPack('../../models/emoji64');
+const rt = new OrtRuntime();
+const B = Number(process.argv[2] ?? 1);
+const h = Float32Array.from({ length: 128 * B }, () => Math.random());
+const time = async (label: string, f: () => Promise<unknown>) => { for (let i = 0; i < 5; i++) await f(); const n = 50; const t0 = performance.now(); for (let i = 0; i < n; i++) await f(); console.log(label, ((performance.now() - t0) / n).toFixed(3), 'ms'); };
+const g = await rt.forward(pack.G, h, B, { keep: true });
+await time('G fwd nokeep', () => rt.forward(pack.G, h, B, {}));
+await time('G fwd keep', () => rt.forward(pack.G, h, B, { keep: true }));
+const x = g.output;
+const e = await rt.forward(pack.E, x, B, { taps: ['code', 'logits'], keep: true });
+await time('E fwd keep', () => rt.forward(pack.E, x, B, { taps: ['code', 'logits'], keep: true }));
+const cot = { logits: new Float32Array(e.taps.logits.length).fill(0.1) };
+await time('E vjp', () => rt.vjp(pack.E, e, cot));
+const gx = { '@output': new Float32Array(x.length).fill(0.01) };
+await time('G vjp', () => rt.vjp(pack.G, g, gx));
+console.log(Object.entries((g as any).saved).map(([k, v]: any) => k + ':' + v.dims.join('x')).join(' '));
