@@ -36,7 +36,7 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
         PPGN_ENGINE_ID: id,
         PPGN_LEASE_S: String(opts.leaseS ?? 3),
         PPGN_MODELS_DIR: modelsDir,
-        PPGN_BACKEND: 'cpu',
+        PPGN_BACKEND: 'onnx',
         PPGN_SAMPLER_WORKERS: '1',
         ...extra,
       };

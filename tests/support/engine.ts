@@ -22,7 +22,7 @@ export interface TestEngineOptions {
   dataDir?: string;
   /** 'emoji64': random weights in the default pack's architecture (64×64 conv: sampling costs real time) */
   pack?: 'tiny' | 'emoji64';
-  backend?: 'cpu' | 'wasm';
+  backend?: 'onnx' | 'cpu' | 'wasm';
 }
 
 export async function startTestEngine(name: string, opts: TestEngineOptions = {}) {
@@ -34,7 +34,7 @@ export async function startTestEngine(name: string, opts: TestEngineOptions = {}
       host: '127.0.0.1',
       modelsDir,
       packs: [],
-      backend: opts.backend ?? 'cpu',
+      backend: opts.backend ?? 'onnx',
       databaseUrl: opts.databaseUrl,
       dataDir: opts.dataDir ?? path.join(tmp.dir, 'pg'),
       intentRate: opts.intentRate,

@@ -24,7 +24,7 @@ export async function startStudio(name: string, opts: { enginePort?: number; env
     DATABASE_URL: '',
     PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
     PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
-    PPGN_BACKEND: 'cpu',
+    PPGN_BACKEND: 'onnx',
     ...opts.env,
   });
   await proc.waitFor(/PPGN Studio is running: +http:\/\/localhost:\d+/, 240_000);

@@ -22,7 +22,7 @@ describe('engine startup', () => {
       DATABASE_URL: '',
       PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
       PPGN_MODELS_DIR: modelsDir,
-      PPGN_BACKEND: 'cpu',
+      PPGN_BACKEND: 'onnx',
     });
     try {
       await engine.waitFor(/ready on http:\/\/localhost:\d+/);
@@ -30,7 +30,8 @@ describe('engine startup', () => {
       expect(res.status).toBe(200);
       const health = Health.parse(await res.json());
       expect(health.ok).toBe(true);
-      expect(health.backend.name).toBe('cpu');
+      expect(health.backend.name).toBe('onnx');
+      expect(health.backend.runtime).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(cpu, 1 thread per worker\)$/);
       expect(health.backend.gpu).toBe(false);
       expect(health.packs.map((p) => p.id)).toEqual(['testpack']);
       expect(health.database).toEqual({ reachable: true, embedded: true });

@@ -22,7 +22,7 @@ beforeAll(async () => {
     DATABASE_URL: '',
     PPGN_DATA_DIR: path.join(tmp.dir, 'pg'),
     PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
-    PPGN_BACKEND: 'cpu',
+    PPGN_BACKEND: 'onnx',
   });
   await app.waitFor(/PPGN Studio is running: +http:\/\/localhost:\d+/, 240_000);
   browser = await launchBrowser();
@@ -42,7 +42,7 @@ describe('home page', () => {
     const ok = page.getByTestId('engine-ok');
     await ok.waitFor({ timeout: 30_000 });
     expect(await ok.textContent()).toMatch(/ready/);
-    expect(await page.getByTestId('engine-backend').textContent()).toMatch(/^cpu \(CPU\)/);
+    expect(await page.getByTestId('engine-backend').textContent()).toMatch(/^ONNX Runtime [\d.]+ \(cpu, 1 thread per worker\) \(CPU\)/);
     expect(await page.getByTestId('engine-packs').textContent()).toMatch(/testpack/);
     expect(await page.getByTestId('engine-db').textContent()).toMatch(/reachable \(embedded Postgres\)/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'home.png'), fullPage: true });

@@ -10,7 +10,7 @@ let env: Record<string, string>;
 let proc: Proc | undefined;
 
 beforeAll(async () => {
-  env = await engineProcessEnv(tmp.dir, 'tiny', { PPGN_BACKEND: 'cpu' });
+  env = await engineProcessEnv(tmp.dir, 'tiny', { PPGN_BACKEND: 'onnx' });
 });
 afterAll(async () => {
   await proc?.stop();

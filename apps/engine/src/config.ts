@@ -96,6 +96,17 @@ function workerCount(value: string | undefined): number | undefined {
   return n;
 }
 
+/** PPGN_ORT_THREADS (read by ONNX Runtime in every sampler worker): checked here, so a typo is a startup error */
+function checkOrtThreads(value: string | undefined): void {
+  if (value === undefined || value.trim() === '') return;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new StartupError(
+      `PPGN_ORT_THREADS must be a whole number from 1 to 64 (got "${value}")`,
+      'unset it for one ONNX Runtime thread per sampler worker (the engine runs one worker per core)',
+    );
+}
+
 /** PPGN_RATE_WINDOW_S, PPGN_RATE_ROOMS, PPGN_RATE_SAVES, … (only the ones that are set) */
 function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   const out: Partial<HttpLimits> = {};
@@ -158,6 +169,7 @@ function engineId(value: string | undefined): string | undefined {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  checkOrtThreads(env.PPGN_ORT_THREADS);
   return {
     port: parsePort(env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT'),
     host: env.ENGINE_HOST || '0.0.0.0',

@@ -33,7 +33,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   await assertPortFree(config.port, config.host);
   const packs = await loadEnginePacks(config);
   const backend = await startBackend(config.backend);
-  log(`[engine] tfjs backend: ${backend.name} (${backend.reason})`);
+  log(`[engine] backend: ${backend.name}, ${backend.runtime} (${backend.reason})`);
   let db: Database;
   try {
     db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -76,7 +76,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     config.idleMs,
     config.reconnectGraceMs,
   );
-  manager.maxBatch = config.maxBatch ?? (backend.name === 'webgpu' || backend.name === 'tensorflow' ? 32 : 2);
+  manager.maxBatch = config.maxBatch ?? (backend.gpu ? 32 : 2);
   const identities = new Identities(db.prisma);
   rooms.manager = manager;
   let cluster: Cluster | null = null;

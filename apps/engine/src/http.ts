@@ -8,7 +8,7 @@ import { toHttpError } from './errors';
 import { listenError } from './ports';
 
 export interface EngineDeps {
-  backend: { name: Health['backend']['name']; reason: string };
+  backend: Health['backend'];
   packs: PackSummary[];
   db: { ping(): Promise<boolean>; embedded: boolean; countRooms(): Promise<number>; countGallery(): Promise<number> };
   runningRooms(): number;
@@ -50,7 +50,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
     const body: Health = {
       ok: reachable && deps.packs.length > 0,
       version: ENGINE_VERSION,
-      backend: { ...deps.backend, gpu: deps.backend.name === 'webgpu' || deps.backend.name === 'tensorflow' },
+      backend: deps.backend,
       packs: deps.packs,
       database: { reachable, embedded: deps.db.embedded },
       rooms: { running: deps.runningRooms(), total },

@@ -1,4 +1,4 @@
-// Model packs and the tfjs backend, as the engine process sees them.
+// Model packs and the net runtime (ONNX Runtime or a TensorFlow.js backend), as the engine process sees them.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend, type Pack } from '@ppgn/core';
@@ -59,12 +59,20 @@ export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[
   return packs;
 }
 
-export async function startBackend(preferred?: string): Promise<{ name: BackendName; reason: string }> {
+export interface EngineBackend {
+  name: BackendName;
+  reason: string;
+  /** runtime, version, provider */
+  runtime: string;
+  gpu: boolean;
+}
+
+export async function startBackend(preferred?: string): Promise<EngineBackend> {
   try {
     const info = await initBackend(preferred as never, { log: () => {} });
-    return { name: info.backend as BackendName, reason: shortReason(info) };
+    return { name: info.backend, reason: shortReason(info), runtime: info.description, gpu: info.gpu };
   } catch (err) {
-    throw new StartupError((err as Error).message, 'set PPGN_BACKEND to wasm or cpu, or unset it to pick automatically');
+    throw new StartupError((err as Error).message, 'set PPGN_BACKEND to onnx, wasm or cpu, or unset it to pick automatically');
   }
 }
 

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 function deps(over: Partial<EngineDeps> = {}): EngineDeps {
   return {
-    backend: { name: 'wasm', reason: 'default on CPU' },
+    backend: { name: 'wasm', reason: 'default on CPU', gpu: false, runtime: 'TensorFlow.js 4.22.0 (wasm)' },
     packs: [{ id: 'p', name: 'p', version: '1', imageSize: [64, 64, 3], codeSize: 256, conditions: [] }],
     db: { ping: async () => true, embedded: true, countRooms: async () => 3, countGallery: async () => 7 },
     runningRooms: () => 1,
@@ -27,7 +27,7 @@ describe('GET /health', () => {
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(200);
     const h = Health.parse(await res.json());
-    expect(h.backend).toEqual({ name: 'wasm', reason: 'default on CPU', gpu: false });
+    expect(h.backend).toEqual({ name: 'wasm', reason: 'default on CPU', gpu: false, runtime: 'TensorFlow.js 4.22.0 (wasm)' });
     expect(h.rooms).toEqual({ running: 1, total: 3 });
     expect(h.gallery).toEqual({ items: 7 });
     expect(h.database).toEqual({ reachable: true, embedded: true });

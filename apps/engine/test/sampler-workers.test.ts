@@ -40,7 +40,7 @@ const okOnly = (rs: StepResult[]) => rs.filter((r): r is Extract<StepOutcome, { 
 const bytes = (r: { png: Uint8Array; h: Float32Array }) => ({ png: Buffer.from(r.png).toString('base64'), h: Buffer.from(r.h.buffer, r.h.byteOffset, r.h.byteLength).toString('base64') });
 
 beforeAll(async () => {
-  await initBackend('cpu', { log: () => {} });
+  await initBackend('onnx', { log: () => {} });
   dir = mkdtempSync(path.join(os.tmpdir(), 'ppgn-sampler-'));
   const built = buildRandomPack({ name: 'testpack', image: [16, 16, 3], codeDim: 16, classes: LABELS, keywords: ['red', 'round'] }, 7);
   await savePack(path.join(dir, 'testpack'), built);
@@ -49,7 +49,7 @@ beforeAll(async () => {
   local = new InProcessSampler(new Map([['testpack', pack]]));
   pool = await WorkerPool.start({
     workers: 2,
-    backend: 'cpu',
+    backend: 'onnx',
     packDirs: new Map([['testpack', path.join(dir, 'testpack')]]),
     restore: (id) => positions.get(id) ?? null,
   });
@@ -186,7 +186,7 @@ describe('sampler worker threads', () => {
   });
 
   it('refuses calls once closed', async () => {
-    const p = await WorkerPool.start({ workers: 1, backend: 'cpu', packDirs: new Map([['testpack', path.join(dir, 'testpack')]]), restore: () => null });
+    const p = await WorkerPool.start({ workers: 1, backend: 'onnx', packDirs: new Map([['testpack', path.join(dir, 'testpack')]]), restore: () => null });
     await p.open(room('x', 1, 'cat'));
     const inFlight = p.step(['x']);
     await p.close();

@@ -68,7 +68,7 @@ export function HealthView({ health }: { health: Health }) {
       </dd>
       <dt>Backend</dt>
       <dd data-testid="engine-backend" title={health.backend.reason}>
-        {health.backend.name} ({health.backend.gpu ? 'GPU' : 'CPU'}) — {health.backend.reason}
+        {health.backend.runtime ?? health.backend.name} ({health.backend.gpu ? 'GPU' : 'CPU'}) — {health.backend.reason}
       </dd>
       <dt>Model packs</dt>
       <dd data-testid="engine-packs">

@@ -32,6 +32,12 @@ describe('engineUrl', () => {
 });
 
 describe('HealthView', () => {
+  it('names the runtime and its provider when the engine reports one', () => {
+    const onnx: Health = { ...health, backend: { name: 'onnx', reason: 'auto: native CPU kernels', gpu: false, runtime: 'ONNX Runtime 1.31.1 (cpu, 1 thread per worker)' } };
+    render(<HealthView health={onnx} />);
+    expect(screen.getByTestId('engine-backend').textContent).toBe('ONNX Runtime 1.31.1 (cpu, 1 thread per worker) (CPU) — auto: native CPU kernels');
+  });
+
   it('shows backend, GPU, packs, database and rooms', () => {
     render(<HealthView health={health} />);
     expect(screen.getByTestId('engine-ok').textContent).toMatch(/ready · v0\.1\.0/);

@@ -53,5 +53,8 @@ export {
   type StepOptions,
   type RunOptions,
 } from './sampler';
-export { initBackend, currentBackend, type BackendInfo, type BackendName, type BackendPreference } from './backend';
+export { initBackend, currentBackend, BACKENDS, type BackendInfo, type BackendName, type BackendPreference } from './backend';
+export { currentRuntime, setRuntime, TfjsRuntime, type NetRuntime, type ForwardPass, type ForwardOptions, type RuntimeName } from './runtime/index';
+export { OrtRuntime, type OrtProvider, type OrtOptions } from './runtime/ort';
+export { compileForward, compileVjp, NetCompileError } from './onnx/compile';
 export { encodePng, decodePng, pngSize, PngTooLargeError, PNG_LIMITS, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange, type PngLimits } from './image';

@@ -168,8 +168,8 @@ export class Net {
         vars[vn] = tf.variable(init0, true, `net${this.id}/${full}`);
         init0.dispose();
       }
+      // the flipped kernel for conv input gradients is made (and cached) when a first gradient needs it
       const built: BuiltLayer = { spec: l, key, inShape, outShape, vars };
-      if (l.type === 'conv2d') refreshFlip(built);
       this.layers.push(built);
       if (l.name) {
         shapes.set(l.name, outShape);
@@ -263,30 +263,24 @@ export class Net {
    */
   static deserialize(file: NetFile, weights: Uint8Array): Net {
     const dv = new DataView(weights.buffer, weights.byteOffset, weights.byteLength);
-    const probe = new Net(file.spec, { seed: 0, gain: 0 });
     const byName = new Map(file.weights.map((w, i) => [w.name, { w, i }]));
     const values: Record<string, Float32Array> = {};
-    for (const [vn, v] of Object.entries(probe.variables)) {
-      const e = byName.get(vn);
-      if (!e) {
-        probe.dispose();
-        throw new NetSpecError(`weights`, `missing tensor "${vn}" (shape [${v.shape}])`);
+    for (const p of planLayers(file.spec)) {
+      for (const [v, shape] of Object.entries(p.vars)) {
+        const vn = `${p.key}/${v}`;
+        const e = byName.get(vn);
+        if (!e) throw new NetSpecError(`weights`, `missing tensor "${vn}" (shape [${shape}])`);
+        const { w, i } = e;
+        if (w.shape.length !== shape.length || w.shape.some((d, k) => d !== shape[k]))
+          throw new NetSpecError(`weights[${i}].shape`, `tensor "${vn}" has shape [${w.shape}] but the spec needs [${shape}]`);
+        const n = prod(shape);
+        if (w.offset < 0 || w.offset % 4 !== 0 || w.offset + n * 4 > weights.byteLength)
+          throw new NetSpecError(`weights[${i}].offset`, `tensor "${vn}" at byte ${w.offset} (+${n * 4}) lies outside the ${weights.byteLength}-byte weights file`);
+        const a = new Float32Array(n);
+        for (let k = 0; k < n; k++) a[k] = dv.getFloat32(w.offset + k * 4, true);
+        values[vn] = a;
       }
-      const { w, i } = e;
-      if (w.shape.length !== v.shape.length || w.shape.some((d, k) => d !== v.shape[k])) {
-        probe.dispose();
-        throw new NetSpecError(`weights[${i}].shape`, `tensor "${vn}" has shape [${w.shape}] but the spec needs [${v.shape}]`);
-      }
-      const n = prod(v.shape);
-      if (w.offset < 0 || w.offset % 4 !== 0 || w.offset + n * 4 > weights.byteLength) {
-        probe.dispose();
-        throw new NetSpecError(`weights[${i}].offset`, `tensor "${vn}" at byte ${w.offset} (+${n * 4}) lies outside the ${weights.byteLength}-byte weights file`);
-      }
-      const a = new Float32Array(n);
-      for (let k = 0; k < n; k++) a[k] = dv.getFloat32(w.offset + k * 4, true);
-      values[vn] = a;
     }
-    probe.dispose();
     return new Net(file.spec, { weights: values });
   }
 
@@ -324,6 +318,8 @@ export interface LayerPlan {
   source: number;
   inShape: number[];
   outShape: number[];
+  /** variable name (without the key) → shape */
+  vars: Record<string, number[]>;
 }
 
 /** The layers of a spec with their shapes and sources (validated like `new Net(spec)`). */
@@ -349,8 +345,9 @@ export function planLayers(spec: NetSpec): LayerPlan[] {
       source = j;
       inShape = plans[j].outShape;
     }
-    const { outShape } = inferLayer(l, inShape, `layers.${i}`);
-    plans.push({ spec: l, key: l.name ?? `${l.type}_${i}`, source, inShape, outShape });
+    const { outShape, varShapes } = inferLayer(l, inShape, `layers.${i}`);
+    const vars = Object.fromEntries(Object.entries(varShapes).map(([k, v]) => [k, v.shape]));
+    plans.push({ spec: l, key: l.name ?? `${l.type}_${i}`, source, inShape, outShape, vars });
     if (l.name) byName.set(l.name, i);
     cur = i;
     curShape = outShape;
@@ -446,7 +443,7 @@ function runLayer(l: BuiltLayer, x: tf.Tensor, train: boolean): tf.Tensor {
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2d': {
-      const y = conv2dFast(x as tf.Tensor4D, v.kernel as tf.Tensor4D, sp.stride, sp.padding, train, train ? undefined : refreshFlip(l));
+      const y = conv2dFast(x as tf.Tensor4D, v.kernel as tf.Tensor4D, sp.stride, sp.padding, train, train ? undefined : () => refreshFlip(l));
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2dTranspose': {

@@ -85,7 +85,7 @@ function filterGrad(dy: tf.Tensor4D, x: tf.Tensor4D, kShape: number[], s: number
  * conv2d(x, W) whose backward pass uses forward convolutions only.
  * `filterGrad = false` (sampling): W is treated as a constant and only dx is computed.
  */
-export function conv2dFast(x: tf.Tensor4D, W: tf.Tensor4D, stride: number, padding: 'same' | 'valid', withFilterGrad = false, flipped?: tf.Tensor4D): tf.Tensor4D {
+export function conv2dFast(x: tf.Tensor4D, W: tf.Tensor4D, stride: number, padding: 'same' | 'valid', withFilterGrad = false, flipped?: () => tf.Tensor4D): tf.Tensor4D {
   const gh = geometry(x.shape[1], W.shape[0], stride, padding);
   const gw = geometry(x.shape[2], W.shape[1], stride, padding);
   if (withFilterGrad) {
@@ -105,7 +105,7 @@ export function conv2dFast(x: tf.Tensor4D, W: tf.Tensor4D, stride: number, paddi
     save([xi]);
     return {
       value: tf.conv2d(xi as tf.Tensor4D, W, stride, padding),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => inputGrad(dy as tf.Tensor4D, W, saved[0].shape, stride, gh, gw, flipped),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => inputGrad(dy as tf.Tensor4D, W, saved[0].shape, stride, gh, gw, flipped?.()),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Where the TensorFlow.js backend runs. */
-export const BackendName = z.enum(['tensorflow', 'webgpu', 'wasm', 'cpu']);
+/**
+ * What runs the networks: ONNX Runtime on its CPU, WebGPU or CUDA provider (`onnx`, `onnx-webgpu`,
+ * `onnx-cuda`), or a TensorFlow.js backend (`tensorflow`, `webgpu`, `wasm`, `cpu`).
+ */
+export const BackendName = z.enum(['onnx', 'onnx-webgpu', 'onnx-cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
 export type BackendName = z.infer<typeof BackendName>;
 
 export const PackSummary = z.object({
@@ -23,6 +26,8 @@ export const Health = z.object({
     /** Why this backend was chosen (env override, auto-detection, fallback). */
     reason: z.string(),
     gpu: z.boolean(),
+    /** the runtime, its version and provider, e.g. "ONNX Runtime 1.31.1 (cpu, 1 thread per worker)" */
+    runtime: z.string().optional(),
   }),
   packs: z.array(PackSummary),
   database: z.object({ reachable: z.boolean(), embedded: z.boolean() }),

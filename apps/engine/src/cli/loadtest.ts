@@ -315,7 +315,7 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
     seconds: SECONDS,
     fps_target: FPS,
     pack: packNote,
-    backend: /tfjs backend: (\w+)/.exec(dep.output())?.[1] ?? 'unknown',
+    backend: /\[engine\] backend: ([\w-]+)/.exec(dep.output())?.[1] ?? 'unknown',
     steers_measured: latencies.length,
     p50_ms: pct(latencies, 50),
     p95_ms: pct(latencies, 95),

@@ -153,10 +153,6 @@ export class ChainHost {
    * others advance.
    */
   async step(roomIds: string[]): Promise<StepOutcome[]> {
-    const T0 = performance.now();
-    try { return await this.step_(roomIds); } finally { if (process.env.DBG) console.error('host.step', roomIds.length, (performance.now() - T0).toFixed(1)); }
-  }
-  async step_(roomIds: string[]): Promise<StepOutcome[]> {
     const out: StepOutcome[] = [];
     const byPack = new Map<string, [string, HostedRoom][]>();
     for (const id of roomIds) {
@@ -173,9 +169,7 @@ export class ChainHost {
       results.forEach((res, i) => {
         const [roomId, room] = stepped[i]!;
         room.lastImage = res.image ?? null;
-        const T1 = performance.now();
         const png = room.lastImage ? this.png(pack, room.lastImage) : new Uint8Array(0);
-        if (process.env.DBG) console.error('png', (performance.now() - T1).toFixed(2));
         out.push({ roomId, ok: true, ...position(room.chain), png, scores: res.scores, conditionScores: res.termScores, hNorm: res.hNorm });
       });
       for (const [roomId, err] of failed) out.push({ roomId, ok: false, error: err instanceof Error ? err.message : String(err) });

@@ -1,4 +1,4 @@
-// Where rooms are sampled: a pool of worker threads (each with its own tfjs backend and packs), or the
+// Where rooms are sampled: a pool of worker threads (each with its own net runtime and packs), or the
 // main thread (workers = 0). Rooms are placed on the least-loaded worker when their chain is opened and
 // stay there (their chain state lives in that worker); rooms sharing a pack on one worker step in one
 // batched call. A worker that dies is started again and its rooms are re-opened from the position the

@@ -8,7 +8,7 @@ export type HostMethod = {
 }[keyof ChainHost];
 
 export interface WorkerInit {
-  /** the tfjs backend the engine chose (every worker uses the same one) */
+  /** the backend the engine chose (every worker uses the same one) */
   backend: string | undefined;
   packs: { id: string; dir: string }[];
   /** the module the boot file imports (this folder's worker.ts, or .js when compiled) */

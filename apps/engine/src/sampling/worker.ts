@@ -1,4 +1,4 @@
-// A sampler worker thread: its own tfjs backend and packs, and a ChainHost for the rooms placed on it.
+// A sampler worker thread: its own net runtime (the backend the engine chose) and packs, and a ChainHost for the rooms placed on it.
 // Requests are answered one at a time, in order (a step never overlaps a steering change); h and PNG
 // bytes go back as transferred ArrayBuffers. Started by pool.ts through worker-boot.mjs.
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,0 +1,30 @@
+import { describe, it, expect } from 'vitest';
+import { readConfig } from '../src/config';
+import { startBackend } from '../src/runtime';
+import { StartupError } from '../src/errors';
+
+describe('runtime settings', () => {
+  it('PPGN_ORT_THREADS must be a whole number from 1 to 64: a typo is a startup error with a hint', () => {
+    expect(() => readConfig({ PPGN_ORT_THREADS: '2' })).not.toThrow();
+    expect(() => readConfig({})).not.toThrow();
+    for (const bad of ['two', '0', '1.5', '65']) {
+      const err = (() => {
+        try {
+          readConfig({ PPGN_ORT_THREADS: bad });
+        } catch (e) {
+          return e as StartupError;
+        }
+      })();
+      expect(err).toBeInstanceOf(StartupError);
+      expect(err!.message).toBe(`PPGN_ORT_THREADS must be a whole number from 1 to 64 (got "${bad}")`);
+      expect(err!.hint).toMatch(/one ONNX Runtime thread per sampler worker/);
+    }
+  });
+
+  it('an unknown PPGN_BACKEND names the choices; onnx names the runtime, its version and provider', async () => {
+    await expect(startBackend('metal')).rejects.toThrow(/unknown backend "metal" \(PPGN_BACKEND must be one of auto, onnx, onnx-webgpu, onnx-cuda, tensorflow, webgpu, wasm, cpu\)/);
+    const b = await startBackend('onnx');
+    expect(b).toMatchObject({ name: 'onnx', gpu: false, reason: 'requested: native CPU kernels' });
+    expect(b.runtime).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(cpu, 1 thread per worker\)$/);
+  });
+});
