@@ -103,7 +103,8 @@ async function main(): Promise<void> {
       // one chain: what one room's frames cost (rendered, as the engine asks)
       {
         const [c] = await mk(1);
-        for (let i = 0; i < 5; i++) await stepBatch(pack, [c], { render: true });
+        // warm-up: ORT plans its memory and V8 compiles the hot loops on the first calls
+        for (let i = 0; i < Math.max(20, steps >> 1); i++) await stepBatch(pack, [c], { render: true });
         const ms = await timed(steps, () => stepBatch(pack, [c], { render: true }));
         line({ case: 'chain', batch: 1, steps, ms_per_step: +ms.toFixed(2), steps_per_s: +(1000 / ms).toFixed(1) });
         rows.push({ backend, case: 'one chain, rendered', detail: '1 thread', value: `${(1000 / ms).toFixed(1)} steps/s (${ms.toFixed(2)} ms)` });
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       for (const B of batches) {
         if (B < 1) continue;
         const chains = await mk(B, 1000);
-        for (let i = 0; i < 3; i++) await stepBatch(pack, chains);
+        for (let i = 0; i < 5; i++) await stepBatch(pack, chains);
         const n = Math.max(3, Math.round(steps / Math.sqrt(B)));
         const ms = await timed(n, () => stepBatch(pack, chains));
         line({ case: 'batched', batch: B, steps: n, ms_per_step: +ms.toFixed(2), aggregate_steps_per_s: +((1000 / ms) * B).toFixed(1) });
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
             await sampler.open({ roomId: st.id, packId: name, spec: { state: { conditions, params, strokes, context }, contextImage: null }, seed: r, step: 0 });
             ids.push(st.id);
           }
-          for (let i = 0; i < 3; i++) await sampler.step(ids);
+          for (let i = 0; i < 5; i++) await sampler.step(ids);
           const n = Math.max(3, Math.round(steps / Math.sqrt(roomsPerWorker)));
           const ms = await timed(n, () => sampler.step(ids));
           const rss = rssMb();
