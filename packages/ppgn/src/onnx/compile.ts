@@ -143,6 +143,17 @@ function poolAttrs(p: LayerPlan & { spec: { size: number; stride?: number; paddi
   return { k, s, pads: [t, l, b, r] };
 }
 
+/** a conv2d layer's kernel in ONNX layout [out, in, k, k] and its TF-rule pads [top, left, bottom, right] */
+function convLayer(src: CompileSource, p: LayerPlan): { k: number; cin: number; w: Float32Array; pads: number[] } {
+  if (p.spec.type !== 'conv2d') throw new Error('not a conv2d layer');
+  const { kernel: k, filters, stride, padding } = p.spec;
+  const cin = p.inShape[2];
+  const w = toOihw(weightOf(src, p.key, 'kernel', k * k * cin * filters), k, k, cin, filters);
+  const [t, b] = tfPads(p.inShape[0], k, stride, padding);
+  const [l, r] = tfPads(p.inShape[1], k, stride, padding);
+  return { k, cin, w, pads: [t, l, b, r] };
+}
+
 function emitForward(g: GraphBuilder, src: CompileSource, p: LayerPlan, x: string): string {
   const sp = p.spec;
   const spatialIn = p.inShape.length === 3;
@@ -154,14 +165,10 @@ function emitForward(g: GraphBuilder, src: CompileSource, p: LayerPlan, x: strin
       return g.op('Gemm', [x, W, g.weight(weightOf(src, p.key, 'bias', sp.units), [sp.units])]);
     }
     case 'conv2d': {
-      const k = sp.kernel;
-      const cin = p.inShape[2];
-      const w = toOihw(weightOf(src, p.key, 'kernel', k * k * cin * sp.filters), k, k, cin, sp.filters);
-      const [t, b] = tfPads(p.inShape[0], k, sp.stride, sp.padding);
-      const [l, r] = tfPads(p.inShape[1], k, sp.stride, sp.padding);
+      const { k, cin, w, pads } = convLayer(src, p);
       const ins = [x, g.weight(w, [sp.filters, cin, k, k])];
       if (sp.bias) ins.push(g.weight(weightOf(src, p.key, 'bias', sp.filters), [sp.filters]));
-      return g.op('Conv', ins, { kernel_shape: [k, k], strides: [sp.stride, sp.stride], pads: [t, l, b, r], dilations: [1, 1] });
+      return g.op('Conv', ins, { kernel_shape: [k, k], strides: [sp.stride, sp.stride], pads, dilations: [1, 1] });
     }
     case 'conv2dTranspose': {
       const k = sp.kernel;
@@ -238,11 +245,8 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       return g.op('MatMul', [gy, g.weight(wt, [sp.units, inN])]);
     }
     case 'conv2d': {
-      const k = sp.kernel;
-      const cin = p.inShape[2];
-      const w = toOihw(weightOf(src, p.key, 'kernel', k * k * cin * sp.filters), k, k, cin, sp.filters);
-      const [t, b] = tfPads(p.inShape[0], k, sp.stride, sp.padding);
-      const [l, r] = tfPads(p.inShape[1], k, sp.stride, sp.padding);
+      const { k, cin, w, pads: convPads } = convLayer(src, p);
+      const [t, l, b, r] = convPads;
       const [Ho, Wo] = p.outShape;
       const [H, W] = p.inShape;
       if (sp.stride === 1) {
