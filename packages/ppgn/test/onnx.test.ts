@@ -1,11 +1,13 @@
-// ONNX Runtime graphs compiled from net specs, against TensorFlow.js (forward and autodiff VJP) and finite
-// differences, for every layer type and the geometries the compiler special-cases.
+// ONNX Runtime graphs compiled from net specs, against TensorFlow.js (forward and autodiff VJP) and float64
+// finite differences of an independent reference forward (reference-net.ts), for every layer type and the
+// geometries the compiler special-cases.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Net, Rng, type LayerSpec, type NetSpec } from '../src/index';
 import { OrtRuntime } from '../src/runtime/ort';
 import { TfjsRuntime } from '../src/runtime/tfjs';
 import { compileForward, compileVjp, NetCompileError } from '../src/onnx/compile';
 import { useCpu } from './helpers';
+import { referenceForward } from './reference-net';
 
 let ort: OrtRuntime;
 const tfr = new TfjsRuntime();
@@ -49,7 +51,7 @@ interface Case {
   layers: LayerSpec[];
   /** taps that get an incoming gradient besides the output */
   cot?: string[];
-  /** non-smooth nets: finite differences only where no kink is crossed (checked with a tiny step) */
+  /** smooth nets take a finite-difference step of 1e-4; others 1e-6, so that no kink is crossed */
   smooth?: boolean;
   /**
    * tfjs's own gradient is wrong here, so the VJP is checked against finite differences only: tfjs-core
@@ -103,7 +105,7 @@ const cases: Case[] = [
 
 describe('ONNX Runtime graphs compiled from net specs', () => {
   for (const [k, c] of cases.entries()) {
-    it(`${c.name}: forward and VJP match TensorFlow.js; VJP matches finite differences`, async () => {
+    it(`${c.name}: forward and VJP match TensorFlow.js and float64 finite differences`, async () => {
       const net = randomNet({ input: c.input, layers: c.layers }, 10 + k);
       const rng = new Rng(1000 + k);
       const B = 2;
@@ -120,27 +122,39 @@ describe('ONNX Runtime graphs compiled from net specs', () => {
       expect(ga.length).toBe(x.length);
       if (c.tfjsGradWrong) expect(relErr(ga, gb)).toBeGreaterThan(1e-2);
       else expect(relErr(ga, gb)).toBeLessThan(1e-4);
-      // directional finite difference of Σ⟨cot, tap⟩ along a random v, from ORT forward passes
+      // the float64 reference forward agrees with ONNX Runtime's …
+      const n = size(c.input);
+      const weights = net.getWeights();
+      const refAt = (xe: Float64Array, b: number) => referenceForward(net.rawSpec, weights, xe.subarray(b * n, (b + 1) * n));
+      const x64 = Float64Array.from(x);
+      for (let b = 0; b < B; b++) {
+        const r = refAt(x64, b);
+        const outLen = a.output.length / B;
+        expect(relErr(a.output.subarray(b * outLen, (b + 1) * outLen), r.outputs[r.outputs.length - 1].data), 'float64 reference forward').toBeLessThan(1e-5);
+      }
+      // … and its central finite difference of Σ⟨cot, tap⟩ along a random v, in float64, checks the VJP
       const v = rng.normals(new Float32Array(x.length));
-      const objective = async (e: number) => {
-        const xe = Float32Array.from(x, (xi, i) => xi + e * v[i]);
-        const p = await ort.forward(net, xe, B, { taps });
+      const objective = (e: number) => {
+        const xe = Float64Array.from(x, (xi, i) => xi + e * v[i]);
         let s = 0;
-        for (const [name, cot] of Object.entries(cots)) {
-          const y = name === '@output' ? p.output : p.taps[name];
-          for (let i = 0; i < y.length; i++) s += y[i] * cot[i];
+        for (let b = 0; b < B; b++) {
+          const r = refAt(xe, b);
+          for (const [name, cot] of Object.entries(cots)) {
+            const y = (name === '@output' ? r.outputs[r.outputs.length - 1] : r.byName[name]).data;
+            for (let i = 0; i < y.length; i++) s += y[i] * cot[b * y.length + i];
+          }
         }
         return s;
       };
-      const e = c.smooth ? 1e-2 : 1e-3;
-      const fd = ((await objective(e)) - (await objective(-e))) / (2 * e);
+      const e = c.smooth ? 1e-4 : 1e-6;
+      const fd = (objective(e) - objective(-e)) / (2 * e);
       let dot = 0;
       let scale = 0;
       for (let i = 0; i < x.length; i++) {
         dot += ga[i] * v[i];
         scale += Math.abs(ga[i] * v[i]);
       }
-      expect(Math.abs(fd - dot) / scale).toBeLessThan(c.smooth ? 1e-3 : 1e-2);
+      expect(Math.abs(fd - dot) / scale, 'VJP vs float64 finite differences').toBeLessThan(1e-4);
       net.dispose();
     });
   }
