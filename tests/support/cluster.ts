@@ -1,4 +1,5 @@
 // A cluster on loopback for tests: one Redis, one Postgres, engine processes that share them.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { startRedis, type LocalRedis } from '../../apps/engine/src/launch/redis';
@@ -20,7 +21,10 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
   const modelsDir = await makeModelsDir(path.join(tmp.dir, 'models'));
   const engines: TestEngineProc[] = [];
   const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const secret = randomBytes(24).toString('hex');
   const cluster = {
+    /** PPGN_CLUSTER_SECRET of its engines */
+    secret,
     tmp,
     redis,
     db,
@@ -33,6 +37,7 @@ export async function startTestCluster(name: string, opts: { leaseS?: number } =
         ENGINE_HOST: '127.0.0.1',
         DATABASE_URL: db.url,
         REDIS_URL: redis.url,
+        PPGN_CLUSTER_SECRET: secret,
         PPGN_ENGINE_ID: id,
         PPGN_LEASE_S: String(opts.leaseS ?? 3),
         PPGN_MODELS_DIR: modelsDir,

@@ -39,6 +39,8 @@ export interface EngineConfig {
   engineId?: string;
   /** cluster: room lease time in ms (a dead engine's rooms are adopted after it) */
   leaseMs?: number;
+  /** cluster: PPGN_CLUSTER_SECRET, shared by the engines (required with REDIS_URL) */
+  clusterSecret?: string;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -144,6 +146,22 @@ function redisUrl(value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * PPGN_CLUSTER_SECRET: required in cluster mode (REDIS_URL), at least 16 characters. Peers send it with the
+ * requests they forward; it was once derived from the database and Redis URLs, which anyone who could read
+ * an engine's environment or guess them could then use to spoof client addresses.
+ */
+function clusterSecret(value: string | undefined, cluster: boolean): string | undefined {
+  const v = value?.trim() ?? '';
+  if (!cluster) return v || undefined;
+  if (v.length < 16)
+    throw new StartupError(
+      v ? 'PPGN_CLUSTER_SECRET is too short (at least 16 characters)' : 'REDIS_URL is set but PPGN_CLUSTER_SECRET is not: the engines of a cluster share a secret',
+      'set the same random PPGN_CLUSTER_SECRET for every engine (e.g. `openssl rand -hex 24`); npm run cluster makes one for you',
+    );
+  return v;
+}
+
 /** PPGN_TRUST_PROXY: true/false, a hop count, or addresses/subnets/`loopback` (as Express takes them) */
 function trustProxy(value: string | undefined): boolean | number | string | undefined {
   if (value === undefined || value.trim() === '') return undefined;
@@ -192,6 +210,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
       positive(env.PPGN_MAX_BATCH, 'PPGN_MAX_BATCH'),
     ),
     redisUrl: redisUrl(env.REDIS_URL),
+    clusterSecret: clusterSecret(env.PPGN_CLUSTER_SECRET, !!env.REDIS_URL?.trim()),
     engineUrl: env.PPGN_ENGINE_URL ? urlOf(env.PPGN_ENGINE_URL, 'PPGN_ENGINE_URL') : undefined,
     engineId: engineId(env.PPGN_ENGINE_ID),
     leaseMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_LEASE_S, 'PPGN_LEASE_S')),

@@ -115,6 +115,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           engineId: config.engineId,
           leaseMs: config.leaseMs,
           databaseUrl: db.url,
+          secret: config.clusterSecret!,
           log: (l) => log(`[engine] ${l}`),
         });
       } catch (err) {

@@ -34,6 +34,14 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
   app.disable('x-powered-by');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use((req, res, next) => {
+    // Only origin-form targets ("/rooms?…"): an absolute-form request line ("POST http://host/rooms") is
+    // what proxies receive, never a browser's request to this API, and it must not steer where a cluster
+    // forwards the request.
+    if (!req.url.startsWith('/'))
+      return void res.status(httpStatus('invalid')).json(errorBody('invalid', 'the request target must be a path ("/rooms/…"), not an absolute URL'));
+    next();
+  });
+  app.use((req, res, next) => {
     // The studio's web app runs on another port; the engine's API is public to it.
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Allow-Headers', 'content-type, authorization');

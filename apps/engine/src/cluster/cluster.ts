@@ -12,7 +12,7 @@
 //   clients to join again, which resyncs them by version;
 // - SIGTERM drains: the engine writes each room's last changes, lets the lease go and hands the
 //   room to the least-loaded peer before it exits.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type express from 'express';
 import { createClient } from 'redis';
@@ -35,8 +35,8 @@ export interface ClusterOptions {
   engineId?: string;
   /** lease time: a dead engine's rooms are adopted this long (plus a sweep) after its last renewal */
   leaseMs?: number;
-  /** trusts the client address of requests forwarded by peers (default: derived from the shared URLs) */
-  secret?: string;
+  /** shared by the engines of a cluster (PPGN_CLUSTER_SECRET): peers' forwarded client addresses are trusted with it */
+  secret: string;
   databaseUrl: string;
   log?: (l: string) => void;
 }
@@ -55,6 +55,19 @@ export const DEFAULT_LEASE_MS = 5000;
 const STREAM_MAX_LEN = 2000;
 const RPC_MS = 2500;
 const HOP = 'x-ppgn-hop';
+/**
+ * Where a request for a peer goes: the peer's own base URL with the request's path and query, and nothing
+ * else of the request (an absolute-form target cannot name another host).
+ */
+export function forwardUrl(base: string, originalUrl: string): URL {
+  const asked = new URL(originalUrl, 'http://request.invalid');
+  const u = new URL(base);
+  u.pathname = asked.pathname;
+  u.search = asked.search;
+  u.hash = '';
+  return u;
+}
+
 const CLIENT = 'x-ppgn-client';
 const SECRET = 'x-ppgn-cluster';
 
@@ -92,8 +105,7 @@ export class Cluster {
     this.registry = new EngineRegistry(prisma, { id: this.id, url: opts.url }, opts.leaseMs);
     this.local = new LocalRooms(manager);
     this.rooms = new ClusterRooms(this, this.local);
-    this.secret =
-      opts.secret ?? createHash('sha256').update(`ppgn-cluster\0${opts.databaseUrl}\0${opts.redisUrl}`).digest('hex');
+    this.secret = opts.secret;
   }
 
   /** Join the cluster: the Socket.IO adapter, RPC, the engine row; rooms are then leased on demand. */
@@ -426,7 +438,7 @@ export class Cluster {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     if (hasBody) headers['content-type'] = 'application/json';
     try {
-      const r = await fetch(new URL(req.originalUrl, base), {
+      const r = await fetch(forwardUrl(base, req.originalUrl), {
         method: req.method,
         headers,
         body: hasBody ? JSON.stringify(req.body ?? {}) : undefined,

@@ -4,6 +4,7 @@
 // consecutive ports, each told where the others reach it (PPGN_ENGINE_URL); optionally the TCP
 // balancer in front. `stop()` sends every engine SIGTERM (an engine drains: hands its rooms over /
 // saves them), waits, and only then stops the Redis and Postgres it started.
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -184,6 +185,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (opts.balancer && typeof opts.balancer === 'object' && opts.balancer.port && !(await portFree(opts.balancer.port, opts.balancer.host ?? '127.0.0.1')))
       throw new ClusterError(`port ${opts.balancer.port} is already in use`, 'stop the other process or pick another --port');
 
+    // the engines' shared secret: the caller's (PPGN_CLUSTER_SECRET), else a fresh random one
+    const clusterSecret = process.env.PPGN_CLUSTER_SECRET?.trim() || randomBytes(24).toString('hex');
+
     // Redis
     let redisUrl = opts.redisUrl ?? process.env.REDIS_URL ?? '';
     if (!redisUrl) {
@@ -247,6 +251,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           ...opts.env,
           REDIS_URL: redisUrl,
           DATABASE_URL: databaseUrl,
+          PPGN_CLUSTER_SECRET: clusterSecret,
           ENGINE_PORT: String(port),
           ENGINE_HOST: host,
           PPGN_ENGINE_URL: url,
