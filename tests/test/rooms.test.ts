@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../packages/ppgn/test/png-bomb';
+import { encodePng } from '../../packages/ppgn/src/image';
 import { api, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
@@ -692,9 +693,8 @@ describe('start from an image', () => {
     });
     const createMs = performance.now() - t0;
     expect(created.status).toBe(413);
-    expect(created.body.error.message).toBe(
-      'image is 20000×20000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
-    );
+    // pictures for a 16×16 pack may declare up to 512 pixels a side (8× the pack, at least 512)
+    expect(created.body.error.message).toBe('image is 20000×20000 pixels; the limit is 512 pixels a side and 0.3 megapixels');
     const room = await createRoom({ running: false });
     t0 = performance.now();
     const up = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, {
@@ -714,14 +714,24 @@ describe('start from an image', () => {
     const small = pngBomb(10000, 10000).toString('base64');
     expect(await owner.intent({ type: 'condition.add', id: 'bomb', target: { kind: 'image', png: small } })).toEqual({
       ok: false,
-      error: 'image is 10000×10000 pixels; the limit is 4096 pixels a side and 16.8 megapixels',
+      error: 'image is 10000×10000 pixels; the limit is 512 pixels a side and 0.3 megapixels',
     });
+    // a 2.8 KB reference declaring 4096×4096 was accepted, decoded and resized on the engine's main thread
+    // (seconds, hundreds of MB): now the header is refused before anything is inflated
+    const tiny = pngBomb(4096, 4096);
+    expect(tiny.byteLength).toBeLessThan(5000);
+    expect(
+      await owner.intent({ type: 'condition.add', id: 'bomb2', target: { kind: 'image', png: tiny.toString('base64') } }),
+    ).toEqual({ ok: false, error: 'image is 4096×4096 pixels; the limit is 512 pixels a side and 0.3 megapixels' });
+    // a picture within the limit still becomes a condition
+    const fine = encodePng({ shape: [300, 200, 3], data: new Float32Array(300 * 200 * 3).fill(0.5) }).toString('base64');
+    expect((await owner.intent({ type: 'condition.add', id: 'ok', target: { kind: 'image', png: fine } })).ok).toBe(true);
     const view = await api<{ state: { conditions: unknown[] } }>(
       t.base,
       'GET',
       `/rooms/${room.id}?token=${room.tokens.owner}`,
     );
-    expect(view.body.state.conditions).toEqual([]);
+    expect(view.body.state.conditions.map((c) => (c as { id: string }).id)).toEqual(['ok']);
   });
 });
 

@@ -68,6 +68,16 @@ export function pngSize(bytes: Uint8Array, limits: PngLimits = PNG_LIMITS): { wi
 }
 
 /**
+ * What a picture given to a pack (reference image, inpainting context, start image) may declare: 8× the
+ * pack's side, at least 512 pixels. Decoding is proportional to the declared size, so a 3 KB PNG declaring
+ * 4096×4096 would cost seconds of CPU and hundreds of MB for a 64×64 pack; the header check refuses it first.
+ */
+export function packImageLimits(imageShape: readonly number[], maxBytes = PNG_LIMITS.maxBytes): PngLimits {
+  const side = Math.max(512, 8 * Math.max(imageShape[0] ?? 0, imageShape[1] ?? 0));
+  return { maxSide: side, maxPixels: side * side, maxBytes };
+}
+
+/**
  * Decode PNG bytes to an [H, W, channels] image in `range` (alpha is composited on white).
  * The size is checked from the header against `limits` before inflating (decompression bombs).
  */

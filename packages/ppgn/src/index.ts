@@ -57,4 +57,4 @@ export { initBackend, currentBackend, BACKENDS, type BackendInfo, type BackendNa
 export { currentRuntime, setRuntime, TfjsRuntime, type NetRuntime, type ForwardPass, type ForwardOptions, type RuntimeName } from './runtime/index';
 export { OrtRuntime, type OrtProvider, type OrtOptions } from './runtime/ort';
 export { compileForward, compileVjp, NetCompileError } from './onnx/compile';
-export { encodePng, decodePng, pngSize, PngTooLargeError, PNG_LIMITS, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange, type PngLimits } from './image';
+export { encodePng, decodePng, pngSize, packImageLimits, PngTooLargeError, PNG_LIMITS, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange, type PngLimits } from './image';

@@ -8,7 +8,7 @@ import {
   Condition,
   PpgnInputError,
   PngTooLargeError,
-  PNG_LIMITS,
+  packImageLimits,
   resolveCondition,
   decodePng,
   resizeImage,
@@ -548,7 +548,7 @@ export class RoomManager {
       throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
     // the header is checked against the pixel cap before anything is inflated (decompression bombs)
-    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, { ...PNG_LIMITS, maxBytes: LIMITS.uploadBytes });
+    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape, LIMITS.uploadBytes));
     if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
     const [h] = await this.sampler.encode(packId, [img.data]);
     const { min, max } = pack.manifest.code;
@@ -860,7 +860,7 @@ export class RoomManager {
 
   private decodeContext(pack: Pack, png: Uint8Array): Float32Array | null {
     const [H, W, C] = pack.imageShape;
-    const img = decodePng(png, C as 1 | 3, pack.manifest.image.range);
+    const img = decodePng(png, C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape));
     return img.shape[0] === H && img.shape[1] === W ? img.data : null;
   }
 

@@ -1,5 +1,5 @@
 // Room state → sampler inputs (a @ppgn/core Condition and config). Pure functions.
-import { Condition, decodePng, resizeImage, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
+import { Condition, decodePng, packImageLimits, resizeImage, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
 import type { MaskStroke, RoomCondition, RoomState, SamplerParams } from '@ppgn/shared';
 import { DEFAULT_PARAMS } from './defaults';
 
@@ -83,7 +83,7 @@ export function termOf(c: RoomCondition, pack: Pack): Term {
       return { kind: 'text', id, text: t.text, condition: t.condition, weight: c.weight };
     case 'image': {
       const [H, W, C] = pack.imageShape;
-      let img = decodePng(Buffer.from(t.png, 'base64'), C as 1 | 3, pack.manifest.image.range);
+      let img = decodePng(Buffer.from(t.png, 'base64'), C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape));
       if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
       return { kind: 'imageRef', id, image: { shape: [H, W, C], data: img.data }, weight: c.weight };
     }
