@@ -1,7 +1,9 @@
 // Several engine processes sharing one Postgres and one Redis: rooms are leased to one engine,
 // clients of a room may be on any engine, a killed engine's rooms are adopted by another.
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, Health } from '@ppgn/shared';
 import { openDatabase, type Database } from '../../packages/db/src/index';
@@ -54,6 +56,14 @@ async function createRoom(
   expect(ownerId).not.toBeNull();
   const alive = cluster.engines.filter((e) => e.proc.child.exitCode === null && e.proc.child.signalCode === null);
   return { room: res.body, owner: byId(ownerId!), others: alive.filter((e) => e.id !== ownerId) };
+}
+
+async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await sleep(50);
+  }
 }
 
 /** send one raw request line (and a Host header) and read the whole answer */
@@ -134,6 +144,44 @@ describe('a cluster of engines', () => {
       expect(owner.id).not.toBe(via.id);
     } finally {
       await new Promise((r) => trap.close(r));
+    }
+  });
+
+  it('takes engine-to-engine messages only when signed with the cluster secret, fresh and first seen: a forged, foreign or replayed "owner" message evicts nothing', async () => {
+    const { room, owner } = await createRoom(byId('A'), 'Signed RPC');
+    const watcher = client(owner.base);
+    expect((await watcher.join(room.id, room.tokens.viewer, 'Watcher')).ok).toBe(true);
+    await watcher.waitFor(() => watcher.frames.length >= 3, 20_000, 'frames');
+    // capture a real, signed message between the engines
+    const spy = createClient({ url: cluster.redis.url });
+    const pub = createClient({ url: cluster.redis.url });
+    await spy.connect();
+    await pub.connect();
+    const captured: [string, string][] = [];
+    try {
+      await spy.pSubscribe('ppgn:engine*', (m, channel) => void captured.push([channel, m]));
+      // someone joining through another engine: that engine calls the owner
+      const away = client(cluster.engines.find((e) => e.id !== owner.id)!.base);
+      expect((await away.join(room.id, room.tokens.editor, 'Away')).ok).toBe(true);
+      await waitUntil(() => captured.length > 0, 10_000);
+      await spy.pUnsubscribe('ppgn:engine*'); // (it would hear its own replays)
+      const forged = JSON.stringify({ k: 'req', id: null, from: 'Z', method: 'owner', args: { roomId: room.id, owner: 'Z' } });
+      const body = JSON.stringify({ t: Date.now(), n: 'forged-1', m: JSON.parse(forged) });
+      const foreign = createHmac('sha256', 'not-the-cluster-secret-at-all').update(body).digest('hex');
+      await pub.publish('ppgn:engines', forged); // unsigned
+      await pub.publish('ppgn:engines', `${foreign}.${body}`); // signed with another secret
+      await pub.publish(`ppgn:engine:${owner.id}`, forged);
+      for (const [channel, m] of captured) await pub.publish(channel, m); // replayed as captured
+      await sleep(1500);
+      // the room stayed where it was and kept stepping
+      expect(await cluster.owner(room.id)).toBe(owner.id);
+      expect(owner.proc.output()).not.toMatch(new RegExp(`room ${room.id}: lease lost`));
+      expect(owner.proc.output()).toMatch(/rpc: dropped \d+ message\(s\) so far that were unsigned, signed with another secret, stale or replayed/);
+      const before = watcher.frames.length;
+      await watcher.waitFor(() => watcher.frames.length >= before + 3, 10_000, 'more frames');
+    } finally {
+      await spy.quit().catch(() => {});
+      await pub.quit().catch(() => {});
     }
   });
 

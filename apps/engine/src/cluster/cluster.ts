@@ -126,7 +126,7 @@ export class Cluster {
     io.adapter(createAdapter(adapterClient, { maxLen: STREAM_MAX_LEN }));
     let rpc: Rpc;
     try {
-      rpc = await Rpc.connect(opts.redisUrl, engineId, log);
+      rpc = await Rpc.connect(opts.redisUrl, engineId, opts.secret, log);
     } catch (err) {
       await adapterClient.quit().catch(() => {});
       throw err;

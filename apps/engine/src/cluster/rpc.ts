@@ -1,7 +1,11 @@
 // Engine-to-engine calls over Redis pub/sub: each engine listens on its own channel; a call names
 // the target engine, the reply comes back on the caller's channel. Bytes (PNG frames) travel as
 // base64. Errors keep their code (a RoomError on the owner is a RoomError at the caller).
-import { randomUUID } from 'node:crypto';
+//
+// Every message is signed with the cluster's shared secret (HMAC-SHA256 over the message, which carries
+// its time and a nonce): whoever can publish to Redis but does not hold PPGN_CLUSTER_SECRET cannot make an
+// engine drop a room, join someone into one or steer it, and a captured message is not taken twice or late.
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createClient } from 'redis';
 import type { ErrorCode } from '@ppgn/shared';
 import { RoomError } from '../rooms/model';
@@ -23,6 +27,17 @@ interface Response {
   ok: boolean;
   value?: unknown;
   error?: { message: string; code: ErrorCode };
+}
+
+/** a message older (or newer, clock skew) than this is dropped */
+const MAX_AGE_MS = 30_000;
+
+interface Envelope {
+  /** sent at (ms since the epoch) */
+  t: number;
+  /** once only */
+  n: string;
+  m: Request | Response;
 }
 
 const PREFIX = 'ppgn:engine:';
@@ -59,22 +74,28 @@ export class Rpc {
   >();
   private handlers = new Map<string, Handler>();
   private closed = false;
+  /** nonces seen in the last MAX_AGE_MS (insertion order = time order) */
+  private seen = new Map<string, number>();
+  /** messages dropped for a bad signature, age or replay (logged once a minute at most) */
+  private dropped = 0;
+  private lastDropLog = 0;
 
   private constructor(
     private readonly pub: RedisClient,
     private readonly sub: RedisClient,
     readonly engineId: string,
+    private readonly secret: string,
     private readonly log: (l: string) => void,
   ) {}
 
-  static async connect(url: string, engineId: string, log: (l: string) => void = () => {}): Promise<Rpc> {
+  static async connect(url: string, engineId: string, secret: string, log: (l: string) => void = () => {}): Promise<Rpc> {
     const pub = createClient({ url });
     pub.on('error', (err) => log(`redis (rpc): ${(err as Error).message}`));
     const sub = pub.duplicate();
     sub.on('error', () => {});
     await pub.connect();
     await sub.connect();
-    const rpc = new Rpc(pub, sub, engineId, log);
+    const rpc = new Rpc(pub, sub, engineId, secret, log);
     const onMessage = (text: string) => rpc.receive(text);
     await sub.subscribe(PREFIX + engineId, onMessage);
     await sub.subscribe(ALL, onMessage);
@@ -136,18 +157,51 @@ export class Rpc {
     return h(decode(encode(args)), this.engineId);
   }
 
+  private sign(body: string): string {
+    return createHmac('sha256', this.secret).update(body).digest('hex');
+  }
+
   private async send(channel: string, msg: Request | Response) {
     if (this.closed) throw new RoomError('the engine is shutting down', 'unavailable');
-    await this.pub.publish(channel, encode(msg));
+    const body = encode({ t: Date.now(), n: randomUUID(), m: msg } satisfies Envelope);
+    await this.pub.publish(channel, `${this.sign(body)}.${body}`);
+  }
+
+  /** The message inside a signed, fresh, first-seen envelope; null (and counted) otherwise. */
+  private open(text: string): Request | Response | null {
+    const dot = text.indexOf('.');
+    const body = dot > 0 ? text.slice(dot + 1) : '';
+    const got = Buffer.from(dot > 0 ? text.slice(0, dot) : '', 'hex');
+    const want = Buffer.from(this.sign(body), 'hex');
+    let env: Envelope | null = null;
+    if (got.length === want.length && timingSafeEqual(got, want)) {
+      try {
+        env = decode<Envelope>(body);
+      } catch {
+        env = null;
+      }
+    }
+    const now = Date.now();
+    for (const [n, until] of this.seen) {
+      if (until > now) break;
+      this.seen.delete(n);
+    }
+    const fresh = env && typeof env.t === 'number' && Math.abs(now - env.t) <= MAX_AGE_MS && typeof env.n === 'string' && !this.seen.has(env.n);
+    if (!env || !fresh || !env.m || (env.m.k !== 'req' && env.m.k !== 'res')) {
+      this.dropped++;
+      if (now - this.lastDropLog > 60_000) {
+        this.lastDropLog = now;
+        this.log(`rpc: dropped ${this.dropped} message(s) so far that were unsigned, signed with another secret, stale or replayed (check PPGN_CLUSTER_SECRET, and who can publish to Redis)`);
+      }
+      return null;
+    }
+    this.seen.set(env.n, now + 2 * MAX_AGE_MS);
+    return env.m;
   }
 
   private receive(text: string) {
-    let msg: Request | Response;
-    try {
-      msg = decode<Request | Response>(text);
-    } catch {
-      return;
-    }
+    const msg = this.open(text);
+    if (!msg) return;
     if (msg.k === 'res') {
       const p = this.pending.get(msg.id);
       if (!p) return;
