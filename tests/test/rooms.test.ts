@@ -574,6 +574,12 @@ describe('gallery', () => {
     expect((await api<{ starred: boolean }>(t.base, 'GET', `/gallery/${saved.body.id}/star`)).body.starred).toBe(false);
     const byClass = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?class=dog&author=Ann');
     expect(byClass.body.items.map((x) => x.id)).toEqual([saved.body.id]);
+    // ?starred=true narrows to starred items; ?starred=false does not (it read as true before)
+    const ids = async (q: string) => (await api<{ items: { id: string }[] }>(t.base, 'GET', `/gallery?limit=100${q}`)).body.items.map((x) => x.id);
+    expect(await ids('&starred=true')).toContain(saved.body.id);
+    expect(await ids('&starred=true')).not.toContain(child.body.id);
+    expect((await ids('&starred=false')).sort()).toEqual((await ids('')).sort());
+    expect((await api<{ error: { message: string } }>(t.base, 'GET', '/gallery?starred=maybe')).status).toBe(400);
     const page1 = await api<{ items: { id: string }[]; nextCursor: string | null }>(t.base, 'GET', '/gallery?limit=2');
     expect(page1.body.items).toHaveLength(2);
     const page2 = await api<{ items: { id: string }[]; nextCursor: string | null }>(

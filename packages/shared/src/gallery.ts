@@ -2,12 +2,27 @@
 import { z } from 'zod';
 import { MaskStroke, RoomCondition, RoomContext, SamplerParams } from './room';
 
+/**
+ * A yes/no query parameter: true/1/yes/on or false/0/no/off (any case). `z.coerce.boolean()` read
+ * "?starred=false" as true (any non-empty string is), so the unstarred filter returned only starred items.
+ */
+const queryFlag = z
+  .union([z.boolean(), z.string()])
+  .transform((v, ctx) => {
+    if (typeof v === 'boolean') return v;
+    const t = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(t)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(t)) return false;
+    ctx.addIssue({ code: 'custom', message: `expected true or false (got "${v}")` });
+    return z.NEVER;
+  });
+
 export const GalleryListQuery = z.object({
   class: z.string().max(64).optional(),
   keyword: z.string().max(64).optional(),
   author: z.string().max(64).optional(),
   pack: z.string().max(64).optional(),
-  starred: z.coerce.boolean().optional(),
+  starred: queryFlag.optional(),
   cursor: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(24),
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Health, parsePort } from '../src';
+import { GalleryListQuery, Health, parsePort } from '../src';
 
 describe('parsePort', () => {
   it('uses the fallback when unset', () => {
@@ -30,5 +30,16 @@ describe('Health schema', () => {
   });
   it('rejects an unknown backend', () => {
     expect(Health.safeParse({ ...ok, backend: { ...ok.backend, name: 'cuda' } }).success).toBe(false);
+  });
+});
+
+describe('GalleryListQuery', () => {
+  it('reads starred as a yes/no flag: "false" is false', () => {
+    expect(GalleryListQuery.parse({ starred: 'false' }).starred).toBe(false);
+    expect(GalleryListQuery.parse({ starred: '0' }).starred).toBe(false);
+    expect(GalleryListQuery.parse({ starred: 'true' }).starred).toBe(true);
+    expect(GalleryListQuery.parse({ starred: 'Yes' }).starred).toBe(true);
+    expect(GalleryListQuery.parse({}).starred).toBeUndefined();
+    expect(GalleryListQuery.safeParse({ starred: 'maybe' }).success).toBe(false);
   });
 });
