@@ -109,6 +109,35 @@ describe('socket rate limits', () => {
   });
 });
 
+describe('socket limits for admin actions and joins', () => {
+  it('refuses admin actions naming a huge user id, counts them in the change budget, and limits re-joins on one connection', async () => {
+    const room = await createRoom();
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Owner');
+    const admin = (a: object) => owner.socket.timeout(10_000).emitWithAck('room:admin', a as never) as Promise<{ ok: boolean; error?: string }>;
+    // a 1.9 MB user id was stored in the room's roles (and written to Postgres) before
+    expect(await admin({ type: 'role', userId: 'x'.repeat(1_900_000), role: 'viewer' })).toEqual({ ok: false, error: 'userId: user ids are at most 64 characters' });
+    await sleep(1100);
+    // grants share the budget of changes: a burst past it is refused
+    const grants = await Promise.all(Array.from({ length: 3 * LIMITS.intentsPerSecond }, (_, i) => admin({ type: 'role', userId: `p${String(i).padStart(16, '0')}`, role: 'viewer' })));
+    const refused = grants.filter((g) => !g.ok);
+    expect(refused.length).toBeGreaterThanOrEqual(LIMITS.intentsPerSecond);
+    expect(refused[0]!.error).toBe('too many changes per second; slow down');
+    // a viewer re-joining in a loop on one connection: each join broadcast the member list to everyone
+    const viewer = client();
+    await viewer.join(room.id, room.tokens.viewer, 'Vic');
+    await sleep(1100);
+    const rejoins: { ok: boolean; code?: string; error?: string }[] = [];
+    for (let i = 0; i < 20; i++)
+      rejoins.push(await (viewer.socket.timeout(10_000).emitWithAck('room:join', { roomId: room.id, token: room.tokens.viewer, name: 'Vic' } as never) as Promise<{ ok: boolean; code?: string; error?: string }>));
+    const limited = rejoins.filter((r) => !r.ok && r.code === 'rate_limited');
+    expect(limited.length).toBeGreaterThanOrEqual(15);
+    expect(limited[0]!.error).toBe('too many joins on this connection; wait a moment and join again');
+    owner.close();
+    viewer.close();
+  });
+});
+
 describe('a chain that throws', () => {
   it('is quarantined with an error for its clients while the other rooms keep advancing, and recovers on reset', async () => {
     const good = await createRoom();

@@ -331,9 +331,12 @@ export function diffState(before: RoomState, after: RoomState): Omit<RoomPatch, 
 
 export type Ack = { ok: true; version: number } | { ok: false; error: string };
 
+/** a person's id as the engine issues them ("p" + 16 characters); longer ones are refused before any work */
+const PersonId = z.string().min(1).max(64, 'user ids are at most 64 characters');
+
 export const AdminAction = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('kick'), userId: z.string() }),
-  z.object({ type: z.literal('role'), userId: z.string(), role: Role }),
+  z.object({ type: z.literal('kick'), userId: PersonId }),
+  z.object({ type: z.literal('role'), userId: PersonId, role: Role }),
 ]);
 export type AdminAction = z.infer<typeof AdminAction>;
 

@@ -81,6 +81,9 @@ export function socketEvents(getIo: () => IO | undefined): RoomEvents {
 /** cursor and painting updates per person and second (the web sends at most ~20) */
 const PRESENCE_PER_SECOND = 40;
 
+/** joins per second on one connection (a burst of as many) */
+const JOINS_PER_SECOND = 2;
+
 class RateLimiter {
   private tokens: number;
   private last = Date.now();
@@ -173,6 +176,8 @@ export function attachRoomSockets(
 
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
+    // each join broadcasts the member list: a connection may join (again) a couple of times a second
+    const joins = new RateLimiter(JOINS_PER_SECOND);
     const ack = <T>(fn: unknown): ((v: T) => void) => (typeof fn === 'function' ? (fn as (v: T) => void) : () => {});
     const fail = (error: string, intent?: string) => socket.emit('room:error', { error, intent });
     let joining = false;
@@ -206,6 +211,7 @@ export function attachRoomSockets(
       const reply = ack<JoinResult>(cb);
       const refuse = (code: ErrorCode, error: string) => reply({ ok: false, code, error });
       if (joining) return refuse('invalid', 'a join is already under way on this connection');
+      if (!joins.take()) return refuse('rate_limited', 'too many joins on this connection; wait a moment and join again');
       joining = true;
       try {
         const parsed = JoinRequest.safeParse(req);
@@ -317,6 +323,8 @@ export function attachRoomSockets(
       const reply = ack<Ack>(cb);
       const { roomId, userId, name, role, token } = socket.data;
       if (!roomId || !userId || !role || token === undefined) return reply({ ok: false, error: 'join a room first' });
+      // role changes and removals cost the same budget as any other change
+      if (!bucket('intent', userId).take()) return reply({ ok: false, error: 'too many changes per second; slow down' });
       const parsed = AdminAction.safeParse(raw);
       if (!parsed.success) return reply({ ok: false, error: describeZodError(parsed.error) });
       try {
