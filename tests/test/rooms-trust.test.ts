@@ -29,7 +29,7 @@ async function createRoom(body: object = {}): Promise<Created> {
 const stepOf = (id: string) => t.engine.manager.get(id).chain.step;
 
 beforeAll(async () => {
-  t = await startTestEngine('trust', { idleMs: IDLE_MS, httpLimits: { windowMs: WINDOW_MS, rooms: 5, saves: 2, stars: 3 } });
+  t = await startTestEngine('trust', { idleMs: IDLE_MS, httpLimits: { windowMs: WINDOW_MS, rooms: 5, saves: 2, stars: 3, renders: 4 } });
 });
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -58,6 +58,35 @@ describe('HTTP rate limits', () => {
     // after the window, creating a room works again
     await sleep(WINDOW_MS + 200);
     expect((await api(t.base, 'POST', '/rooms', { author: 'later', running: false })).status).toBe(201);
+  });
+});
+
+describe('pictures rendered on request', () => {
+  it('history frames and unit previews not made yet are rate-limited per address (each its own budget); cached previews are free', async () => {
+    const room = await createRoom();
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Owner');
+    await owner.waitFor(() => owner.frames.length >= 3, 20_000, 'frames');
+    const history = await api<{ steps: number[] }>(t.base, 'GET', `/rooms/${room.id}/history?token=${room.tokens.viewer}`);
+    const step = history.body.steps[0] ?? 0;
+    const frame = () => fetch(`${t.base}/rooms/${room.id}/history/${step}.png?token=${room.tokens.viewer}`);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await frame()).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    const refused = await frame();
+    expect(await refused.json()).toEqual({ error: { code: 'rate_limited', message: 'too many rendered pictures from this address (at most 4 per 5 s); try again shortly' } });
+    // unit previews: the first of each unit costs a chain; asking again for one already made does not count
+    const packs = await api<{ id: string; conditions: { id: string; kind: string }[] }[]>(t.base, 'GET', '/packs');
+    const units = packs.body[0]!.conditions.find((c) => c.kind === 'units')!;
+    const layer = t.engine.manager.get(room.id).pack.manifest.conditions.find((c) => c.id === units.id)!;
+    const name = (layer as { layers: { name: string }[] }).layers[0]!.name;
+    const preview = (ch: number) => fetch(`${t.base}/packs/${packs.body[0]!.id}/units/${units.id}/${name}/${ch}.png`);
+    expect((await preview(0)).status).toBe(200);
+    for (let i = 0; i < 6; i++) expect((await preview(0)).status).toBe(200);
+    const fresh: number[] = [];
+    for (let ch = 1; ch <= 4; ch++) fresh.push((await preview(ch)).status);
+    expect(fresh).toEqual([200, 200, 200, 429]);
+    owner.close();
   });
 });
 

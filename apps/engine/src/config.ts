@@ -60,6 +60,8 @@ export interface HttpLimits {
   uploads: number;
   /** new people (credentials minted by a join without one, over Socket.IO) */
   identities: number;
+  /** pictures rendered on request: GET /rooms/:id/history/:step.png, and unit previews not made yet */
+  renders: number;
 }
 
 export const HTTP_LIMITS: HttpLimits = {
@@ -71,6 +73,7 @@ export const HTTP_LIMITS: HttpLimits = {
   exports: 10,
   uploads: 20,
   identities: 120,
+  renders: 240,
 };
 export const ROOM_IDLE_MS = 60_000;
 export const RECONNECT_GRACE_MS = 30_000;
@@ -114,7 +117,7 @@ function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
   const out: Partial<HttpLimits> = {};
   const windowS = positive(env.PPGN_RATE_WINDOW_S, 'PPGN_RATE_WINDOW_S');
   if (windowS !== undefined) out.windowMs = windowS * 1000;
-  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads', 'identities'] as const) {
+  for (const k of ['rooms', 'saves', 'stars', 'remixes', 'exports', 'uploads', 'identities', 'renders'] as const) {
     const name = `PPGN_RATE_${k.toUpperCase()}`;
     const v = positive(env[name], name);
     if (v !== undefined) out[k] = Math.floor(v);

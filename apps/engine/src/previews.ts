@@ -33,6 +33,11 @@ export class Previews {
     return (await sheet).get(label)!;
   }
 
+  /** a unit preview made (or being made) already */
+  has(packId: string, conditionId: string, layer: string, channel: number): boolean {
+    return this.units.has(`${packId}/${conditionId}/${layer}/${channel}`);
+  }
+
   async unitPreview(packId: string, pack: Pack, conditionId: string, layer: string, channel: number): Promise<Buffer> {
     const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
     if (!spec || spec.kind !== 'units') throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`, 'not_found');

@@ -80,10 +80,11 @@ function png(res: express.Response, bytes: Uint8Array, filename?: string) {
 }
 
 /** One limiter per kind of costly request: per client address, 429 with a one-line JSON error. */
-function limiter(limit: number, windowMs: number, what: string): express.RequestHandler {
+function limiter(limit: number, windowMs: number, what: string, skip?: (req: express.Request) => boolean): express.RequestHandler {
   return rateLimit({
     windowMs,
     limit,
+    ...(skip ? { skip } : {}),
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     // behind a peer engine (cluster), the original client's address
@@ -104,6 +105,11 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     remixes: limiter(l.remixes, l.windowMs, 'remixes and mixes'),
     exports: limiter(l.exports, l.windowMs, 'GIF exports'),
     uploads: limiter(l.uploads, l.windowMs, 'image uploads'),
+    renders: limiter(l.renders, l.windowMs, 'rendered pictures'),
+    // a unit preview costs a short chain the first time only: cached ones are free
+    previews: limiter(l.renders, l.windowMs, 'rendered pictures', (req) =>
+      previews.has(String(req.params.id), String(req.params.condition), String(req.params.layer), Number(req.params.channel)),
+    ),
   };
   const previews = new Previews(manager.sampler);
   const packById = (id: string) => {
@@ -163,7 +169,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     png(res, img);
   }));
 
-  r.get('/packs/:id/units/:condition/:layer/:channel.png', wrap(async (req, res) => {
+  r.get('/packs/:id/units/:condition/:layer/:channel.png', limit.previews, wrap(async (req, res) => {
     const p = packById(String(req.params.id));
     const channel = parse(z.coerce.number().int().min(0), req.params.channel);
     const img = await previews.unitPreview(p.id, p.pack, String(req.params.condition), String(req.params.layer), channel);
@@ -192,7 +198,7 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     res.json({ steps: manager.historySteps(room), current: room.chain.step });
   }));
 
-  r.get('/rooms/:id/history/:step.png', wrap(async (req, res) => {
+  r.get('/rooms/:id/history/:step.png', limit.renders, wrap(async (req, res) => {
     const room = roomWithToken(String(req.params.id), req.query.token);
     const step = parse(z.coerce.number().int().min(0), req.params.step);
     png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
