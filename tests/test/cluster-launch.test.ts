@@ -27,7 +27,7 @@ beforeAll(async () => {
     engines: 2,
     modelsDir: await makeModelsDir(path.join(tmp.dir, 'models')),
     samplerWorkers: 0,
-    env: { PPGN_BACKEND: 'cpu' },
+    env: { PPGN_BACKEND: 'onnx' },
     databaseUrl: '',
     redisUrl: '',
     balancer: true,

@@ -166,13 +166,15 @@ async function supervisor(argv: string[]) {
     log('[cluster] stopped');
     process.exit(code);
   };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => void shutdown());
+  const onSignal = () => void shutdown();
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of SIGNALS) process.on(s, onSignal);
   // the foreground process went away without passing a signal on (killed): stop too
   process.stdin.on('end', () => void shutdown());
   process.stdin.on('error', () => void shutdown());
   process.stdin.resume();
 
-  const dataDir = path.join(ROOT, '.data', 'cluster-postgres');
+  const dataDir = process.env.PPGN_CLUSTER_DATA_DIR || path.join(ROOT, '.data', 'cluster-postgres');
   try {
     cluster = await startCluster({
       engines: args.engines,
@@ -194,6 +196,9 @@ async function supervisor(argv: string[]) {
     if (err instanceof ClusterError) fail(err.line());
     fail(`the cluster did not start: ${(err as Error).stack ?? err}`);
   }
+  // starting the embedded Postgres registered its package's exit hooks, which stop the database (and exit)
+  // on the first signal, under the engines' last saves and before Redis is stopped: only ours stay
+  for (const s of SIGNALS) for (const l of process.listeners(s)) if (l !== onSignal) process.removeListener(s, l);
   if (shuttingDown) return;
 
   if (args.web) {

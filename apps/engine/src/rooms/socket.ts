@@ -176,7 +176,7 @@ export function attachRoomSockets(
 
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
-    // each join broadcasts the member list: a connection may join (again) a couple of times a second
+    // each join broadcasts the member list: a joined connection may join again a couple of times a second
     const joins = new RateLimiter(JOINS_PER_SECOND);
     const ack = <T>(fn: unknown): ((v: T) => void) => (typeof fn === 'function' ? (fn as (v: T) => void) : () => {});
     const fail = (error: string, intent?: string) => socket.emit('room:error', { error, intent });
@@ -211,7 +211,8 @@ export function attachRoomSockets(
       const reply = ack<JoinResult>(cb);
       const refuse = (code: ErrorCode, error: string) => reply({ ok: false, code, error });
       if (joining) return refuse('invalid', 'a join is already under way on this connection');
-      if (!joins.take()) return refuse('rate_limited', 'too many joins on this connection; wait a moment and join again');
+      // a re-join of a joined connection broadcasts the member list again: those are limited
+      if (socket.data.roomId && !joins.take()) return refuse('rate_limited', 'too many joins on this connection; wait a moment and join again');
       joining = true;
       try {
         const parsed = JoinRequest.safeParse(req);
