@@ -47,4 +47,21 @@ describe('home page', () => {
     expect(await page.getByTestId('engine-db').textContent()).toMatch(/reachable \(embedded Postgres\)/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'home.png'), fullPage: true });
   });
+
+  it('may not be framed by another site: frame-ancestors none on every page', async () => {
+    for (const p of ['/', '/gallery', '/room/some-room?t=token']) {
+      const res = await fetch(`http://localhost:${webPort}${p}`);
+      expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    // a page of another origin that frames the studio gets nothing in the frame
+    const page = await browser.newPage();
+    await page.setContent(`<iframe id="f" src="http://localhost:${webPort}/"></iframe>`);
+    await page.waitForTimeout(1500);
+    const frame = page.frames().find((f) => f !== page.mainFrame());
+    const framed = frame ? await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '') : '';
+    expect(framed).not.toMatch(/Plug & Play Generative Networks/);
+    await page.close();
+  });
 });
