@@ -7,7 +7,10 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Pack, Term } from '@ppgn/core';
 import { ChainHost, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
-import { reviveError, type FromWorker, type HostMethod, type Request, type WorkerInit } from './protocol';
+import { reviveError, type FromWorker, type HostMethod, type Request, type ToWorker, type WorkerInit } from './protocol';
+
+/** how long close() waits for a worker to finish the request in flight before ending it */
+const CLOSE_WAIT_MS = 10_000;
 
 /**
  * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
@@ -127,6 +130,8 @@ interface Slot {
   startedAt: number;
   /** the worker exited: calls fail at once until its replacement is up */
   dead: boolean;
+  /** resolves close(): the worker answered `closed` (nothing in flight any more) */
+  closed?: () => void;
 }
 
 export interface WorkerPoolOptions {
@@ -210,6 +215,8 @@ export class WorkerPool implements Sampler {
           void worker.terminate();
         } else if (m.type === 'log') {
           this.log(`sampler ${index}: ${m.line}`);
+        } else if (m.type === 'closed') {
+          slot.closed?.();
         } else {
           const p = slot.pending.get(m.id);
           if (!p) return;
@@ -440,6 +447,22 @@ export class WorkerPool implements Sampler {
     this.closed = true;
     for (const r of this.replacements.values()) r.reject(new SamplerClosedError());
     this.replacements.clear();
-    await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => {})));
+    // each worker first finishes the request in flight (a step, a render): ending a thread under an ONNX
+    // Runtime run crashes the process when the run calls back. A worker that does not answer in time is ended anyway.
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (!s.dead) {
+          const done = new Promise<void>((resolve) => {
+            s.closed = resolve;
+            s.worker.once('exit', () => resolve());
+          });
+          s.worker.postMessage({ type: 'close' } satisfies ToWorker);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+          clearTimeout(timer);
+        }
+        await s.worker.terminate().catch(() => {});
+      }),
+    );
   }
 }

@@ -22,6 +22,13 @@ export interface Request {
   args: unknown[];
 }
 
+/** Sent by the pool before it ends a worker: answer `closed` once the request in flight is done. */
+export interface CloseRequest {
+  type: 'close';
+}
+
+export type ToWorker = Request | CloseRequest;
+
 export interface SerialError {
   name: string;
   message: string;
@@ -33,6 +40,7 @@ export type FromWorker =
   | { type: 'ready'; backend: string }
   | { type: 'fatal'; error: SerialError }
   | { type: 'log'; line: string }
+  | { type: 'closed' }
   | { type: 'result'; id: number; ok: true; value: unknown }
   | { type: 'result'; id: number; ok: false; error: SerialError };
 

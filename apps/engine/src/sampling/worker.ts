@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend, type Pack } from '@ppgn/core';
 import { loadPack } from '@ppgn/core/node';
 import { ChainHost } from './host';
-import { serialiseError, transferables, type FromWorker, type Request, type WorkerInit } from './protocol';
+import { serialiseError, transferables, type FromWorker, type ToWorker, type WorkerInit } from './protocol';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -17,7 +17,13 @@ async function main() {
   for (const p of init.packs) packs.set(p.id, await loadPack(p.dir));
   const host = new ChainHost(packs, (line) => send({ type: 'log', line }));
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (req: Request) => {
+  port.on('message', (req: ToWorker) => {
+    if ('type' in req) {
+      // the pool is ending this worker: say so once nothing is running. ONNX Runtime runs a session
+      // off this thread and calls back into it; a thread ended under a run in flight crashes the process.
+      queue = queue.then(() => send({ type: 'closed' }));
+      return;
+    }
     queue = queue.then(async () => {
       try {
         const fn = host[req.method] as (...a: unknown[]) => unknown;
