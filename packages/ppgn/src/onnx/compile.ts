@@ -50,7 +50,6 @@ function savedOf(p: LayerPlan): Saved[] {
   }
 }
 
-const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const nchw = (s: number[]): Dim[] => (s.length === 3 ? ['B', s[2], s[0], s[1]] : ['B', ...s]);
 const nhwc = (s: number[]): Dim[] => ['B', ...s];
 
@@ -378,7 +377,6 @@ export function compileForward(src: CompileSource, taps: string[], keep: boolean
   plans.forEach((p, i) => {
     const input = p.source < 0 ? cur : vals[p.source];
     vals[i] = emitForward(g, src, p, input);
-    void i;
   });
   const outputs: string[] = [];
   const last = plans.length - 1;
@@ -454,4 +452,3 @@ export function compileVjp(src: CompileSource, cotangents: string[]): CompiledGr
   return { bytes: g.toBytes(), inputs, outputs: ['dx'] };
 }
 
-export { prod };
