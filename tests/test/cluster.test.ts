@@ -109,6 +109,16 @@ describe('a cluster of engines', () => {
     );
   });
 
+  it('answers 404 for a room no engine has, through any engine, over HTTP and for joins', async () => {
+    for (const e of cluster.engines.slice(0, 2)) {
+      const res = await api<{ error: { code: string; message: string } }>(e.base, 'GET', '/rooms/no-such-room?token=whatever');
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+      const c = client(e.base);
+      expect(await c.join('no-such-room', 'whatever', 'X')).toMatchObject({ ok: false, code: 'not_found' });
+    }
+  });
+
   it('needs a shared PPGN_CLUSTER_SECRET of 16 characters or more, with a one-line hint', async () => {
     for (const [secret, why] of [
       ['', /REDIS_URL is set but PPGN_CLUSTER_SECRET is not/],

@@ -204,6 +204,8 @@ export class Cluster {
         const lease = await this.leases.acquire(roomId);
         if (!lease) {
           if (had) await this.manager.evict(roomId);
+          // no lease and nobody's lease row: the room does not exist (a 404, not "the room is moving")
+          if (!(await this.leases.holder(roomId))) throw new RoomError(`no room "${roomId}"`, 'not_found');
           return null;
         }
         const room = await this.manager.adopt(roomId, lease).catch(async (err) => {
