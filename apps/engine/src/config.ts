@@ -89,28 +89,21 @@ function positive(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-/** PPGN_SAMPLER_WORKERS: a whole number ≥ 0 (0 = sample on the main thread); unset = the default */
-function workerCount(value: string | undefined): number | undefined {
+/** A whole-number setting from `min` to `max`; unset (or blank) = undefined; anything else is a startup error. */
+function wholeNumber(name: string, value: string | undefined, min: number, max: number, hint: string): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 256)
-    throw new StartupError(
-      `PPGN_SAMPLER_WORKERS must be a whole number from 0 to 256 (got "${value}")`,
-      'unset it for one worker per core but one, or 0 to sample on the main thread',
-    );
+  if (!Number.isInteger(n) || n < min || n > max) throw new StartupError(`${name} must be a whole number from ${min} to ${max} (got "${value}")`, hint);
   return n;
 }
 
+/** PPGN_SAMPLER_WORKERS: a whole number ≥ 0 (0 = sample on the main thread); unset = the default */
+const workerCount = (value: string | undefined) =>
+  wholeNumber('PPGN_SAMPLER_WORKERS', value, 0, 256, 'unset it for one worker per core but one, or 0 to sample on the main thread');
+
 /** PPGN_ORT_THREADS (read by ONNX Runtime in every sampler worker): checked here, so a typo is a startup error */
-function checkOrtThreads(value: string | undefined): void {
-  if (value === undefined || value.trim() === '') return;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
-    throw new StartupError(
-      `PPGN_ORT_THREADS must be a whole number from 1 to 64 (got "${value}")`,
-      'unset it for one ONNX Runtime thread per sampler worker (the engine runs one worker per core)',
-    );
-}
+const checkOrtThreads = (value: string | undefined) =>
+  void wholeNumber('PPGN_ORT_THREADS', value, 1, 64, 'unset it for one ONNX Runtime thread per sampler worker (the engine runs one worker per core)');
 
 /** PPGN_RATE_WINDOW_S, PPGN_RATE_ROOMS, PPGN_RATE_SAVES, … (only the ones that are set) */
 function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {

@@ -54,15 +54,7 @@ function dawnPath(): string {
   return path.join(pkg, 'dist', platform, 'dawn.node');
 }
 
-/** Dawn on Linux needs the Vulkan loader; without it Dawn only prints warnings and finds no adapter. */
-function vulkanLoaderPresent(): boolean {
-  if (process.platform !== 'linux') return true;
-  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
-  return dirs.some((d) => existsSync(path.join(d, 'libvulkan.so.1')));
-}
-
-async function tryWebgpu(auto = false): Promise<string> {
-  if (auto && isNode && !process.env.DAWN_NODE && !vulkanLoaderPresent()) throw new Error('libvulkan.so.1 not found (Dawn needs the Vulkan loader)');
+async function tryWebgpu(): Promise<string> {
   const g = globalThis as unknown as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } };
   if (!g.navigator?.gpu) {
     if (!isNode) throw new Error('navigator.gpu is not available');
@@ -157,7 +149,7 @@ const attempts: Record<BackendName, () => Promise<string>> = {
   'onnx-webgpu': () => tryOnnx('webgpu'),
   'onnx-cuda': () => tryOnnx('cuda'),
   tensorflow: () => tfjsOnly(tryTensorflow),
-  webgpu: () => tfjsOnly(() => tryWebgpu(false)),
+  webgpu: () => tfjsOnly(tryWebgpu),
   wasm: () => tfjsOnly(tryWasm),
   cpu: () => tfjsOnly(tryCpu),
 };

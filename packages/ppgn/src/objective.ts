@@ -183,11 +183,17 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
     net: string;
     pre: Preprocess | undefined;
     taps: Set<string>;
-    input: Float32Array;
     pass?: ForwardPass;
     cots: Map<string, Float32Array>;
   }
   const runs = new Map<string, Run>();
+  /** the run of (net, preprocess), made on first use */
+  const runFor = (net: string, pre: Preprocess | undefined): Run => {
+    const k = runKey(net, pre);
+    let r = runs.get(k);
+    if (!r) runs.set(k, (r = { net, pre, taps: new Set(), cots: new Map() }));
+    return r;
+  };
   let gPass: ForwardPass | undefined;
   let xImage: Float32Array | undefined;
   let xs: Float32Array | undefined;
@@ -195,7 +201,7 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
   let maskArr: Float32Array | undefined;
   const runKey = (net: string, pre: Preprocess | undefined) => `${net}|${pre ? JSON.stringify(pre) : ''}`;
   if (o.fast) {
-    const run: Run = { net: 'fastMlp', pre: undefined, taps: new Set(), input: hAll, cots: new Map() };
+    const run: Run = { net: 'fastMlp', pre: undefined, taps: new Set(), cots: new Map() };
     run.pass = await rt.forward(pack.fastMlp!, hAll, B, { keep: o.needGrad });
     runs.set('fast', run);
     for (const g of groupKeys.values()) data[`tap:${g.key}`] = run.pass.output;
@@ -226,29 +232,18 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
       }
       data.ctx = ctxTerm;
     }
-    for (const g of groupKeys.values()) {
-      const k = runKey(g.net, g.preprocess);
-      if (!runs.has(k)) runs.set(k, { net: g.net, pre: g.preprocess, taps: new Set(), input: xs, cots: new Map() });
-      runs.get(k)!.taps.add(g.tap);
-    }
-    if (o.needCode) {
-      const pre = preprocessOf(pack, 'E');
-      const k = runKey('E', pre);
-      if (!runs.has(k)) runs.set(k, { net: 'E', pre, taps: new Set(), input: xs, cots: new Map() });
-      runs.get(k)!.taps.add(pack.manifest.code.encoderTap);
-    }
-    for (const r of runs.values()) {
-      r.input = preprocessArray(xs, pack, r.pre);
-      r.pass = await rt.forward(pack.nets[r.net], r.input, B, { taps: [...r.taps], keep: o.needGrad });
-    }
-    for (const g of groupKeys.values()) data[`tap:${g.key}`] = runs.get(runKey(g.net, g.preprocess))!.pass!.taps[g.tap];
-    if (o.needCode) data.code = runs.get(runKey('E', preprocessOf(pack, 'E')))!.pass!.taps[pack.manifest.code.encoderTap];
+    for (const g of groupKeys.values()) runFor(g.net, g.preprocess).taps.add(g.tap);
+    const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E')) : undefined;
+    codeRun?.taps.add(pack.manifest.code.encoderTap);
+    for (const r of runs.values()) r.pass = await rt.forward(pack.nets[r.net], preprocessArray(xs, pack, r.pre), B, { taps: [...r.taps], keep: o.needGrad });
+    for (const g of groupKeys.values()) data[`tap:${g.key}`] = runFor(g.net, g.preprocess).pass!.taps[g.tap];
+    if (codeRun) data.code = codeRun.pass!.taps[pack.manifest.code.encoderTap];
   }
 
   // ---- objective heads: values and incoming gradients (∂ per-chain total / ∂ tap), in float64
   for (const g of groupKeys.values()) {
     if (g.key === displayKey) continue;
-    const run = o.fast ? runs.get('fast')! : runs.get(runKey(g.net, g.preprocess))!;
+    const run = o.fast ? runs.get('fast')! : runFor(g.net, g.preprocess);
     const t = data[`tap:${g.key}`];
     const size = t.length / B;
     const cotKey = o.fast ? '@output' : g.tap;
@@ -266,15 +261,10 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
       const { value, grad } = headTerm(g.transform, row, rg, o.needGrad);
       condValue[b] += value;
       if (cot && grad) for (let i = 0; i < size; i++) cot[b * size + i] += s * grad[i];
+      // l2ref: the scores read the squared distance itself
+      if (dist) dist[b] = sqDist(row, rg.target!);
     });
-    if (dist) {
-      // l2ref rows: keep the squared distance itself for the scores
-      for (let b = 0; b < B; b++) {
-        const rg = resolved[b].groups.find((x) => x.key === g.key);
-        if (rg) dist[b] = sqDist(t.subarray(b * size, (b + 1) * size), rg.target!);
-      }
-      data[`tap:${g.key}`] = dist;
-    }
+    if (dist) data[`tap:${g.key}`] = dist;
   }
   for (let b = 0; b < B; b++) {
     let v = o.condScale[b] * condValue[b];

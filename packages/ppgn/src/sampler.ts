@@ -273,10 +273,14 @@ export async function encodeImages(pack: Pack, images: Float32Array[]): Promise<
 /** G(h) for codes, optionally pasting known context pixels. Returns [H·W·C] arrays in the pack's range. */
 export async function renderCodes(pack: Pack, hs: Float32Array[], contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Promise<Float32Array[]> {
   if (hs.length === 0) return [];
+  return framesOf(pack, (await currentRuntime().forward(pack.G, concat(hs), hs.length)).output, hs.length, contexts);
+}
+
+/** G's batched output split into one image per code, with the known context pixels pasted back */
+function framesOf(pack: Pack, data: Float32Array, count: number, contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Float32Array[] {
   const [H, W, C] = pack.imageShape;
   const n = H * W * C;
-  const data = (await currentRuntime().forward(pack.G, concat(hs), hs.length)).output;
-  return hs.map((_, i) => {
+  return Array.from({ length: count }, (_, i) => {
     const img = data.slice(i * n, (i + 1) * n);
     const ctx = contexts?.[i];
     if (ctx) for (let k = 0; k < n; k++) img[k] = ctx.mask[k] * ctx.image[k] + (1 - ctx.mask[k]) * img[k];
@@ -384,13 +388,13 @@ export async function stepBatch(pack: Pack, chains: ChainState[], opts: StepOpti
   }
   if (opts.render) {
     // chains whose step starts with G(h) (ppgn, dgnam): the frame's G pass is kept and opens their next step
-    for (const mode of ['ppgn', 'dgnam'] as const) {
+    for (const mode of G_FIRST) {
       const idx = byMode.get(mode);
       if (!idx) continue;
       const imgs = await renderLookahead(pack, idx.map((i) => chains[i]), idx.map((i) => resolved[i].context));
       imgs.forEach((im, k) => (results[idx[k]].image = im));
     }
-    const rest = chains.map((_, i) => i).filter((i) => chains[i].config.mode !== 'ppgn' && chains[i].config.mode !== 'dgnam');
+    const rest = chains.map((_, i) => i).filter((i) => !G_FIRST.includes(chains[i].config.mode));
     if (rest.length) {
       const imgs = await renderCodes(pack, rest.map((i) => chains[i].h), rest.map((i) => resolved[i].context));
       imgs.forEach((im, k) => (results[rest[k]].image = im));
@@ -416,6 +420,9 @@ interface Lookahead {
   runtime: unknown;
   pass: ForwardPass;
 }
+
+/** the modes whose step starts with G(h) at the chain's codes */
+const G_FIRST: readonly Mode[] = ['ppgn', 'dgnam'];
 
 /** per pack, per mode (chains of one mode step in one batch) */
 const lookaheads = new WeakMap<Pack, Map<Mode, Lookahead>>();
@@ -443,14 +450,7 @@ async function renderLookahead(pack: Pack, chains: ChainState[], contexts: ({ im
   const pass = await rt.forward(pack.G, concat(hs), hs.length, { keep: true });
   if (!lookaheads.has(pack)) lookaheads.set(pack, new Map());
   lookaheads.get(pack)!.set(chains[0].config.mode, { ids: chains.map((c) => c.id), hs, runtime: rt, pass });
-  const [H, W, C] = pack.imageShape;
-  const n = H * W * C;
-  return hs.map((_, i) => {
-    const img = pass.output.slice(i * n, (i + 1) * n);
-    const ctx = contexts[i];
-    if (ctx) for (let k = 0; k < n; k++) img[k] = ctx.mask[k] * ctx.image[k] + (1 - ctx.mask[k]) * img[k];
-    return img;
-  });
+  return framesOf(pack, pass.output, hs.length, contexts);
 }
 
 async function stepLangevin(pack: Pack, chains: ChainState[], resolved: ResolvedCondition[], fast: boolean): Promise<ChainResult[]> {

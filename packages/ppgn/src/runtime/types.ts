@@ -35,6 +35,4 @@ export interface NetRuntime {
    * '@output'; values have the tap's size. Returns [B, ...inputShape] flattened.
    */
   vjp(net: Net, pass: ForwardPass, cotangents: Record<string, Float32Array>): Promise<Float32Array>;
-  /** drop compiled graphs / sessions of nets no longer used (optional) */
-  release?(net: Net): Promise<void>;
 }
