@@ -70,41 +70,36 @@ export class GraphBuilder {
     return name;
   }
 
-  /** a small float32 constant, shared between uses */
-  scalar(v: number): string {
-    const key = `f:${v}`;
+  /** a constant made once per graph and shared by every use */
+  private shared(key: string, make: () => string): string {
     let n = this.consts.get(key);
     if (!n) {
-      n = this.weight(Float32Array.of(v), [], 'c');
+      n = make();
       this.consts.set(key, n);
     }
     return n;
+  }
+
+  /** a float32 scalar constant */
+  scalar(v: number): string {
+    return this.shared(`f:${v}`, () => this.weight(Float32Array.of(v), [], 'c'));
   }
 
   /** a float32 constant vector */
   floats(values: number[]): string {
-    const key = `fv:${values.join(',')}`;
-    let n = this.consts.get(key);
-    if (!n) {
-      n = this.weight(Float32Array.from(values), [values.length], 'f');
-      this.consts.set(key, n);
-    }
-    return n;
+    return this.shared(`fv:${values.join(',')}`, () => this.weight(Float32Array.from(values), [values.length], 'f'));
   }
 
   /** an int64 constant vector (shapes, axes, pads) */
   ints(values: number[]): string {
-    const key = `i:${values.join(',')}`;
-    let n = this.consts.get(key);
-    if (!n) {
-      n = this.fresh('i');
+    return this.shared(`i:${values.join(',')}`, () => {
+      const name = this.fresh('i');
       const bytes = new Uint8Array(values.length * 8);
       const dv = new DataView(bytes.buffer);
-      values.forEach((v, i) => dv.setBigInt64(i * 8, BigInt(v), true));
-      this.inits.push({ name: n, dims: [values.length], dataType: INT64, rawData: bytes });
-      this.consts.set(key, n);
-    }
-    return n;
+      values.forEach((v, k) => dv.setBigInt64(k * 8, BigInt(v), true));
+      this.inits.push({ name, dims: [values.length], dataType: INT64, rawData: bytes });
+      return name;
+    });
   }
 
   /** add a node; returns its (first) output name */
