@@ -15,4 +15,6 @@ export const DATASETS: Record<string, DatasetOptions> = {
   emoji64: EMOJI64,
   // the lighter-generator experiment (configs.py EMOJI64_LITE) trains on the same data
   'emoji64-lite': EMOJI64,
+  // v2 (a wider G widened from emoji64's, new GAN recipe): same data
+  'emoji64-v2': EMOJI64,
 };

@@ -212,6 +212,23 @@ describe('PyTorch trainer', () => {
     }
   });
 
+  it('v2 recipe: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges', async () => {
+    const dir = path.join(tmp, 'recipe');
+    await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
+    const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<string, number | string | number[] | false>;
+    expect(r.widenMaxDiff).toBeLessThanOrEqual(1e-5); // function-preserving without noise
+    expect(r.widenNoisyMaxDiff).toBeGreaterThan(1e-3); // the noise breaks the copies' symmetry
+    expect(r.widenTapShape).toEqual([5, 9, 4, 4]); // the wide net's own widths
+    expect(r.narrowRefused).toMatch(/cannot widen 13 channels to 8/);
+    expect(r.translateDarkAfter).toBe(r.translateDarkBefore); // an interior square moves whole
+    expect(r.translateMoved as number).toBeGreaterThanOrEqual(1);
+    expect(r.cutoutFraction as number).toBeGreaterThan(0.03);
+    expect(r.cutoutFraction as number).toBeLessThan(0.1);
+    expect(r.augmentGradNonZero).toBe(1);
+    expect(Math.abs((r.spectralNorm as number) - 1)).toBeLessThan(0.05);
+    expect(r.emaMaxDiff).toBeLessThan(1e-4);
+  });
+
   it('parity: every layer type gives the same outputs and taps in PyTorch and in @ppgn/core (≤ 1e-4)', async () => {
     const dir = path.join(tmp, 'parity');
     await runTrainer(py, 'parity', ['--out', dir], { quiet: true });

@@ -33,6 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .netspec import SpecNet, export_net
+from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
 from . import configs
 
 PHASES = ["joint", "gref", "hdae", "fast", "style", "colour", "evalC"]
@@ -139,7 +140,11 @@ class Run:
         sizes = dict(image=[data.size, data.size, 3], classes=len(data.class_names), keywords=len(data.vocab),
                      vendors=len(data.vendor_names), colours=len(data.colour_names))
         self.specs = cfg.nets(sizes)
-        self.nets: Dict[str, SpecNet] = {k: SpecNet(v).to(self.device) for k, v in self.specs.items()}
+        self.nets: Dict[str, SpecNet] = {k: SpecNet(v) for k, v in self.specs.items()}
+        if cfg.gref.get("sn"):
+            spectral_normalise(self.nets["D"])
+        for net in self.nets.values():
+            net.to(self.device)
         self.state = {"done": [], "metrics": {}, "timings": {}}
         self.state_file = os.path.join(self.dir, "state.json")
         if args.resume and os.path.exists(self.state_file):
@@ -166,6 +171,15 @@ class Run:
                 if os.path.exists(p):
                     src = load_net(p)
                     if src.spec != net.spec:
+                        if k == "G" and self.cfg.gref.get("widen"):
+                            try:
+                                widen_generator(src, net, seed=self.args.seed)
+                                net.to(self.device)
+                                log(f"[run] --init-from: G widened from {p} (function-preserving; gref trains it)")
+                                break  # widened, not loaded: gref still has to run
+                            except ValueError as e:
+                                log(f"[run] --init-from: cannot widen {p} ({e}); G starts fresh")
+                                break
                         log(f"[run] --init-from: {p} differs from config {self.cfg.name}'s {k}; {k} starts fresh")
                         break
                     net.load_state_dict(src.state_dict())
@@ -331,10 +345,18 @@ def phase_gref(run: Run, steps: int, start: int):
             st = run.load_extra(n)
             if st is not None:
                 o.load_state_dict(st)
+    ema = Ema(G, p["ema"]) if p.get("ema") else None
+    if ema is not None and start > 0:
+        st = run.load_extra("gref_Gema")
+        if st is not None:
+            ema.load_state_dict(st)
+    aug = (lambda im: diff_augment(im, g)) if p.get("diffaug") else (lambda im: im)
     g = torch.Generator().manual_seed(run.args.seed * 1000 + 2 + start)
     d = run.data
     prog = Progress("gref", steps, start)
-    ft = run.cfg.feature_taps
+    ft = p.get("feature_taps", run.cfg.feature_taps)
+    extra = lambda: {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict(),
+                     **({"gref_Gema": ema.state_dict()} if ema is not None else {})}
     for step in range(start, steps):
         set_lr(optG, cosine(p["lrG"], step, steps, warm=50))
         idx = d.sample(g, p["batch"])
@@ -346,15 +368,15 @@ def phase_gref(run: Run, steps: int, start: int):
         noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
         xr, _ = G(c + noise)
         # D step (non-saturating GAN loss)
-        dr, _ = D(x)
-        df, _ = D(xr.detach())
+        dr, _ = D(aug(x))
+        df, _ = D(aug(xr.detach()))
         l_d = F.softplus(-dr).mean() + F.softplus(df).mean()
         optD.zero_grad(set_to_none=True)
         l_d.backward()
         optD.step()
         # G step
         _, tr = E(xr, taps=["code", "logits"] + ft)
-        gf, _ = D(xr)
+        gf, _ = D(aug(xr))
         l_gan = F.softplus(-gf).mean()
         l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
         l_feat = sum(((tr[k] - t[k]) ** 2).mean() for k in ft) / len(ft)
@@ -364,9 +386,14 @@ def phase_gref(run: Run, steps: int, start: int):
         optG.zero_grad(set_to_none=True)
         loss.backward()
         optG.step()
+        if ema is not None:
+            ema.update(G)
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
                              "cyc": l_cyc.item(), "rcls": l_rcls.item()})
-        run.after_step("gref", step + 1, steps, ["G", "D"], lambda: {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict()})
+        run.after_step("gref", step + 1, steps, ["G", "D"], extra)
+    if ema is not None:  # the shipped G is the average of the run's last few thousand steps
+        G.load_state_dict(ema.shadow)
+        run.save(["G"])
     for q in E.parameters():
         q.requires_grad_(True)
 

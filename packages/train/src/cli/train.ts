@@ -15,8 +15,9 @@ import { findPython, runTrainer, PythonMissingError } from '../python';
 import { parseArgs } from './args';
 
 const HELP = `usage: npm run train -- [options]
-  --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack) or emoji64-lite (a G of
-                    half the multiply-adds, an experiment)
+  --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack), emoji64-v2 (a 2.3× wider G,
+                    widened from emoji64's with --init-from models/emoji64, EMA + DiffAugment + spectral-norm D) or
+                    emoji64-lite (a G of half the multiply-adds, an experiment)
   --out DIR         pack folder (default models/<config>)
   --run-dir DIR     checkpoints (default ~/.cache/ppgn/train-runs/<config>-s<seed>, outside the work tree)
   --resume          continue the run in --run-dir from its last checkpoint

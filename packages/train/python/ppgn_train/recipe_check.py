@@ -1,0 +1,83 @@
+"""Measurements of the v2 recipe's pieces for the test suite (packages/train/test): writes <out>/recipe.json.
+
+    python3 -m ppgn_train.recipe_check --out DIR
+"""
+import argparse
+import json
+import os
+
+import torch
+
+from .netspec import SpecNet
+from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
+
+
+def g_spec(widths, code=6):
+    layers = [{"type": "dense", "units": 2 * 2 * widths[0], "name": "fc"},
+              {"type": "reshape", "shape": [2, 2, widths[0]]}, {"type": "leakyRelu", "alpha": 0.2}]
+    for i, c in enumerate(widths[1:]):
+        layers += [{"type": "upsample", "factor": 2}, {"type": "conv2d", "filters": c, "kernel": 3, "stride": 1,
+                                                       "padding": "same", "name": f"up{i + 1}"},
+                   {"type": "leakyRelu", "alpha": 0.2}]
+    layers += [{"type": "conv2d", "filters": 3, "kernel": 3, "stride": 1, "padding": "same", "name": "rgb"},
+               {"type": "sigmoid", "name": "image"}]
+    return {"name": "G", "input": [code], "layers": layers}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    res = {}
+    small, wide = SpecNet(g_spec([8, 6, 4])), SpecNet(g_spec([13, 9, 7]))
+    for l in small.layers:  # non-zero biases, so that copying them is tested too
+        for m in (getattr(l, "conv", None), getattr(l, "lin", None)):
+            if m is not None:
+                torch.nn.init.normal_(m.bias, std=0.3)
+    h = torch.randn(5, 6)
+    with torch.no_grad():
+        widen_generator(small, wide, noise=0.0)
+        res["widenMaxDiff"] = (small(h)[0] - wide(h)[0]).abs().max().item()
+        res["widenTapShape"] = list(wide(h, taps=["up1"])[1]["up1"].shape)
+        widen_generator(small, wide, noise=0.05)
+        res["widenNoisyMaxDiff"] = (small(h)[0] - wide(h)[0]).abs().max().item()
+    try:
+        widen_generator(wide, small)
+        res["narrowRefused"] = False
+    except ValueError as e:
+        res["narrowRefused"] = str(e)
+    x = torch.ones(4, 3, 32, 32)
+    x[:, :, 12:16, 14:18] = 0.0
+    g = torch.Generator().manual_seed(3)
+    t = diff_augment(x, g, translate=0.125, cutout=0, colour=False)
+    res["translateDarkBefore"] = int((x < 0.5).sum())
+    res["translateDarkAfter"] = int((t < 0.5).sum())
+    res["translateMoved"] = int((t != x).flatten(1).any(1).sum())
+    c = diff_augment(torch.ones(4, 3, 32, 32), g, translate=0, cutout=0.25, colour=False)
+    res["cutoutFraction"] = ((c == 0).float().mean()).item()
+    xr = torch.rand(4, 3, 32, 32, requires_grad=True)
+    diff_augment(xr, g).square().sum().backward()
+    res["augmentGradNonZero"] = float((xr.grad != 0).float().mean())
+    d = spectral_normalise(SpecNet({"name": "D", "input": [8, 8, 3], "layers": [
+        {"type": "conv2d", "filters": 4, "kernel": 3, "stride": 2, "padding": "same"}, {"type": "flatten"},
+        {"type": "dense", "units": 1}]}))
+    for _ in range(30):  # power iterations run in training mode
+        d(torch.randn(2, 3, 8, 8))
+    d.eval()
+    lin = [l for l in d.layers if hasattr(l, "lin")][0].lin
+    res["spectralNorm"] = torch.linalg.matrix_norm(lin.weight.detach(), ord=2).item()
+    net = SpecNet(g_spec([4, 3]))
+    ema = Ema(net, 0.9)
+    target = {k: v.clone() + 1.0 for k, v in net.state_dict().items()}
+    net.load_state_dict(target)
+    for _ in range(300):
+        ema.update(net)
+    res["emaMaxDiff"] = max((ema.shadow[k] - target[k]).abs().max().item() for k in target)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "recipe.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
