@@ -78,6 +78,13 @@ export async function api<T = unknown>(
   return { status: res.status, body: (type.includes('json') ? await res.json() : await res.arrayBuffer()) as T };
 }
 
+/** A new person (as a browser that never joined a room gets one): their credential, for HTTP writes. */
+export async function person(base: string, name: string): Promise<string> {
+  const r = await api<{ credential: string }>(base, 'POST', '/people', { name });
+  if (r.status !== 201) throw new Error(`POST /people: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.credential;
+}
+
 /**
  * A socket.io client that joins a room and keeps a local copy of the state from patches. It sends
  * its credential (given, or minted by its first join) in the handshake, like the browser.

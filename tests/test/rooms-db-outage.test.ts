@@ -103,11 +103,13 @@ describe('database outage', () => {
       .emitWithAck('room:admin', { type: 'role', userId: c.userId, role: 'viewer' })) as { ok: boolean };
     expect(demote.ok).toBe(true);
     // saving and creating rooms need the database: a clear 503, not a 500 or a hang
-    const save = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
-      roomId,
-      token: created.body.tokens.editor,
-      author: 'Ann',
-    });
+    const save = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId, token: created.body.tokens.editor },
+      a.credential,
+    );
     expect(save.status).toBe(503);
     expect(save.body.error.code).toBe('unavailable');
     expect(save.body.error.message).toMatch(/database/);
@@ -143,7 +145,7 @@ describe('database outage', () => {
     for (const v of acked) expect(versions.has(v), `activity of version ${v}`).toBe(true);
     // the refused save left nothing behind; a save now works
     expect((await query<{ n: string }>('SELECT count(*)::text AS n FROM "GalleryItem"'))[0]!.n).toBe('0');
-    const ok = await api(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor, author: 'Ann' });
+    const ok = await api(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor }, a.credential);
     expect(ok.status).toBe(201);
   }, 90_000);
 });

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Member } from '@ppgn/shared';
-import { api, startTestEngine, TestClient } from '../support/engine';
+import { api, person, startTestEngine, TestClient } from '../support/engine';
 import { tempDir } from '../support/procs';
 import { TcpProxy } from '../support/proxy';
 
@@ -17,7 +17,10 @@ const client = (opts: { credential?: string; reconnection?: boolean; base?: stri
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
+  ]);
 
 interface Created {
   id: string;
@@ -29,7 +32,11 @@ async function createRoom(base = t.base, body: object = {}): Promise<Created> {
   expect(res.status).toBe(201);
   return res.body;
 }
-const cond = (id: string, label = 'cat') => ({ type: 'condition.add', id, target: { kind: 'class', condition: 'class', labels: [label] } });
+const cond = (id: string, label = 'cat') => ({
+  type: 'condition.add',
+  id,
+  target: { kind: 'class', condition: 'class', labels: [label] },
+});
 const admin = (c: TestClient, a: object) => c.socket.timeout(5000).emitWithAck('room:admin', a as never);
 
 beforeAll(async () => {
@@ -58,7 +65,9 @@ describe('server-issued identity', () => {
     expect(second).toMatchObject({ ok: true, userId: first.userId });
     expect(second.ok && second.credential).toBeUndefined();
     // one member for the person, however many connections
-    expect(t.engine.manager.members(t.engine.manager.get(room.id)).filter((m) => m.userId === first.userId)).toHaveLength(1);
+    expect(
+      t.engine.manager.members(t.engine.manager.get(room.id)).filter((m) => m.userId === first.userId),
+    ).toHaveLength(1);
     // a made-up credential is a new person
     const forged = client({ credential: 'x'.repeat(43) });
     const third = await forged.join(room.id, room.tokens.editor, 'Ann');
@@ -82,8 +91,14 @@ describe('server-issued identity', () => {
     expect(mallory2.userId).not.toBe(owner.userId);
     for (const m of [mallory, mallory2]) {
       expect(await m.intent({ type: 'undo' })).toEqual({ ok: false, error: 'nothing of yours to undo' });
-      expect(await admin(m, { type: 'kick', userId: owner.userId })).toEqual({ ok: false, error: 'only the owner can manage people' });
-      expect(await admin(m, { type: 'role', userId: m.userId, role: 'editor' })).toEqual({ ok: false, error: 'only the owner can manage people' });
+      expect(await admin(m, { type: 'kick', userId: owner.userId })).toEqual({
+        ok: false,
+        error: 'only the owner can manage people',
+      });
+      expect(await admin(m, { type: 'role', userId: m.userId, role: 'editor' })).toEqual({
+        ok: false,
+        error: 'only the owner can manage people',
+      });
     }
     // what mallory adds is hers, not the owner's
     expect(await mallory.intent(cond('hers', 'dog'))).toMatchObject({ ok: true });
@@ -112,12 +127,19 @@ describe('server-issued identity', () => {
       const res = await w.join(room.id, room.tokens.viewer, 'Olga', { userId: claimed });
       expect(res).toMatchObject({ ok: true, role: 'viewer' });
       expect(w.userId).not.toBe(claimed);
-      expect(await w.intent({ type: 'run.set', running: true })).toEqual({ ok: false, error: 'viewers cannot steer this room' });
+      expect(await w.intent({ type: 'run.set', running: true })).toEqual({
+        ok: false,
+        error: 'viewers cannot steer this room',
+      });
     }
     expect(t.engine.manager.get(room.id).model.state.running).toBe(false);
     // the grant is Vic's, on any connection that proves to be Vic
     const vic2 = client({ credential: vic.credential });
-    expect(await vic2.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({ ok: true, role: 'editor', userId: vic.userId });
+    expect(await vic2.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({
+      ok: true,
+      role: 'editor',
+      userId: vic.userId,
+    });
   });
 
   it('HTTP writes use the same credential: grants and kicks apply, a bad credential is refused', async () => {
@@ -130,29 +152,186 @@ describe('server-issued identity', () => {
     const ed = client();
     await ed.join(room.id, room.tokens.editor, 'Ed');
     const save = (token: string, credential?: string) =>
-      api<{ id?: string; error?: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token, author: 'Vic' }, credential);
+      api<{ id?: string; error?: { code: string; message: string } }>(
+        t.base,
+        'POST',
+        '/gallery',
+        { roomId: room.id, token, author: 'Vic' },
+        credential,
+      );
     expect((await save(room.tokens.viewer, vic.credential)).status).toBe(403);
     expect(await admin(owner, { type: 'role', userId: vic.userId, role: 'editor' })).toMatchObject({ ok: true });
     expect((await save(room.tokens.viewer, vic.credential)).status).toBe(201);
-    // the viewer link alone (no credential, or someone else's id in the body) is still a viewer's
-    expect((await save(room.tokens.viewer)).status).toBe(403);
-    expect((await api(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.viewer, author: 'Vic', userId: vic.userId })).status).toBe(403);
+    // a link alone (no credential, or someone else's id in the body) writes nothing: every write needs a person
+    expect(await save(room.tokens.viewer)).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+    expect(
+      (
+        await api(t.base, 'POST', '/gallery', {
+          roomId: room.id,
+          token: room.tokens.editor,
+          author: 'Vic',
+          userId: vic.userId,
+        })
+      ).status,
+    ).toBe(401);
     // a kicked editor cannot save or fork with their credential, even with the editor link
     expect((await save(room.tokens.editor, ed.credential)).status).toBe(201);
     expect(await admin(owner, { type: 'kick', userId: ed.userId })).toMatchObject({ ok: true });
     const refused = await save(room.tokens.editor, ed.credential);
-    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'forbidden', message: 'you were removed from this room' } } });
-    const fork = await api<{ error: { message: string } }>(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, author: 'Ed' }, ed.credential);
+    expect(refused).toMatchObject({
+      status: 403,
+      body: { error: { code: 'forbidden', message: 'you were removed from this room' } },
+    });
+    const fork = await api<{ error: { message: string } }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/fork`,
+      { token: room.tokens.editor, author: 'Ed' },
+      ed.credential,
+    );
     expect(fork.status).toBe(403);
     const forged = await save(room.tokens.editor, 'y'.repeat(43));
     expect(forged).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
   });
 
+  it('a removed editor cannot write over HTTP without a credential, and once the owner replaces the links their old one admits no one new', async () => {
+    const room = await createRoom(t.base, { running: false });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const ed = client();
+    await ed.join(room.id, room.tokens.editor, 'Ed');
+    const stays = client();
+    await stays.join(room.id, room.tokens.editor, 'Stan');
+    expect(await admin(owner, { type: 'kick', userId: ed.userId })).toMatchObject({ ok: true });
+    const png = (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.viewer}`)).body;
+    const imagePng = Buffer.from(png).toString('base64');
+    // every HTTP write needs a credential: leaving the header out is no way around the removal
+    const noCredential = [
+      await api<{ error: { code: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, {
+        token: room.tokens.editor,
+        author: 'Ed',
+        imagePng,
+      }),
+      await api<{ error: { code: string } }>(t.base, 'POST', '/gallery', {
+        roomId: room.id,
+        token: room.tokens.editor,
+        author: 'Olga',
+      }),
+      await api<{ error: { code: string } }>(t.base, 'POST', `/rooms/${room.id}/fork`, {
+        token: room.tokens.editor,
+        author: 'Olga',
+      }),
+    ];
+    for (const r of noCredential)
+      expect(r).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+    const withTheirs = await api(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/image`,
+      { token: room.tokens.editor, imagePng },
+      ed.credential,
+    );
+    expect(withTheirs.status).toBe(403);
+    // as a new person the old link still lets them in (a link is the invitation) — until the owner replaces it
+    const again = client();
+    expect(await again.join(room.id, room.tokens.editor, 'Ed again')).toMatchObject({ ok: true, role: 'editor' });
+    again.close();
+    const notOwner = await api(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/links`,
+      { token: room.tokens.editor },
+      stays.credential,
+    );
+    expect(notOwner.status).toBe(403);
+    const replaced = await api<{
+      tokens: { owner: string; editor: string; viewer: string };
+      links: { editor: string };
+    }>(t.base, 'POST', `/rooms/${room.id}/links`, { token: room.tokens.owner }, owner.credential);
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.tokens.owner).toBe(room.tokens.owner);
+    expect(replaced.body.tokens.editor).not.toBe(room.tokens.editor);
+    expect(replaced.body.tokens.viewer).not.toBe(room.tokens.viewer);
+    expect(replaced.body.links.editor).toBe(`/room/${room.id}?t=${replaced.body.tokens.editor}`);
+    const locked = client();
+    expect(await locked.join(room.id, room.tokens.editor, 'Ed 3')).toMatchObject({
+      ok: false,
+      code: 'forbidden',
+      error: 'this link is not valid for the room',
+    });
+    expect(await locked.join(room.id, room.tokens.viewer, 'Ed 3')).toMatchObject({ ok: false, code: 'forbidden' });
+    // who was in the room keeps their place: steering now, and again after a reload with the old link
+    expect(await stays.intent(cond('still-here'))).toMatchObject({ ok: true });
+    stays.close();
+    const reloaded = client({ credential: stays.credential });
+    expect(await reloaded.join(room.id, room.tokens.editor, 'Stan')).toMatchObject({
+      ok: true,
+      role: 'editor',
+      userId: stays.userId,
+    });
+    expect(
+      (await api(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor }, stays.credential)).status,
+    ).toBe(201);
+    // the new link works for someone new; the replacement survives in the database
+    const fresh = client();
+    expect(await fresh.join(room.id, replaced.body.tokens.editor, 'Nia')).toMatchObject({ ok: true, role: 'editor' });
+    const row = await t.engine.db.prisma.room.findUnique({
+      where: { id: room.id },
+      select: { editorToken: true, viewerToken: true },
+    });
+    expect(row).toEqual({ editorToken: replaced.body.tokens.editor, viewerToken: replaced.body.tokens.viewer });
+  });
+
+  it('publishing binds the author to the credential: mixes need one, and the name shown is the person’s, not the one sent', async () => {
+    const room = await createRoom(t.base, { running: false });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const save = await api<{ id: string; author: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.owner, author: 'alice' },
+      owner.credential,
+    );
+    expect(save.body.author).toBe('Olga');
+    const mixBody = { a: save.body.id, b: save.body.id, t: 0.5, author: 'alice', title: 'OFFICIAL: studio closes' };
+    const anonymous = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery/mix', mixBody);
+    expect(anonymous).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+    expect((await api(t.base, 'POST', '/gallery/mix', mixBody, 'z'.repeat(43))).status).toBe(403);
+    const mia = await person(t.base, 'Mia');
+    const mixed = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery/mix', mixBody, mia);
+    expect(mixed.status).toBe(201);
+    expect(mixed.body.author).toBe('Mia');
+    const rows = await t.engine.db.prisma.galleryItem.findMany({
+      where: { id: { in: [save.body.id, mixed.body.id] } },
+      select: { id: true, authorId: true },
+    });
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.authorId]))).toEqual({
+      [save.body.id]: owner.userId,
+      [mixed.body.id]: expect.stringMatching(/^p/),
+    });
+    // a name given later (joining a room as someone else) is what their next item shows
+    const miaInRoom = client({ credential: mia });
+    await miaInRoom.join(room.id, room.tokens.editor, 'Mia B');
+    for (let i = 0; i < 50 && (await t.engine.db.prisma.person.count({ where: { name: 'Mia B' } })) === 0; i++)
+      await sleep(100);
+    const later = await api<{ author: string }>(t.base, 'POST', '/gallery/mix', mixBody, mia);
+    expect(later.body.author).toBe('Mia B');
+  });
+
   it('join errors carry codes: not_found, forbidden, invalid', async () => {
     const room = await createRoom();
     const c = client();
-    expect(await c.join('no-such-room', room.tokens.owner, 'X')).toEqual({ ok: false, code: 'not_found', error: 'no room "no-such-room"' });
-    expect(await c.join(room.id, 'not-a-token', 'X')).toEqual({ ok: false, code: 'forbidden', error: 'this link is not valid for the room' });
+    expect(await c.join('no-such-room', room.tokens.owner, 'X')).toEqual({
+      ok: false,
+      code: 'not_found',
+      error: 'no room "no-such-room"',
+    });
+    expect(await c.join(room.id, 'not-a-token', 'X')).toEqual({
+      ok: false,
+      code: 'forbidden',
+      error: 'this link is not valid for the room',
+    });
     expect(await c.join(room.id, room.tokens.owner, '')).toMatchObject({ ok: false, code: 'invalid' });
   });
 });
@@ -190,8 +369,16 @@ describe('bans and grants survive an engine restart', () => {
       const ed2 = new TestClient(e.base, { credential: ed.credential });
       const vic2 = new TestClient(e.base, { credential: vic.credential });
       local.push(ed2, vic2);
-      expect(await ed2.join(room.id, room.tokens.editor, 'Not Ed')).toEqual({ ok: false, code: 'forbidden', error: 'you were removed from this room' });
-      expect(await vic2.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({ ok: true, role: 'editor', userId: vic.userId });
+      expect(await ed2.join(room.id, room.tokens.editor, 'Not Ed')).toEqual({
+        ok: false,
+        code: 'forbidden',
+        error: 'you were removed from this room',
+      });
+      expect(await vic2.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({
+        ok: true,
+        role: 'editor',
+        userId: vic.userId,
+      });
       expect(await vic2.intent(cond('after-restart'))).toMatchObject({ ok: true });
     } finally {
       for (const c of local) c.close();
@@ -220,7 +407,11 @@ describe('a dropped connection', () => {
     expect(await p.join(room.id, room.tokens.editor, 'Pat')).toMatchObject({ ok: true });
     expect(await p.intent(cond('pats'))).toMatchObject({ ok: true });
     p.socket.emit('room:presence', { cursor: [0.25, 0.5] });
-    await owner.waitFor(() => lists.at(-1)?.some((m) => m.userId === p.userId && m.cursor?.[0] === 0.25) ?? false, 5000, 'presence');
+    await owner.waitFor(
+      () => lists.at(-1)?.some((m) => m.userId === p.userId && m.cursor?.[0] === 0.25) ?? false,
+      5000,
+      'presence',
+    );
     const connects: boolean[] = [];
     p.socket.on('connect', () => connects.push(p.socket.recovered));
     const before = lists.length;
@@ -229,7 +420,11 @@ describe('a dropped connection', () => {
     proxy.refuse = true;
     proxy.cut();
     const t0 = Date.now();
-    await owner.waitFor(() => lists.slice(before).some((l) => l.some((m) => m.userId === p.userId && m.away)), 5000, 'Pat shown as away');
+    await owner.waitFor(
+      () => lists.slice(before).some((l) => l.some((m) => m.userId === p.userId && m.away)),
+      5000,
+      'Pat shown as away',
+    );
     await sleep(800);
     proxy.refuse = false;
     await p.waitFor(() => connects.length > 0 && p.socket.connected, 5000, 'the reconnect');
@@ -238,7 +433,11 @@ describe('a dropped connection', () => {
     await owner.waitFor(() => lists.at(-1)!.some((m) => m.userId === p.userId && !m.away), 5000, 'Pat back');
 
     expect(p.joinsSent).toBe(1);
-    for (const l of lists.slice(before)) expect(l.filter((m) => m.userId === p.userId), 'Pat in every members list, once').toHaveLength(1);
+    for (const l of lists.slice(before))
+      expect(
+        l.filter((m) => m.userId === p.userId),
+        'Pat in every members list, once',
+      ).toHaveLength(1);
     const members = t.engine.manager.members(t.engine.manager.get(room.id));
     expect(members.map((m) => m.userId).sort()).toEqual([owner.userId, p.userId].sort());
     // the same person, role and undo stack: Pat's undo removes Pat's condition
@@ -257,7 +456,11 @@ describe('a dropped connection', () => {
     const seen = q.state!.version;
     await owner.intent({ type: 'params.set', params: { eps1: 0.2 } });
     proxy.cut();
-    await owner.waitFor(() => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === q.userId && m.away), 5000, 'Quinn away');
+    await owner.waitFor(
+      () => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === q.userId && m.away),
+      5000,
+      'Quinn away',
+    );
     // a fresh connection (no session to recover) with Quinn's credential
     const q2 = client({ base: via, credential: q.credential });
     q2.state = structuredClone(q.state);
@@ -265,7 +468,9 @@ describe('a dropped connection', () => {
     expect(res).toMatchObject({ ok: true, userId: q.userId, role: 'editor', state: null });
     expect(res.ok && res.credential).toBeUndefined();
     expect(res.ok && res.patches.map((x) => x.version)).toEqual([seen + 1]);
-    expect(res.ok && res.members.filter((m) => m.userId === q.userId)).toEqual([expect.objectContaining({ userId: q.userId, name: 'Quinn' })]);
+    expect(res.ok && res.members.filter((m) => m.userId === q.userId)).toEqual([
+      expect.objectContaining({ userId: q.userId, name: 'Quinn' }),
+    ]);
     expect(res.ok && res.members.find((m) => m.userId === q.userId)!.away).toBeUndefined();
     expect(t.engine.manager.members(t.engine.manager.get(room.id))).toHaveLength(2);
     expect(await q2.intent({ type: 'undo' })).toMatchObject({ ok: true });
@@ -279,7 +484,9 @@ describe('a dropped connection', () => {
     const s = client({ base: via, reconnection: true });
     await s.join(room.id, room.tokens.editor, 'Sam');
     const samId = s.userId;
-    const refused = new Promise<{ message: string; data?: { code?: string } }>((res) => s.socket.once('connect_error', res as never));
+    const refused = new Promise<{ message: string; data?: { code?: string } }>((res) =>
+      s.socket.once('connect_error', res as never),
+    );
     // the same session id and offset, but the handshake now proves someone else
     s.credential = owner.credential;
     proxy.cut();
@@ -303,7 +510,11 @@ describe('a dropped connection', () => {
     const kicked = new Promise<{ reason: string }>((res) => r.socket.once('room:kicked', res));
     proxy.refuse = true;
     proxy.cut();
-    await owner.waitFor(() => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === r.userId && m.away), 5000, 'Rae away');
+    await owner.waitFor(
+      () => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === r.userId && m.away),
+      5000,
+      'Rae away',
+    );
     expect(await admin(owner, { type: 'kick', userId: r.userId })).toMatchObject({ ok: true });
     proxy.refuse = false;
     expect((await within(kicked, 10_000, 'the kick notice')).reason).toMatch(/removed/);

@@ -2,7 +2,7 @@
 // quarantined while the other rooms keep going. Real engine, real Postgres, socket.io clients.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '@ppgn/shared';
-import { api, startTestEngine, TestClient } from '../support/engine';
+import { api, person, startTestEngine, TestClient } from '../support/engine';
 
 const IDLE_MS = 500;
 const WINDOW_MS = 5000;
@@ -22,14 +22,22 @@ interface Created {
 
 async function createRoom(body: object = {}): Promise<Created> {
   const conditions = [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }];
-  const res = await api<Created>(t.base, 'POST', '/rooms', { author: 'tester', params: { fps: 30 }, conditions, ...body });
+  const res = await api<Created>(t.base, 'POST', '/rooms', {
+    author: 'tester',
+    params: { fps: 30 },
+    conditions,
+    ...body,
+  });
   expect(res.status).toBe(201);
   return res.body;
 }
 const stepOf = (id: string) => t.engine.manager.get(id).chain.step;
 
 beforeAll(async () => {
-  t = await startTestEngine('trust', { idleMs: IDLE_MS, httpLimits: { windowMs: WINDOW_MS, rooms: 5, saves: 2, stars: 3, renders: 4 } });
+  t = await startTestEngine('trust', {
+    idleMs: IDLE_MS,
+    httpLimits: { windowMs: WINDOW_MS, rooms: 5, saves: 2, stars: 3, renders: 4 },
+  });
 });
 afterAll(async () => {
   for (const c of clients) c.close();
@@ -38,21 +46,43 @@ afterAll(async () => {
 
 describe('HTTP rate limits', () => {
   it('answers 429 with a JSON error past the limit, per kind of request, and lets normal use through', async () => {
-    const burst = await Promise.all(Array.from({ length: 8 }, () => api<{ id?: string; error?: { code: string; message: string } }>(t.base, 'POST', '/rooms', { author: 'burst', running: false })));
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        api<{ id?: string; error?: { code: string; message: string } }>(t.base, 'POST', '/rooms', {
+          author: 'burst',
+          running: false,
+        }),
+      ),
+    );
     const statuses = burst.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 429, 429]);
-    expect(burst.find((r) => r.status === 429)!.body).toEqual({ error: { code: 'rate_limited', message: 'too many new rooms from this address (at most 5 per 5 s); try again shortly' } });
+    expect(burst.find((r) => r.status === 429)!.body).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: 'too many new rooms from this address (at most 5 per 5 s); try again shortly',
+      },
+    });
     // other routes have their own budgets, and reads are not limited
     expect((await api(t.base, 'GET', '/health')).status).toBe(200);
     const room = burst.find((r) => r.status === 201)!.body as Created;
-    const save = () => api<{ id: string; error?: { code: string; message: string } }>(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.editor, author: 'burst' });
+    const burster = await person(t.base, 'burst');
+    const save = () =>
+      api<{ id: string; error?: { code: string; message: string } }>(
+        t.base,
+        'POST',
+        '/gallery',
+        { roomId: room.id, token: room.tokens.editor },
+        burster,
+      );
     const first = await save();
     expect(first.status).toBe(201);
     expect((await save()).status).toBe(201);
     const third = await save();
     expect(third.status).toBe(429);
     expect(third.body.error?.message).toMatch(/^too many gallery saves from this address/);
-    const stars = await Promise.all(Array.from({ length: 5 }, () => api(t.base, 'POST', `/gallery/${first.body.id}/star`, {})));
+    const stars = await Promise.all(
+      Array.from({ length: 5 }, () => api(t.base, 'POST', `/gallery/${first.body.id}/star`, {})),
+    );
     expect(stars.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429]);
     expect((await api<{ stars: number }>(t.base, 'GET', `/gallery/${first.body.id}`)).body.stars).toBe(3);
     // after the window, creating a room works again
@@ -67,14 +97,23 @@ describe('pictures rendered on request', () => {
     const owner = client();
     await owner.join(room.id, room.tokens.owner, 'Owner');
     await owner.waitFor(() => owner.frames.length >= 3, 20_000, 'frames');
-    const history = await api<{ steps: number[] }>(t.base, 'GET', `/rooms/${room.id}/history?token=${room.tokens.viewer}`);
+    const history = await api<{ steps: number[] }>(
+      t.base,
+      'GET',
+      `/rooms/${room.id}/history?token=${room.tokens.viewer}`,
+    );
     const step = history.body.steps[0] ?? 0;
     const frame = () => fetch(`${t.base}/rooms/${room.id}/history/${step}.png?token=${room.tokens.viewer}`);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await frame()).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
     const refused = await frame();
-    expect(await refused.json()).toEqual({ error: { code: 'rate_limited', message: 'too many rendered pictures from this address (at most 4 per 5 s); try again shortly' } });
+    expect(await refused.json()).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: 'too many rendered pictures from this address (at most 4 per 5 s); try again shortly',
+      },
+    });
     // unit previews: the first of each unit costs a chain; asking again for one already made does not count
     const packs = await api<{ id: string; conditions: { id: string; kind: string }[] }[]>(t.base, 'GET', '/packs');
     const units = packs.body[0]!.conditions.find((c) => c.kind === 'units')!;
@@ -122,7 +161,13 @@ describe('socket rate limits', () => {
     await a2.join(room.id, room.tokens.owner, 'Ann');
     expect(a2.userId).toBe(a.userId);
     const burst = (c: TestClient, n: number, from: number) =>
-      Promise.all(Array.from({ length: n }, (_, i) => c.intent({ type: 'params.set', params: { eps3: 0.2 + 0.001 * (from + i) } }) as Promise<{ ok: boolean }>));
+      Promise.all(
+        Array.from(
+          { length: n },
+          (_, i) =>
+            c.intent({ type: 'params.set', params: { eps3: 0.2 + 0.001 * (from + i) } }) as Promise<{ ok: boolean }>,
+        ),
+      );
     const [r1, r2] = await Promise.all([burst(a, LIMITS.intentsPerSecond, 0), burst(a2, LIMITS.intentsPerSecond, 100)]);
     const accepted = [...r1, ...r2].filter((r) => r.ok).length;
     // per connection, both bursts would pass in full (2 × the rate); per person about one rate's worth does
@@ -143,12 +188,20 @@ describe('socket limits for admin actions and joins', () => {
     const room = await createRoom();
     const owner = client();
     await owner.join(room.id, room.tokens.owner, 'Owner');
-    const admin = (a: object) => owner.socket.timeout(10_000).emitWithAck('room:admin', a as never) as Promise<{ ok: boolean; error?: string }>;
+    const admin = (a: object) =>
+      owner.socket.timeout(10_000).emitWithAck('room:admin', a as never) as Promise<{ ok: boolean; error?: string }>;
     // a 1.9 MB user id was stored in the room's roles (and written to Postgres) before
-    expect(await admin({ type: 'role', userId: 'x'.repeat(1_900_000), role: 'viewer' })).toEqual({ ok: false, error: 'userId: user ids are at most 64 characters' });
+    expect(await admin({ type: 'role', userId: 'x'.repeat(1_900_000), role: 'viewer' })).toEqual({
+      ok: false,
+      error: 'userId: user ids are at most 64 characters',
+    });
     await sleep(1100);
     // grants share the budget of changes: a burst past it is refused
-    const grants = await Promise.all(Array.from({ length: 3 * LIMITS.intentsPerSecond }, (_, i) => admin({ type: 'role', userId: `p${String(i).padStart(16, '0')}`, role: 'viewer' })));
+    const grants = await Promise.all(
+      Array.from({ length: 3 * LIMITS.intentsPerSecond }, (_, i) =>
+        admin({ type: 'role', userId: `p${String(i).padStart(16, '0')}`, role: 'viewer' }),
+      ),
+    );
     const refused = grants.filter((g) => !g.ok);
     expect(refused.length).toBeGreaterThanOrEqual(LIMITS.intentsPerSecond);
     expect(refused[0]!.error).toBe('too many changes per second; slow down');
@@ -158,7 +211,15 @@ describe('socket limits for admin actions and joins', () => {
     await sleep(1100);
     const rejoins: { ok: boolean; code?: string; error?: string }[] = [];
     for (let i = 0; i < 20; i++)
-      rejoins.push(await (viewer.socket.timeout(10_000).emitWithAck('room:join', { roomId: room.id, token: room.tokens.viewer, name: 'Vic' } as never) as Promise<{ ok: boolean; code?: string; error?: string }>));
+      rejoins.push(
+        await (viewer.socket
+          .timeout(10_000)
+          .emitWithAck('room:join', { roomId: room.id, token: room.tokens.viewer, name: 'Vic' } as never) as Promise<{
+          ok: boolean;
+          code?: string;
+          error?: string;
+        }>),
+      );
     const limited = rejoins.filter((r) => !r.ok && r.code === 'rate_limited');
     expect(limited.length).toBeGreaterThanOrEqual(15);
     expect(limited[0]!.error).toBe('too many joins on this connection; wait a moment and join again');
@@ -180,12 +241,18 @@ describe('a chain that throws', () => {
     // break the bad room's chain (a code of the wrong size makes the sampler throw)
     await t.engine.manager.setCode(bad.id, new Float32Array(3));
     await b.waitFor(() => b.errors.length > 0, 10_000, 'the chain error');
-    expect(b.errors[0]).toMatch(/^the sampler failed on this room and paused it: chain .* has a code of the wrong size \(expected 16\); change a condition/);
+    expect(b.errors[0]).toMatch(
+      /^the sampler failed on this room and paused it: chain .* has a code of the wrong size \(expected 16\); change a condition/,
+    );
     expect(g.errors).toEqual([]);
     const badStep = stepOf(bad.id);
     const goodStep = stepOf(good.id);
     const goodFrames = g.frames.length;
-    await g.waitFor(() => stepOf(good.id) > goodStep + 5 && g.frames.length > goodFrames + 5, 30_000, 'the good room to keep going');
+    await g.waitFor(
+      () => stepOf(good.id) > goodStep + 5 && g.frames.length > goodFrames + 5,
+      30_000,
+      'the good room to keep going',
+    );
     expect(stepOf(bad.id)).toBe(badStep);
     // someone joining later is told too
     const late = client();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { encodePng } from '../../packages/ppgn/src/image';
-import { api, startTestEngine, TestClient } from '../support/engine';
+import { api, person, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 const clients: TestClient[] = [];
@@ -304,11 +304,13 @@ describe('gallery', () => {
     expect(await a.intent({ type: 'mask.stroke', stroke })).toMatchObject({ ok: true });
     expect(await a.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
     await a.waitFor(() => a.state?.context !== null && a.state!.strokes.length === 1, 10_000, 'mask and context');
-    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.editor,
-      author: 'Ann',
-    });
+    const saved = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, author: 'Ann' },
+      a.credential,
+    );
     expect(saved.status).toBe(201);
     const item = await api<{
       recipe: {
@@ -342,11 +344,13 @@ describe('gallery', () => {
     expect(sha(new Uint8Array(b.frames[0]!.image))).toBe(sha(itemPng));
     // its context pixels are the saved ones: a save from the remix carries the same context image, and
     // files itself under the original without the browser saying so (lineage is kept on the room)
-    const child = await api<{ id: string; parentId: string | null }>(t.base, 'POST', '/gallery', {
-      roomId: remix.body.id,
-      token: remix.body.tokens.owner,
-      author: 'Ben',
-    });
+    const child = await api<{ id: string; parentId: string | null }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: remix.body.id, token: remix.body.tokens.owner },
+      await person(t.base, 'Ben'),
+    );
     expect(child.body.parentId).toBe(saved.body.id);
     const childContext = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${child.body.id}/context.png`);
     expect(sha(new Uint8Array(childContext.body))).toBe(sha(new Uint8Array(contextPng.body)));
@@ -360,11 +364,13 @@ describe('gallery', () => {
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 2, 20_000, 'frames');
     const contextNow = async () => {
-      const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
-        roomId: room.id,
-        token: room.tokens.owner,
-        author: 'Ann',
-      });
+      const saved = await api<{ id: string }>(
+        t.base,
+        'POST',
+        '/gallery',
+        { roomId: room.id, token: room.tokens.owner },
+        a.credential,
+      );
       expect(saved.status).toBe(201);
       return sha(new Uint8Array((await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`)).body));
     };
@@ -404,11 +410,13 @@ describe('gallery', () => {
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 1, 20_000, 'frames');
-    const saved = await api<{ id: string }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.owner,
-      author: 'Ann',
-    });
+    const saved = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.owner },
+      a.credential,
+    );
     const res = await api<{ error: { code: string } }>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
@@ -424,11 +432,13 @@ describe('gallery', () => {
     const data = new Float32Array(N * N * 3).fill(1);
     for (let i = 0; i < N * N; i++) if (i % N < N / 2) data[i * 3 + 2] = 0;
     const before = a.frames.length;
-    const res = await api<{ version: number }>(t.base, 'POST', `/rooms/${room.id}/image`, {
-      token: room.tokens.owner,
-      author: 'Ann',
-      imagePng: Buffer.from(encodePng({ shape: [N, N, 3], data })).toString('base64'),
-    });
+    const res = await api<{ version: number }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/image`,
+      { token: room.tokens.owner, imagePng: Buffer.from(encodePng({ shape: [N, N, 3], data })).toString('base64') },
+      a.credential,
+    );
     expect(res.status).toBe(200);
     await a.waitFor(() => a.frames.length > before, 10_000, 'a frame of the new start');
     const f = a.frames.at(-1)!;
@@ -486,23 +496,23 @@ describe('gallery', () => {
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
-    const saved = await api<{ id: string; classLabel: string; author: string }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.editor,
-      author: 'Ann',
-      title: 'Good dog',
-      idempotencyKey: 'save-click-0001',
-    });
+    const saved = await api<{ id: string; classLabel: string; author: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, title: 'Good dog', idempotencyKey: 'save-click-0001' },
+      a.credential,
+    );
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ classLabel: 'dog', author: 'Ann' });
     // a double click sends the same key: the same item comes back, no duplicate
-    const again = await api<{ id: string }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.editor,
-      author: 'Ann',
-      title: 'Good dog',
-      idempotencyKey: 'save-click-0001',
-    });
+    const again = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, title: 'Good dog', idempotencyKey: 'save-click-0001' },
+      a.credential,
+    );
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(saved.body.id);
     const remix = await api<{ id: string; tokens: { owner: string } }>(
@@ -519,19 +529,22 @@ describe('gallery', () => {
         .body,
     );
     expect(sha(roomPng)).toBe(sha(itemPng));
-    const child = await api<{ id: string }>(t.base, 'POST', '/gallery', {
-      roomId: remix.body.id,
-      token: remix.body.tokens.owner,
-      author: 'Ben',
-      parentId: saved.body.id,
-    });
-    const mix = await api<{ id: string; parentId: string; mixParentId: string }>(t.base, 'POST', '/gallery/mix', {
-      a: child.body.id,
-      b: saved.body.id,
-      t: 0.3,
-      author: 'Cy',
-    });
+    const child = await api<{ id: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: remix.body.id, token: remix.body.tokens.owner, parentId: saved.body.id },
+      await person(t.base, 'Ben'),
+    );
+    const mix = await api<{ id: string; parentId: string; mixParentId: string; author: string }>(
+      t.base,
+      'POST',
+      '/gallery/mix',
+      { a: child.body.id, b: saved.body.id, t: 0.3 },
+      await person(t.base, 'Cy'),
+    );
     expect(mix.status).toBe(201);
+    expect(mix.body.author).toBe('Cy');
     const lineage = await api<{ ancestors: { id: string }[]; children: { id: string }[] }>(
       t.base,
       'GET',
@@ -575,7 +588,8 @@ describe('gallery', () => {
     const byClass = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?class=dog&author=Ann');
     expect(byClass.body.items.map((x) => x.id)).toEqual([saved.body.id]);
     // ?starred=true narrows to starred items; ?starred=false does not (it read as true before)
-    const ids = async (q: string) => (await api<{ items: { id: string }[] }>(t.base, 'GET', `/gallery?limit=100${q}`)).body.items.map((x) => x.id);
+    const ids = async (q: string) =>
+      (await api<{ items: { id: string }[] }>(t.base, 'GET', `/gallery?limit=100${q}`)).body.items.map((x) => x.id);
     expect(await ids('&starred=true')).toContain(saved.body.id);
     expect(await ids('&starred=true')).not.toContain(child.body.id);
     expect((await ids('&starred=false')).sort()).toEqual((await ids('')).sort());
@@ -598,17 +612,20 @@ describe('gallery', () => {
     await a.waitFor(() => a.frames.some((f) => f.step >= 12), 20_000, 'frames');
     const hist = await api<{ steps: number[] }>(t.base, 'GET', `/rooms/${room.id}/history?token=${room.tokens.viewer}`);
     expect(hist.body.steps).toEqual(expect.arrayContaining([5, 10]));
-    const fork = await api<{ id: string }>(t.base, 'POST', `/rooms/${room.id}/fork`, {
-      token: room.tokens.editor,
-      step: 5,
-      author: 'A',
-    });
+    const fork = await api<{ id: string }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/fork`,
+      { token: room.tokens.editor, step: 5 },
+      a.credential,
+    );
     expect(fork.status).toBe(201);
     const gif = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/export.gif?token=${room.tokens.viewer}`);
     expect(gif.status).toBe(200);
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
     expect(
-      (await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3, author: 'A' })).status,
+      (await api(t.base, 'POST', `/rooms/${room.id}/fork`, { token: room.tokens.editor, step: 3 }, a.credential))
+        .status,
     ).toBe(400);
   });
 });
@@ -645,11 +662,13 @@ describe('start from an image', () => {
     );
     expect(sha(frameA)).not.toBe(sha(frameB0));
     // the same upload into room b puts its chain at the same code: same frame as room a
-    const up = await api<{ ok: boolean }>(t.base, 'POST', `/rooms/${b.body.id}/image`, {
-      token: b.body.tokens.owner,
-      author: 'u',
-      imagePng: png,
-    });
+    const up = await api<{ ok: boolean }>(
+      t.base,
+      'POST',
+      `/rooms/${b.body.id}/image`,
+      { token: b.body.tokens.owner, imagePng: png },
+      await person(t.base, 'u'),
+    );
     expect(up.status).toBe(200);
     const frameB1 = new Uint8Array(
       (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${b.body.id}/frame.png?token=${b.body.tokens.owner}`)).body,
@@ -683,7 +702,8 @@ describe('start from an image', () => {
       t.base,
       'POST',
       `/rooms/${a.body.id}/image`,
-      { token: a.body.tokens.viewer, author: 'v', imagePng: png },
+      { token: a.body.tokens.viewer, imagePng: png },
+      await person(t.base, 'v'),
     );
     expect(viewerUpload.status).toBe(403);
     expect(viewerUpload.body.error.message).toBe('viewers cannot steer this room');
@@ -700,14 +720,18 @@ describe('start from an image', () => {
     const createMs = performance.now() - t0;
     expect(created.status).toBe(413);
     // pictures for a 16×16 pack may declare up to 512 pixels a side (8× the pack, at least 512)
-    expect(created.body.error.message).toBe('image is 20000×20000 pixels; the limit is 512 pixels a side and 0.3 megapixels');
+    expect(created.body.error.message).toBe(
+      'image is 20000×20000 pixels; the limit is 512 pixels a side and 0.3 megapixels',
+    );
     const room = await createRoom({ running: false });
     t0 = performance.now();
-    const up = await api<{ error: { code: string; message: string } }>(t.base, 'POST', `/rooms/${room.id}/image`, {
-      token: room.tokens.owner,
-      author: 'u',
-      imagePng: bomb,
-    });
+    const up = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/image`,
+      { token: room.tokens.owner, imagePng: bomb },
+      await person(t.base, 'u'),
+    );
     const uploadMs = performance.now() - t0;
     expect(up.status).toBe(413);
     expect(up.body.error.message).toMatch(/^image is 20000×20000 pixels/);
@@ -727,11 +751,19 @@ describe('start from an image', () => {
     const tiny = pngBomb(4096, 4096);
     expect(tiny.byteLength).toBeLessThan(5000);
     expect(
-      await owner.intent({ type: 'condition.add', id: 'bomb2', target: { kind: 'image', png: tiny.toString('base64') } }),
+      await owner.intent({
+        type: 'condition.add',
+        id: 'bomb2',
+        target: { kind: 'image', png: tiny.toString('base64') },
+      }),
     ).toEqual({ ok: false, error: 'image is 4096×4096 pixels; the limit is 512 pixels a side and 0.3 megapixels' });
     // a picture within the limit still becomes a condition
-    const fine = encodePng({ shape: [300, 200, 3], data: new Float32Array(300 * 200 * 3).fill(0.5) }).toString('base64');
-    expect((await owner.intent({ type: 'condition.add', id: 'ok', target: { kind: 'image', png: fine } })).ok).toBe(true);
+    const fine = encodePng({ shape: [300, 200, 3], data: new Float32Array(300 * 200 * 3).fill(0.5) }).toString(
+      'base64',
+    );
+    expect((await owner.intent({ type: 'condition.add', id: 'ok', target: { kind: 'image', png: fine } })).ok).toBe(
+      true,
+    );
     const view = await api<{ state: { conditions: unknown[] } }>(
       t.base,
       'GET',
@@ -751,27 +783,34 @@ describe('roles over HTTP come from the token', () => {
     const viewer = client();
     await viewer.join(room.id, room.tokens.viewer, 'Olga', { userId: owner.userId });
     expect(viewer.userId).not.toBe(owner.userId);
-    const refused = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.viewer,
-      author: 'Olga',
-    });
+    const refused = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.viewer, author: 'Olga' },
+      viewer.credential,
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toBe('viewers cannot save to the gallery; ask the owner for an editor link');
     const mine = await api<{ items: { id: string }[] }>(t.base, 'GET', '/gallery?author=Olga');
     expect(mine.body.items).toEqual([]);
-    const saved = await api<{ id: string; author: string }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: room.tokens.editor,
-      author: 'Ed',
-    });
+    // the author is the person the credential proves (their name), whatever name is sent
+    const saved = await api<{ id: string; author: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.editor, author: 'Olga' },
+      await person(t.base, 'Ed'),
+    );
     expect(saved.status).toBe(201);
     expect(saved.body.author).toBe('Ed');
-    const bad = await api<{ error: { code: string; message: string } }>(t.base, 'POST', '/gallery', {
-      roomId: room.id,
-      token: 'nope',
-      author: 'Olga',
-    });
+    const bad = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: 'nope', author: 'Olga' },
+      owner.credential,
+    );
     expect(bad.status).toBe(403);
     expect(bad.body.error.message).toBe('this link is not valid for the room');
   });

@@ -13,6 +13,8 @@ export interface NewItem {
   title: string;
   packId: string;
   author: string;
+  /** the publishing person (their credential's id) */
+  authorId?: string | null;
   image: Uint8Array;
   h: Float32Array;
   recipe: Recipe;
@@ -112,7 +114,8 @@ export class Gallery {
   }
 
   private async create(item: NewItem, idempotencyKey: string | null): Promise<ItemSummary> {
-    if (item.parentId && !(await this.exists(item.parentId))) throw new RoomError(`no gallery item "${item.parentId}"`, 'not_found');
+    if (item.parentId && !(await this.exists(item.parentId)))
+      throw new RoomError(`no gallery item "${item.parentId}"`, 'not_found');
     const { classLabel, keywords } = labelsOf(item.recipe.conditions);
     const row = await this.prisma.galleryItem.create({
       data: {
@@ -122,6 +125,7 @@ export class Gallery {
         title: item.title,
         packId: item.packId,
         author: item.author,
+        authorId: item.authorId ?? null,
         image: Uint8Array.from(item.image),
         h: floatsToBytes(item.h),
         recipe: item.recipe as object,
@@ -192,7 +196,14 @@ export class Gallery {
   }
 
   /** What a remix or mix starts from: the code h, the item with its recipe, its context image and its frame. */
-  async code(id: string): Promise<{ h: Float32Array; item: ItemSummary & { recipe: Recipe }; contextPng: Uint8Array | null; image: Uint8Array }> {
+  async code(
+    id: string,
+  ): Promise<{
+    h: Float32Array;
+    item: ItemSummary & { recipe: Recipe };
+    contextPng: Uint8Array | null;
+    image: Uint8Array;
+  }> {
     const row = await this.prisma.galleryItem.findUnique({
       where: { id },
       select: { ...summarySelect, recipe: true, h: true, contextPng: true, image: true },
@@ -238,7 +249,10 @@ export class Gallery {
     const seen = new Set([id]);
     let frontier = [item.parentId, item.mixParentId].filter((x): x is string => !!x);
     while (frontier.length && ancestors.length < 50) {
-      const rows = await this.prisma.galleryItem.findMany({ where: { id: { in: frontier.filter((f) => !seen.has(f)) } }, select: summarySelect });
+      const rows = await this.prisma.galleryItem.findMany({
+        where: { id: { in: frontier.filter((f) => !seen.has(f)) } },
+        select: summarySelect,
+      });
       frontier = [];
       for (const r of rows) {
         seen.add(r.id);

@@ -15,6 +15,8 @@ const hash = (credential: string) => createHash('sha256').update(credential).dig
 export class Identities {
   /** verified credentials (hash → person id); rows never change, so a hit stays true */
   private cache = new Map<string, string>();
+  /** names this engine stored or read (person id → name), so that a repeated join writes nothing */
+  private names = new Map<string, string>();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -22,11 +24,12 @@ export class Identities {
   ) {}
 
   /** A new person and their credential (shown once; only its hash is stored). */
-  async mint(): Promise<{ person: Person; credential: string }> {
+  async mint(name?: string): Promise<{ person: Person; credential: string }> {
     const credential = randomBytes(32).toString('base64url');
     const id = `p${randomBytes(12).toString('base64url')}`;
     const secretHash = hash(credential);
-    await this.prisma.person.create({ data: { id, secretHash } });
+    await this.prisma.person.create({ data: { id, secretHash, ...(name ? { name } : {}) } });
+    if (name) this.names.set(id, name);
     this.remember(secretHash, id);
     return { person: { id }, credential };
   }
@@ -41,6 +44,27 @@ export class Identities {
     if (!row) return null;
     this.remember(secretHash, row.id);
     return { id: row.id };
+  }
+
+  /** The name a person gave last (joining a room, renaming): the author shown on what they publish. */
+  async setName(personId: string, name: string): Promise<void> {
+    if (this.names.get(personId) === name) return;
+    await this.prisma.person.update({ where: { id: personId }, data: { name } });
+    this.rememberName(personId, name);
+  }
+
+  /** A person's name; null when they never gave one. */
+  async nameOf(personId: string): Promise<string | null> {
+    const known = this.names.get(personId);
+    if (known !== undefined) return known;
+    const row = await this.prisma.person.findUnique({ where: { id: personId }, select: { name: true } });
+    if (row?.name) this.rememberName(personId, row.name);
+    return row?.name ?? null;
+  }
+
+  private rememberName(personId: string, name: string) {
+    if (this.names.size >= this.cacheSize) this.names.delete(this.names.keys().next().value!);
+    this.names.set(personId, name);
   }
 
   private remember(secretHash: string, id: string) {

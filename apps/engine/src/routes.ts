@@ -3,7 +3,15 @@ import express from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { clientAddress } from './cluster/client-address';
 import { z } from 'zod';
-import { ConditionTarget, LIMITS, SamplerParams, describeZodError, errorBody, httpStatus, type Role } from '@ppgn/shared';
+import {
+  ConditionTarget,
+  LIMITS,
+  SamplerParams,
+  describeZodError,
+  errorBody,
+  httpStatus,
+  type Role,
+} from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
@@ -27,32 +35,47 @@ const CreateRoom = z.object({
   params: SamplerParams.partial().optional(),
   running: z.boolean().optional(),
   /** start from this image: base64 PNG (h₀ = E(x)) */
-  imagePng: z.string().max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`).optional(),
+  imagePng: z
+    .string()
+    .max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`)
+    .optional(),
 });
+// `author` fields of writes are accepted for older clients and ignored: the author is the credential's person
 const StartImage = WithToken.extend({
-  imagePng: z.string().min(1).max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`),
-  author: Author,
+  imagePng: z
+    .string()
+    .min(1)
+    .max(Math.ceil((LIMITS.uploadBytes * 4) / 3) + 8, `images are at most ${LIMITS.uploadBytes / 1e6} MB`),
+  author: Author.optional(),
 });
 
 const SaveItem = WithToken.extend({
   roomId: z.string().min(1).max(64),
   title: z.string().trim().max(80).optional(),
-  author: Author,
+  author: Author.optional(),
   step: z.number().int().min(0).optional(),
   parentId: z.string().max(64).optional(),
   /** one per intended save (a double click sends the same key): a repeat returns the first item */
-  idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'idempotencyKey must be 8–64 letters, digits, _ or -').optional(),
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, 'idempotencyKey must be 8–64 letters, digits, _ or -')
+    .optional(),
 });
-const Fork = WithToken.extend({ step: z.number().int().min(0).optional(), author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
+const Fork = WithToken.extend({
+  step: z.number().int().min(0).optional(),
+  author: Author.optional(),
+  name: z.string().max(LIMITS.roomNameLength).optional(),
+});
 const Remix = z.object({ author: Author, name: z.string().max(LIMITS.roomNameLength).optional() });
 const Mix = z.object({
   a: z.string().min(1).max(64),
   b: z.string().min(1).max(64),
   t: z.number().min(0).max(1).default(0.5),
-  author: Author,
+  author: Author.optional(),
   title: z.string().trim().max(80).optional(),
 });
 /** `starred`: the star this person wants on the item (`delta` ±1 is the older form of the same) */
+const NewPerson = z.object({ name: Author });
 const Star = z
   .object({ starred: z.boolean().optional(), delta: z.union([z.literal(1), z.literal(-1)]).optional() })
   .transform((b) => ({ starred: b.starred ?? b.delta !== -1 }));
@@ -64,13 +87,15 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 }
 
 type Handler = (req: express.Request, res: express.Response) => Promise<void>;
-const wrap = (fn: Handler): express.RequestHandler => (req, res) => {
-  fn(req, res).catch((err) => {
-    const { status, body, unexpected } = toHttpError(err);
-    if (unexpected) console.error('[engine] request failed:', err);
-    res.status(status).json(body);
-  });
-};
+const wrap =
+  (fn: Handler): express.RequestHandler =>
+  (req, res) => {
+    fn(req, res).catch((err) => {
+      const { status, body, unexpected } = toHttpError(err);
+      if (unexpected) console.error('[engine] request failed:', err);
+      res.status(status).json(body);
+    });
+  };
 
 function png(res: express.Response, bytes: Uint8Array, filename?: string) {
   res.setHeader('Content-Type', 'image/png');
@@ -80,7 +105,12 @@ function png(res: express.Response, bytes: Uint8Array, filename?: string) {
 }
 
 /** One limiter per kind of costly request: per client address, 429 with a one-line JSON error. */
-function limiter(limit: number, windowMs: number, what: string, skip?: (req: express.Request) => boolean): express.RequestHandler {
+function limiter(
+  limit: number,
+  windowMs: number,
+  what: string,
+  skip?: (req: express.Request) => boolean,
+): express.RequestHandler {
   return rateLimit({
     windowMs,
     limit,
@@ -90,16 +120,30 @@ function limiter(limit: number, windowMs: number, what: string, skip?: (req: exp
     // behind a peer engine (cluster), the original client's address
     keyGenerator: (req) => ipKeyGenerator(clientAddress(req)),
     handler: (_req, res) => {
-      res.status(httpStatus('rate_limited')).json(errorBody('rate_limited', `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`));
+      res
+        .status(httpStatus('rate_limited'))
+        .json(
+          errorBody(
+            'rate_limited',
+            `too many ${what} from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`,
+          ),
+        );
     },
   });
 }
 
-export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EnginePack[], identities: Identities, limits: Partial<HttpLimits> = {}): express.Router {
+export function apiRouter(
+  manager: RoomManager,
+  gallery: Gallery,
+  packs: EnginePack[],
+  identities: Identities,
+  limits: Partial<HttpLimits> = {},
+): express.Router {
   const r = express.Router();
   const l = { ...HTTP_LIMITS, ...limits };
   const limit = {
     rooms: limiter(l.rooms, l.windowMs, 'new rooms'),
+    people: limiter(l.rooms, l.windowMs, 'new identities'),
     saves: limiter(l.saves, l.windowMs, 'gallery saves'),
     stars: limiter(l.stars, l.windowMs, 'stars'),
     remixes: limiter(l.remixes, l.windowMs, 'remixes and mixes'),
@@ -108,7 +152,12 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     renders: limiter(l.renders, l.windowMs, 'rendered pictures'),
     // a unit preview costs a short chain the first time only: cached ones are free
     previews: limiter(l.renders, l.windowMs, 'rendered pictures', (req) =>
-      previews.has(String(req.params.id), String(req.params.condition), String(req.params.layer), Number(req.params.channel)),
+      previews.has(
+        String(req.params.id),
+        String(req.params.condition),
+        String(req.params.layer),
+        Number(req.params.channel),
+      ),
     ),
   };
   const previews = new Previews(manager.sampler);
@@ -122,27 +171,46 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
   const roomWithToken = (id: string, token: unknown): LiveRoom => {
     const room = manager.rooms.get(id);
     if (!room) throw new ApiError('not_found', `no room "${id}"`);
-    if (!manager.tokenRole(room, typeof token === 'string' ? token : '')) throw new ApiError('forbidden', 'this link is not valid for the room');
+    if (!manager.tokenRole(room, typeof token === 'string' ? token : ''))
+      throw new ApiError('forbidden', 'this link is not valid for the room');
     return room;
   };
   /**
-   * For changes: the room, the person (from `Authorization: Bearer <credential>`, the credential the
-   * room's socket minted; never a display name or a client-sent id) and their role there — the
-   * link's, or the owner's grant; refused when the owner removed them. Without a credential the
-   * caller is an anonymous holder of the link.
+   * The person behind a write: `Authorization: Bearer <credential>` (the credential a room's socket or
+   * `POST /people` minted; never a display name or a client-sent id). Every write needs one (401 without).
    */
-  const roomAndPerson = async (req: express.Request, id: string, token: string): Promise<{ room: LiveRoom; role: Role; personId: string | null }> => {
-    const room = roomWithToken(id, token);
+  const personFor = async (req: express.Request): Promise<string> => {
     const credential = bearer(req.headers.authorization);
-    let personId: string | null = null;
-    if (credential !== undefined) {
-      const person = await identities.verify(credential);
-      if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; open the room again');
-      personId = person.id;
-    }
+    if (credential === undefined)
+      throw new ApiError(
+        'unauthenticated',
+        'this needs your identity (Authorization: Bearer <credential>): open the room or the gallery in the studio first',
+      );
+    const person = await identities.verify(credential);
+    if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; open the room again');
+    return person.id;
+  };
+  /** the name shown for a person: the one they use in the room, else the one they last gave, else "anonymous" */
+  const nameFor = async (personId: string, room?: LiveRoom): Promise<string> =>
+    room?.members.get(personId)?.name ?? (await identities.nameOf(personId)) ?? 'anonymous';
+  /**
+   * For changes to a room: the room, the person and their role there — the link's, or the owner's grant;
+   * refused when the owner removed them.
+   */
+  const roomAndPerson = async (
+    req: express.Request,
+    id: string,
+    token: string,
+  ): Promise<{ room: LiveRoom; role: Role; personId: string; author: string }> => {
+    const room = manager.rooms.get(id);
+    if (!room) throw new ApiError('not_found', `no room "${id}"`);
+    const personId = await personFor(req);
     const role = manager.roleFor(room, token, personId);
-    if (!role) throw new ApiError('forbidden', 'you were removed from this room');
-    return { room, role, personId };
+    if (!role) {
+      if (!manager.tokenRole(room, token)) throw new ApiError('forbidden', 'this link is not valid for the room');
+      throw new ApiError('forbidden', 'you were removed from this room');
+    }
+    return { room, role, personId, author: await nameFor(personId, room) };
   };
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
     owner: `/room/${id}?t=${tokens.owner}`,
@@ -162,145 +230,242 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     );
   });
 
-  r.get('/packs/:id/thumbs/:condition/:label.png', wrap(async (req, res) => {
-    const p = packById(String(req.params.id));
-    const img = await previews.classThumb(p.id, p.pack, String(req.params.condition), String(req.params.label));
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    png(res, img);
-  }));
+  r.get(
+    '/packs/:id/thumbs/:condition/:label.png',
+    wrap(async (req, res) => {
+      const p = packById(String(req.params.id));
+      const img = await previews.classThumb(p.id, p.pack, String(req.params.condition), String(req.params.label));
+      res.setHeader('Cache-Control', 'public, max-age=3600');
+      png(res, img);
+    }),
+  );
 
-  r.get('/packs/:id/units/:condition/:layer/:channel.png', limit.previews, wrap(async (req, res) => {
-    const p = packById(String(req.params.id));
-    const channel = parse(z.coerce.number().int().min(0), req.params.channel);
-    const img = await previews.unitPreview(p.id, p.pack, String(req.params.condition), String(req.params.layer), channel);
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    png(res, img);
-  }));
+  r.get(
+    '/packs/:id/units/:condition/:layer/:channel.png',
+    limit.previews,
+    wrap(async (req, res) => {
+      const p = packById(String(req.params.id));
+      const channel = parse(z.coerce.number().int().min(0), req.params.channel);
+      const img = await previews.unitPreview(
+        p.id,
+        p.pack,
+        String(req.params.condition),
+        String(req.params.layer),
+        channel,
+      );
+      res.setHeader('Cache-Control', 'public, max-age=3600');
+      png(res, img);
+    }),
+  );
 
-  r.post('/rooms', limit.rooms, wrap(async (req, res) => {
-    const { imagePng, ...body } = parse(CreateRoom, req.body ?? {});
-    const room = await manager.create({ ...body, imagePng: imagePng ? Buffer.from(imagePng, 'base64') : undefined });
-    res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), state: room.state });
-  }));
+  r.post(
+    '/rooms',
+    limit.rooms,
+    wrap(async (req, res) => {
+      const { imagePng, ...body } = parse(CreateRoom, req.body ?? {});
+      const room = await manager.create({ ...body, imagePng: imagePng ? Buffer.from(imagePng, 'base64') : undefined });
+      res
+        .status(201)
+        .json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), state: room.state });
+    }),
+  );
 
-  r.get('/rooms/:id', wrap(async (req, res) => {
-    const room = roomWithToken(String(req.params.id), req.query.token);
-    res.json({ state: room.model.snapshot(), step: room.chain.step, members: manager.members(room) });
-  }));
+  r.get(
+    '/rooms/:id',
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      res.json({ state: room.model.snapshot(), step: room.chain.step, members: manager.members(room) });
+    }),
+  );
 
-  r.get('/rooms/:id/frame.png', wrap(async (req, res) => {
-    const room = roomWithToken(String(req.params.id), req.query.token);
-    png(res, room.lastFrame?.image ?? (await manager.renderPng(room, room.chain.h)));
-  }));
+  r.get(
+    '/rooms/:id/frame.png',
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      png(res, room.lastFrame?.image ?? (await manager.renderPng(room, room.chain.h)));
+    }),
+  );
 
-  r.get('/rooms/:id/history', wrap(async (req, res) => {
-    const room = roomWithToken(String(req.params.id), req.query.token);
-    res.json({ steps: manager.historySteps(room), current: room.chain.step });
-  }));
+  r.get(
+    '/rooms/:id/history',
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      res.json({ steps: manager.historySteps(room), current: room.chain.step });
+    }),
+  );
 
-  r.get('/rooms/:id/history/:step.png', limit.renders, wrap(async (req, res) => {
-    const room = roomWithToken(String(req.params.id), req.query.token);
-    const step = parse(z.coerce.number().int().min(0), req.params.step);
-    png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
-  }));
+  r.get(
+    '/rooms/:id/history/:step.png',
+    limit.renders,
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      const step = parse(z.coerce.number().int().min(0), req.params.step);
+      png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
+    }),
+  );
 
-  r.get('/rooms/:id/export.gif', limit.exports, wrap(async (req, res) => {
-    const room = roomWithToken(String(req.params.id), req.query.token);
-    const kept = room.history.slice(-120);
-    if (kept.length === 0) throw new ApiError('conflict', 'no history kept yet; let the chain run a few steps');
-    const [H, W, C] = room.pack.imageShape;
-    let frames = await manager.renderImages(room, kept.map((e) => e.h));
-    if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
-    const gif = encodeGif(frames, H, W, C, { scale: 4, delayMs: 100 });
-    res.setHeader('Content-Type', 'image/gif');
-    res.setHeader('Content-Disposition', `attachment; filename="${room.model.state.name.replace(/[^\w.-]+/g, '_')}.gif"`);
-    res.end(Buffer.from(gif));
-  }));
+  r.get(
+    '/rooms/:id/export.gif',
+    limit.exports,
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      const kept = room.history.slice(-120);
+      if (kept.length === 0) throw new ApiError('conflict', 'no history kept yet; let the chain run a few steps');
+      const [H, W, C] = room.pack.imageShape;
+      let frames = await manager.renderImages(
+        room,
+        kept.map((e) => e.h),
+      );
+      if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
+      const gif = encodeGif(frames, H, W, C, { scale: 4, delayMs: 100 });
+      res.setHeader('Content-Type', 'image/gif');
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="${room.model.state.name.replace(/[^\w.-]+/g, '_')}.gif"`,
+      );
+      res.end(Buffer.from(gif));
+    }),
+  );
 
-  r.post('/rooms/:id/image', limit.uploads, wrap(async (req, res) => {
-    const body = parse(StartImage, req.body ?? {});
-    const { room, role, personId } = await roomAndPerson(req, String(req.params.id), body.token);
-    if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot steer this room');
-    const actor = { userId: personId ?? 'anonymous', name: body.author, role };
-    const patch = await manager.startFromImage(room.model.state.id, actor, Buffer.from(body.imagePng, 'base64'));
-    res.json({ ok: true, version: patch.version });
-  }));
+  r.post(
+    '/rooms/:id/image',
+    limit.uploads,
+    wrap(async (req, res) => {
+      const body = parse(StartImage, req.body ?? {});
+      const { room, role, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
+      if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot steer this room');
+      const actor = { userId: personId, name: author, role };
+      const patch = await manager.startFromImage(room.model.state.id, actor, Buffer.from(body.imagePng, 'base64'));
+      res.json({ ok: true, version: patch.version });
+    }),
+  );
 
-  r.post('/rooms/:id/fork', limit.rooms, wrap(async (req, res) => {
-    const body = parse(Fork, req.body ?? {});
-    const { room } = await roomAndPerson(req, String(req.params.id), body.token);
-    const { h, step } = manager.codeAt(room, body.step);
-    const s = room.model.state;
-    const forked = await manager.create({
-      name: body.name ?? `${s.name} (fork @${step})`,
-      packId: s.packId,
-      author: body.author,
-      conditions: s.conditions.map((c) => ({ target: c.target, weight: c.weight })),
-      params: s.params,
-      h0: h,
-    });
-    res.status(201).json({ id: forked.id, tokens: forked.tokens, links: roomLinks(forked.id, forked.tokens) });
-  }));
-
-  r.post('/gallery', limit.saves, wrap(async (req, res) => {
-    const body = parse(SaveItem, req.body ?? {});
-    const { room, role, personId } = await roomAndPerson(req, body.roomId, body.token);
-    if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
-    // a key counts per person (their credential), so someone else replaying it gets no one else's item
-    const key = body.idempotencyKey ? (personId ? `${personId}.${body.idempotencyKey}` : body.idempotencyKey) : null;
-    const earlier = key ? await gallery.findSaved(room.model.state.id, body.author, key) : null;
-    if (earlier) return void res.status(200).json(earlier);
-    const { h, step } = manager.codeAt(room, body.step);
-    const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
-    const s = room.model.state;
-    const { item, created } = await gallery.saveOnce({
-      title: body.title || `${s.name} · step ${step}`,
-      packId: s.packId,
-      author: body.author,
-      image,
-      h,
-      recipe: {
-        conditions: s.conditions,
+  r.post(
+    '/rooms/:id/fork',
+    limit.rooms,
+    wrap(async (req, res) => {
+      const body = parse(Fork, req.body ?? {});
+      const { room, author } = await roomAndPerson(req, String(req.params.id), body.token);
+      const { h, step } = manager.codeAt(room, body.step);
+      const s = room.model.state;
+      const forked = await manager.create({
+        name: body.name ?? `${s.name} (fork @${step})`,
+        packId: s.packId,
+        author,
+        conditions: s.conditions.map((c) => ({ target: c.target, weight: c.weight })),
         params: s.params,
-        strokes: s.strokes,
-        context: s.context,
-        roomId: s.id,
-        packVersion: room.pack.manifest.version,
-      },
-      contextPng: s.context ? manager.contextPng(room) : null,
-      seed: s.params.seed,
-      step,
-      // a remixed room knows its parent item (kept on the room, not in a browser)
-      parentId: body.parentId ?? room.parentItemId ?? null,
-      idempotencyKey: key,
-    });
-    res.status(created ? 201 : 200).json(item);
-  }));
+        h0: h,
+      });
+      res.status(201).json({ id: forked.id, tokens: forked.tokens, links: roomLinks(forked.id, forked.tokens) });
+    }),
+  );
 
-  r.get('/gallery', wrap(async (req, res) => {
-    res.json(await gallery.list(parse(ListQuery, req.query)));
-  }));
+  /** A new person for this browser (the gallery, before any room): their credential, shown once. */
+  r.post(
+    '/people',
+    limit.people,
+    wrap(async (req, res) => {
+      const { name } = parse(NewPerson, req.body ?? {});
+      const { person, credential } = await identities.mint(name);
+      res.status(201).json({ personId: person.id, credential });
+    }),
+  );
 
-  r.get('/gallery/:id', wrap(async (req, res) => {
-    res.json(await gallery.get(String(req.params.id)));
-  }));
+  /** The owner replaces the editor and viewer links: the old ones admit no one new (people in the room stay). */
+  r.post(
+    '/rooms/:id/links',
+    limit.rooms,
+    wrap(async (req, res) => {
+      const body = parse(WithToken, req.body ?? {});
+      const { room, role, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
+      const tokens = await manager.replaceLinks(room, { userId: personId, name: author, role });
+      res.json({ tokens, links: roomLinks(room.model.state.id, tokens) });
+    }),
+  );
 
-  r.get('/gallery/:id/image.png', wrap(async (req, res) => {
-    png(res, await gallery.image(String(req.params.id)), `${req.params.id}.png`);
-  }));
+  r.post(
+    '/gallery',
+    limit.saves,
+    wrap(async (req, res) => {
+      const body = parse(SaveItem, req.body ?? {});
+      const { room, role, personId, author } = await roomAndPerson(req, body.roomId, body.token);
+      if (role === 'viewer')
+        throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
+      // a key counts per person (their credential), so someone else replaying it gets no one else's item
+      const key = body.idempotencyKey ? `${personId}.${body.idempotencyKey}` : null;
+      const earlier = key ? await gallery.findSaved(room.model.state.id, author, key) : null;
+      if (earlier) return void res.status(200).json(earlier);
+      const { h, step } = manager.codeAt(room, body.step);
+      const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
+      const s = room.model.state;
+      const { item, created } = await gallery.saveOnce({
+        title: body.title || `${s.name} · step ${step}`,
+        packId: s.packId,
+        author,
+        authorId: personId,
+        image,
+        h,
+        recipe: {
+          conditions: s.conditions,
+          params: s.params,
+          strokes: s.strokes,
+          context: s.context,
+          roomId: s.id,
+          packVersion: room.pack.manifest.version,
+        },
+        contextPng: s.context ? manager.contextPng(room) : null,
+        seed: s.params.seed,
+        step,
+        // a remixed room knows its parent item (kept on the room, not in a browser)
+        parentId: body.parentId ?? room.parentItemId ?? null,
+        idempotencyKey: key,
+      });
+      res.status(created ? 201 : 200).json(item);
+    }),
+  );
 
-  r.get('/gallery/:id/context.png', wrap(async (req, res) => {
-    const bytes = await gallery.contextImage(String(req.params.id));
-    if (!bytes) throw new ApiError('not_found', 'this item was saved without an inpainting context');
-    png(res, bytes, `${req.params.id}-context.png`);
-  }));
+  r.get(
+    '/gallery',
+    wrap(async (req, res) => {
+      res.json(await gallery.list(parse(ListQuery, req.query)));
+    }),
+  );
 
-  r.get('/gallery/:id/lineage', wrap(async (req, res) => {
-    res.json(await gallery.lineage(String(req.params.id)));
-  }));
+  r.get(
+    '/gallery/:id',
+    wrap(async (req, res) => {
+      res.json(await gallery.get(String(req.params.id)));
+    }),
+  );
+
+  r.get(
+    '/gallery/:id/image.png',
+    wrap(async (req, res) => {
+      png(res, await gallery.image(String(req.params.id)), `${req.params.id}.png`);
+    }),
+  );
+
+  r.get(
+    '/gallery/:id/context.png',
+    wrap(async (req, res) => {
+      const bytes = await gallery.contextImage(String(req.params.id));
+      if (!bytes) throw new ApiError('not_found', 'this item was saved without an inpainting context');
+      png(res, bytes, `${req.params.id}-context.png`);
+    }),
+  );
+
+  r.get(
+    '/gallery/:id/lineage',
+    wrap(async (req, res) => {
+      res.json(await gallery.lineage(String(req.params.id)));
+    }),
+  );
 
   /** The person behind a request's credential; with `mint`, a caller without one becomes a new person (returned once). */
-  const personOf = async (req: express.Request, mint: boolean): Promise<{ personId: string | null; credential?: string }> => {
+  const personOf = async (
+    req: express.Request,
+    mint: boolean,
+  ): Promise<{ personId: string | null; credential?: string }> => {
     const credential = bearer(req.headers.authorization);
     if (credential !== undefined) {
       const person = await identities.verify(credential);
@@ -312,63 +477,83 @@ export function apiRouter(manager: RoomManager, gallery: Gallery, packs: EngineP
     return { personId: minted.person.id, credential: minted.credential };
   };
 
-  r.get('/gallery/:id/star', wrap(async (req, res) => {
-    const { personId } = await personOf(req, false);
-    res.json(await gallery.starState(String(req.params.id), personId));
-  }));
+  r.get(
+    '/gallery/:id/star',
+    wrap(async (req, res) => {
+      const { personId } = await personOf(req, false);
+      res.json(await gallery.starState(String(req.params.id), personId));
+    }),
+  );
 
-  r.post('/gallery/:id/star', limit.stars, wrap(async (req, res) => {
-    const { starred } = parse(Star, req.body ?? {});
-    const { personId, credential } = await personOf(req, true);
-    const state = await gallery.star(String(req.params.id), personId!, starred);
-    res.json({ ...state, ...(credential ? { credential } : {}) });
-  }));
+  r.post(
+    '/gallery/:id/star',
+    limit.stars,
+    wrap(async (req, res) => {
+      const { starred } = parse(Star, req.body ?? {});
+      const { personId, credential } = await personOf(req, true);
+      const state = await gallery.star(String(req.params.id), personId!, starred);
+      res.json({ ...state, ...(credential ? { credential } : {}) });
+    }),
+  );
 
-  r.post('/gallery/:id/remix', limit.remixes, wrap(async (req, res) => {
-    const body = parse(Remix, req.body ?? {});
-    const { h, item, contextPng, image } = await gallery.code(String(req.params.id));
-    const room = await manager.create({
-      name: body.name ?? `Remix of ${item.title}`.slice(0, LIMITS.roomNameLength),
-      packId: item.packId,
-      author: body.author,
-      conditions: item.recipe.conditions.map((c) => ({ target: c.target, weight: c.weight })),
-      params: item.recipe.params,
-      strokes: item.recipe.strokes,
-      context: item.recipe.context,
-      contextPng,
-      h0: h,
-      // the remix opens on the saved frame (the same code h), and steps on from the full recipe
-      firstFrame: image,
-      running: false,
-      parentItemId: item.id,
-    });
-    res.status(201).json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), parentId: item.id });
-  }));
+  r.post(
+    '/gallery/:id/remix',
+    limit.remixes,
+    wrap(async (req, res) => {
+      const body = parse(Remix, req.body ?? {});
+      const { h, item, contextPng, image } = await gallery.code(String(req.params.id));
+      const room = await manager.create({
+        name: body.name ?? `Remix of ${item.title}`.slice(0, LIMITS.roomNameLength),
+        packId: item.packId,
+        author: body.author,
+        conditions: item.recipe.conditions.map((c) => ({ target: c.target, weight: c.weight })),
+        params: item.recipe.params,
+        strokes: item.recipe.strokes,
+        context: item.recipe.context,
+        contextPng,
+        h0: h,
+        // the remix opens on the saved frame (the same code h), and steps on from the full recipe
+        firstFrame: image,
+        running: false,
+        parentItemId: item.id,
+      });
+      res
+        .status(201)
+        .json({ id: room.id, tokens: room.tokens, links: roomLinks(room.id, room.tokens), parentId: item.id });
+    }),
+  );
 
-  r.post('/gallery/mix', limit.remixes, wrap(async (req, res) => {
-    const body = parse(Mix, req.body ?? {});
-    const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
-    if (a.item.packId !== b.item.packId) throw new ApiError('invalid', `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
-    const pack = packs.find((p) => p.id === a.item.packId);
-    if (!pack) throw new ApiError('unavailable', `pack "${a.item.packId}" is not loaded`);
-    const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
-    // render through a room-free path: a temporary chain is not needed, G(h) is enough
-    const image = await manager.renderStandalone(pack.pack, h);
-    const item = await gallery.save({
-      title: body.title || `${a.item.title} × ${b.item.title}`.slice(0, 80),
-      packId: a.item.packId,
-      author: body.author,
-      image,
-      h,
-      recipe: { ...a.item.recipe, conditions: [...a.item.recipe.conditions], roomId: null },
-      contextPng: a.contextPng,
-      seed: a.item.seed,
-      step: 0,
-      parentId: a.item.id,
-      mixParentId: b.item.id,
-    });
-    res.status(201).json(item);
-  }));
+  r.post(
+    '/gallery/mix',
+    limit.remixes,
+    wrap(async (req, res) => {
+      const body = parse(Mix, req.body ?? {});
+      const personId = await personFor(req);
+      const [a, b] = await Promise.all([gallery.code(body.a), gallery.code(body.b)]);
+      if (a.item.packId !== b.item.packId)
+        throw new ApiError('invalid', `cannot mix items of different packs (${a.item.packId} and ${b.item.packId})`);
+      const pack = packs.find((p) => p.id === a.item.packId);
+      if (!pack) throw new ApiError('unavailable', `pack "${a.item.packId}" is not loaded`);
+      const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
+      // render through a room-free path: a temporary chain is not needed, G(h) is enough
+      const image = await manager.renderStandalone(pack.pack, h);
+      const item = await gallery.save({
+        title: body.title || `${a.item.title} × ${b.item.title}`.slice(0, 80),
+        packId: a.item.packId,
+        author: await nameFor(personId),
+        authorId: personId,
+        image,
+        h,
+        recipe: { ...a.item.recipe, conditions: [...a.item.recipe.conditions], roomId: null },
+        contextPng: a.contextPng,
+        seed: a.item.seed,
+        step: 0,
+        parentId: a.item.id,
+        mixParentId: b.item.id,
+      });
+      res.status(201).json(item);
+    }),
+  );
 
   return r;
 }

@@ -1,7 +1,7 @@
 // HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
 // the code (callers branch on `code`, never on the message text) and the message.
 import { ErrorBody, codeForStatus, type ConditionSpec, type ErrorCode } from '@ppgn/shared';
-import { getCredential, type RoomLinks } from './identity';
+import { getCredential, nameOrDefault, setCredential, type RoomLinks } from './identity';
 
 export class HttpError extends Error {
   constructor(
@@ -52,6 +52,13 @@ export async function request<T>(base: string, method: string, path: string, bod
   return data as T;
 }
 
+/** Writes need a person: a browser that never joined a room becomes one (named as it would be in a room). */
+export async function ensureIdentity(base: string): Promise<void> {
+  if (getCredential()) return;
+  const r = await request<{ credential: string }>(base, 'POST', '/people', { name: nameOrDefault() });
+  setCredential(r.credential);
+}
+
 export interface PackInfo {
   id: string;
   name: string;
@@ -90,7 +97,8 @@ export function galleryQuery(f: GalleryFilters & { cursor?: string | null; limit
 }
 
 export const galleryImage = (base: string, id: string) => `${base}/gallery/${encodeURIComponent(id)}/image.png`;
-export const galleryContextImage = (base: string, id: string) => `${base}/gallery/${encodeURIComponent(id)}/context.png`;
+export const galleryContextImage = (base: string, id: string) =>
+  `${base}/gallery/${encodeURIComponent(id)}/context.png`;
 
 /** "/room/abc?t=tok" → { id, token } (also accepts full URLs). */
 export function parseRoomLink(text: string): { id: string; token: string } | null {

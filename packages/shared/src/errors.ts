@@ -2,11 +2,22 @@
 // HTTP status is derived from the code by one function (never from the message text).
 import { z } from 'zod';
 
-export const ErrorCode = z.enum(['not_found', 'forbidden', 'invalid', 'too_large', 'rate_limited', 'unavailable', 'conflict', 'internal']);
+export const ErrorCode = z.enum([
+  'not_found',
+  'unauthenticated',
+  'forbidden',
+  'invalid',
+  'too_large',
+  'rate_limited',
+  'unavailable',
+  'conflict',
+  'internal',
+]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 const STATUS: Record<ErrorCode, number> = {
   invalid: 400,
+  unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,

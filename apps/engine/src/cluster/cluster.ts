@@ -246,7 +246,9 @@ export class Cluster {
 
   private handlers() {
     const rpc = this.rpc;
-    rpc.handle('check', (a: { roomId: string; token: string }) => this.ours(a.roomId).check(a.roomId, a.token));
+    rpc.handle('check', (a: { roomId: string; token: string; personId: string | null }) =>
+      this.ours(a.roomId).check(a.roomId, a.token, a.personId ?? null),
+    );
     rpc.handle('join', async (a: JoinArgs, from: string) => {
       const joined = await this.ours(a.roomId).join(a);
       if (from !== this.id) this.remote.set(a.socketId, { engine: from, roomId: a.roomId, userId: a.userId });
@@ -564,8 +566,8 @@ export class ClusterRooms implements RoomGateway {
     }
   }
 
-  check(roomId: string, token: string): Promise<void> {
-    return this.route(roomId, 'check', { roomId, token }, () => this.local.check(roomId, token));
+  check(roomId: string, token: string, personId: string | null): Promise<void> {
+    return this.route(roomId, 'check', { roomId, token, personId }, () => this.local.check(roomId, token, personId));
   }
 
   join(a: JoinArgs): Promise<Joined> {

@@ -32,8 +32,11 @@ export interface Caller {
 }
 
 export interface RoomGateway {
-  /** the room exists and the link is valid for it (checked before a new person is minted) */
-  check(roomId: string, token: string): Promise<void>;
+  /**
+   * the room exists and the link is valid for it, or the person (when known) holds a grant there; checked
+   * before a new person is minted
+   */
+  check(roomId: string, token: string, personId: string | null): Promise<void>;
   join(a: JoinArgs): Promise<Joined>;
   /** returns the room's version after the change */
   intent(roomId: string, caller: Caller, intent: Intent): Promise<number>;
@@ -41,6 +44,8 @@ export interface RoomGateway {
   admin(roomId: string, caller: Caller, action: AdminAction): Promise<number>;
   leave(roomId: string, userId: string, socketId: string, left: boolean): void;
 }
+
+export const LINK_INVALID = 'this link is not valid for the room';
 
 /** Validation errors of the core are the caller's mistake: keep them as `invalid`. */
 export function asRoomError(err: unknown): unknown {
@@ -60,15 +65,17 @@ export class LocalRooms implements RoomGateway {
   private role(room: LiveRoom, token: string, userId: string): Role {
     const role = this.manager.roleFor(room, token, userId);
     if (!role) {
-      if (!this.manager.tokenRole(room, token)) throw new RoomError('this link is not valid for the room', 'forbidden');
+      if (!this.manager.tokenRole(room, token)) throw new RoomError(LINK_INVALID, 'forbidden');
       throw new RoomError('you were removed from this room', 'forbidden');
     }
     return role;
   }
 
-  async check(roomId: string, token: string): Promise<void> {
+  async check(roomId: string, token: string, personId: string | null): Promise<void> {
     const room = this.room(roomId);
-    if (!this.manager.tokenRole(room, token)) throw new RoomError('this link is not valid for the room', 'forbidden');
+    if (this.manager.tokenRole(room, token)) return;
+    if (personId !== null && this.manager.roleFor(room, token, personId)) return;
+    throw new RoomError(LINK_INVALID, 'forbidden');
   }
 
   async join(a: JoinArgs): Promise<Joined> {

@@ -36,7 +36,7 @@ import { packParams, termOf } from './mapping';
 import type { ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
-import { RoomWriter } from './writer';
+import { RoomWriter, type RoomAccess } from './writer';
 import type { Lease } from '../cluster/leases';
 
 export interface RoomEvents {
@@ -412,9 +412,25 @@ export class RoomManager {
   roleFor(room: LiveRoom, token: string, personId: string | null): Role | null {
     if (personId !== null && room.banned.has(personId)) return null;
     const base = this.tokenRole(room, token);
-    if (!base) return null;
+    const grant = personId !== null ? room.roles[personId] : undefined;
+    // a grant holds with a link the owner has since replaced (people in the room keep their place)
+    if (!base) return grant ?? null;
     if (base === 'owner') return 'owner';
-    return (personId !== null ? room.roles[personId] : undefined) ?? base;
+    return grant ?? base;
+  }
+
+  /**
+   * The owner replaces the editor and viewer links (e.g. after removing someone who still has one): the old
+   * links admit no one new; everyone in the room now keeps their role as a grant to their person.
+   */
+  async replaceLinks(room: LiveRoom, actor: Actor): Promise<RoomTokens> {
+    if (actor.role !== 'owner') throw new RoomError('only the owner can replace the room’s links', 'forbidden');
+    for (const m of room.members.values())
+      if (m.role !== 'owner' && !room.banned.has(m.userId) && room.roles[m.userId] === undefined)
+        room.roles[m.userId] = m.role;
+    room.tokens = { ...room.tokens, editor: newToken(), viewer: newToken() };
+    await this.persistAccess(room, { roles: { ...room.roles }, tokens: room.tokens });
+    return room.tokens;
   }
 
   validateTarget(pack: Pack, target: RoomCondition['target']): string | null {
@@ -548,7 +564,12 @@ export class RoomManager {
       throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
     const [H, W, C] = pack.imageShape;
     // the header is checked against the pixel cap before anything is inflated (decompression bombs)
-    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape, LIMITS.uploadBytes));
+    let img = decodePng(
+      png,
+      C as 1 | 3,
+      pack.manifest.image.range,
+      packImageLimits(pack.imageShape, LIMITS.uploadBytes),
+    );
     if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
     const [h] = await this.sampler.encode(packId, [img.data]);
     const { min, max } = pack.manifest.code;
@@ -895,10 +916,7 @@ export class RoomManager {
    * survives a crash right after it, except while the database is down: then the ack comes after
    * ACCESS_WAIT_MS and the write keeps being retried (the ban holds in this engine meanwhile).
    */
-  private async persistAccess(
-    room: LiveRoom,
-    access: { roles?: Record<string, Role>; banned?: string[] },
-  ): Promise<void> {
+  private async persistAccess(room: LiveRoom, access: RoomAccess): Promise<void> {
     room.writer.access(access);
     const stored = await room.writer.drain(ACCESS_WAIT_MS);
     if (!stored)

@@ -141,6 +141,9 @@ export function attachRoomSockets(
   // every join without a credential stores a new person: per client address, like the HTTP limits
   const mints = opts.identityLimit ? new WindowCounter(opts.identityLimit.limit, opts.identityLimit.windowMs) : null;
   const credentialOf = (socket: Sock) => (socket.handshake.auth as SocketAuth | undefined)?.credential;
+  // the name a person goes by, for what they publish (best effort: a join never waits on it)
+  const rememberName = (userId: string, name: string) =>
+    void identities.setName(userId, name).catch((err) => log(`could not store a name: ${(err as Error).message}`));
 
   // A recovered session is a bearer secret too: it is only taken back by the person it belongs to
   // (the credential of the new handshake proves the same person id), and only once at a time.
@@ -212,7 +215,8 @@ export function attachRoomSockets(
       const refuse = (code: ErrorCode, error: string) => reply({ ok: false, code, error });
       if (joining) return refuse('invalid', 'a join is already under way on this connection');
       // a re-join of a joined connection broadcasts the member list again: those are limited
-      if (socket.data.roomId && !joins.take()) return refuse('rate_limited', 'too many joins on this connection; wait a moment and join again');
+      if (socket.data.roomId && !joins.take())
+        return refuse('rate_limited', 'too many joins on this connection; wait a moment and join again');
       joining = true;
       try {
         const parsed = JoinRequest.safeParse(req);
@@ -220,16 +224,23 @@ export function attachRoomSockets(
         const { roomId, token, name, sinceVersion } = parsed.data;
         if (socket.data.roomId && socket.data.roomId !== roomId)
           return refuse('invalid', 'this connection already joined another room');
-        // the room and the link first: a bad link never mints a person
-        await rooms.check(roomId, token);
         // who this is: the person of this connection (a repeated join), else the credential's, else a new person
         let userId = socket.data.userId;
         let credential: string | undefined;
         if (!userId) {
           try {
-            const person = await identities.verify(credentialOf(socket));
-            if (person) userId = person.id;
-            else if (mints && !mints.take(socket.handshake.address)) {
+            userId = (await identities.verify(credentialOf(socket)))?.id;
+          } catch (err) {
+            log(`identity check failed: ${(err as Error).message}`);
+            return refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment');
+          }
+        }
+        // the room and the link before a new person is minted: a bad link never mints one (a person the owner
+        // granted a role keeps it with a link the owner has since replaced)
+        await rooms.check(roomId, token, userId ?? null);
+        if (!userId) {
+          try {
+            if (mints && !mints.take(socket.handshake.address)) {
               const { limit, windowMs } = opts.identityLimit!;
               return refuse(
                 'rate_limited',
@@ -263,6 +274,7 @@ export function attachRoomSockets(
         }
         if (socket.disconnected) return rooms.leave(roomId, userId, socket.id, true);
         socket.data.role = joined.role;
+        rememberName(userId, name);
         reply({
           ok: true,
           userId,
@@ -316,7 +328,10 @@ export function attachRoomSockets(
       if (!bucket('presence', userId).take()) return; // presence is best-effort
       const parsed = PresenceUpdate.safeParse(raw);
       if (!parsed.success) return fail(describeZodError(parsed.error), 'presence');
-      if (parsed.data.name !== undefined) socket.data.name = parsed.data.name;
+      if (parsed.data.name !== undefined) {
+        socket.data.name = parsed.data.name;
+        rememberName(userId, parsed.data.name);
+      }
       rooms.presence(roomId, userId, parsed.data);
     });
 
@@ -325,7 +340,8 @@ export function attachRoomSockets(
       const { roomId, userId, name, role, token } = socket.data;
       if (!roomId || !userId || !role || token === undefined) return reply({ ok: false, error: 'join a room first' });
       // role changes and removals cost the same budget as any other change
-      if (!bucket('intent', userId).take()) return reply({ ok: false, error: 'too many changes per second; slow down' });
+      if (!bucket('intent', userId).take())
+        return reply({ ok: false, error: 'too many changes per second; slow down' });
       const parsed = AdminAction.safeParse(raw);
       if (!parsed.success) return reply({ ok: false, error: describeZodError(parsed.error) });
       try {

@@ -77,8 +77,21 @@ export class RoomStore {
       ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
       ...(w.access?.roles ? { roles: w.access.roles } : {}),
       ...(w.access?.banned ? { banned: w.access.banned } : {}),
+      ...(w.access?.tokens
+        ? {
+            ownerToken: w.access.tokens.owner,
+            editorToken: w.access.tokens.editor,
+            viewerToken: w.access.tokens.viewer,
+          }
+        : {}),
     };
-    const entries = w.activity.map((a) => ({ roomId: id, version: a.version, author: a.author, kind: a.kind, payload: a.payload }));
+    const entries = w.activity.map((a) => ({
+      roomId: id,
+      version: a.version,
+      author: a.author,
+      kind: a.kind,
+      payload: a.payload,
+    }));
     const ops = [];
     if (Object.keys(data).length > 0) ops.push(this.prisma.room.update({ where: { id }, data }));
     if (entries.length > 0) ops.push(this.prisma.activityEntry.createMany({ data: entries }));

@@ -4,7 +4,14 @@
 // and nothing is half-written.
 import type { Role, RoomState } from '@ppgn/shared';
 import { LeaseLostError, type Lease } from '../cluster/leases';
-import type { RoomStore } from './store';
+import type { RoomStore, RoomTokens } from './store';
+
+/** who may use a room: role grants, removals, and (when the owner replaces them) the links' tokens */
+export interface RoomAccess {
+  roles?: Record<string, Role>;
+  banned?: string[];
+  tokens?: RoomTokens;
+}
 
 export interface ActivityRecord {
   version: number;
@@ -19,7 +26,7 @@ export interface PendingWrite {
   contextPng?: Uint8Array | null;
   checkpoint?: { step: number; h: Float32Array };
   /** who may use the room: the owner's role grants and removals (each field: the latest whole value) */
-  access?: { roles?: Record<string, Role>; banned?: string[] };
+  access?: RoomAccess;
   activity: ActivityRecord[];
 }
 
@@ -79,7 +86,7 @@ export class RoomWriter {
   }
 
   /** the owner's role grants / removals (the whole current value of each field given) */
-  access(access: { roles?: Record<string, Role>; banned?: string[] }) {
+  access(access: RoomAccess) {
     this.add({ access: structuredClone(access), activity: [] });
   }
 

@@ -2,7 +2,18 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { HttpError, galleryContextImage, galleryImage, galleryQuery, request, type CreatedRoom, type GalleryItem, type GalleryItemFull, type Lineage } from '../../../lib/api';
+import {
+  HttpError,
+  ensureIdentity,
+  galleryContextImage,
+  galleryImage,
+  galleryQuery,
+  request,
+  type CreatedRoom,
+  type GalleryItem,
+  type GalleryItemFull,
+  type Lineage,
+} from '../../../lib/api';
 import { nameOrDefault, rememberRoom, setCredential } from '../../../lib/identity';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
@@ -26,14 +37,19 @@ export function ItemView({ id }: { id: string }) {
     );
     request<Lineage>(base, 'GET', `/gallery/${encodeURIComponent(id)}/lineage`).then(setLineage, () => {});
     // stars belong to the person (the engine's credential), not to this browser tab
-    request<{ stars: number; starred: boolean }>(base, 'GET', `/gallery/${encodeURIComponent(id)}/star`).then((r) => setStarred(r.starred), () => {});
+    request<{ stars: number; starred: boolean }>(base, 'GET', `/gallery/${encodeURIComponent(id)}/star`).then(
+      (r) => setStarred(r.starred),
+      () => {},
+    );
   }, [base, id]);
 
   const remix = async () => {
     if (!base) return;
     setBusy('remix');
     try {
-      const r = await request<CreatedRoom>(base, 'POST', `/gallery/${encodeURIComponent(id)}/remix`, { author: nameOrDefault() });
+      const r = await request<CreatedRoom>(base, 'POST', `/gallery/${encodeURIComponent(id)}/remix`, {
+        author: nameOrDefault(),
+      });
       rememberRoom(r.id, r.links); // the engine keeps the room's parent item
       router.push(r.links.owner);
     } catch (err) {
@@ -44,7 +60,12 @@ export function ItemView({ id }: { id: string }) {
   const star = async () => {
     if (!base || !item) return;
     try {
-      const r = await request<{ stars: number; starred: boolean; credential?: string }>(base, 'POST', `/gallery/${encodeURIComponent(id)}/star`, { starred: !starred });
+      const r = await request<{ stars: number; starred: boolean; credential?: string }>(
+        base,
+        'POST',
+        `/gallery/${encodeURIComponent(id)}/star`,
+        { starred: !starred },
+      );
       if (r.credential) setCredential(r.credential); // a first visit: the engine made this browser a person
       setItem({ ...item, stars: r.stars });
       setStarred(r.starred);
@@ -71,7 +92,14 @@ export function ItemView({ id }: { id: string }) {
       </p>
       <div className="item-grid">
         <div>
-          <img className="item-image pixel" src={galleryImage(base, id)} alt={item.title} width={512} height={512} data-testid="item-image" />
+          <img
+            className="item-image pixel"
+            src={galleryImage(base, id)}
+            alt={item.title}
+            width={512}
+            height={512}
+            data-testid="item-image"
+          />
         </div>
         <div>
           <h1 style={{ marginTop: 0 }}>{item.title}</h1>
@@ -79,13 +107,23 @@ export function ItemView({ id }: { id: string }) {
             by {item.author} · {new Date(item.createdAt).toLocaleString()} · ★ {item.stars}
           </p>
           <div className="item-actions">
-            <button type="button" className="primary" onClick={() => void remix()} disabled={busy === 'remix'} data-testid="remix">
+            <button
+              type="button"
+              className="primary"
+              onClick={() => void remix()}
+              disabled={busy === 'remix'}
+              data-testid="remix"
+            >
               {busy === 'remix' ? 'Opening…' : 'Remix in a new room'}
             </button>
             <button type="button" onClick={() => void star()} aria-pressed={starred}>
               {starred ? '★ Starred' : '☆ Star'}
             </button>
-            <a className="button" href={galleryImage(base, id)} download={`${item.title.replace(/[^\w.-]+/g, '_')}.png`}>
+            <a
+              className="button"
+              href={galleryImage(base, id)}
+              download={`${item.title.replace(/[^\w.-]+/g, '_')}.png`}
+            >
               Download PNG
             </a>
           </div>
@@ -129,7 +167,11 @@ export function ItemView({ id }: { id: string }) {
               <dt>Mask</dt>
               <dd data-testid="recipe-mask">
                 {item.recipe.strokes.length === 0 && !item.recipe.context ? (
-                  item.recipe.lostStrokes ? `${item.recipe.lostStrokes} stroke(s), not kept by older versions` : 'none'
+                  item.recipe.lostStrokes ? (
+                    `${item.recipe.lostStrokes} stroke(s), not kept by older versions`
+                  ) : (
+                    'none'
+                  )
                 ) : (
                   <MaskPreview base={base} item={item} />
                 )}
@@ -150,8 +192,18 @@ function MaskPreview({ base, item }: { base: string; item: GalleryItemFull }) {
   const n = strokes.length;
   return (
     <div className="mask-preview">
-      <svg viewBox="0 0 1 1" width={96} height={96} role="img" aria-label={`mask: ${n} stroke${n === 1 ? '' : 's'}${context ? ' over the context frame' : ''}`}>
-        {context ? <image href={galleryContextImage(base, item.id)} x={0} y={0} width={1} height={1} className="pixel" /> : <rect width={1} height={1} fill="#222" />}
+      <svg
+        viewBox="0 0 1 1"
+        width={96}
+        height={96}
+        role="img"
+        aria-label={`mask: ${n} stroke${n === 1 ? '' : 's'}${context ? ' over the context frame' : ''}`}
+      >
+        {context ? (
+          <image href={galleryContextImage(base, item.id)} x={0} y={0} width={1} height={1} className="pixel" />
+        ) : (
+          <rect width={1} height={1} fill="#222" />
+        )}
         {strokes.map((s) => (
           <polyline
             key={s.id}
@@ -189,7 +241,8 @@ function MixPanel({ base, item }: { base: string; item: GalleryItem }) {
     if (!pick) return;
     setBusy(true);
     try {
-      const r = await request<GalleryItem>(base, 'POST', '/gallery/mix', { a: item.id, b: pick, t, author: nameOrDefault() });
+      await ensureIdentity(base);
+      const r = await request<GalleryItem>(base, 'POST', '/gallery/mix', { a: item.id, b: pick, t });
       router.push(`/gallery/${r.id}`);
     } catch (err) {
       toast('error', `Could not mix: ${(err as Error).message}`);
@@ -208,7 +261,13 @@ function MixPanel({ base, item }: { base: string; item: GalleryItem }) {
           <ul className="mix-list" aria-label="Pick an item to mix with">
             {others.map((o) => (
               <li key={o.id}>
-                <button type="button" aria-pressed={pick === o.id} onClick={() => setPick(o.id)} title={o.title} aria-label={`Mix with ${o.title}`}>
+                <button
+                  type="button"
+                  aria-pressed={pick === o.id}
+                  onClick={() => setPick(o.id)}
+                  title={o.title}
+                  aria-label={`Mix with ${o.title}`}
+                >
                   <img className="pixel" src={galleryImage(base, o.id)} alt="" width={56} height={56} loading="lazy" />
                 </button>
               </li>
@@ -216,7 +275,16 @@ function MixPanel({ base, item }: { base: string; item: GalleryItem }) {
           </ul>
           <div className="param-row" style={{ gridTemplateColumns: '6rem 1fr 3rem' }}>
             <label htmlFor="mix-t">Blend t</label>
-            <input id="mix-t" type="range" min={0} max={1} step={0.05} value={t} onChange={(e) => setT(Number(e.target.value))} aria-valuetext={`${Math.round(t * 100)}% of the other item`} />
+            <input
+              id="mix-t"
+              type="range"
+              min={0}
+              max={1}
+              step={0.05}
+              value={t}
+              onChange={(e) => setT(Number(e.target.value))}
+              aria-valuetext={`${Math.round(t * 100)}% of the other item`}
+            />
             <output className="num">{t.toFixed(2)}</output>
           </div>
           <button type="button" className="primary" disabled={!pick || busy} onClick={() => void mix()}>
@@ -261,7 +329,12 @@ function LineageTree({ base, lineage }: { base: string; lineage: Lineage }) {
   const shown = new Set(rows.flatMap((r) => r.items.map((i) => i.id)));
   const edges = rows.flatMap((r) =>
     r.items.flatMap((i) =>
-      ([[i.parentId, false], [i.mixParentId, true]] as const)
+      (
+        [
+          [i.parentId, false],
+          [i.mixParentId, true],
+        ] as const
+      )
         .filter((e): e is readonly [string, boolean] => !!e[0] && shown.has(e[0]))
         .map(([p, mix]) => ({ from: p, to: i.id, mix, skip: (depth.get(p) ?? 0) - (depth.get(i.id) ?? -1) > 1 })),
     ),
@@ -290,7 +363,9 @@ function LineageTree({ base, lineage }: { base: string; lineage: Lineage }) {
         // an edge that skips a level bows out sideways so it does not hide behind the others
         if (skip) {
           const bow = Math.max(a.x, b.x) + 70;
-          return [{ d: `M${a.x + 10},${a.bottom - 40} C${bow},${a.bottom} ${bow},${b.top} ${b.x + 14},${b.top + 6}`, mix }];
+          return [
+            { d: `M${a.x + 10},${a.bottom - 40} C${bow},${a.bottom} ${bow},${b.top} ${b.x + 14},${b.top + 6}`, mix },
+          ];
         }
         return [{ d: `M${a.x},${a.bottom} C${a.x},${my} ${b.x},${my} ${b.x},${b.top}`, mix }];
       }),
@@ -307,7 +382,8 @@ function LineageTree({ base, lineage }: { base: string; lineage: Lineage }) {
       <header className="panel-head">
         <h2 id="lineage-title">Lineage</h2>
         <span className="muted small">
-          {lineage.ancestors.length} ancestor{lineage.ancestors.length === 1 ? '' : 's'} · {lineage.children.length} remix
+          {lineage.ancestors.length} ancestor{lineage.ancestors.length === 1 ? '' : 's'} · {lineage.children.length}{' '}
+          remix
           {lineage.children.length === 1 ? '' : 'es'} · dashed = mixed in
         </span>
       </header>
@@ -318,11 +394,28 @@ function LineageTree({ base, lineage }: { base: string; lineage: Lineage }) {
           ))}
         </svg>
         {rows.map((r, i) => (
-          <ul key={i} className="lineage-row" aria-label={r.kind === 'ancestor' ? 'Ancestors' : r.kind === 'child' ? 'Remixes and mixes' : 'This item'} style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+          <ul
+            key={i}
+            className="lineage-row"
+            aria-label={r.kind === 'ancestor' ? 'Ancestors' : r.kind === 'child' ? 'Remixes and mixes' : 'This item'}
+            style={{ listStyle: 'none', padding: 0, margin: 0 }}
+          >
             {r.items.map((it) => (
               <li key={it.id}>
-                <a href={`/gallery/${it.id}`} className={`node ${r.kind === 'current' ? 'current' : ''}`} data-node={it.id} aria-current={r.kind === 'current' ? 'page' : undefined}>
-                  <img className="pixel" src={galleryImage(base, it.id)} alt="" width={72} height={72} onLoad={measure} />
+                <a
+                  href={`/gallery/${it.id}`}
+                  className={`node ${r.kind === 'current' ? 'current' : ''}`}
+                  data-node={it.id}
+                  aria-current={r.kind === 'current' ? 'page' : undefined}
+                >
+                  <img
+                    className="pixel"
+                    src={galleryImage(base, it.id)}
+                    alt=""
+                    width={72}
+                    height={72}
+                    onLoad={measure}
+                  />
                   <span>{it.title}</span>
                 </a>
               </li>

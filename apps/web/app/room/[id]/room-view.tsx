@@ -46,14 +46,17 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     () =>
       base && view.packId
         ? {
-            classThumb: (c: string, l: string) => `${base}/packs/${encodeURIComponent(view.packId!)}/thumbs/${encodeURIComponent(c)}/${encodeURIComponent(l)}.png`,
-            unit: (c: string, layer: string, ch: number) => `${base}/packs/${encodeURIComponent(view.packId!)}/units/${encodeURIComponent(c)}/${encodeURIComponent(layer)}/${ch}.png`,
+            classThumb: (c: string, l: string) =>
+              `${base}/packs/${encodeURIComponent(view.packId!)}/thumbs/${encodeURIComponent(c)}/${encodeURIComponent(l)}.png`,
+            unit: (c: string, layer: string, ch: number) =>
+              `${base}/packs/${encodeURIComponent(view.packId!)}/units/${encodeURIComponent(c)}/${encodeURIComponent(layer)}/${ch}.png`,
           }
         : null,
     [base, view.packId],
   );
   const send = useCallback(
-    (i: IntentInput, o?: SendOptions) => (client ? client.send(i, o) : Promise.resolve({ ok: false as const, error: 'not connected' })),
+    (i: IntentInput, o?: SendOptions) =>
+      client ? client.send(i, o) : Promise.resolve({ ok: false as const, error: 'not connected' }),
     [client],
   );
   const admin = useCallback((a: AdminAction) => void client?.admin(a), [client]);
@@ -61,7 +64,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
 
   const [tool, setTool] = useState<MaskToolState>({ mode: null, radius: 0.08, showMask: true });
   const [followId, setFollowId] = useState<string | null>(null);
-  const followed = followId ? view.members.find((m) => m.userId === followId) ?? null : null;
+  const followed = followId ? (view.members.find((m) => m.userId === followId) ?? null) : null;
   const onHistoryError = useCallback((m: string) => toast('error', m), [toast]);
   const follow = (id: string | null) => {
     setFollowId(id);
@@ -77,7 +80,12 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     const onKey = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
       const t = e.target as HTMLElement | null;
-      if (t && (t.isContentEditable || t.tagName === 'TEXTAREA' || (t.tagName === 'INPUT' && !['range', 'checkbox', 'button'].includes((t as HTMLInputElement).type))))
+      if (
+        t &&
+        (t.isContentEditable ||
+          t.tagName === 'TEXTAREA' ||
+          (t.tagName === 'INPUT' && !['range', 'checkbox', 'button'].includes((t as HTMLInputElement).type)))
+      )
         return;
       const k = e.key.toLowerCase();
       if (k === 'z' || k === 'y') {
@@ -106,7 +114,11 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     if (!base || !name) return;
     setBusy('fork');
     try {
-      const r = await request<CreatedRoom>(base, 'POST', `/rooms/${roomId}/fork`, { token, author: name, ...(step !== undefined ? { step } : {}) });
+      const r = await request<CreatedRoom>(base, 'POST', `/rooms/${roomId}/fork`, {
+        token,
+        author: name,
+        ...(step !== undefined ? { step } : {}),
+      });
       rememberRoom(r.id, r.links);
       toast('ok', 'Forked: opening your new room');
       router.push(r.links.owner);
@@ -145,10 +157,22 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
         <div className="room-title">
           <h1 data-testid="room-name">{state?.name ?? 'Joining…'}</h1>
           <span className="badges">
-            {role && <span className={`role role-${role}`} data-testid="my-role">{role}</span>}
-            {state?.locked && <span className="badge warn" title="Only the owner can steer">locked</span>}
+            {role && (
+              <span className={`role role-${role}`} data-testid="my-role">
+                {role}
+              </span>
+            )}
+            {state?.locked && (
+              <span className="badge warn" title="Only the owner can steer">
+                locked
+              </span>
+            )}
             <span className={`badge ${running ? 'live' : ''}`} data-testid="run-state">
-              {view.status === 'connecting' ? 'connecting' : running ? `live · step ${view.frame?.step ?? '…'}` : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
+              {view.status === 'connecting'
+                ? 'connecting'
+                : running
+                  ? `live · step ${view.frame?.step ?? '…'}`
+                  : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
             </span>
           </span>
         </div>
@@ -156,13 +180,25 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
           {role === 'owner' && state && (
             <label className="inline switch-label" title="When locked, only the owner can steer">
               <span className="switch">
-                <input type="checkbox" checked={state.locked} aria-label="Lock the room" onChange={(e) => void send({ type: 'room.lock', locked: e.target.checked })} />
+                <input
+                  type="checkbox"
+                  checked={state.locked}
+                  aria-label="Lock the room"
+                  onChange={(e) => void send({ type: 'room.lock', locked: e.target.checked })}
+                />
                 <span aria-hidden className="track" />
               </span>
               <span className="small">Lock</span>
             </label>
           )}
-          <SaveArea base={base} roomId={roomId} token={token} author={name} canSave={hasFrames} viewer={role === 'viewer'} />
+          <SaveArea
+            base={base}
+            roomId={roomId}
+            token={token}
+            author={name}
+            canSave={hasFrames}
+            viewer={role === 'viewer'}
+          />
         </div>
       </header>
 
@@ -177,32 +213,61 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
             canPaint={canSteer}
             tool={tool}
             send={send}
-            onCursor={(c, painting) => client?.presence(painting === undefined ? { cursor: c } : { cursor: c, painting })}
+            onCursor={(c, painting) =>
+              client?.presence(painting === undefined ? { cursor: c } : { cursor: c, painting })
+            }
             label={`Live frame of ${state?.name ?? 'the room'}`}
           />
           {canSteer && (
             <div className="toolbar transport" role="toolbar" aria-label="Chain" data-testid="transport">
-              <button type="button" className="primary" onClick={() => void send({ type: 'run.set', running: !running })} data-testid="play-pause">
+              <button
+                type="button"
+                className="primary"
+                onClick={() => void send({ type: 'run.set', running: !running })}
+                data-testid="play-pause"
+              >
                 {running ? 'Pause' : 'Play'}
               </button>
-              <button type="button" onClick={() => void send({ type: 'chain.step', steps: 1 })} disabled={running} title="Advance one step">
+              <button
+                type="button"
+                onClick={() => void send({ type: 'chain.step', steps: 1 })}
+                disabled={running}
+                title="Advance one step"
+              >
                 Step
               </button>
-              <button type="button" onClick={() => void send({ type: 'chain.reset' })} title="Restart the chain from its seed">
+              <button
+                type="button"
+                onClick={() => void send({ type: 'chain.reset' })}
+                title="Restart the chain from its seed"
+              >
                 Reset
               </button>
-              <button type="button" onClick={() => void send({ type: 'chain.reset', seed: Math.floor(Math.random() * 2 ** 31) })} title="Restart from a new random seed">
+              <button
+                type="button"
+                onClick={() => void send({ type: 'chain.reset', seed: Math.floor(Math.random() * 2 ** 31) })}
+                title="Restart from a new random seed"
+              >
                 New seed
               </button>
               <span className="sep" aria-hidden />
-              <button type="button" onClick={() => void send({ type: 'undo' })} title="Undo your last change (Ctrl/⌘-Z)">
+              <button
+                type="button"
+                onClick={() => void send({ type: 'undo' })}
+                title="Undo your last change (Ctrl/⌘-Z)"
+              >
                 Undo
               </button>
               <button type="button" onClick={() => void send({ type: 'redo' })} title="Redo (Shift-Ctrl/⌘-Z)">
                 Redo
               </button>
               <span className="sep" aria-hidden />
-              <button type="button" onClick={() => void fork()} disabled={busy === 'fork'} title="Copy this room into a new one you own">
+              <button
+                type="button"
+                onClick={() => void fork()}
+                disabled={busy === 'fork'}
+                title="Copy this room into a new one you own"
+              >
                 Fork
               </button>
               <label className="button" title="Encode a picture (h₀ = E(x)) and continue the chain from there">
@@ -222,10 +287,27 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               </label>
             </div>
           )}
-          <MaskToolbar tool={tool} setTool={setTool} canSteer={canSteer} strokes={state?.strokes.length ?? 0} hasContext={!!state?.context} send={send} />
-          {role === 'viewer' && <p className="muted small" data-testid="viewer-note">You are watching: steering is up to the editors.</p>}
-          {state?.locked && role === 'editor' && <p className="muted small">The owner locked the room: steering is paused for editors.</p>}
-          <ScoreChart points={view.scores} conditions={state?.conditions.filter((c) => c.enabled).length ?? 0} running={running} />
+          <MaskToolbar
+            tool={tool}
+            setTool={setTool}
+            canSteer={canSteer}
+            strokes={state?.strokes.length ?? 0}
+            hasContext={!!state?.context}
+            send={send}
+          />
+          {role === 'viewer' && (
+            <p className="muted small" data-testid="viewer-note">
+              You are watching: steering is up to the editors.
+            </p>
+          )}
+          {state?.locked && role === 'editor' && (
+            <p className="muted small">The owner locked the room: steering is paused for editors.</p>
+          )}
+          <ScoreChart
+            points={view.scores}
+            conditions={state?.conditions.filter((c) => c.enabled).length ?? 0}
+            running={running}
+          />
           {base && role && (
             <Timeline
               base={base}
@@ -242,16 +324,35 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
         <aside className="side">
           {state ? (
             <>
-              <ConditionPanel conditions={state.conditions} pack={pack} canSteer={canSteer} send={send} scores={view.frame} members={view.members} previews={previews} />
+              <ConditionPanel
+                conditions={state.conditions}
+                pack={pack}
+                canSteer={canSteer}
+                send={send}
+                scores={view.frame}
+                members={view.members}
+                previews={previews}
+              />
               <ParamsPanel params={state.params} canSteer={canSteer} send={send} />
             </>
           ) : (
             <div className="panel skeleton" aria-busy="true" />
           )}
-          <Presence members={view.members} me={view.userId} myRole={role} followId={followId} setFollow={follow} admin={admin} />
-          {role === 'owner' && <ShareLinks roomId={roomId} />}
+          <Presence
+            members={view.members}
+            me={view.userId}
+            myRole={role}
+            followId={followId}
+            setFollow={follow}
+            admin={admin}
+          />
+          {role === 'owner' && <ShareLinks roomId={roomId} base={base} token={token} />}
           <Activity items={view.activity} />
-          {me && <p className="muted small">You appear as <span style={{ color: me.color }}>{me.name}</span>.</p>}
+          {me && (
+            <p className="muted small">
+              You appear as <span style={{ color: me.color }}>{me.name}</span>.
+            </p>
+          )}
         </aside>
       </div>
     </div>
