@@ -42,6 +42,7 @@ export {
   snapshotChain,
   restoreChain,
   conditionObjective,
+  checkCondition,
   MODES,
   type Mode,
   type PriorKind,

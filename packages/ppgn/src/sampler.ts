@@ -313,17 +313,31 @@ async function prepareChain(pack: Pack, chain: ChainState): Promise<ResolvedCond
     }
   }
   const resolved = resolveCondition(pack, cond, (net, _pre, tap) => refs.get(`${net}|${tap}`)!);
-  if (chain.config.mode === 'fast') {
+  checkModeTerms(pack, cond, resolved, chain.config.mode);
+  chain.cache = { condRef: chain.condition, resolved };
+  return resolved;
+}
+
+/** What a mode cannot steer by (fast mode: the fast MLP's classes only; exact modes: log-probabilities). */
+function checkModeTerms(pack: Pack, cond: Condition, resolved: ResolvedCondition, mode: SamplerConfig['mode']): void {
+  if (mode === 'fast') {
     const fc = pack.manifest.networks.fastMlp?.condition;
     for (const t of cond.terms) {
       if (t.kind !== 'class') throw new PpgnInputError(`fast mode supports class conditions only (got ${t.kind})`, 'condition');
       if (t.condition !== undefined && t.condition !== fc) throw new PpgnInputError(`fast mode uses condition "${fc}" (got "${t.condition}")`, 'condition');
     }
   }
-  if ((chain.config.mode === 'mala' || chain.config.mode === 'hmc') && resolved.groups.some((g) => g.transform === 'logit' || g.transform === 'softmax'))
+  if ((mode === 'mala' || mode === 'hmc') && resolved.groups.some((g) => g.transform === 'logit' || g.transform === 'softmax'))
     throw new PpgnInputError('exact modes need log-probability terms (class variant logsoftmax)', 'condition');
-  chain.cache = { condRef: chain.condition, resolved };
-  return resolved;
+}
+
+/**
+ * Would a chain in `mode` take this condition? The checks a chain makes when it resolves a condition, without
+ * running a network (image references are not encoded): throws the same PpgnInputError, so a change can be
+ * refused before it is applied.
+ */
+export function checkCondition(pack: Pack, cond: Condition, mode: SamplerConfig['mode']): void {
+  checkModeTerms(pack, cond, resolveCondition(pack, cond, () => new Float32Array(0)), mode);
 }
 
 // ---------------------------------------------------------------------------------------------

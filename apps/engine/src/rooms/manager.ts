@@ -32,7 +32,7 @@ import {
 } from '@ppgn/shared';
 import { RoomError, RoomModel, type Actor } from './model';
 import { newRoomState } from './defaults';
-import { packParams, termOf } from './mapping';
+import { packParams, samplingProblem, termOf } from './mapping';
 import type { ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
 import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
@@ -949,16 +949,36 @@ export class RoomManager {
       // rooms from before context hashes: name the pixels they have
       if (s.state.context && !s.state.context.hash) s.state.context.hash = hash;
     }
-    const model = new RoomModel(s.state, (t) => this.validateTarget(pack, t));
+    const model = new RoomModel(
+      s.state,
+      (t) => this.validateTarget(pack, t),
+      (state) => samplingProblem(state, pack),
+    );
     const { conditions, params, strokes, context } = s.state;
-    const pos = await this.sampler.open({
-      roomId: s.state.id,
-      packId: s.state.packId,
-      spec: { state: { conditions, params, strokes, context }, contextImage },
-      seed: (s.state.params.seed + s.step) % 2 ** 31,
-      step: s.step,
-      h0: s.h && s.h.length === pack.codeDim ? s.h : null,
-    });
+    const open = (spec: ChainSpec) =>
+      this.sampler.open({
+        roomId: s.state.id,
+        packId: s.state.packId,
+        spec,
+        seed: (s.state.params.seed + s.step) % 2 ** 31,
+        step: s.step,
+        h0: s.h && s.h.length === pack.codeDim ? s.h : null,
+      });
+    // a stored state the sampler refuses (saved before a check existed, or by an older engine) still opens: the
+    // room loads with its state and people, its chain paused with the reason until someone changes what it samples
+    let broken: string | null = null;
+    let pos: Awaited<ReturnType<typeof open>>;
+    try {
+      pos = await open({ state: { conditions, params, strokes, context }, contextImage });
+    } catch (err) {
+      if (!(err instanceof PpgnInputError)) throw err;
+      broken = err.message;
+      this.log(`room ${s.state.id}: its stored conditions cannot be sampled (${broken}); loaded with its chain paused`);
+      pos = await open({
+        state: { conditions: [], params: { ...params, mode: 'ppgn' }, strokes: [], context: null },
+        contextImage: null,
+      });
+    }
     const chain: ChainView = { id: s.state.id, step: pos.step, h: pos.h, rng: pos.rng };
     const room: LiveRoom = {
       model,
@@ -978,7 +998,9 @@ export class RoomManager {
       checkpointedStep: s.step,
       writer: undefined as unknown as RoomWriter,
       emptySince: Date.now(),
-      chainError: null,
+      chainError: broken
+        ? `this room's saved conditions cannot be sampled (${broken}): change or remove a condition, or the mode, to go on`
+        : null,
       parentItemId: s.parentItemId ?? null,
       crashes: 0,
       lease: null,

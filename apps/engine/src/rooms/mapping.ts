@@ -1,5 +1,15 @@
 // Room state → sampler inputs (a @ppgn/core Condition and config). Pure functions.
-import { Condition, decodePng, packImageLimits, resizeImage, type Pack, type SamplerConfigInput, type Term } from '@ppgn/core';
+import {
+  Condition,
+  PpgnInputError,
+  checkCondition,
+  decodePng,
+  packImageLimits,
+  resizeImage,
+  type Pack,
+  type SamplerConfigInput,
+  type Term,
+} from '@ppgn/core';
 import type { MaskStroke, RoomCondition, RoomState, SamplerParams } from '@ppgn/shared';
 import { DEFAULT_PARAMS } from './defaults';
 
@@ -83,7 +93,12 @@ export function termOf(c: RoomCondition, pack: Pack): Term {
       return { kind: 'text', id, text: t.text, condition: t.condition, weight: c.weight };
     case 'image': {
       const [H, W, C] = pack.imageShape;
-      let img = decodePng(Buffer.from(t.png, 'base64'), C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape));
+      let img = decodePng(
+        Buffer.from(t.png, 'base64'),
+        C as 1 | 3,
+        pack.manifest.image.range,
+        packImageLimits(pack.imageShape),
+      );
       if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
       return { kind: 'imageRef', id, image: { shape: [H, W, C], data: img.data }, weight: c.weight };
     }
@@ -149,4 +164,24 @@ export function roomCondition(
     });
   }
   return new Condition(terms);
+}
+
+/**
+ * Why a chain could not sample this state (its conditions, mode and inpainting context taken together, checked
+ * as the sampler checks them), or null when it can: a change that would lead there is refused before it applies.
+ */
+export function samplingProblem(
+  state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params'>,
+  pack: Pack,
+): string | null {
+  try {
+    const [H, W, C] = pack.imageShape;
+    const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
+    const mode = samplerConfig(state.params, pack).mode ?? 'ppgn';
+    checkCondition(pack, roomCondition(state, pack, context), mode);
+    return null;
+  } catch (err) {
+    if (err instanceof PpgnInputError) return err.message;
+    throw err;
+  }
 }

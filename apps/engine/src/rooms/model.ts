@@ -33,6 +33,8 @@ export interface Actor {
 
 /** Checks a condition target against the room's pack; returns an error message or null. */
 export type TargetValidator = (target: RoomCondition['target']) => string | null;
+/** why the sampler could not run a state (conditions, mode and context together), or null when it can */
+export type StateValidator = (state: RoomState) => string | null;
 
 type Changes = Partial<Omit<RoomState, 'id' | 'version'>>;
 
@@ -74,6 +76,7 @@ export class RoomModel {
   constructor(
     state: RoomState,
     private readonly validateTarget: TargetValidator,
+    private readonly validateState: StateValidator = () => null,
   ) {
     this.state = structuredClone(state);
   }
@@ -107,6 +110,7 @@ export class RoomModel {
     let changes: Changes = {};
     let summary = '';
     let op: UndoableOp | undefined;
+    let moved: (() => void) | undefined;
     const effects: Applied['effects'] = {};
 
     switch (intent.type) {
@@ -315,13 +319,26 @@ export class RoomModel {
         const last = from[from.length - 1];
         if (!last) throw new RoomError(`nothing of yours to ${intent.type}`);
         changes = intent.type === 'undo' ? last.undo(s) : last.redo(s);
-        from.pop();
-        to.push(last);
+        moved = () => {
+          from.pop();
+          to.push(last);
+        };
         summary = `${intent.type === 'undo' ? 'undid' : 'redid'}: ${last.label}`;
         break;
       }
     }
 
+    // the whole resulting state, as the sampler will take it: refused here rather than failing in the chain
+    const samplerSees =
+      changes.conditions !== undefined ||
+      (changes.params !== undefined && changes.params.mode !== s.params.mode) ||
+      changes.context !== undefined ||
+      changes.strokes !== undefined;
+    if (samplerSees) {
+      const problem = this.validateState({ ...s, ...changes });
+      if (problem) throw new RoomError(`${problem}; the change was not applied`);
+    }
+    moved?.();
     // a different seed means a different chain, whichever way it came (a slider, undo, redo)
     if (changes.params && changes.params.seed !== s.params.seed) effects.reset = true;
     const patch = this.commit(changes, actor.userId);
