@@ -16,6 +16,8 @@ export interface TestEngineOptions {
   presenceRate?: number;
   httpLimits?: Partial<HttpLimits>;
   idleMs?: number;
+  /** the activity log keeps each room's last this many versions */
+  activityKeep?: number;
   /** sampler worker threads (0 = main thread); default: the engine's default */
   samplerWorkers?: number;
   reconnectGraceMs?: number;
@@ -41,6 +43,7 @@ export async function startTestEngine(name: string, opts: TestEngineOptions = {}
       presenceRate: opts.presenceRate,
       httpLimits: opts.httpLimits,
       idleMs: opts.idleMs,
+      activityKeep: opts.activityKeep,
       reconnectGraceMs: opts.reconnectGraceMs,
       // one worker unless a test asks: the suite runs engines side by side on 2 cores
       samplerWorkers: opts.samplerWorkers ?? 1,

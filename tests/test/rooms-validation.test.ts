@@ -163,4 +163,49 @@ describe('changes are checked as the sampler will run them', () => {
       tmp.remove();
     }
   });
+
+  it('the activity log keeps pictures by reference and prunes old entries: 40 image changes leave small rows, at most the kept number', async () => {
+    const tmp = tempDir('validation-activity');
+    const e = await startTestEngine('validation-c', {
+      dataDir: path.join(tmp.dir, 'pg'),
+      activityKeep: 20,
+      intentRate: 100,
+    });
+    const c = new TestClient(e.base);
+    try {
+      const room = await createRoom(e.base, { running: false });
+      await c.join(room.id, room.tokens.owner, 'Olga');
+      const png = disc([1, 0.5, 0]);
+      for (let i = 0; i < 20; i++) {
+        expect(
+          await c.intent({
+            type: 'condition.add',
+            id: `img${i}`,
+            target: { kind: 'image', png, name: `n${i}` },
+          } as never),
+        ).toMatchObject({ ok: true });
+        expect(await c.intent({ type: 'condition.remove', id: `img${i}` } as never)).toMatchObject({ ok: true });
+      }
+      await c.waitFor(() => e.engine.manager.unsaved() === 0, 10_000, 'the log written');
+      const rows = await e.engine.db.prisma.activityEntry.findMany({
+        where: { roomId: room.id },
+        orderBy: { version: 'asc' },
+      });
+      expect(rows.length).toBeLessThanOrEqual(20);
+      expect(rows.at(-1)!.version).toBe(40);
+      expect(rows[0]!.version).toBeGreaterThan(20);
+      for (const r of rows) expect(JSON.stringify(r.payload).length).toBeLessThan(1000);
+      const add = rows.find((r) => r.kind === 'condition.add')!.payload as {
+        intent: { target: { png: { sha256: string; base64Bytes: number } } };
+      };
+      expect(add.intent.target.png).toEqual({
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        base64Bytes: png.length,
+      });
+    } finally {
+      c.close();
+      await e.close();
+      tmp.remove();
+    }
+  });
 });

@@ -23,6 +23,8 @@ export interface EngineConfig {
   httpLimits?: Partial<HttpLimits>;
   /** a room with nobody connected stops sampling after this many ms (default ROOM_IDLE_MS) */
   idleMs?: number;
+  /** the activity log keeps each room's last this many versions (default ACTIVITY_KEEP, 2000) */
+  activityKeep?: number;
   /** someone whose connection dropped keeps their place (membership, presence) this long (default RECONNECT_GRACE_MS) */
   reconnectGraceMs?: number;
   /** sampler worker threads; 0 = sample on the main thread (default: one per core, at most 8) */
@@ -90,20 +92,39 @@ function positive(value: string | undefined, name: string): number | undefined {
 }
 
 /** A whole-number setting from `min` to `max`; unset (or blank) = undefined; anything else is a startup error. */
-function wholeNumber(name: string, value: string | undefined, min: number, max: number, hint: string): number | undefined {
+function wholeNumber(
+  name: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+  hint: string,
+): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new StartupError(`${name} must be a whole number from ${min} to ${max} (got "${value}")`, hint);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new StartupError(`${name} must be a whole number from ${min} to ${max} (got "${value}")`, hint);
   return n;
 }
 
 /** PPGN_SAMPLER_WORKERS: a whole number ≥ 0 (0 = sample on the main thread); unset = the default */
 const workerCount = (value: string | undefined) =>
-  wholeNumber('PPGN_SAMPLER_WORKERS', value, 0, 256, 'unset it for one worker per core but one, or 0 to sample on the main thread');
+  wholeNumber(
+    'PPGN_SAMPLER_WORKERS',
+    value,
+    0,
+    256,
+    'unset it for one worker per core but one, or 0 to sample on the main thread',
+  );
 
 /** PPGN_ORT_THREADS (read by ONNX Runtime in every sampler worker): checked here, so a typo is a startup error */
 const checkOrtThreads = (value: string | undefined) =>
-  void wholeNumber('PPGN_ORT_THREADS', value, 1, 64, 'unset it for one ONNX Runtime thread per sampler worker (the engine runs one worker per core)');
+  void wholeNumber(
+    'PPGN_ORT_THREADS',
+    value,
+    1,
+    64,
+    'unset it for one ONNX Runtime thread per sampler worker (the engine runs one worker per core)',
+  );
 
 /** PPGN_RATE_WINDOW_S, PPGN_RATE_ROOMS, PPGN_RATE_SAVES, … (only the ones that are set) */
 function readHttpLimits(env: NodeJS.ProcessEnv): Partial<HttpLimits> {
@@ -152,7 +173,9 @@ function clusterSecret(value: string | undefined, cluster: boolean): string | un
   if (!cluster) return v || undefined;
   if (v.length < 16)
     throw new StartupError(
-      v ? 'PPGN_CLUSTER_SECRET is too short (at least 16 characters)' : 'REDIS_URL is set but PPGN_CLUSTER_SECRET is not: the engines of a cluster share a secret',
+      v
+        ? 'PPGN_CLUSTER_SECRET is too short (at least 16 characters)'
+        : 'REDIS_URL is set but PPGN_CLUSTER_SECRET is not: the engines of a cluster share a secret',
       'set the same random PPGN_CLUSTER_SECRET for every engine (e.g. `openssl rand -hex 24`); npm run cluster makes one for you',
     );
   return v;
@@ -197,6 +220,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dataDir: env.PPGN_DATA_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
+    activityKeep: wholeNumber(
+      'PPGN_ACTIVITY_KEEP',
+      env.PPGN_ACTIVITY_KEEP,
+      10,
+      10_000_000,
+      'unset it to keep each room’s last 2000 changes in the activity log',
+    ),
     reconnectGraceMs: ((s) => (s === undefined ? undefined : s * 1000))(
       positive(env.PPGN_RECONNECT_GRACE_S, 'PPGN_RECONNECT_GRACE_S'),
     ),

@@ -70,7 +70,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   const manager = new RoomManager(
     packMap,
     sampler,
-    new RoomStore(db.prisma),
+    new RoomStore(db.prisma, config.activityKeep),
     socketEvents(() => server?.io),
     (l) => log(`[engine] ${l}`),
     config.idleMs,

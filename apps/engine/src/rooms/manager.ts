@@ -35,7 +35,7 @@ import { newRoomState } from './defaults';
 import { packParams, samplingProblem, termOf } from './mapping';
 import type { ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
-import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
+import { RoomStore, loggedIntent, newId, newToken, type RoomTokens, type StoredRoom } from './store';
 import { RoomWriter, type RoomAccess } from './writer';
 import type { Lease } from '../cluster/leases';
 
@@ -496,7 +496,11 @@ export class RoomManager {
     // steering shows up in the very next frame, not one frame period later
     if (chainChanged || effects.reset) room.nextDue = Math.min(room.nextDue, Date.now());
     const item = this.activityItem(room, patch.version, actor, summary);
-    this.persist(room, { author: actor.userId, kind: intent.type, payload: { intent, summary } }, { contextPng });
+    this.persist(
+      room,
+      { author: actor.userId, kind: intent.type, payload: { intent: loggedIntent(intent), summary } },
+      { contextPng },
+    );
     this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
     this.events.activity(roomId, item);
     // a new seed (or undoing one) restarts the chain: after the step in flight, before the next

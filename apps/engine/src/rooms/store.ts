@@ -1,5 +1,5 @@
 // Persistence of rooms and their activity (Prisma). The room runtime calls this; nothing else.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@ppgn/db';
 import { RoomState, type Role } from '@ppgn/shared';
 import { Leases, type Lease } from '../cluster/leases';
@@ -42,8 +42,32 @@ export function bytesToFloats(b: Uint8Array): Float32Array {
   return out;
 }
 
+/**
+ * An intent as the activity log keeps it: pictures by reference (their SHA-256 and size; the room's state holds
+ * the picture itself while it is in use) and strokes by their number of points — what changed and by whom, not
+ * the payload again (an image condition is up to 64 KB; a busy editor wrote 39 MB in 30 s before).
+ */
+export function loggedIntent(intent: unknown): unknown {
+  if (Array.isArray(intent)) return intent.map(loggedIntent);
+  if (!intent || typeof intent !== 'object') return intent;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(intent)) {
+    if (k === 'png' && typeof v === 'string')
+      out.png = { sha256: createHash('sha256').update(v).digest('hex'), base64Bytes: v.length };
+    else if (k === 'points' && Array.isArray(v)) out.points = v.length;
+    else out[k] = loggedIntent(v);
+  }
+  return out;
+}
+
+/** the activity log keeps each room's last this many versions (older entries are pruned as new ones arrive) */
+export const ACTIVITY_KEEP = 2000;
+
 export class RoomStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly activityKeep = ACTIVITY_KEEP,
+  ) {}
 
   async create(room: StoredRoom): Promise<void> {
     await this.prisma.room.create({
@@ -92,9 +116,13 @@ export class RoomStore {
       kind: a.kind,
       payload: a.payload,
     }));
+    // retention: the room's last `activityKeep` versions (an index range delete, with the insert)
+    const newest = entries.reduce((m, e) => Math.max(m, e.version), 0);
+    const prune = newest > this.activityKeep ? { roomId: id, version: { lte: newest - this.activityKeep } } : null;
     const ops = [];
     if (Object.keys(data).length > 0) ops.push(this.prisma.room.update({ where: { id }, data }));
     if (entries.length > 0) ops.push(this.prisma.activityEntry.createMany({ data: entries }));
+    if (prune) ops.push(this.prisma.activityEntry.deleteMany({ where: prune }));
     if (ops.length === 0) return;
     if (lease) {
       // cluster: only while this engine still holds the room's lease (a late write of an old owner is refused)
@@ -102,6 +130,7 @@ export class RoomStore {
         await Leases.fence(tx, id, lease);
         if (Object.keys(data).length > 0) await tx.room.update({ where: { id }, data });
         if (entries.length > 0) await tx.activityEntry.createMany({ data: entries });
+        if (prune) await tx.activityEntry.deleteMany({ where: prune });
       });
       return;
     }
