@@ -19,6 +19,7 @@ import { encodeGif } from './gif';
 import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
+import { isPictureRef, pictureOf, wireState } from './rooms/wire';
 import type { EnginePack } from './runtime';
 
 const Author = z.string().trim().min(1).max(LIMITS.nameLength);
@@ -274,7 +275,21 @@ export function apiRouter(
     '/rooms/:id',
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      res.json({ state: room.model.snapshot(), step: room.chain.step, members: manager.members(room) });
+      res.json({ state: wireState(room.model.snapshot()), step: room.chain.step, members: manager.members(room) });
+    }),
+  );
+
+  /** a picture the room's state holds (an image condition), by the reference its snapshots and patches carry */
+  r.get(
+    '/rooms/:id/pictures/:ref.png',
+    wrap(async (req, res) => {
+      const room = roomWithToken(String(req.params.id), req.query.token);
+      const ref = String(req.params.ref);
+      if (!isPictureRef(ref)) throw new ApiError('invalid', 'a picture reference is "sha256:" and 64 hex digits');
+      const bytes = pictureOf(room.model.state, ref);
+      if (!bytes) throw new ApiError('not_found', 'this room holds no such picture now');
+      res.setHeader('Cache-Control', 'private, max-age=86400, immutable');
+      png(res, bytes);
     }),
   );
 

@@ -43,7 +43,8 @@ export interface RoomEvents {
   patch(roomId: string, patch: RoomPatch): void;
   /** frames are volatile (slow clients drop them) unless `reliable` (a one-off picture nobody may miss) */
   frame(roomId: string, frame: Frame, reliable?: boolean): void;
-  members(roomId: string, members: Member[]): void;
+  /** `presenceOnly`: only cursors or names moved (best-effort delivery) */
+  members(roomId: string, members: Member[], presenceOnly?: boolean): void;
   activity(roomId: string, item: ActivityItem): void;
   kicked(roomId: string, userId: string, reason: string): void;
   role(roomId: string, userId: string, role: Role): void;
@@ -646,7 +647,7 @@ export class RoomManager {
     if (p.following !== undefined) m.following = p.following && room.members.has(p.following) ? p.following : null;
     if (p.viewing !== undefined) m.viewing = p.viewing;
     if (p.name !== undefined) m.name = p.name;
-    this.emitMembers(room);
+    this.emitMembers(room, p.name === undefined);
   }
 
   members(room: LiveRoom): Member[] {
@@ -684,8 +685,8 @@ export class RoomManager {
     this.emitMembers(room);
   }
 
-  private emitMembers(room: LiveRoom) {
-    this.events.members(room.model.state.id, this.members(room));
+  private emitMembers(room: LiveRoom, presenceOnly = false) {
+    this.events.members(room.model.state.id, this.members(room), presenceOnly);
   }
 
   // ------------------------------------------------------------------ history, fork, export

@@ -26,6 +26,7 @@ import type { Identities } from '../identity';
 import { RoomError } from './model';
 import type { Joined, RoomGateway } from './gateway';
 import type { RoomEvents } from './manager';
+import { wirePatch, wireState } from './wire';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type Sock = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -45,12 +46,17 @@ export const userChannel = (roomId: string, userId: string) => `room:${roomId}:u
 /** Events the manager raises, delivered to the right sockets. Frames are volatile: slow clients drop them. */
 export function socketEvents(getIo: () => IO | undefined): RoomEvents {
   return {
-    patch: (roomId, patch) => getIo()?.to(channel(roomId)).emit('room:patch', patch),
+    patch: (roomId, patch) => getIo()?.to(channel(roomId)).emit('room:patch', wirePatch(patch)),
     frame: (roomId, frame, reliable) => {
       const to = getIo()?.to(channel(roomId));
       (reliable ? to : to?.volatile)?.emit('room:frame', frame);
     },
-    members: (roomId, members) => getIo()?.to(channel(roomId)).emit('room:members', members),
+    // presence (cursors, names) is best-effort: volatile, so it neither queues nor fills the recovery buffer;
+    // joins and leaves are not
+    members: (roomId, members, presenceOnly) => {
+      const to = getIo()?.to(channel(roomId));
+      (presenceOnly ? to?.volatile : to)?.emit('room:members', members);
+    },
     activity: (roomId, item) => getIo()?.to(channel(roomId)).emit('room:activity', item),
     kicked: (roomId, userId, reason) => {
       const io = getIo();
@@ -280,8 +286,8 @@ export function attachRoomSockets(
           userId,
           ...(credential ? { credential } : {}),
           role: joined.role,
-          state: joined.state,
-          patches: joined.patches,
+          state: wireState(joined.state),
+          patches: joined.patches.map(wirePatch),
           members: joined.members,
           activity: joined.activity,
           pack: joined.pack,
