@@ -148,4 +148,42 @@ describe('database outage', () => {
     const ok = await api(t.base, 'POST', '/gallery', { roomId, token: created.body.tokens.editor }, a.credential);
     expect(ok.status).toBe(201);
   }, 90_000);
+
+  it('bounds what piles up: past the limit steering is refused as unavailable until Postgres takes the backlog', async () => {
+    const created = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', '/rooms', {
+      author: 'Ann',
+      running: false,
+    });
+    const roomId = created.body.id;
+    const a = new TestClient(t.base);
+    clients.push(a);
+    await a.join(roomId, created.body.tokens.owner, 'Ann');
+    t.engine.manager.maxUnsaved = 5;
+    try {
+      proxy.refuse = true;
+      proxy.cut();
+      const acks: { ok: boolean; version?: number; error?: string }[] = [];
+      for (let i = 0; i < 10; i++)
+        acks.push((await a.intent({ type: 'params.set', params: { eps1: 0.1 + i * 0.05 } })) as (typeof acks)[number]);
+      const accepted = acks.filter((x) => x.ok);
+      expect(accepted.length).toBeGreaterThanOrEqual(5);
+      expect(accepted.length).toBeLessThanOrEqual(7);
+      const refused = acks.find((x) => !x.ok)!;
+      expect(refused.error).toMatch(/^the database has not taken this room's last \d+ changes yet; steering is paused/);
+      expect(t.engine.manager.unsaved()).toBeLessThanOrEqual(8);
+      proxy.refuse = false;
+      await a.waitFor(() => t.engine.manager.unsaved() === 0, 30_000, 'the backlog written');
+      expect(await a.intent({ type: 'params.set', params: { eps1: 0.9 } })).toMatchObject({ ok: true });
+      await a.waitFor(() => t.engine.manager.unsaved() === 0, 30_000, 'the last change written');
+      // every accepted change is in Postgres, none of the refused ones
+      const logged = await query<{ version: number }>(
+        'SELECT version FROM "ActivityEntry" WHERE "roomId" = $1 ORDER BY version',
+        [roomId],
+      );
+      expect(logged.map((r) => r.version)).toEqual([...accepted.map((x) => x.version!), accepted.at(-1)!.version! + 1]);
+    } finally {
+      t.engine.manager.maxUnsaved = 1000;
+      proxy.refuse = false;
+    }
+  }, 60_000);
 });

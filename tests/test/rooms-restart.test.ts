@@ -82,4 +82,34 @@ describe('engine restart', () => {
     // the tokens survive too
     expect((await api(base, 'GET', `/rooms/${running.body.id}?token=${running.body.tokens.owner}`)).status).toBe(200);
   });
+
+  it('meets the durability window: steering acknowledged 1 s before a kill -9 is there after the restart', async () => {
+    await proc?.stop();
+    proc = startProcess(ENGINE_ENTRY, env);
+    await proc.waitFor(/ready on/);
+    const base = `http://127.0.0.1:${env.ENGINE_PORT}`;
+    const room = await api<{ id: string; tokens: { owner: string } }>(base, 'POST', '/rooms', {
+      author: 'a',
+      running: false,
+    });
+    const owner = new TestClient(base);
+    await owner.join(room.body.id, room.body.tokens.owner, 'Olga');
+    let last = 0;
+    for (let i = 1; i <= 30; i++) {
+      const ack = (await owner.intent({ type: 'room.rename', name: `name ${i}` } as never)) as {
+        ok: boolean;
+        version: number;
+      };
+      expect(ack.ok).toBe(true);
+      last = ack.version;
+    }
+    owner.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    proc.child.kill('SIGKILL');
+    await proc.exited();
+    proc = startProcess(ENGINE_ENTRY, env);
+    await proc.waitFor(/ready on/);
+    const after = await api<RoomView>(base, 'GET', `/rooms/${room.body.id}?token=${room.body.tokens.owner}`);
+    expect(after.body.state).toMatchObject({ name: 'name 30', version: last });
+  });
 });

@@ -17,6 +17,8 @@ export interface EmbeddedOptions {
   /** Delete the data directory on stop (tests). */
   ephemeral?: boolean;
   log?: (line: string) => void;
+  /** the server process ended without stop() and was (or could not yet be) started again */
+  onRestart?: (what: 'exited' | 'restarted') => void;
 }
 
 export interface EmbeddedDatabase {
@@ -105,10 +107,48 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   } finally {
     await admin.end();
   }
+  // supervision: a Postgres that dies (killed, out of memory) is started again on the same port and data, with
+  // back-off; the engine's writers retry meanwhile, so what people were told is saved lands once it is back
+  let stopping = false;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  const child = () => (pgServer as unknown as { process?: import('node:child_process').ChildProcess }).process;
+  const supervise = () => {
+    child()?.once('exit', (code, signal) => {
+      if (stopping) return;
+      log(`embedded Postgres stopped unexpectedly (${signal ?? `code ${code}`}); starting it again`);
+      opts.onRestart?.('exited');
+      restart(0);
+    });
+  };
+  const restart = (attempt: number) => {
+    if (stopping) return;
+    (pgServer as unknown as { process?: unknown }).process = undefined;
+    stopOrphan(dataDir, log)
+      .then(() => pgServer.start())
+      .then(
+        () => {
+          if (stopping) return void pgServer.stop().catch(() => {});
+          log('embedded Postgres is running again');
+          opts.onRestart?.('restarted');
+          supervise();
+        },
+        (err) => {
+          // its old server processes may still hold shared memory for a moment: try again shortly
+          const delay = Math.min(10_000, 250 * 2 ** attempt);
+          log(`embedded Postgres did not start (${firstLine(err, collected)}); trying again in ${delay} ms`);
+          if (!stopping) retry = setTimeout(() => restart(attempt + 1), delay);
+        },
+      );
+  };
+  supervise();
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
     port,
-    stop: () => pgServer.stop(),
+    stop: async () => {
+      stopping = true;
+      if (retry) clearTimeout(retry);
+      await pgServer.stop();
+    },
   };
 }
 

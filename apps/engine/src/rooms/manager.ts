@@ -165,6 +165,11 @@ export class RoomManager {
    * large on GPU backends, where one batched call costs about what one room does.
    */
   maxBatch = Infinity;
+  /**
+   * Back-pressure: a room whose changes the database has not taken (an outage) accepts this many more, then
+   * refuses steering with "unavailable" until the backlog drains — acknowledged changes never pile up unbounded.
+   */
+  maxUnsaved = 1000;
 
   constructor(
     private readonly packs: Map<string, Pack>,
@@ -448,6 +453,11 @@ export class RoomManager {
   /** Apply a client intent: validate, apply, version, persist, broadcast, update the chain. */
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
+    if (room.writer.backlog > this.maxUnsaved)
+      throw new RoomError(
+        `the database has not taken this room's last ${room.writer.backlog} changes yet; steering is paused until it does (try again in a moment)`,
+        'unavailable',
+      );
     // "use the current frame" reads the chain's pixels: it waits until no step is in flight
     if (intent.type === 'mask.context' && intent.useCurrentFrame) {
       return this.exclusive(async () => {

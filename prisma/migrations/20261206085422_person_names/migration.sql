@@ -1,0 +1,6 @@
+-- AlterTable
+ALTER TABLE "Person" ADD COLUMN     "name" TEXT;
+
+-- AlterTable
+ALTER TABLE "GalleryItem" ADD COLUMN     "authorId" TEXT;
+
