@@ -5,6 +5,7 @@ describe('error codes', () => {
   it('maps every code to one HTTP status', () => {
     expect(Object.fromEntries(ErrorCode.options.map((c) => [c, httpStatus(c)]))).toEqual({
       not_found: 404,
+      unauthenticated: 401,
       forbidden: 403,
       invalid: 400,
       too_large: 413,
