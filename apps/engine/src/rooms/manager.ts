@@ -11,7 +11,6 @@ import {
   packImageLimits,
   resolveCondition,
   decodePng,
-  resizeImage,
   type Pack,
   type RngState,
 } from '@ppgn/core';
@@ -33,6 +32,7 @@ import {
 import { RoomError, RoomModel, type Actor } from './model';
 import { newRoomState } from './defaults';
 import { packParams, samplingProblem, termOf } from './mapping';
+import { pictureRef } from './wire';
 import type { ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
 import { RoomStore, loggedIntent, newId, newToken, type RoomTokens, type StoredRoom } from './store';
@@ -286,6 +286,10 @@ export class RoomManager {
     // the pack's tuned ε (its class defaults) first, then what the creator asked for
     const state = newRoomState(id, name, packId, { ...packParams(pack), ...input.params });
     if (input.running === false) state.running = false;
+    await this.checkPictures(
+      packId,
+      conds.map((c) => c.target),
+    );
     state.conditions = conds.map((c, i) => {
       const err = this.validateTarget(pack, c.target);
       if (err) throw new RoomError(err);
@@ -296,7 +300,7 @@ export class RoomManager {
     state.strokes = input.strokes ? structuredClone(input.strokes) : [];
     state.context = input.contextPng && input.context ? { ...input.context } : null;
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
-    const h0 = input.imagePng ? await this.encodeUpload(packId, pack, input.imagePng) : input.h0;
+    const h0 = input.imagePng ? await this.encodeUpload(packId, input.imagePng) : input.h0;
     const contextPng = state.context ? (input.contextPng ?? null) : null;
     const stored: StoredRoom = {
       state,
@@ -439,9 +443,29 @@ export class RoomManager {
     return room.tokens;
   }
 
+  /**
+   * Reference pictures are decoded in a sampler worker, never on this thread (a PNG may declare up to 8× the
+   * pack's side): each one is checked there before the change that carries it is applied, and remembered by its
+   * hash, so the model's own check (kind, layer, the rest of the state) runs on placeholders.
+   */
+  private readonly checkedPictures = new Set<string>();
+
+  private async checkPictures(packId: string, targets: RoomCondition['target'][]): Promise<void> {
+    for (const t of targets) {
+      if (t.kind !== 'image') continue;
+      const ref = pictureRef(t.png);
+      if (this.checkedPictures.has(ref)) continue;
+      const problem = await this.sampler.checkPicture(packId, t.png);
+      if (problem) throw new RoomError(problem);
+      if (this.checkedPictures.size >= 1000) this.checkedPictures.delete(this.checkedPictures.values().next().value!);
+      this.checkedPictures.add(ref);
+    }
+  }
+
   validateTarget(pack: Pack, target: RoomCondition['target']): string | null {
     try {
-      const c = new Condition([termOf({ id: 'x', target, weight: 1, enabled: true, author: '' }, pack)]);
+      const placeholder = target.kind === 'image' && this.checkedPictures.has(pictureRef(target.png));
+      const c = new Condition([termOf({ id: 'x', target, weight: 1, enabled: true, author: '' }, pack, placeholder)]);
       resolveCondition(pack, c, () => new Float32Array(0));
       return null;
     } catch (err) {
@@ -453,6 +477,8 @@ export class RoomManager {
   /** Apply a client intent: validate, apply, version, persist, broadcast, update the chain. */
   async intent(roomId: string, actor: Actor, intent: Intent): Promise<RoomPatch | null> {
     const room = this.get(roomId);
+    if ((intent.type === 'condition.add' || intent.type === 'condition.update') && intent.target)
+      await this.checkPictures(room.model.state.packId, [intent.target]);
     if (room.writer.backlog > this.maxUnsaved)
       throw new RoomError(
         `the database has not taken this room's last ${room.writer.backlog} changes yet; steering is paused until it does (try again in a moment)`,
@@ -531,7 +557,7 @@ export class RoomManager {
     const room = this.get(roomId);
     if (actor.role === 'viewer') throw new RoomError('viewers cannot steer this room');
     if (room.model.state.locked && actor.role !== 'owner') throw new RoomError('the room is locked by its owner');
-    const h = await this.encodeUpload(room.model.state.packId, room.pack, png);
+    const h = await this.encodeUpload(room.model.state.packId, png);
     return this.exclusive(async () => {
       this.assertRunning();
       await this.setCode(roomId, h);
@@ -574,21 +600,11 @@ export class RoomManager {
     room.chain.h = Float32Array.from(h);
   }
 
-  private async encodeUpload(packId: string, pack: Pack, png: Uint8Array): Promise<Float32Array> {
+  /** h = E(x) of an uploaded start image: decoded, resized and encoded in a sampler worker. */
+  private async encodeUpload(packId: string, png: Uint8Array): Promise<Float32Array> {
     if (png.byteLength > LIMITS.uploadBytes)
       throw new PngTooLargeError(`images are at most ${LIMITS.uploadBytes / 1e6} MB`);
-    const [H, W, C] = pack.imageShape;
-    // the header is checked against the pixel cap before anything is inflated (decompression bombs)
-    let img = decodePng(
-      png,
-      C as 1 | 3,
-      pack.manifest.image.range,
-      packImageLimits(pack.imageShape, LIMITS.uploadBytes),
-    );
-    if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
-    const [h] = await this.sampler.encode(packId, [img.data]);
-    const { min, max } = pack.manifest.code;
-    return h!.map((v) => Math.min(max ?? Infinity, Math.max(min ?? -Infinity, v)));
+    return this.sampler.encodeUpload(packId, png, LIMITS.uploadBytes);
   }
 
   // ------------------------------------------------------------------ presence

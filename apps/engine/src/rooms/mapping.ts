@@ -82,8 +82,12 @@ export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput 
   return out;
 }
 
-/** The sampler term of a room condition; the term carries the condition's id, so its scores come back under it. */
-export function termOf(c: RoomCondition, pack: Pack): Term {
+/**
+ * The sampler term of a room condition; the term carries the condition's id, so its scores come back under it.
+ * `placeholder`: an image reference gets blank pixels instead of its decoded PNG (for checks that need its kind
+ * and layer only: no decoding on the engine's main thread).
+ */
+export function termOf(c: RoomCondition, pack: Pack, placeholder = false): Term {
   const t = c.target;
   const id = c.id;
   switch (t.kind) {
@@ -93,6 +97,13 @@ export function termOf(c: RoomCondition, pack: Pack): Term {
       return { kind: 'text', id, text: t.text, condition: t.condition, weight: c.weight };
     case 'image': {
       const [H, W, C] = pack.imageShape;
+      if (placeholder)
+        return {
+          kind: 'imageRef',
+          id,
+          image: { shape: [H, W, C], data: new Float32Array(H * W * C) },
+          weight: c.weight,
+        };
       let img = decodePng(
         Buffer.from(t.png, 'base64'),
         C as 1 | 3,
@@ -152,8 +163,11 @@ export function roomCondition(
   state: Pick<RoomState, 'conditions' | 'context' | 'strokes'>,
   pack: Pack,
   context: { image: Float32Array } | null,
+  placeholders = false,
 ): Condition {
-  const terms: Term[] = state.conditions.filter((c) => c.enabled && c.weight !== 0).map((c) => termOf(c, pack));
+  const terms: Term[] = state.conditions
+    .filter((c) => c.enabled && c.weight !== 0)
+    .map((c) => termOf(c, pack, placeholders));
   if (context && state.context && state.strokes.length > 0) {
     const [H, W, C] = pack.imageShape;
     terms.push({
@@ -178,7 +192,7 @@ export function samplingProblem(
     const [H, W, C] = pack.imageShape;
     const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
     const mode = samplerConfig(state.params, pack).mode ?? 'ppgn';
-    checkCondition(pack, roomCondition(state, pack, context), mode);
+    checkCondition(pack, roomCondition(state, pack, context, true), mode);
     return null;
   } catch (err) {
     if (err instanceof PpgnInputError) return err.message;

@@ -4,9 +4,13 @@
 // the same frames in both. Calls must not overlap: the caller serialises them.
 import {
   Condition,
+  PpgnInputError,
   createChain,
+  decodePng,
   encodeImages,
   encodePng,
+  packImageLimits,
+  resizeImage,
   renderChains,
   renderCodes,
   stepBatch,
@@ -18,7 +22,7 @@ import {
   type Term,
 } from '@ppgn/core';
 import type { RoomState } from '@ppgn/shared';
-import { roomCondition, samplerConfig } from '../rooms/mapping';
+import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
 
 /** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
 export interface ChainSpec {
@@ -64,7 +68,11 @@ interface HostedRoom {
   lastImage: Float32Array | null;
 }
 
-const position = (c: ChainState): ChainPosition => ({ step: c.step, h: Float32Array.from(c.h), rng: [...c.rng] as RngState });
+const position = (c: ChainState): ChainPosition => ({
+  step: c.step,
+  h: Float32Array.from(c.h),
+  rng: [...c.rng] as RngState,
+});
 
 export class ChainHost {
   private readonly rooms = new Map<string, HostedRoom>();
@@ -118,7 +126,10 @@ export class ChainHost {
   async update(roomId: string, spec: ChainSpec): Promise<void> {
     const r = this.room(roomId);
     const pack = this.pack(r.packId);
-    await updateChain(pack, r.chain, { condition: this.condition(pack, spec), config: samplerConfig(spec.state.params, pack) });
+    await updateChain(pack, r.chain, {
+      condition: this.condition(pack, spec),
+      config: samplerConfig(spec.state.params, pack),
+    });
   }
 
   /** A fresh chain from the room's seed (step 0). */
@@ -170,9 +181,18 @@ export class ChainHost {
         const [roomId, room] = stepped[i]!;
         room.lastImage = res.image ?? null;
         const png = room.lastImage ? this.png(pack, room.lastImage) : new Uint8Array(0);
-        out.push({ roomId, ok: true, ...position(room.chain), png, scores: res.scores, conditionScores: res.termScores, hNorm: res.hNorm });
+        out.push({
+          roomId,
+          ok: true,
+          ...position(room.chain),
+          png,
+          scores: res.scores,
+          conditionScores: res.termScores,
+          hNorm: res.hNorm,
+        });
       });
-      for (const [roomId, err] of failed) out.push({ roomId, ok: false, error: err instanceof Error ? err.message : String(err) });
+      for (const [roomId, err] of failed)
+        out.push({ roomId, ok: false, error: err instanceof Error ? err.message : String(err) });
     }
     return out;
   }
@@ -183,11 +203,24 @@ export class ChainHost {
    */
   private async stepIsolated(pack: Pack, rooms: [string, HostedRoom][]) {
     const failed: [string, unknown][] = [];
-    const saved = rooms.map(([, r]) => ({ h: Float32Array.from(r.chain.h), step: r.chain.step, rng: structuredClone(r.chain.rng) }));
+    const saved = rooms.map(([, r]) => ({
+      h: Float32Array.from(r.chain.h),
+      step: r.chain.step,
+      rng: structuredClone(r.chain.rng),
+    }));
     try {
-      return { stepped: rooms, results: await stepBatch(pack, rooms.map(([, r]) => r.chain), { render: true }), failed };
+      return {
+        stepped: rooms,
+        results: await stepBatch(
+          pack,
+          rooms.map(([, r]) => r.chain),
+          { render: true },
+        ),
+        failed,
+      };
     } catch (err) {
-      if (rooms.length === 1) return { stepped: [], results: [] as ChainResult[], failed: [[rooms[0]![0], err] as [string, unknown]] };
+      if (rooms.length === 1)
+        return { stepped: [], results: [] as ChainResult[], failed: [[rooms[0]![0], err] as [string, unknown]] };
       this.log(`batched step of ${rooms.length} rooms failed (${(err as Error).message}); stepping them one by one`);
     }
     const stepped: [string, HostedRoom][] = [];
@@ -221,6 +254,36 @@ export class ChainHost {
   }
 
   /**
+   * h = E(x) of an uploaded PNG (a start image): decoded, resized and encoded here, off the engine's main
+   * thread; the header is checked against `maxBytes`' pixel cap before anything is inflated. Clipped to the
+   * pack's code range.
+   */
+  async encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array> {
+    const pack = this.pack(packId);
+    const [H, W, C] = pack.imageShape;
+    let img = decodePng(png, C as 1 | 3, pack.manifest.image.range, packImageLimits(pack.imageShape, maxBytes));
+    if (img.shape[0] !== H || img.shape[1] !== W) img = resizeImage(img, H, W);
+    const [h] = await encodeImages(pack, [img.data]);
+    const { min, max } = pack.manifest.code;
+    return h!.map((v) => Math.min(max ?? Infinity, Math.max(min ?? -Infinity, v)));
+  }
+
+  /** Why a reference picture (base64 PNG) cannot be used with this pack, or null: decoded here, off the main thread. */
+  checkPicture(packId: string, pngBase64: string): string | null {
+    const pack = this.pack(packId);
+    try {
+      termOf(
+        { id: 'check', target: { kind: 'image', png: pngBase64, name: '' }, weight: 1, enabled: true, author: '' },
+        pack,
+      );
+      return null;
+    } catch (err) {
+      if (err instanceof PpgnInputError) return err.message;
+      throw err;
+    }
+  }
+
+  /**
    * Preview samples (class thumbnails, unit previews): one short seeded chain per term set. Stepped one
    * call at a time (previewStep) so that room steps interleave with them.
    */
@@ -228,7 +291,14 @@ export class ChainHost {
     const pack = this.pack(packId);
     const chains: ChainState[] = [];
     for (const [i, terms] of termSets.entries()) {
-      chains.push(await createChain(pack, { id: `preview${i}`, seed: 1000 + i, condition: new Condition(terms), config: { steps } }));
+      chains.push(
+        await createChain(pack, {
+          id: `preview${i}`,
+          seed: 1000 + i,
+          condition: new Condition(terms),
+          config: { steps },
+        }),
+      );
     }
     this.previews.set(key, { packId, chains });
   }

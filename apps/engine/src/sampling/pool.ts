@@ -7,7 +7,14 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Pack, Term } from '@ppgn/core';
 import { ChainHost, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
-import { reviveError, type FromWorker, type HostMethod, type Request, type ToWorker, type WorkerInit } from './protocol';
+import {
+  reviveError,
+  type FromWorker,
+  type HostMethod,
+  type Request,
+  type ToWorker,
+  type WorkerInit,
+} from './protocol';
 
 /** how long close() waits for a worker to finish the request in flight before ending it */
 const CLOSE_WAIT_MS = 10_000;
@@ -16,7 +23,10 @@ const CLOSE_WAIT_MS = 10_000;
  * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
  * the room's worker is being restarted (`retry`: try again on a later tick).
  */
-export type StepResult = StepOutcome | { roomId: string; ok: false; error: string; crashed: true } | { roomId: string; ok: false; error: string; retry: true };
+export type StepResult =
+  | StepOutcome
+  | { roomId: string; ok: false; error: string; crashed: true }
+  | { roomId: string; ok: false; error: string; retry: true };
 
 export interface Sampler {
   /** worker threads (0 = sampling on the main thread) */
@@ -33,6 +43,10 @@ export interface Sampler {
   render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]>;
   renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array>;
   encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
+  /** decode + resize + encode an uploaded PNG off the main thread (see ChainHost.encodeUpload) */
+  encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array>;
+  /** why a reference picture cannot be used, or null (decoded off the main thread) */
+  checkPicture(packId: string, pngBase64: string): Promise<string | null>;
   previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void>;
   previewStep(key: string): Promise<void>;
   previewFinish(key: string): Promise<Uint8Array[]>;
@@ -99,7 +113,11 @@ export class InProcessSampler implements Sampler {
   render = (packId: string, hs: Float32Array[]) => this.run((h) => h.render(packId, hs));
   renderPng = (packId: string, code: Float32Array) => this.run((h) => h.renderPng(packId, code));
   encode = (packId: string, images: Float32Array[]) => this.run((h) => h.encode(packId, images));
-  previewOpen = (key: string, packId: string, termSets: Term[][], steps: number) => this.run((h) => h.previewOpen(key, packId, termSets, steps));
+  encodeUpload = (packId: string, png: Uint8Array, maxBytes: number) =>
+    this.run((h) => h.encodeUpload(packId, png, maxBytes));
+  checkPicture = (packId: string, pngBase64: string) => this.run(async (h) => h.checkPicture(packId, pngBase64));
+  previewOpen = (key: string, packId: string, termSets: Term[][], steps: number) =>
+    this.run((h) => h.previewOpen(key, packId, termSets, steps));
   previewStep = (key: string) => this.run((h) => h.previewStep(key));
   previewFinish = (key: string) => this.run((h) => h.previewFinish(key));
   inFlight = () => this.pending;
@@ -172,7 +190,10 @@ export class WorkerPool implements Sampler {
   private readonly roomSlot = new Map<string, Slot>();
   private readonly previewSlot = new Map<string, Slot>();
   /** slot index → the replacement of its dead worker, once started */
-  private readonly replacements = new Map<number, { promise: Promise<Slot>; resolve(s: Slot): void; reject(e: Error): void }>();
+  private readonly replacements = new Map<
+    number,
+    { promise: Promise<Slot>; resolve(s: Slot): void; reject(e: Error): void }
+  >();
   private nextId = 1;
   private closed = false;
   private readonly log: (line: string) => void;
@@ -183,7 +204,8 @@ export class WorkerPool implements Sampler {
   private constructor(private readonly opts: WorkerPoolOptions) {
     this.workers = opts.workers;
     this.log = opts.log ?? (() => {});
-    this.entry = opts.entry ?? new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
+    this.entry =
+      opts.entry ?? new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
   }
 
   /** Start `workers` threads and wait until each has its backend and packs (a failure throws). */
@@ -201,9 +223,24 @@ export class WorkerPool implements Sampler {
   }
 
   private spawn(index: number, starts: number, carry?: Slot): Slot {
-    const init: WorkerInit = { backend: this.opts.backend, packs: [...this.opts.packDirs].map(([id, dir]) => ({ id, dir })), entry: this.entry, index };
+    const init: WorkerInit = {
+      backend: this.opts.backend,
+      packs: [...this.opts.packDirs].map(([id, dir]) => ({ id, dir })),
+      entry: this.entry,
+      index,
+    };
     const worker = new Worker(BOOT, { workerData: init, execArgv: workerExecArgv(), name: `ppgn-sampler-${index}` });
-    const slot: Slot = { index, worker, ready: Promise.resolve(), pending: new Map(), rooms: carry?.rooms ?? new Set(), previews: new Set(), starts, startedAt: Date.now(), dead: false };
+    const slot: Slot = {
+      index,
+      worker,
+      ready: Promise.resolve(),
+      pending: new Map(),
+      rooms: carry?.rooms ?? new Set(),
+      previews: new Set(),
+      starts,
+      startedAt: Date.now(),
+      dead: false,
+    };
     let exited = false;
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
@@ -245,7 +282,9 @@ export class WorkerPool implements Sampler {
   /** A worker went away: fail its calls; unless the pool is closing, start it again and re-open its rooms. */
   private onExit(slot: Slot, code: number) {
     slot.dead = true;
-    const err = this.closed ? new SamplerClosedError() : new SamplerCrashError(`sampler worker ${slot.index} stopped (exit code ${code})`);
+    const err = this.closed
+      ? new SamplerClosedError()
+      : new SamplerCrashError(`sampler worker ${slot.index} stopped (exit code ${code})`);
     for (const p of slot.pending.values()) p.reject(err);
     slot.pending.clear();
     for (const key of slot.previews) this.previewSlot.delete(key);
@@ -259,7 +298,9 @@ export class WorkerPool implements Sampler {
     });
     promise.catch(() => {});
     this.replacements.set(slot.index, { promise, resolve, reject });
-    this.log(`sampler worker ${slot.index} stopped (exit code ${code}); starting it again, ${slot.rooms.size} room(s) resume from their last step`);
+    this.log(
+      `sampler worker ${slot.index} stopped (exit code ${code}); starting it again, ${slot.rooms.size} room(s) resume from their last step`,
+    );
     const restart = () => {
       if (this.closed) return;
       const next = this.spawn(slot.index, slot.starts + 1, slot);
@@ -273,7 +314,9 @@ export class WorkerPool implements Sampler {
           continue;
         }
         this.roomSlot.set(roomId, next);
-        this.post(next, 'open', [o]).catch((e: Error) => this.log(`room ${roomId}: could not be re-opened after the restart (${e.message})`));
+        this.post(next, 'open', [o]).catch((e: Error) =>
+          this.log(`room ${roomId}: could not be re-opened after the restart (${e.message})`),
+        );
       }
       // calls that waited for the restart go after the re-opens
       this.replacements.get(slot.index)?.resolve(next);
@@ -304,7 +347,9 @@ export class WorkerPool implements Sampler {
 
   private leastLoaded(): Slot {
     let best = this.slots[0]!;
-    for (const s of this.slots) if (s.rooms.size < best.rooms.size || (s.rooms.size === best.rooms.size && s.pending.size < best.pending.size)) best = s;
+    for (const s of this.slots)
+      if (s.rooms.size < best.rooms.size || (s.rooms.size === best.rooms.size && s.pending.size < best.pending.size))
+        best = s;
     return best;
   }
 
@@ -384,7 +429,8 @@ export class WorkerPool implements Sampler {
       }
       const s = this.slots[known.index]!;
       // a worker being restarted: its rooms skip this tick rather than hold it up
-      if (s.dead) waiting.push({ roomId: id, ok: false, error: `sampler worker ${s.index} is restarting`, retry: true });
+      if (s.dead)
+        waiting.push({ roomId: id, ok: false, error: `sampler worker ${s.index} is restarting`, retry: true });
       else bySlot.set(s, [...(bySlot.get(s) ?? []), id]);
     }
     const parts = await Promise.all(
@@ -399,15 +445,29 @@ export class WorkerPool implements Sampler {
   }
 
   render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]> {
-    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'render', [packId, hs]);
+    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'render', [
+      packId,
+      hs,
+    ]);
   }
 
   renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array> {
-    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'renderPng', [packId, h]);
+    return this.post(roomId && this.roomSlot.has(roomId) ? this.slotOf(roomId) : this.leastBusy(), 'renderPng', [
+      packId,
+      h,
+    ]);
   }
 
   encode(packId: string, images: Float32Array[]): Promise<Float32Array[]> {
     return this.post(this.leastBusy(), 'encode', [packId, images]);
+  }
+
+  encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array> {
+    return this.post(this.leastBusy(), 'encodeUpload', [packId, png, maxBytes]);
+  }
+
+  checkPicture(packId: string, pngBase64: string): Promise<string | null> {
+    return this.post(this.leastBusy(), 'checkPicture', [packId, pngBase64]);
   }
 
   async previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void> {
