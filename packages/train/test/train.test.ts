@@ -215,7 +215,10 @@ describe('PyTorch trainer', () => {
   it('v2 recipe: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
-    const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<string, number | string | number[] | false>;
+    const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
+      string,
+      number | string | number[] | false
+    >;
     expect(r.widenMaxDiff).toBeLessThanOrEqual(1e-5); // function-preserving without noise
     expect(r.widenNoisyMaxDiff).toBeGreaterThan(1e-3); // the noise breaks the copies' symmetry
     expect(r.widenTapShape).toEqual([5, 9, 4, 4]); // the wide net's own widths
@@ -354,6 +357,13 @@ describe('PyTorch trainer', () => {
     const bytes = (dir: string, net: string) => readFileSync(path.join(dir, `${net}.weights.bin`));
     expect(bytes(next, 'E').equals(bytes(out, 'E'))).toBe(true);
     expect(bytes(next, 'G').equals(bytes(out, 'G'))).toBe(false);
+    // the run started from a pack holds every network it was given: resuming it needs the run dir only
+    const again = path.join(tmp, 'pack-again');
+    await runTrainer(py, 'train', [...trainArgs(again, path.join(tmp, 'run-next')), '--resume', '--export-only'], {
+      quiet: true,
+    });
+    for (const net of ['E', 'G', 'hdae', 'fastMlp', 'style', 'colour'])
+      expect(bytes(again, net).equals(bytes(next, net)), net).toBe(true);
     const refined = await loadPack(next);
     expect(refined.manifest.code).toEqual(JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).code);
     refined.dispose();

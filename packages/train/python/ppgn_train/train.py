@@ -197,6 +197,9 @@ class Run:
             self.state["timings"] = h.get("timings", {})
             self.state["steps"] = h.get("steps", {})
         log(f"[run] initialised from {pack}: loaded {', '.join(loaded)}; done {', '.join(self.state['done'])}")
+        # the run holds everything it resumes from: a later --resume must not depend on the pack (or start
+        # the networks the pack gave it afresh)
+        self.save(loaded + (["G"] if "G" not in loaded else []))
 
     def save(self, names: List[str], extra: Dict[str, object] | None = None):
         for k in names:
@@ -712,6 +715,14 @@ def main(argv=None):
             run.state["metrics"]["final"] = metrics(run)
             run.save([])
             log(f"[train] {ph} done in {fmt_time(time.time() - t0)}: {json.dumps(run.state['metrics']['final'])[:600]}")
+    if a.export_only and "gref" not in run.state["done"]:
+        # an interim pack from a gref run still in progress: its moving average of G, as it would ship
+        ema = run.load_extra("gref_Gema")
+        if ema is not None:
+            run.nets["G"].load_state_dict(ema["shadow"])
+            step = run.state.get("progress", {}).get("step", 0)
+            log(f"[train] export: G is the moving average at gref step {step} of {steps_of['gref']} (interim)")
+            run.state["metrics"]["interim"] = {"phase": "gref", "step": step, "of": steps_of["gref"]}
     if all(p in run.state["done"] for p in PHASES) or a.export_only:
         run.state["metrics"]["final"] = metrics(run)
         export_pack(run, a.out)
