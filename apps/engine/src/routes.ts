@@ -15,7 +15,6 @@ import {
 import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
-import { encodeGif } from './gif';
 import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
 import type { RoomManager, LiveRoom } from './rooms/manager';
@@ -324,15 +323,7 @@ export function apiRouter(
     limit.exports,
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      const kept = room.history.slice(-120);
-      if (kept.length === 0) throw new ApiError('conflict', 'no history kept yet; let the chain run a few steps');
-      const [H, W, C] = room.pack.imageShape;
-      let frames = await manager.renderImages(
-        room,
-        kept.map((e) => e.h),
-      );
-      if (room.pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
-      const gif = encodeGif(frames, H, W, C, { scale: 4, delayMs: 100 });
+      const gif = await manager.exportGif(room);
       res.setHeader('Content-Type', 'image/gif');
       res.setHeader(
         'Content-Disposition',

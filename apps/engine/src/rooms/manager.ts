@@ -744,8 +744,15 @@ export class RoomManager {
     return asBuffer(await this.sampler.renderPng(packId, h));
   }
 
-  async renderImages(room: LiveRoom, hs: Float32Array[]): Promise<Float32Array[]> {
-    return this.sampler.render(room.model.state.packId, hs, room.model.state.id);
+  /** an animated GIF of the kept history (at most its last `frames` entries), made in a sampler worker */
+  exportGif(room: LiveRoom, frames = 120): Promise<Uint8Array> {
+    const kept = room.history.slice(-frames);
+    if (kept.length === 0) throw new RoomError('no history kept yet; let the chain run a few steps', 'conflict');
+    return this.sampler.exportGif(
+      room.model.state.packId,
+      kept.map((e) => e.h),
+      { scale: 4, delayMs: 100 },
+    );
   }
 
   // ------------------------------------------------------------------ sampling

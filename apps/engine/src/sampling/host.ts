@@ -22,6 +22,7 @@ import {
   type Term,
 } from '@ppgn/core';
 import type { RoomState } from '@ppgn/shared';
+import { encodeGif } from '../gif';
 import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
 
 /** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
@@ -246,6 +247,19 @@ export class ChainHost {
   async renderPng(packId: string, h: Float32Array): Promise<Uint8Array> {
     const pack = this.pack(packId);
     return this.png(pack, (await renderCodes(pack, [h]))[0]!);
+  }
+
+  /** An animated GIF of G(h) for each code (history export): rendered and encoded here, off the main thread. */
+  async exportGif(
+    packId: string,
+    hs: Float32Array[],
+    opts: { scale?: number; delayMs?: number } = {},
+  ): Promise<Uint8Array> {
+    const pack = this.pack(packId);
+    const [H, W, C] = pack.imageShape;
+    let frames = await renderCodes(pack, hs);
+    if (pack.manifest.image.range === '[-1,1]') frames = frames.map((f) => f.map((v) => (v + 1) / 2));
+    return encodeGif(frames, H, W, C, opts);
   }
 
   /** h = E(x) for images in the pack's range. */

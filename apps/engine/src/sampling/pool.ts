@@ -45,6 +45,8 @@ export interface Sampler {
   encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
   /** decode + resize + encode an uploaded PNG off the main thread (see ChainHost.encodeUpload) */
   encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array>;
+  /** an animated GIF of the codes (rendered and encoded off the main thread) */
+  exportGif(packId: string, hs: Float32Array[], opts: { scale?: number; delayMs?: number }): Promise<Uint8Array>;
   /** why a reference picture cannot be used, or null (decoded off the main thread) */
   checkPicture(packId: string, pngBase64: string): Promise<string | null>;
   previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void>;
@@ -115,6 +117,8 @@ export class InProcessSampler implements Sampler {
   encode = (packId: string, images: Float32Array[]) => this.run((h) => h.encode(packId, images));
   encodeUpload = (packId: string, png: Uint8Array, maxBytes: number) =>
     this.run((h) => h.encodeUpload(packId, png, maxBytes));
+  exportGif = (packId: string, hs: Float32Array[], opts: { scale?: number; delayMs?: number }) =>
+    this.run((h) => h.exportGif(packId, hs, opts));
   checkPicture = (packId: string, pngBase64: string) => this.run(async (h) => h.checkPicture(packId, pngBase64));
   previewOpen = (key: string, packId: string, termSets: Term[][], steps: number) =>
     this.run((h) => h.previewOpen(key, packId, termSets, steps));
@@ -464,6 +468,10 @@ export class WorkerPool implements Sampler {
 
   encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array> {
     return this.post(this.leastBusy(), 'encodeUpload', [packId, png, maxBytes]);
+  }
+
+  exportGif(packId: string, hs: Float32Array[], opts: { scale?: number; delayMs?: number }): Promise<Uint8Array> {
+    return this.post(this.leastBusy(), 'exportGif', [packId, hs, opts]);
   }
 
   checkPicture(packId: string, pngBase64: string): Promise<string | null> {
