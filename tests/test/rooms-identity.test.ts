@@ -319,6 +319,38 @@ describe('server-issued identity', () => {
     expect(later.body.author).toBe('Mia B');
   });
 
+  it('a person replaces their credential: the old one proves no one any more, the new one is the same person', async () => {
+    const room = await createRoom(t.base, { running: false });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const old = owner.credential!;
+    expect((await api(t.base, 'POST', '/people/me/credential', {})).status).toBe(401);
+    const rotated = await api<{ personId: string; credential: string }>(
+      t.base,
+      'POST',
+      '/people/me/credential',
+      {},
+      old,
+    );
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.personId).toBe(owner.userId);
+    expect(rotated.body.credential).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rotated.body.credential).not.toBe(old);
+    // the old credential: refused over HTTP, and a join with it is somebody new
+    const save = (credential: string) =>
+      api(t.base, 'POST', '/gallery', { roomId: room.id, token: room.tokens.owner }, credential);
+    expect((await save(old)).status).toBe(403);
+    const stale = client({ credential: old });
+    const staleJoin = await stale.join(room.id, room.tokens.editor, 'Olga?');
+    expect(staleJoin.ok && staleJoin.userId).not.toBe(owner.userId);
+    // the new one: the same person everywhere
+    const again = client({ credential: rotated.body.credential });
+    expect(await again.join(room.id, room.tokens.owner, 'Olga')).toMatchObject({ ok: true, userId: owner.userId });
+    expect((await save(rotated.body.credential)).status).toBe(201);
+    const stored = await t.engine.db.prisma.person.findUniqueOrThrow({ where: { id: owner.userId } });
+    expect(JSON.stringify(stored)).not.toContain(rotated.body.credential);
+  });
+
   it('join errors carry codes: not_found, forbidden, invalid', async () => {
     const room = await createRoom();
     const c = client();

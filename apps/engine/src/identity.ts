@@ -12,9 +12,16 @@ export interface Person {
 
 const hash = (credential: string) => createHash('sha256').update(credential).digest('hex');
 
+/** a verified credential is trusted from memory this long: a replaced one stops working on every engine within it */
+export const CREDENTIAL_CACHE_MS = 60_000;
+/** a credential nobody used for this long no longer proves anyone (the browser becomes a new person) */
+export const CREDENTIAL_EXPIRY_MS = 180 * 24 * 3600_000;
+const SEEN_EVERY_MS = 24 * 3600_000;
+
 export class Identities {
-  /** verified credentials (hash → person id); rows never change, so a hit stays true */
-  private cache = new Map<string, string>();
+  /** verified credentials (hash → person id, when verified): trusted for CREDENTIAL_CACHE_MS, longer only while
+   * the database cannot be asked */
+  private cache = new Map<string, { id: string; at: number }>();
   /** names this engine stored or read (person id → name), so that a repeated join writes nothing */
   private names = new Map<string, string>();
 
@@ -39,9 +46,21 @@ export class Identities {
     if (typeof credential !== 'string' || !CREDENTIAL_PATTERN.test(credential)) return null;
     const secretHash = hash(credential);
     const cached = this.cache.get(secretHash);
-    if (cached) return { id: cached };
-    const row = await this.prisma.person.findUnique({ where: { secretHash }, select: { id: true } });
-    if (!row) return null;
+    const now = Date.now();
+    if (cached && now - cached.at < CREDENTIAL_CACHE_MS) return { id: cached.id };
+    let row: { id: string; lastSeenAt: Date } | null;
+    try {
+      row = await this.prisma.person.findUnique({ where: { secretHash }, select: { id: true, lastSeenAt: true } });
+    } catch (err) {
+      if (cached) return { id: cached.id }; // the database is away: who was verified stays verified
+      throw err;
+    }
+    if (!row || now - row.lastSeenAt.getTime() > CREDENTIAL_EXPIRY_MS) {
+      this.cache.delete(secretHash);
+      return null;
+    }
+    if (now - row.lastSeenAt.getTime() > SEEN_EVERY_MS)
+      void this.prisma.person.update({ where: { id: row.id }, data: { lastSeenAt: new Date(now) } }).catch(() => {});
     this.remember(secretHash, row.id);
     return { id: row.id };
   }
@@ -67,9 +86,23 @@ export class Identities {
     this.names.set(personId, name);
   }
 
+  /**
+   * Replace a person's credential (it leaked, or they want this browser forgotten): the old one stops proving
+   * them (on this engine at once, on the others within CREDENTIAL_CACHE_MS); the new one is shown once.
+   */
+  async rotate(personId: string, old: string): Promise<string> {
+    const credential = randomBytes(32).toString('base64url');
+    const secretHash = hash(credential);
+    await this.prisma.person.update({ where: { id: personId }, data: { secretHash, lastSeenAt: new Date() } });
+    this.cache.delete(hash(old));
+    this.remember(secretHash, personId);
+    return credential;
+  }
+
   private remember(secretHash: string, id: string) {
+    this.cache.delete(secretHash);
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(secretHash, id);
+    this.cache.set(secretHash, { id, at: Date.now() });
   }
 }
 

@@ -377,6 +377,16 @@ export function apiRouter(
     }),
   );
 
+  /** Replace this person's credential (a leaked one stops working): the new one is shown once. */
+  r.post(
+    '/people/me/credential',
+    limit.people,
+    wrap(async (req, res) => {
+      const personId = await personFor(req);
+      res.json({ personId, credential: await identities.rotate(personId, bearer(req.headers.authorization)!) });
+    }),
+  );
+
   /** The owner replaces the editor and viewer links: the old ones admit no one new (people in the room stay). */
   r.post(
     '/rooms/:id/links',

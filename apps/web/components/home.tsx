@@ -2,8 +2,16 @@
 
 import { useEffect, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { galleryImage, galleryQuery, parseRoomLink, request, type CreatedRoom, type GalleryItem, type PackInfo } from '../lib/api';
-import { defaultName, getName, rememberRoom, setName as saveName } from '../lib/identity';
+import {
+  galleryImage,
+  galleryQuery,
+  parseRoomLink,
+  request,
+  type CreatedRoom,
+  type GalleryItem,
+  type PackInfo,
+} from '../lib/api';
+import { defaultName, getCredential, getName, rememberRoom, setCredential, setName as saveName } from '../lib/identity';
 import { useEngineBase, useToast } from './providers';
 import { plural } from '../lib/format';
 
@@ -31,8 +39,11 @@ export function CreateRoom() {
     );
   }, [base]);
   const pack = packs?.find((p) => p.id === packId);
-  const classes = pack?.conditionSpecs?.find((c) => c.kind === 'classes') as { id: string; labels: string[] } | undefined;
-  const shown = (classes?.labels ?? []).filter((l) => !q.trim() || l.toLowerCase().includes(q.trim().toLowerCase())).slice(0, 60);
+  const classes = pack?.conditionSpecs?.find((c) => c.kind === 'classes') as
+    { id: string; labels: string[] } | undefined;
+  const shown = (classes?.labels ?? [])
+    .filter((l) => !q.trim() || l.toLowerCase().includes(q.trim().toLowerCase()))
+    .slice(0, 60);
 
   const create = async () => {
     if (!base) return;
@@ -45,7 +56,8 @@ export function CreateRoom() {
         packId: packId || undefined,
         name: name.trim() || undefined,
         author,
-        conditions: label && classes ? [{ target: { kind: 'class', condition: classes.id, labels: [label] }, weight: 1 }] : [],
+        conditions:
+          label && classes ? [{ target: { kind: 'class', condition: classes.id, labels: [label] }, weight: 1 }] : [],
       });
       rememberRoom(r.id, r.links);
       router.push(r.links.owner);
@@ -76,7 +88,15 @@ export function CreateRoom() {
         </label>
         <label className="span2">
           <span className="small muted">Model pack</span>
-          <select value={packId} onChange={(e) => { setPackId(e.target.value); setLabel(''); }} disabled={!packs?.length} aria-label="Model pack">
+          <select
+            value={packId}
+            onChange={(e) => {
+              setPackId(e.target.value);
+              setLabel('');
+            }}
+            disabled={!packs?.length}
+            aria-label="Model pack"
+          >
             {!packs && <option>Loading…</option>}
             {packs?.map((p) => (
               <option key={p.id} value={p.id}>
@@ -88,13 +108,32 @@ export function CreateRoom() {
         {classes && (
           <fieldset className="span2">
             <legend className="small muted">Start with a class (optional)</legend>
-            <input type="search" placeholder={`Search ${plural(classes.labels.length, 'class', 'classes')}…`} aria-label="Search start classes" value={q} onChange={(e) => setQ(e.target.value)} />
+            <input
+              type="search"
+              placeholder={`Search ${plural(classes.labels.length, 'class', 'classes')}…`}
+              aria-label="Search start classes"
+              value={q}
+              onChange={(e) => setQ(e.target.value)}
+            />
             <div className="chips" role="radiogroup" aria-label="Start class">
-              <button type="button" role="radio" aria-checked={label === ''} className="chip" onClick={() => setLabel('')}>
+              <button
+                type="button"
+                role="radio"
+                aria-checked={label === ''}
+                className="chip"
+                onClick={() => setLabel('')}
+              >
                 none
               </button>
               {shown.map((l) => (
-                <button key={l} type="button" role="radio" aria-checked={label === l} className="chip" onClick={() => setLabel(l)}>
+                <button
+                  key={l}
+                  type="button"
+                  role="radio"
+                  aria-checked={label === l}
+                  className="chip"
+                  onClick={() => setLabel(l)}
+                >
                   {l}
                 </button>
               ))}
@@ -173,19 +212,68 @@ export function GalleryStrip({ title, starred = false }: { title: string; starre
         </a>
       </header>
       {error && <p className="error small">{error}</p>}
-      {items && items.length === 0 && <p className="muted small">{starred ? 'Nothing starred yet.' : 'Nothing saved yet — save a frame from a room.'}</p>}
+      {items && items.length === 0 && (
+        <p className="muted small">
+          {starred ? 'Nothing starred yet.' : 'Nothing saved yet — save a frame from a room.'}
+        </p>
+      )}
       {!items && !error && <div className="strip skeleton-strip" aria-busy="true" />}
       {items && items.length > 0 && base && (
         <ul className="strip">
           {items.map((it) => (
             <li key={it.id}>
               <a href={`/gallery/${it.id}`} title={it.title}>
-                <img className="pixel" src={galleryImage(base, it.id)} alt={it.title} width={96} height={96} loading="lazy" />
+                <img
+                  className="pixel"
+                  src={galleryImage(base, it.id)}
+                  alt={it.title}
+                  width={96}
+                  height={96}
+                  loading="lazy"
+                />
               </a>
             </li>
           ))}
         </ul>
       )}
+    </section>
+  );
+}
+
+/**
+ * This browser's identity: the credential the engine gave it (kept in localStorage). Replacing it makes the old
+ * one prove no one (a copy that leaked, a shared computer); roles and removals stay with the person.
+ */
+export function BrowserIdentity() {
+  const base = useEngineBase();
+  const toast = useToast();
+  const [has, setHas] = useState(false);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setHas(getCredential() !== null), []);
+  if (!has) return null;
+  const replace = async () => {
+    if (!base) return;
+    setBusy(true);
+    try {
+      const r = await request<{ credential: string }>(base, 'POST', '/people/me/credential', {});
+      setCredential(r.credential);
+      toast('ok', 'This browser has a new key; the old one no longer works anywhere.');
+    } catch (err) {
+      toast('error', `Could not replace the key: ${(err as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="identity-title" data-testid="browser-identity">
+      <h2 id="identity-title">This browser</h2>
+      <p className="muted small">
+        The studio knows this browser by a key it keeps here (there are no accounts). If it may have been copied,
+        replace it: the old key stops working; your roles in rooms stay with you.
+      </p>
+      <button type="button" onClick={() => void replace()} disabled={busy || !base} data-testid="replace-key">
+        {busy ? 'Replacing…' : 'Replace this browser’s key'}
+      </button>
     </section>
   );
 }
