@@ -423,6 +423,24 @@ describe('gallery', () => {
     a.close();
   });
 
+  it('a new seed or a reset in a paused room shows the new start at once (issue 21, item 5)', async () => {
+    const room = await createRoom({ params: { fps: 30 }, running: false });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    const before = a.frames.length;
+    const seed = (await a.intent({ type: 'params.set', params: { seed: 4242 } })) as { ok: boolean; version: number };
+    expect(seed.ok).toBe(true);
+    await a.waitFor(() => a.frames.length > before, 10_000, 'a frame of the new seed');
+    expect(a.frames.at(-1)).toMatchObject({ step: 0, version: seed.version });
+    const shown = a.frames.at(-1)!;
+    const reset = (await a.intent({ type: 'chain.reset', seed: 7 })) as { ok: boolean; version: number };
+    expect(reset.ok).toBe(true);
+    await a.waitFor(() => a.frames.at(-1)!.version === reset.version, 10_000, 'a frame of the reset');
+    expect(sha(new Uint8Array(a.frames.at(-1)!.image))).not.toBe(sha(new Uint8Array(shown.image)));
+    expect(a.state!.running).toBe(false);
+    a.close();
+  });
+
   it('starting from an image in a paused room shows the new picture at once', async () => {
     const room = await createRoom({ params: { fps: 30 }, running: false });
     const a = client();

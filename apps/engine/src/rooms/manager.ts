@@ -544,12 +544,39 @@ export class RoomManager {
     if (effects.reset) {
       this.resetting.add(roomId);
       try {
-        await this.exclusive(() => this.resetChain(room));
+        await this.exclusive(async () => {
+          await this.resetChain(room);
+          // a paused room shows its new start at once (it would otherwise wait for Play or Step)
+          if (!room.model.state.running)
+            this.showStill(room, await this.renderPng(room, room.chain.h), room.model.version, {});
+        });
       } finally {
         this.resetting.delete(roomId);
       }
     }
     return patch;
+  }
+
+  /** A picture of the chain as it stands (a new start), sent to everyone now: reliable, it is not followed by more. */
+  private showStill(
+    room: LiveRoom,
+    image: Uint8Array,
+    version: number,
+    scores: Partial<Pick<Frame, 'scores' | 'conditionScores'>>,
+  ) {
+    const frame: Frame = {
+      roomId: room.model.state.id,
+      step: room.chain.step,
+      version,
+      image,
+      scores: scores.scores ?? {},
+      conditionScores: scores.conditionScores ?? {},
+      hNorm: norm(room.chain.h),
+      at: Date.now(),
+    };
+    room.lastFrame = frame;
+    this.events.frame(room.model.state.id, frame, true);
+    return frame;
   }
 
   /** Restart a room's chain from an uploaded image (h₀ = E(x)); a versioned, logged change. */
@@ -566,24 +593,13 @@ export class RoomManager {
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
       const image = await this.renderPng(room, h);
       const patch = room.model.system({}, actor.userId);
-      const frame: Frame = {
-        roomId,
-        step: room.chain.step,
-        version: patch.version,
-        image,
-        scores: room.lastFrame?.scores ?? {},
-        conditionScores: room.lastFrame?.conditionScores ?? {},
-        hNorm: norm(h),
-        at: Date.now(),
-      };
       const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
       this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
       this.events.patch(roomId, patch);
       this.events.activity(roomId, item);
-      room.lastFrame = frame;
       // reliable: right after the patch the transport is busy, and a volatile frame would be dropped
-      this.events.frame(roomId, frame, true);
+      this.showStill(room, image, patch.version, room.lastFrame ?? {});
       return patch;
     });
   }
