@@ -19,7 +19,7 @@ const contexts: BrowserContext[] = [];
 const pageErrors: string[][] = [];
 let room: { id: string; tokens: { owner: string; editor: string; viewer: string } };
 
-async function newPerson(name: string): Promise<Page> {
+async function newPerson(name: string | null): Promise<Page> {
   const ctx = await personContext(browser, name);
   contexts.push(ctx);
   const page = await ctx.newPage();
@@ -30,13 +30,17 @@ async function newPerson(name: string): Promise<Page> {
 /** room:join messages the page sends over its WebSockets */
 function countJoins(page: Page): { n: number } {
   const count = { n: 0 };
-  page.on('websocket', (ws) => ws.on('framesent', (f) => void (typeof f.payload === 'string' && f.payload.includes('"room:join"') && count.n++)));
+  page.on('websocket', (ws) =>
+    ws.on('framesent', (f) => void (typeof f.payload === 'string' && f.payload.includes('"room:join"') && count.n++)),
+  );
   return count;
 }
 
-const drawn = (p: Page) => p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
+const drawn = (p: Page) =>
+  p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
 const members = async (): Promise<Member[]> =>
-  ((await (await fetch(`${app.engine}/rooms/${room.id}?token=${room.tokens.viewer}`)).json()) as { members: Member[] }).members;
+  ((await (await fetch(`${app.engine}/rooms/${room.id}?token=${room.tokens.viewer}`)).json()) as { members: Member[] })
+    .members;
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -48,7 +52,12 @@ beforeAll(async () => {
   const res = await fetch(`${app.engine}/rooms`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ author: 'Olga', name: 'Flaky network', conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }], params: { fps: 10 } }),
+    body: JSON.stringify({
+      author: 'Olga',
+      name: 'Flaky network',
+      conditions: [{ target: { kind: 'class', condition: 'class', labels: ['cat'] } }],
+      params: { fps: 10 },
+    }),
   });
   expect(res.status).toBe(201);
   room = (await res.json()) as typeof room;
@@ -67,7 +76,11 @@ describe('connection trouble', () => {
     const joins = countJoins(page);
     await page.goto(`${app.web}/room/${room.id}?t=${room.tokens.editor}`);
     await expect(page.getByTestId('my-role').textContent({ timeout: 30_000 })).resolves.toBe('editor');
-    await until(() => drawn(page), (n) => n >= 2, 'frames');
+    await until(
+      () => drawn(page),
+      (n) => n >= 2,
+      'frames',
+    );
     const [me] = await members();
     expect(me).toMatchObject({ name: 'Pat' });
     expect(await page.getByTestId('reconnect-banner').count()).toBe(0);
@@ -89,7 +102,11 @@ describe('connection trouble', () => {
     await page.getByTestId('reconnect-banner').waitFor({ state: 'detached', timeout: 8000 });
     expect(Date.now() - t0).toBeLessThan(8000);
     const before = await drawn(page);
-    await until(() => drawn(page), (n) => n >= before + 2, 'frames after the reconnect');
+    await until(
+      () => drawn(page),
+      (n) => n >= before + 2,
+      'frames after the reconnect',
+    );
     expect(await page.getByTestId('my-role').textContent()).toBe('editor');
     await until(members, (m) => m.length === 1 && m[0]!.userId === me!.userId && !m[0]!.away, 'Pat back, once');
     expect(joins.n).toBe(1); // connection state recovery: no second join
@@ -99,7 +116,9 @@ describe('connection trouble', () => {
     const page = await newPerson('Pat');
     const joins = countJoins(page);
     await page.goto(`${app.web}/room/${room.id}?t=not-the-token`);
-    await expect(page.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe('This room link is not valid');
+    await expect(page.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe(
+      'This room link is not valid',
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, 'bad-link.png') });
     await new Promise((r) => setTimeout(r, 3000));
     expect(await page.getByTestId('reconnect-banner').count()).toBe(0);
@@ -110,8 +129,23 @@ describe('connection trouble', () => {
 
     const gone = await newPerson('Pat');
     await gone.goto(`${app.web}/room/NoSuchRoom1?t=${room.tokens.editor}`);
-    await expect(gone.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe('This room does not exist');
+    await expect(gone.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe(
+      'This room does not exist',
+    );
     expect(await gone.getByTestId('reconnect-banner').count()).toBe(0);
+
+    // a first visit (no name yet) checks the link before asking for a name (issue 21, item 8)
+    const first = await newPerson(null);
+    await first.goto(`${app.web}/room/NoSuchRoom2?t=${room.tokens.editor}`);
+    await expect(first.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe(
+      'This room does not exist',
+    );
+    expect(await first.getByRole('dialog').count()).toBe(0);
+    const firstBad = await newPerson(null);
+    await firstBad.goto(`${app.web}/room/${room.id}?t=not-the-token`);
+    await expect(firstBad.getByTestId('bad-link').textContent({ timeout: 30_000 })).resolves.toBe(
+      'This room link is not valid',
+    );
   });
 
   it('an unreachable engine shows the banner (not the bad-link page) and joins once it is reachable', async () => {

@@ -3,8 +3,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
-import type { AdminAction, IntentInput } from '@ppgn/shared';
-import { request, type CreatedRoom } from '../../../lib/api';
+import type { AdminAction, ErrorCode, IntentInput } from '@ppgn/shared';
+import { HttpError, request, type CreatedRoom } from '../../../lib/api';
 import { browserIdentity, defaultName, getName, rememberRoom, setName } from '../../../lib/identity';
 import { packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
@@ -31,6 +31,19 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     if (n) setNameState(n);
     else setAsking(defaultName());
   }, []);
+  // a first visit checks the link before asking for a name: a wrong link says so at once
+  const [linkProblem, setLinkProblem] = useState<{ code: ErrorCode; message: string } | null>(null);
+  useEffect(() => {
+    if (asking === null || !base) return;
+    let live = true;
+    request(base, 'GET', `/rooms/${encodeURIComponent(roomId)}?token=${encodeURIComponent(token)}`).catch((err) => {
+      if (live && err instanceof HttpError && (err.code === 'not_found' || err.code === 'forbidden'))
+        setLinkProblem({ code: err.code, message: err.message });
+    });
+    return () => {
+      live = false;
+    };
+  }, [asking, base, roomId, token]);
 
   const onNotice = useCallback((n: { kind: 'error' | 'info'; message: string }) => toast(n.kind, n.message), [toast]);
   const opts = useMemo(
@@ -127,6 +140,9 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     }
     setBusy(null);
   };
+
+  if (linkProblem)
+    return <BadLink view={{ ...view, status: 'failed', errorCode: linkProblem.code, error: linkProblem.message }} />;
 
   if (asking !== null)
     return (
