@@ -3,7 +3,7 @@
 import { useId, useMemo, useRef, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type Frame, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
-import { matchWords, type PackConditions } from '../../lib/pack';
+import { classSetOf, conditionTitle, matchWords, type PackConditions } from '../../lib/pack';
 import type { SendOptions } from '../../lib/room-client';
 import { shortId } from '../debounce';
 import { useGestureValue } from '../gesture';
@@ -19,7 +19,10 @@ export interface ConditionPanelProps {
   scores?: FrameScores | null;
   members?: Member[];
   /** preview image URLs from the engine (class thumbnails, unit visualisations) */
-  previews?: { classThumb(condition: string, label: string): string; unit(condition: string, layer: string, channel: number): string } | null;
+  previews?: {
+    classThumb(condition: string, label: string): string;
+    unit(condition: string, layer: string, channel: number): string;
+  } | null;
 }
 
 export function describeCondition(c: RoomCondition): string {
@@ -33,7 +36,10 @@ export function describeCondition(c: RoomCondition): string {
 export type FrameScores = Pick<Frame, 'scores' | 'conditionScores'>;
 
 /** The first score the engine lists for a condition at this frame, or null (no frame, or the condition has none). */
-export function conditionScore(frame: FrameScores | null | undefined, conditionId: string): { name: string; value: number } | null {
+export function conditionScore(
+  frame: FrameScores | null | undefined,
+  conditionId: string,
+): { name: string; value: number } | null {
   for (const name of frame?.conditionScores?.[conditionId] ?? []) {
     const value = frame!.scores[name];
     if (value !== undefined) return { name, value };
@@ -43,7 +49,15 @@ export function conditionScore(frame: FrameScores | null | undefined, conditionI
 
 const KIND_LABEL = { class: 'Class', text: 'Keywords', unit: 'Unit', image: 'Image' } as const;
 
-export function ConditionPanel({ conditions, pack, canSteer, send, scores = null, members = [], previews = null }: ConditionPanelProps) {
+export function ConditionPanel({
+  conditions,
+  pack,
+  canSteer,
+  send,
+  scores = null,
+  members = [],
+  previews = null,
+}: ConditionPanelProps) {
   const full = conditions.length >= LIMITS.conditions;
   return (
     <section className="panel" aria-labelledby="cond-title" data-testid="condition-panel">
@@ -92,7 +106,9 @@ function ConditionRow({
   authorName?: string;
 }) {
   // one condition.update per drag or key press-and-release, not one per debounce tick
-  const weightGesture = useGestureValue(c.weight, (w: number) => send({ type: 'condition.update', id: c.id, weight: w }));
+  const weightGesture = useGestureValue(c.weight, (w: number) =>
+    send({ type: 'condition.update', id: c.id, weight: w }),
+  );
   const weight = weightGesture.value;
   const desc = describeCondition(c);
   const score = conditionScore(scores, c.id);
@@ -100,18 +116,29 @@ function ConditionRow({
   return (
     <li className={`cond ${c.enabled ? '' : 'off'}`} data-testid={`condition-${c.id}`} data-kind={c.target.kind}>
       <div className="cond-top">
-        <span className={`kind kind-${c.target.kind}`}>{KIND_LABEL[c.target.kind]}</span>
-        {canSteer && c.target.kind === 'class' && pack.classes ? (
+        <span className={`kind kind-${c.target.kind}`}>
+          {c.target.kind === 'class' && c.target.condition && c.target.condition !== pack.classes?.id
+            ? conditionTitle(c.target.condition)
+            : KIND_LABEL[c.target.kind]}
+        </span>
+        {canSteer && c.target.kind === 'class' && classSetOf(pack, c.target.condition) ? (
           <select
             aria-label={`Class of condition ${desc}`}
             className="cond-class"
             value={c.target.labels[0]}
             onChange={(e) => {
               if (c.target.kind !== 'class') return;
-              void send({ type: 'condition.update', id: c.id, target: { ...c.target, labels: [e.target.value, ...c.target.labels.slice(1).filter((l) => l !== e.target.value)] } });
+              void send({
+                type: 'condition.update',
+                id: c.id,
+                target: {
+                  ...c.target,
+                  labels: [e.target.value, ...c.target.labels.slice(1).filter((l) => l !== e.target.value)],
+                },
+              });
             }}
           >
-            {pack.classes.labels.map((l) => (
+            {classSetOf(pack, c.target.kind === 'class' ? c.target.condition : undefined)!.labels.map((l) => (
               <option key={l} value={l}>
                 {l}
               </option>
@@ -155,7 +182,13 @@ function ConditionRow({
             />
             <span aria-hidden className="track" />
           </label>
-          <button type="button" className="icon danger" aria-label={`Remove ${desc}`} title="Remove" onClick={() => void send({ type: 'condition.remove', id: c.id })}>
+          <button
+            type="button"
+            className="icon danger"
+            aria-label={`Remove ${desc}`}
+            title="Remove"
+            onClick={() => void send({ type: 'condition.remove', id: c.id })}
+          >
             ×
           </button>
         </div>
@@ -169,12 +202,30 @@ function ConditionRow({
   );
 }
 
-type Tab = 'class' | 'text' | 'unit' | 'image';
-const TAB_LABEL: Record<Tab, string> = { class: 'Class', text: 'Keywords', unit: 'Hidden unit', image: 'Image' };
+/** one tab per class condition the pack declares (`classes:<id>`: E's classes, and plug-ins such as art style or colour), then keywords, units, image */
+type Tab = `classes:${string}` | 'text' | 'unit' | 'image';
+const TAB_LABEL: Record<'text' | 'unit' | 'image', string> = { text: 'Keywords', unit: 'Hidden unit', image: 'Image' };
 
-function AddCondition({ pack, send, previews }: { pack: PackConditions; send: ConditionPanelProps['send']; previews: ConditionPanelProps['previews'] }) {
-  const tabs = (['class', 'text', 'unit', 'image'] as Tab[]).filter((t) => (t === 'class' ? pack.classes : t === 'text' ? pack.keywords : t === 'unit' ? pack.units : true));
-  const [tab, setTab] = useState<Tab>(tabs[0] ?? 'class');
+function AddCondition({
+  pack,
+  send,
+  previews,
+}: {
+  pack: PackConditions;
+  send: ConditionPanelProps['send'];
+  previews: ConditionPanelProps['previews'];
+}) {
+  const tabs: Tab[] = [
+    ...pack.classSets.map((c): Tab => `classes:${c.id}`),
+    ...(['text', 'unit', 'image'] as const).filter((t) =>
+      t === 'text' ? pack.keywords : t === 'unit' ? pack.units : true,
+    ),
+  ];
+  const [tab, setTab] = useState<Tab>(tabs[0] ?? 'image');
+  const classSet = tab.startsWith('classes:') ? pack.classSets.find((c) => `classes:${c.id}` === tab) : undefined;
+  const tabLabel = (t: Tab) =>
+    t.startsWith('classes:') ? conditionTitle(t.slice('classes:'.length)) : TAB_LABEL[t as keyof typeof TAB_LABEL];
+  const tabKey = (t: Tab) => t.replace(':', '-');
   if (tabs.length === 0) return null;
   return (
     <div className="add-cond">
@@ -184,18 +235,18 @@ function AddCondition({ pack, send, previews }: { pack: PackConditions; send: Co
             key={t}
             type="button"
             role="tab"
-            id={`tab-${t}`}
+            id={`tab-${tabKey(t)}`}
             aria-selected={tab === t}
-            aria-controls={`tabpanel-${t}`}
+            aria-controls={`tabpanel-${tabKey(t)}`}
             className={tab === t ? 'tab active' : 'tab'}
             onClick={() => setTab(t)}
           >
-            {TAB_LABEL[t]}
+            {tabLabel(t)}
           </button>
         ))}
       </div>
-      <div role="tabpanel" id={`tabpanel-${tab}`} aria-labelledby={`tab-${tab}`}>
-        {tab === 'class' && pack.classes && <ClassPicker cond={pack.classes} send={send} thumb={previews?.classThumb} />}
+      <div role="tabpanel" id={`tabpanel-${tabKey(tab)}`} aria-labelledby={`tab-${tabKey(tab)}`}>
+        {classSet && <ClassPicker key={classSet.id} cond={classSet} send={send} thumb={previews?.classThumb} />}
         {tab === 'text' && pack.keywords && <KeywordBox cond={pack.keywords} send={send} />}
         {tab === 'unit' && pack.units && <UnitPicker cond={pack.units} send={send} preview={previews?.unit} />}
         {tab === 'image' && <ImageReference send={send} />}
@@ -223,7 +274,12 @@ function ClassPicker({
   const add = async (labels: string[]) => {
     if (labels.length === 0) return;
     setBusy(true);
-    const res = await send({ type: 'condition.add', id: shortId('c'), target: { kind: 'class', condition: cond.id, labels }, weight: 1 });
+    const res = await send({
+      type: 'condition.add',
+      id: shortId('c'),
+      target: { kind: 'class', condition: cond.id, labels },
+      weight: 1,
+    });
     setBusy(false);
     if (res.ok) {
       setPicked([]);
@@ -231,7 +287,11 @@ function ClassPicker({
     }
   };
   const toggle = (l: string) =>
-    setPicked((p) => (p.includes(l) ? p.filter((x) => x !== l) : p.length >= LIMITS.labelsPerCondition ? p : [...p, l]));
+    setPicked((p) =>
+      p.includes(l) ? p.filter((x) => x !== l) : p.length >= LIMITS.labelsPerCondition ? p : [...p, l],
+    );
+  // "class" for the pack's classes; a plug-in's own name ("style", "colour") for the others
+  const noun = conditionTitle(cond.id).toLowerCase();
   return (
     <div className="picker">
       <input
@@ -249,7 +309,13 @@ function ClassPicker({
       />
       <div className="chips" role="group" aria-label="Classes">
         {shown.map((l) => (
-          <button key={l} type="button" className={thumb ? 'chip with-thumb' : 'chip'} aria-pressed={picked.includes(l)} onClick={() => toggle(l)}>
+          <button
+            key={l}
+            type="button"
+            className={thumb ? 'chip with-thumb' : 'chip'}
+            aria-pressed={picked.includes(l)}
+            onClick={() => toggle(l)}
+          >
             {thumb && <img className="pixel" src={thumb(cond.id, l)} alt="" width={20} height={20} loading="lazy" />}
             {l}
           </button>
@@ -257,13 +323,19 @@ function ClassPicker({
         {shown.length === 0 && <span className="muted small">No class matches “{q}”.</span>}
       </div>
       <button type="button" className="primary" disabled={busy || picked.length === 0} onClick={() => void add(picked)}>
-        {picked.length ? `Add class ${picked.join(' + ')}` : 'Pick a class to add'}
+        {picked.length ? `Add ${noun} ${picked.join(' + ')}` : `Pick a ${noun} to add`}
       </button>
     </div>
   );
 }
 
-function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords']>; send: ConditionPanelProps['send'] }) {
+function KeywordBox({
+  cond,
+  send,
+}: {
+  cond: NonNullable<PackConditions['keywords']>;
+  send: ConditionPanelProps['send'];
+}) {
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -275,7 +347,15 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
     if (!t) return;
     setBusy(true);
     // the error is shown inline below the field, once (no toast as well)
-    const res = await send({ type: 'condition.add', id: shortId('k'), target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) }, weight: 1 }, { quiet: true });
+    const res = await send(
+      {
+        type: 'condition.add',
+        id: shortId('k'),
+        target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) },
+        weight: 1,
+      },
+      { quiet: true },
+    );
     setBusy(false);
     if (res.ok) {
       setText('');
@@ -309,13 +389,24 @@ function KeywordBox({ cond, send }: { cond: NonNullable<PackConditions['keywords
           <span
             key={`${i}:${w.word}`}
             className={w.match ? 'chip match' : 'chip unknown'}
-            title={w.match ? `matches “${w.match}”` : w.nearest.length ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?` : 'not in the vocabulary'}
+            title={
+              w.match
+                ? `matches “${w.match}”`
+                : w.nearest.length
+                  ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?`
+                  : 'not in the vocabulary'
+            }
           >
             {w.match ? '✓ ' : '? '}
             {w.word}
           </span>
         ))}
-        {words.length === 0 && <span className="muted small">Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}{cond.vocabulary.length > 12 ? '…' : ''}</span>}
+        {words.length === 0 && (
+          <span className="muted small">
+            Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}
+            {cond.vocabulary.length > 12 ? '…' : ''}
+          </span>
+        )}
       </div>
       {!error && suggestions.length > 0 && (
         <p className="muted small" data-testid="keyword-suggestions">
@@ -352,7 +443,12 @@ function UnitPicker({
       className="picker unit-picker"
       onSubmit={(e) => {
         e.preventDefault();
-        void send({ type: 'condition.add', id: shortId('u'), target: { kind: 'unit', condition: cond.id, layer, channel: ch }, weight: 1 });
+        void send({
+          type: 'condition.add',
+          id: shortId('u'),
+          target: { kind: 'unit', condition: cond.id, layer, channel: ch },
+          weight: 1,
+        });
       }}
     >
       <label>
@@ -369,7 +465,15 @@ function UnitPicker({
         <span className="small muted">Channel (0–{max})</span>
         <input type="number" min={0} max={max} value={ch} onChange={(e) => setChannel(Number(e.target.value) || 0)} />
       </label>
-      {preview && <img className="pixel unit-preview" src={preview(cond.id, layer, ch)} alt={`What ${layer} #${ch} responds to`} width={48} height={48} />}
+      {preview && (
+        <img
+          className="pixel unit-preview"
+          src={preview(cond.id, layer, ch)}
+          alt={`What ${layer} #${ch} responds to`}
+          width={48}
+          height={48}
+        />
+      )}
       <button type="submit" className="primary">
         Add unit
       </button>
@@ -397,7 +501,12 @@ function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
       onSubmit={(e) => {
         e.preventDefault();
         if (!png) return;
-        void send({ type: 'condition.add', id: shortId('i'), target: { kind: 'image', png: png.data, name: png.name }, weight: 1 }).then((r) => {
+        void send({
+          type: 'condition.add',
+          id: shortId('i'),
+          target: { kind: 'image', png: png.data, name: png.name },
+          weight: 1,
+        }).then((r) => {
           if (!r.ok) return;
           setPng(null);
           // clear the picker too, so it does not show a file that was already added (and picking it again works)
@@ -407,7 +516,13 @@ function ImageReference({ send }: { send: ConditionPanelProps['send'] }) {
     >
       <label>
         <span className="small muted">Reference picture (resized to 64 px)</span>
-        <input ref={fileRef} type="file" accept="image/*" data-testid="reference-file" onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])} />
+        <input
+          ref={fileRef}
+          type="file"
+          accept="image/*"
+          data-testid="reference-file"
+          onChange={(e) => e.target.files?.[0] && void load(e.target.files[0])}
+        />
       </label>
       {png && <img className="pixel unit-preview" src={png.url} alt={`Reference ${png.name}`} width={48} height={48} />}
       {error && (

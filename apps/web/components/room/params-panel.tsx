@@ -9,11 +9,36 @@ import { plural } from '../../lib/format';
 type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr';
 
 export const PARAM_INFO: Record<LogKey, { label: string; min: number; max: number; tip: string }> = {
-  eps1: { label: 'ε1 prior', min: 1e-5, max: 10, tip: 'ε1 weighs the prior term R(h) − h: the denoising autoencoder pulls the code h toward realistic codes (image realism).' },
-  eps2: { label: 'ε2 condition', min: 1e-3, max: 100, tip: 'ε2 weighs the condition gradient: how hard the chain climbs toward the classes, keywords or units you picked.' },
-  eps3: { label: 'ε3 noise', min: 1e-5, max: 10, tip: 'ε3 is the standard deviation of the noise added each step: more noise, more diversity and mixing between modes.' },
-  eps4: { label: 'ε4 context', min: 1e-3, max: 100, tip: 'ε4 weighs the inpainting context: how strongly painted mask regions are held to the context image.' },
-  lr: { label: 'learning rate', min: 1e-3, max: 100, tip: 'Step size of each update of h (decays to the end rate over the schedule).' },
+  eps1: {
+    label: 'ε1 prior',
+    min: 1e-5,
+    max: 10,
+    tip: 'ε1 weighs the prior term R(h) − h: the denoising autoencoder pulls the code h toward realistic codes (image realism).',
+  },
+  eps2: {
+    label: 'ε2 condition',
+    min: 1e-3,
+    max: 100,
+    tip: 'ε2 weighs the condition gradient: how hard the chain climbs toward the classes, keywords or units you picked.',
+  },
+  eps3: {
+    label: 'ε3 noise',
+    min: 1e-5,
+    max: 10,
+    tip: 'ε3 is the standard deviation of the noise added each step: more noise, more diversity and mixing between modes.',
+  },
+  eps4: {
+    label: 'ε4 context',
+    min: 1e-3,
+    max: 100,
+    tip: 'ε4 weighs the inpainting context: how strongly painted mask regions are held to the context image.',
+  },
+  lr: {
+    label: 'learning rate',
+    min: 1e-3,
+    max: 100,
+    tip: 'Step size of each update of h (decays to the end rate over the schedule).',
+  },
 };
 
 const MODE_INFO: Record<SamplerMode, string> = {
@@ -42,7 +67,18 @@ export function fmt(v: number): string {
   return v.toExponential(1);
 }
 
-export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams; canSteer: boolean; send: (i: IntentInput) => Promise<Ack> }) {
+export function ParamsPanel({
+  params,
+  canSteer,
+  send,
+  modeProblems = {},
+}: {
+  params: SamplerParams;
+  canSteer: boolean;
+  send: (i: IntentInput) => Promise<Ack>;
+  /** modes the room's conditions do not allow now, with the reason (shown beforehand, not as a refusal) */
+  modeProblems?: Partial<Record<SamplerMode, string>>;
+}) {
   // sliders commit once per gesture (see LogSlider / useGestureValue); the mode select at once
   const commit = (p: Partial<SamplerParams>) => send({ type: 'params.set', params: p });
   const mode = useGestureValue(params.mode, (m: SamplerMode) => commit({ mode: m }));
@@ -91,8 +127,13 @@ export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams;
           title={MODE_INFO[mode.value]}
         >
           {SamplerMode.options.map((m) => (
-            <option key={m} value={m} title={MODE_INFO[m]}>
-              {m}
+            <option
+              key={m}
+              value={m}
+              title={modeProblems[m] ?? MODE_INFO[m]}
+              disabled={modeProblems[m] !== undefined && m !== mode.value}
+            >
+              {modeProblems[m] !== undefined && m !== mode.value ? `${m} (not with these conditions)` : m}
             </option>
           ))}
         </select>
@@ -121,7 +162,17 @@ export function ParamsPanel({ params, canSteer, send }: { params: SamplerParams;
   );
 }
 
-function LogSlider({ k, value, disabled, onCommit }: { k: LogKey; value: number; disabled: boolean; onCommit: (v: number) => unknown }) {
+function LogSlider({
+  k,
+  value,
+  disabled,
+  onCommit,
+}: {
+  k: LogKey;
+  value: number;
+  disabled: boolean;
+  onCommit: (v: number) => unknown;
+}) {
   const info = PARAM_INFO[k];
   const id = useId();
   const g = useGestureValue(value, onCommit);

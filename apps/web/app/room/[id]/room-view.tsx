@@ -6,7 +6,7 @@ import { useRouter } from 'next/navigation';
 import type { AdminAction, ErrorCode, IntentInput } from '@ppgn/shared';
 import { HttpError, request, type CreatedRoom } from '../../../lib/api';
 import { browserIdentity, defaultName, getName, rememberRoom, setName } from '../../../lib/identity';
-import { packConditions } from '../../../lib/pack';
+import { modeProblems, packConditions } from '../../../lib/pack';
 import { useRoom } from '../../../lib/use-room';
 import type { RoomView as RoomViewState, SendOptions } from '../../../lib/room-client';
 import { useEngineBase, useToast } from '../../../components/providers';
@@ -349,7 +349,12 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
                 members={view.members}
                 previews={previews}
               />
-              <ParamsPanel params={state.params} canSteer={canSteer} send={send} />
+              <ParamsPanel
+                params={state.params}
+                canSteer={canSteer}
+                send={send}
+                modeProblems={modeProblems(state, pack)}
+              />
             </>
           ) : (
             <div className="panel skeleton" aria-busy="true" />
