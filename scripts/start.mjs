@@ -1,6 +1,9 @@
 // `npm start`: build the web app if needed (turbo caches it), start the engine (embedded
 // Postgres when DATABASE_URL is unset), then the web app; print the URL to open.
 // Any startup problem is one line on stderr and a non-zero exit; Ctrl-C stops everything.
+// Once running, a supervisor restarts the engine (or the web app) if it stops unexpectedly, with back-off
+// (1 s, 2 s, 4 s … 30 s; back to 1 s after a minute up): the web app stays up meanwhile and rooms show their
+// reconnect banner until the engine is back.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -40,6 +43,7 @@ function startChild(name, cmd, args, opts, readyPattern) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     children.push(child);
+    child.once('exit', () => children.splice(children.indexOf(child), 1));
     let ready = false;
     const onData = (stream) => (chunk) => {
       const text = chunk.toString();
@@ -53,9 +57,33 @@ function startChild(name, cmd, args, opts, readyPattern) {
     child.stderr.on('data', onData(process.stderr));
     child.on('exit', (code, signal) => {
       if (!ready) reject(new Error(`${name} exited before it was ready (code ${code ?? signal})`));
-      else if (!shuttingDown) fail(`${name} stopped unexpectedly (code ${code ?? signal})`);
+      else if (!shuttingDown) supervisor[name]?.(`${code ?? signal}`);
     });
   });
+}
+
+/** name → what to do when it stops after it was ready: start it again with back-off */
+const supervisor = {};
+function supervise(name, start) {
+  let attempt = 0;
+  let upSince = Date.now();
+  const again = (why) => {
+    if (shuttingDown) return;
+    if (Date.now() - upSince > 60_000) attempt = 0;
+    const delay = Math.min(30_000, 1000 * 2 ** attempt++);
+    console.error(`[start] the ${name} stopped unexpectedly (${why}); starting it again in ${delay / 1000} s`);
+    setTimeout(() => {
+      if (shuttingDown) return;
+      start().then(
+        (child) => {
+          upSince = Date.now();
+          console.log(`[start] the ${name} is running again (pid ${child.pid})`);
+        },
+        (err) => again(err.message),
+      );
+    }, delay);
+  };
+  supervisor[name] = again;
 }
 
 let shuttingDown = false;
@@ -83,15 +111,21 @@ const build = spawnSync('npx', ['turbo', 'run', 'build', '--filter=@ppgn/web', '
 });
 if (build.status !== 0) fail('building the web app failed (see above)');
 
+const startEngine = () => startChild('engine', process.execPath, ['--import', 'tsx', 'apps/engine/src/main.ts'], {}, /\[engine\] ready on/);
 try {
-  await startChild('engine', process.execPath, ['--import', 'tsx', 'apps/engine/src/main.ts'], {}, /\[engine\] ready on/);
+  const engine = await startEngine();
+  console.log(`[start] engine running (pid ${engine.pid})`);
+  supervise('engine', startEngine);
 } catch {
   // the engine already printed its one-line reason
   fail('the engine did not start (see the line above)');
 }
 const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
+const startWeb = () =>
+  startChild('web', process.execPath, [nextBin, 'start', '-p', String(webPort)], { cwd: path.join(root, 'apps/web') }, /Ready in|started server|Local:/);
 try {
-  await startChild('web', process.execPath, [nextBin, 'start', '-p', String(webPort)], { cwd: path.join(root, 'apps/web') }, /Ready in|started server|Local:/);
+  await startWeb();
+  supervise('web', startWeb);
 } catch (err) {
   fail(`the web app did not start: ${err.message}`);
 }
