@@ -139,6 +139,23 @@ describe('ConditionPanel', () => {
     });
   });
 
+  it('a keyword text over the limit is not cut silently: it says the limit, lists each word once, and sends nothing', () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);
+    fireEvent.click(screen.getByRole('tab', { name: 'Keywords' }));
+    const long = 'zzz red '.repeat(1313); // 10 504 characters
+    fireEvent.change(screen.getByLabelText('Describe with keywords'), { target: { value: long } });
+    expect(screen.getByTestId('keyword-error').textContent).toBe(
+      'Keywords are at most 200 characters (this is 10,504): shorten it to a few words.',
+    );
+    const chips = screen.getByTestId('keyword-matches').querySelectorAll('.chip');
+    expect([...chips].map((c) => c.textContent)).toEqual(['? zzz', '✓ red']);
+    const add = screen.getByRole('button', { name: 'Add keywords' }) as HTMLButtonElement;
+    expect(add.disabled).toBe(true);
+    fireEvent.click(add);
+    expect(send).not.toHaveBeenCalled();
+  });
+
   it('adds a hidden-unit condition from the layer and channel pickers', () => {
     const send = vi.fn((_: IntentInput) => ok());
     render(<ConditionPanel conditions={[]} pack={pack} canSteer send={send} />);

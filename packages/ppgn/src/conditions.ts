@@ -254,9 +254,14 @@ export function resolveCondition(
           if (typeof t.text !== 'string' || !t.text.trim()) throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);
           const m = matchText(t.text, c.vocabulary);
           res.text = m;
-          for (const u of m.unknown) warnings.push(`unknown word "${u.word}"${u.nearest.length ? ` (nearest: ${u.nearest.join(', ')})` : ''}`);
-          if (m.matched.length === 0)
-            throw new PpgnInputError(`no word of "${t.text}" is in the vocabulary of ${c.id}${m.unknown.length ? `; ${m.unknown.map(describeUnknown).join('; ')}` : ''}`, `${f}.text`);
+          // each unknown word once (a long paste repeats them), at most 8 named
+          const unknown = [...new Map(m.unknown.map((u) => [u.word, u])).values()];
+          for (const u of unknown.slice(0, 8)) warnings.push(`unknown word "${u.word}"${u.nearest.length ? ` (nearest: ${u.nearest.join(', ')})` : ''}`);
+          if (m.matched.length === 0) {
+            const shown = t.text.length > 60 ? `${t.text.slice(0, 57)}…` : t.text;
+            const listed = unknown.slice(0, 8).map(describeUnknown).join('; ') + (unknown.length > 8 ? `; and ${unknown.length - 8} more unknown words` : '');
+            throw new PpgnInputError(`no word of "${shown}" is in the vocabulary of ${c.id}${listed ? `; ${listed}` : ''}`, `${f}.text`);
+          }
           words = m.matched;
         } else {
           if (!Array.isArray(t.words) || t.words.length === 0) throw new PpgnInputError(`${f}.words must be a non-empty list`, `${f}.words`);

@@ -1,5 +1,17 @@
 import { describe, it, expect, beforeAll } from 'vitest';
-import { cond, add, conditionObjective, matchText, Rng, PpgnInputError, createChain, stepBatch, tf, type Condition, type Pack } from '../src/index';
+import {
+  cond,
+  add,
+  conditionObjective,
+  matchText,
+  Rng,
+  PpgnInputError,
+  createChain,
+  stepBatch,
+  tf,
+  type Condition,
+  type Pack,
+} from '../src/index';
 import { useCpu, smoothPack } from './helpers';
 
 let pack: Pack;
@@ -80,7 +92,19 @@ describe('text matching', () => {
   it('text with no known word is rejected with suggestions', async () => {
     await expect(createChain(pack, { condition: cond.text('hapy'), seed: 1 })).rejects.toThrow(/did you mean happy/);
     // no random suggestions for words far from every entry
-    await expect(createChain(pack, { condition: cond.text('zzqx'), seed: 1 })).rejects.toThrow(/"zzqx" is not a known word$/);
+    await expect(createChain(pack, { condition: cond.text('zzqx'), seed: 1 })).rejects.toThrow(
+      /"zzqx" is not a known word$/,
+    );
+    // a long text names each unknown word once, at most 8, and quotes the text shortened
+    const words = Array.from({ length: 12 }, (_, i) => `zq${String.fromCharCode(97 + i)}x`);
+    const long = Array.from({ length: 10 }, () => words.join(' ')).join(' ');
+    const err = await createChain(pack, { condition: cond.text(long), seed: 1 }).then(
+      () => null,
+      (e: Error) => e.message,
+    );
+    expect(err).toMatch(/^no word of "zqax zqbx .{30,60}…" is in the vocabulary/);
+    expect(err!.match(/"zqax" is not a known word/g)).toHaveLength(1);
+    expect(err).toMatch(/; and 4 more unknown words$/);
   });
   it('warnings for unknown words are returned with step results', async () => {
     const ch = await createChain(pack, { condition: cond.text('happy zebra'), seed: 1 });
@@ -102,9 +126,21 @@ describe('bad inputs throw PpgnInputError and leave the engine usable', () => {
     ['clip min >= max', () => createChain(pack, { condition: cond.class('cat'), config: { clip: [3, 1] } })],
     ['hdae prior without hdae', () => createChain(pack, { condition: cond.class('cat'), config: { prior: 'hdae' } })],
     ['fast mode without fastMlp', () => createChain(pack, { condition: cond.class('cat'), config: { mode: 'fast' } })],
-    ['wrong mask size', () => createChain(pack, { condition: cond.context(randomImage(1), { shape: [4, 4], data: new Float32Array(16) }) })],
-    ['mask data length', () => createChain(pack, { condition: cond.context(randomImage(1), { shape: [8, 8], data: new Float32Array(10) }) })],
-    ['NaN in image', () => createChain(pack, { condition: cond.imageRef({ shape: [8, 8, 3], data: new Float32Array(192).fill(NaN) }) })],
+    [
+      'wrong mask size',
+      () =>
+        createChain(pack, { condition: cond.context(randomImage(1), { shape: [4, 4], data: new Float32Array(16) }) }),
+    ],
+    [
+      'mask data length',
+      () =>
+        createChain(pack, { condition: cond.context(randomImage(1), { shape: [8, 8], data: new Float32Array(10) }) }),
+    ],
+    [
+      'NaN in image',
+      () =>
+        createChain(pack, { condition: cond.imageRef({ shape: [8, 8, 3], data: new Float32Array(192).fill(NaN) }) }),
+    ],
     ['unknown layer', () => createChain(pack, { condition: cond.unit('conv9', 0) })],
     ['channel out of range', () => createChain(pack, { condition: cond.unit('t1', 4) })],
     ['unit x without y', () => createChain(pack, { condition: cond.unit('t1', 0, { x: 1 }) })],
@@ -125,8 +161,12 @@ describe('bad inputs throw PpgnInputError and leave the engine usable', () => {
   }
   it('the message names the problem clearly', async () => {
     await expect(createChain(pack, { condition: cond.class('zebra') })).rejects.toThrow(/unknown class label "zebra"/);
-    await expect(createChain(pack, { condition: cond.class('cat'), config: { steps: -5 } })).rejects.toThrow(/steps must be >= 1/);
-    await expect(createChain(pack, { condition: cond.context(randomImage(1), { shape: [4, 4], data: new Float32Array(16) }) })).rejects.toThrow(/mask has shape \[4, 4\] but the pack image is \[8, 8, 3\]/);
+    await expect(createChain(pack, { condition: cond.class('cat'), config: { steps: -5 } })).rejects.toThrow(
+      /steps must be >= 1/,
+    );
+    await expect(
+      createChain(pack, { condition: cond.context(randomImage(1), { shape: [4, 4], data: new Float32Array(16) }) }),
+    ).rejects.toThrow(/mask has shape \[4, 4\] but the pack image is \[8, 8, 3\]/);
   });
   it('a bad chain in a batch advances nothing, then the engine still works with no leaked tensors', async () => {
     const good = await createChain(pack, { condition: cond.class('cat'), seed: 1 });

@@ -339,19 +339,26 @@ function KeywordBox({
   const [text, setText] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const words = useMemo(() => matchWords(text, cond.vocabulary), [text, cond.vocabulary]);
-  const suggestions = words.filter((w) => !w.match && w.nearest.length > 0);
+  // a long paste is not cut silently: it is refused with the limit, and each word is listed once
+  const tooLong = text.length > LIMITS.textLength;
+  const words = useMemo(() => {
+    const seen = new Set<string>();
+    return matchWords(text.slice(0, LIMITS.textLength * 4), cond.vocabulary).filter(
+      (w) => !seen.has(w.word) && seen.add(w.word),
+    );
+  }, [text, cond.vocabulary]);
+  const suggestions = words.filter((w) => !w.match && w.nearest.length > 0).slice(0, 8);
   const errId = useId();
   const add = async () => {
     const t = text.trim();
-    if (!t) return;
+    if (!t || tooLong) return;
     setBusy(true);
     // the error is shown inline below the field, once (no toast as well)
     const res = await send(
       {
         type: 'condition.add',
         id: shortId('k'),
-        target: { kind: 'text', condition: cond.id, text: t.slice(0, LIMITS.textLength) },
+        target: { kind: 'text', condition: cond.id, text: t },
         weight: 1,
       },
       { quiet: true },
@@ -375,16 +382,15 @@ function KeywordBox({
         aria-label="Describe with keywords"
         placeholder="e.g. red round"
         value={text}
-        maxLength={LIMITS.textLength}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? errId : undefined}
+        aria-invalid={error || tooLong ? true : undefined}
+        aria-describedby={error || tooLong ? errId : undefined}
         onChange={(e) => {
           setText(e.target.value);
           setError(null);
         }}
       />
       <div className="chips" aria-live="polite" data-testid="keyword-matches">
-        {words.map((w, i) => (
+        {words.slice(0, 24).map((w, i) => (
           // a word can occur twice ("red red"): keyed by position, never by the word alone
           <span
             key={`${i}:${w.word}`}
@@ -413,12 +419,14 @@ function KeywordBox({
           {suggestions.map((w) => `“${w.word}”: did you mean ${w.nearest.join(' / ')}?`).join(' ')}
         </p>
       )}
-      {error && (
+      {(error || tooLong) && (
         <p id={errId} className="error small" role="alert" data-testid="keyword-error">
-          {error}
+          {tooLong
+            ? `Keywords are at most ${LIMITS.textLength} characters (this is ${text.length.toLocaleString('en')}): shorten it to a few words.`
+            : error}
         </p>
       )}
-      <button type="submit" className="primary" disabled={busy || !text.trim()}>
+      <button type="submit" className="primary" disabled={busy || !text.trim() || tooLong}>
         Add keywords
       </button>
     </form>
