@@ -317,6 +317,57 @@ describe('server-issued identity', () => {
       await sleep(100);
     const later = await api<{ author: string }>(t.base, 'POST', '/gallery/mix', mixBody, mia);
     expect(later.body.author).toBe('Mia B');
+    // only the person who published an item renames it; the page knows whether it is theirs
+    const item = (credential?: string) =>
+      api<{ title: string; mine: boolean }>(t.base, 'GET', `/gallery/${save.body.id}`, undefined, credential);
+    expect((await item(owner.credential)).body.mine).toBe(true);
+    expect((await item(mia)).body.mine).toBe(false);
+    expect((await item()).body.mine).toBe(false);
+    const rename = (title: string, credential?: string) =>
+      api<{ title?: string; error?: { code: string } }>(
+        t.base,
+        'PATCH',
+        `/gallery/${save.body.id}`,
+        { title },
+        credential,
+      );
+    expect((await rename('Mine now', mia)).status).toBe(403);
+    expect((await rename('Mine now')).status).toBe(401);
+    expect((await rename('   ', owner.credential)).status).toBe(400);
+    expect(await rename('Sunset over the sea', owner.credential)).toMatchObject({
+      status: 200,
+      body: { title: 'Sunset over the sea' },
+    });
+    expect((await item()).body.title).toBe('Sunset over the sea');
+  });
+
+  it('names items by what they draw: the conditions, not the room', async () => {
+    const room = await createRoom(t.base, {
+      name: 'Walk room',
+      running: false,
+      conditions: [
+        { target: { kind: 'class', condition: 'class', labels: ['dog'] } },
+        { target: { kind: 'text', condition: 'keywords', text: 'happy red' } },
+      ],
+    });
+    const owner = client();
+    await owner.join(room.id, room.tokens.owner, 'Olga');
+    const a = await api<{ id: string; title: string }>(
+      t.base,
+      'POST',
+      '/gallery',
+      { roomId: room.id, token: room.tokens.owner },
+      owner.credential,
+    );
+    expect(a.body.title).toBe('dog + “happy red” · step 0');
+    const mix = await api<{ title: string }>(
+      t.base,
+      'POST',
+      '/gallery/mix',
+      { a: a.body.id, b: a.body.id },
+      owner.credential,
+    );
+    expect(mix.body.title).toBe('dog + “happy red” · step 0 × dog + “happy red” · step 0');
   });
 
   it('a person replaces their credential: the old one proves no one any more, the new one is the same person', async () => {

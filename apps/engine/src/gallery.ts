@@ -176,10 +176,24 @@ export class Gallery {
     return { items, nextCursor: more ? items[items.length - 1]!.id : null, total };
   }
 
-  async get(id: string): Promise<ItemSummary & { recipe: Recipe }> {
-    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { ...summarySelect, recipe: true } });
+  /** An item with its recipe; `mine` when `personId` published it. */
+  async get(id: string, personId: string | null = null): Promise<ItemSummary & { recipe: Recipe; mine: boolean }> {
+    const row = await this.prisma.galleryItem.findUnique({
+      where: { id },
+      select: { ...summarySelect, recipe: true, authorId: true },
+    });
     if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
-    return { ...toSummary(row), recipe: readRecipe(row.recipe) };
+    const { authorId, recipe, ...rest } = row;
+    return { ...toSummary(rest), recipe: readRecipe(recipe), mine: personId !== null && authorId === personId };
+  }
+
+  /** The person who published an item renames it (only they may). */
+  async rename(id: string, personId: string, title: string): Promise<ItemSummary> {
+    const row = await this.prisma.galleryItem.findUnique({ where: { id }, select: { authorId: true } });
+    if (!row) throw new RoomError(`no gallery item "${id}"`, 'not_found');
+    if (row.authorId !== personId)
+      throw new RoomError('only the person who published an item can rename it', 'forbidden');
+    return toSummary(await this.prisma.galleryItem.update({ where: { id }, data: { title }, select: summarySelect }));
   }
 
   /** The context image (PNG) saved with the item; null when its room had none. */
@@ -196,9 +210,7 @@ export class Gallery {
   }
 
   /** What a remix or mix starts from: the code h, the item with its recipe, its context image and its frame. */
-  async code(
-    id: string,
-  ): Promise<{
+  async code(id: string): Promise<{
     h: Float32Array;
     item: ItemSummary & { recipe: Recipe };
     contextPng: Uint8Array | null;

@@ -7,6 +7,7 @@ import {
   ConditionTarget,
   LIMITS,
   SamplerParams,
+  describeRecipe,
   describeZodError,
   errorBody,
   httpStatus,
@@ -76,6 +77,10 @@ const Mix = z.object({
 });
 /** `starred`: the star this person wants on the item (`delta` ±1 is the older form of the same) */
 const NewPerson = z.object({ name: Author });
+const Rename = z.object({
+  title: z.string().trim().min(1, 'a title needs at least one character').max(80, 'titles are at most 80 characters'),
+});
+const shorten = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const Star = z
   .object({ starred: z.boolean().optional(), delta: z.union([z.literal(1), z.literal(-1)]).optional() })
   .transform((b) => ({ starred: b.starred ?? b.delta !== -1 }));
@@ -415,7 +420,8 @@ export function apiRouter(
       const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
       const s = room.model.state;
       const { item, created } = await gallery.saveOnce({
-        title: body.title || `${s.name} · step ${step}`,
+        // what was drawn, not the room's name: items of one room stay tellable apart
+        title: body.title || `${describeRecipe(s.conditions)} · step ${step}`,
         packId: s.packId,
         author,
         authorId: personId,
@@ -450,7 +456,18 @@ export function apiRouter(
   r.get(
     '/gallery/:id',
     wrap(async (req, res) => {
-      res.json(await gallery.get(String(req.params.id)));
+      const { personId } = await personOf(req, false).catch(() => ({ personId: null }));
+      res.json(await gallery.get(String(req.params.id), personId));
+    }),
+  );
+
+  /** The person who published an item gives it another title. */
+  r.patch(
+    '/gallery/:id',
+    limit.saves,
+    wrap(async (req, res) => {
+      const { title } = parse(Rename, req.body ?? {});
+      res.json(await gallery.rename(String(req.params.id), await personFor(req), title));
     }),
   );
 
@@ -554,7 +571,7 @@ export function apiRouter(
       // render through a room-free path: a temporary chain is not needed, G(h) is enough
       const image = await manager.renderStandalone(pack.pack, h);
       const item = await gallery.save({
-        title: body.title || `${a.item.title} × ${b.item.title}`.slice(0, 80),
+        title: body.title || `${shorten(a.item.title, 39)} × ${shorten(b.item.title, 39)}`,
         packId: a.item.packId,
         author: await nameFor(personId),
         authorId: personId,

@@ -6,16 +6,14 @@ import { MaskStroke, RoomCondition, RoomContext, SamplerParams } from './room';
  * A yes/no query parameter: true/1/yes/on or false/0/no/off (any case). `z.coerce.boolean()` read
  * "?starred=false" as true (any non-empty string is), so the unstarred filter returned only starred items.
  */
-const queryFlag = z
-  .union([z.boolean(), z.string()])
-  .transform((v, ctx) => {
-    if (typeof v === 'boolean') return v;
-    const t = v.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(t)) return true;
-    if (['false', '0', 'no', 'off', ''].includes(t)) return false;
-    ctx.addIssue({ code: 'custom', message: `expected true or false (got "${v}")` });
-    return z.NEVER;
-  });
+const queryFlag = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  const t = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(t)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false (got "${v}")` });
+  return z.NEVER;
+});
 
 export const GalleryListQuery = z.object({
   class: z.string().max(64).optional(),
@@ -74,6 +72,23 @@ export interface GalleryItem {
 
 export interface GalleryItemFull extends GalleryItem {
   recipe: Recipe;
+  /** the asking person published it (they may rename it) */
+  mine?: boolean;
+}
+
+/** What a recipe draws, for a default title: its enabled conditions' labels ("dog + “red round”"), at most `max` characters. */
+export function describeRecipe(conditions: Recipe['conditions'], max = 60): string {
+  const parts = conditions
+    .filter((c) => c.enabled && c.weight !== 0)
+    .map((c) => {
+      const t = c.target;
+      if (t.kind === 'class') return t.labels.join(' + ');
+      if (t.kind === 'text') return `“${t.text.length > 24 ? `${t.text.slice(0, 23)}…` : t.text}”`;
+      if (t.kind === 'image') return `like “${t.name}”`;
+      return `${t.layer} #${t.channel}`;
+    });
+  const text = parts.length ? parts.join(' + ') : 'free sample';
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 export interface Lineage {

@@ -74,6 +74,19 @@ export function ItemView({ id }: { id: string }) {
     }
   };
 
+  /** the person who published it gives it a better title */
+  const rename = async () => {
+    if (!item || !base) return;
+    const title = window.prompt('A title for this picture', item.title)?.trim();
+    if (!title || title === item.title) return;
+    try {
+      const r = await request<GalleryItem>(base, 'PATCH', `/gallery/${encodeURIComponent(id)}`, { title });
+      setItem({ ...item, title: r.title });
+    } catch (err) {
+      toast('error', `Could not rename: ${(err as Error).message}`);
+    }
+  };
+
   if (error)
     return (
       <div className="narrow card" role="alert">
@@ -102,7 +115,20 @@ export function ItemView({ id }: { id: string }) {
           />
         </div>
         <div>
-          <h1 style={{ marginTop: 0 }}>{item.title}</h1>
+          <h1 style={{ marginTop: 0 }} data-testid="item-title">
+            {item.title}
+            {item.mine && (
+              <button
+                type="button"
+                className="small"
+                style={{ marginLeft: '0.6rem' }}
+                onClick={() => void rename()}
+                data-testid="rename-item"
+              >
+                Rename
+              </button>
+            )}
+          </h1>
           <p className="muted">
             by {item.author} · {new Date(item.createdAt).toLocaleString()} · ★ {item.stars}
           </p>
