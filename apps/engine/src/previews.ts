@@ -20,17 +20,36 @@ export class Previews {
   /** PNG of a sample for `label` of a classes condition (all labels of the condition are made at once). */
   async classThumb(packId: string, pack: Pack, conditionId: string, label: string): Promise<Buffer> {
     const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
-    if (!spec || spec.kind !== 'classes') throw new RoomError(`no classes condition "${conditionId}" in pack ${packId}`, 'not_found');
+    if (!spec || spec.kind !== 'classes')
+      throw new RoomError(`no classes condition "${conditionId}" in pack ${packId}`, 'not_found');
     if (!spec.labels.includes(label)) throw new RoomError(`no label "${label}" in ${conditionId}`, 'not_found');
     const key = `${packId}/${conditionId}`;
     let sheet = this.classSheets.get(key);
     if (!sheet) {
-      const terms = spec.labels.map((l): Term[] => [{ kind: 'class', labels: [l], variant: 'logsoftmax', condition: conditionId, weight: 1 }]);
+      const terms = spec.labels.map((l): Term[] => [
+        { kind: 'class', labels: [l], variant: 'logsoftmax', condition: conditionId, weight: 1 },
+      ]);
       sheet = this.sample(packId, terms).then((pngs) => new Map(spec.labels.map((l, i) => [l, pngs[i]!])));
       sheet.catch(() => this.classSheets.delete(key));
       this.classSheets.set(key, sheet);
     }
     return (await sheet).get(label)!;
+  }
+
+  /**
+   * Make every class condition's thumbnails now, one sheet after another (each a short batched chain whose
+   * steps interleave with the rooms'), so that the class picker of a fresh engine shows pictures, not dots.
+   */
+  async warm(packs: { id: string; pack: Pack }[], log: (line: string) => void = () => {}): Promise<void> {
+    const t0 = Date.now();
+    let sheets = 0;
+    for (const { id, pack } of packs)
+      for (const c of pack.manifest.conditions)
+        if (c.kind === 'classes' && c.labels.length > 0) {
+          await this.classThumb(id, pack, c.id, c.labels[0]!);
+          sheets++;
+        }
+    log(`class thumbnails ready: ${sheets} sheet(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** a unit preview made (or being made) already */
@@ -40,10 +59,16 @@ export class Previews {
 
   async unitPreview(packId: string, pack: Pack, conditionId: string, layer: string, channel: number): Promise<Buffer> {
     const spec = pack.manifest.conditions.find((c) => c.id === conditionId);
-    if (!spec || spec.kind !== 'units') throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`, 'not_found');
+    if (!spec || spec.kind !== 'units')
+      throw new RoomError(`no units condition "${conditionId}" in pack ${packId}`, 'not_found');
     const l = spec.layers.find((x) => x.name === layer);
-    if (!l) throw new RoomError(`no layer "${layer}" in ${conditionId} (layers: ${spec.layers.map((x) => x.name).join(', ')})`, 'not_found');
-    if (!Number.isInteger(channel) || channel < 0 || channel >= l.channels) throw new RoomError(`channel must be 0…${l.channels - 1}`);
+    if (!l)
+      throw new RoomError(
+        `no layer "${layer}" in ${conditionId} (layers: ${spec.layers.map((x) => x.name).join(', ')})`,
+        'not_found',
+      );
+    if (!Number.isInteger(channel) || channel < 0 || channel >= l.channels)
+      throw new RoomError(`channel must be 0…${l.channels - 1}`);
     const key = `${packId}/${conditionId}/${layer}/${channel}`;
     let p = this.units.get(key);
     if (!p) {

@@ -166,6 +166,9 @@ export function apiRouter(
     ),
   };
   const previews = new Previews(manager.sampler);
+  // class thumbnails are made as the engine starts (a fresh engine's class picker showed empty dots for ~30 s)
+  const warming = setTimeout(() => void previews.warm(packs).catch(() => {}), 0);
+  warming.unref();
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
     if (!p) throw new ApiError('not_found', `no pack "${id}"`);

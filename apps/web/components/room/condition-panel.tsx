@@ -316,7 +316,17 @@ function ClassPicker({
             aria-pressed={picked.includes(l)}
             onClick={() => toggle(l)}
           >
-            {thumb && <img className="pixel" src={thumb(cond.id, l)} alt="" width={20} height={20} loading="lazy" />}
+            {thumb && (
+              <img
+                className="pixel"
+                src={thumb(cond.id, l)}
+                alt=""
+                title={`a sample of “${l}” (the engine makes these as it starts; a moving dot is one still on its way)`}
+                width={20}
+                height={20}
+                loading="lazy"
+              />
+            )}
             {l}
           </button>
         ))}
