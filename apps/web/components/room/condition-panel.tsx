@@ -351,13 +351,14 @@ function KeywordBox({
   const [busy, setBusy] = useState(false);
   // a long paste is not cut silently: it is refused with the limit, and each word is listed once
   const tooLong = text.length > LIMITS.textLength;
-  const words = useMemo(() => {
+  const words = useMemo(
+    () => matchWords(text.slice(0, LIMITS.textLength * 4), cond.vocabulary),
+    [text, cond.vocabulary],
+  );
+  const suggestions = useMemo(() => {
     const seen = new Set<string>();
-    return matchWords(text.slice(0, LIMITS.textLength * 4), cond.vocabulary).filter(
-      (w) => !seen.has(w.word) && seen.add(w.word),
-    );
-  }, [text, cond.vocabulary]);
-  const suggestions = words.filter((w) => !w.match && w.nearest.length > 0).slice(0, 8);
+    return words.filter((w) => !w.match && w.nearest.length > 0 && !seen.has(w.word) && seen.add(w.word)).slice(0, 8);
+  }, [words]);
   const errId = useId();
   const add = async () => {
     const t = text.trim();
