@@ -69,7 +69,9 @@ async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
 /** send one raw request line (and a Host header) and read the whole answer */
 function rawRequest(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1', () => sock.write(`${line}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+    const sock = net.connect(port, '127.0.0.1', () =>
+      sock.write(`${line}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+    );
     let out = '';
     sock.on('data', (d) => (out += d.toString()));
     sock.on('end', () => resolve(out));
@@ -101,6 +103,22 @@ describe('a cluster of engines', () => {
     expect(owners.size).toBeGreaterThan(1);
   });
 
+  it('shares HTTP rate limits across engines: one budget per address for the whole cluster, not one per engine', async () => {
+    const [a, b] = cluster.engines;
+    const mint = (e: TestEngineProc) =>
+      api<{ error?: { code: string; message: string } }>(e.base, 'POST', '/people', { name: 'burst' });
+    const statuses: number[] = [];
+    // 16 through each of two engines; the budget is 30 a minute per address (PPGN_RATE_ROOMS)
+    for (let i = 0; i < 16; i++) statuses.push((await mint(a!)).status, (await mint(b!)).status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(30);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    const refused = await mint(b!);
+    expect(refused.body.error).toEqual({
+      code: 'rate_limited',
+      message: 'too many new identities from this address (at most 30 per 60 s); try again shortly',
+    });
+  });
+
   it("refuses to start a second engine under a live engine's id, with a one-line hint", async () => {
     const dup = startProcess(ENGINE_ENTRY, cluster.engineEnv('A', await freePort()));
     expect(await dup.exited()).toBe(1);
@@ -111,7 +129,11 @@ describe('a cluster of engines', () => {
 
   it('answers 404 for a room no engine has, through any engine, over HTTP and for joins', async () => {
     for (const e of cluster.engines.slice(0, 2)) {
-      const res = await api<{ error: { code: string; message: string } }>(e.base, 'GET', '/rooms/no-such-room?token=whatever');
+      const res = await api<{ error: { code: string; message: string } }>(
+        e.base,
+        'GET',
+        '/rooms/no-such-room?token=whatever',
+      );
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
       const c = client(e.base);
@@ -143,7 +165,10 @@ describe('a cluster of engines', () => {
     await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
     const trapPort = (trap.address() as net.AddressInfo).port;
     try {
-      const raw = await rawRequest(via.port, `GET http://127.0.0.1:${trapPort}/rooms/${room.id}?token=${room.tokens.owner} HTTP/1.1`);
+      const raw = await rawRequest(
+        via.port,
+        `GET http://127.0.0.1:${trapPort}/rooms/${room.id}?token=${room.tokens.owner} HTTP/1.1`,
+      );
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(raw).toContain('the request target must be a path');
       expect(seen).toEqual([]);
@@ -175,7 +200,13 @@ describe('a cluster of engines', () => {
       expect((await away.join(room.id, room.tokens.editor, 'Away')).ok).toBe(true);
       await waitUntil(() => captured.length > 0, 10_000);
       await spy.pUnsubscribe('ppgn:engine*'); // (it would hear its own replays)
-      const forged = JSON.stringify({ k: 'req', id: null, from: 'Z', method: 'owner', args: { roomId: room.id, owner: 'Z' } });
+      const forged = JSON.stringify({
+        k: 'req',
+        id: null,
+        from: 'Z',
+        method: 'owner',
+        args: { roomId: room.id, owner: 'Z' },
+      });
       const body = JSON.stringify({ t: Date.now(), n: 'forged-1', m: JSON.parse(forged) });
       const foreign = createHmac('sha256', 'not-the-cluster-secret-at-all').update(body).digest('hex');
       await pub.publish('ppgn:engines', forged); // unsigned
@@ -186,7 +217,9 @@ describe('a cluster of engines', () => {
       // the room stayed where it was and kept stepping
       expect(await cluster.owner(room.id)).toBe(owner.id);
       expect(owner.proc.output()).not.toMatch(new RegExp(`room ${room.id}: lease lost`));
-      expect(owner.proc.output()).toMatch(/rpc: dropped \d+ message\(s\) so far that were unsigned, signed with another secret, stale or replayed/);
+      expect(owner.proc.output()).toMatch(
+        /rpc: dropped \d+ message\(s\) so far that were unsigned, signed with another secret, stale or replayed/,
+      );
       const before = watcher.frames.length;
       await watcher.waitFor(() => watcher.frames.length >= before + 3, 10_000, 'more frames');
     } finally {

@@ -131,7 +131,17 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
         `[engine] cluster: engine ${cluster.id} (Redis ${redactUrl(config.redisUrl)}, lease ${(config.leaseMs ?? DEFAULT_LEASE_MS) / 1000} s)`,
       );
     }
-    front.use(apiRouter(manager, gallery, packs, identities, config.httpLimits));
+    const clustered = cluster;
+    front.use(
+      apiRouter(
+        manager,
+        gallery,
+        packs,
+        identities,
+        config.httpLimits,
+        clustered ? (name) => clustered.rateLimitStore(name) : undefined,
+      ),
+    );
     const limits = { ...HTTP_LIMITS, ...config.httpLimits };
     attachRoomSockets(server.io, cluster ? cluster.rooms : new LocalRooms(manager), identities, {
       log: (l) => log(`[engine] ${l}`),

@@ -1,6 +1,6 @@
 // HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, errors → { error: { code, message } }.
 import express from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { clientAddress } from './cluster/client-address';
 import { z } from 'zod';
 import {
@@ -109,14 +109,20 @@ function png(res: express.Response, bytes: Uint8Array, filename?: string) {
   res.end(Buffer.from(bytes));
 }
 
+/** Where the limiters count (default: this engine's memory; in a cluster, Redis: one budget over every engine). */
+export type LimitStore = (name: string) => Store;
+
 /** One limiter per kind of costly request: per client address, 429 with a one-line JSON error. */
 function limiter(
   limit: number,
   windowMs: number,
   what: string,
   skip?: (req: express.Request) => boolean,
+  store?: Store,
 ): express.RequestHandler {
   return rateLimit({
+    // a store that cannot be reached lets requests through rather than failing them
+    ...(store ? { store, passOnStoreError: true } : {}),
     windowMs,
     limit,
     ...(skip ? { skip } : {}),
@@ -143,26 +149,32 @@ export function apiRouter(
   packs: EnginePack[],
   identities: Identities,
   limits: Partial<HttpLimits> = {},
+  store?: LimitStore,
 ): express.Router {
   const r = express.Router();
   const l = { ...HTTP_LIMITS, ...limits };
   const limit = {
-    rooms: limiter(l.rooms, l.windowMs, 'new rooms'),
-    people: limiter(l.rooms, l.windowMs, 'new identities'),
-    saves: limiter(l.saves, l.windowMs, 'gallery saves'),
-    stars: limiter(l.stars, l.windowMs, 'stars'),
-    remixes: limiter(l.remixes, l.windowMs, 'remixes and mixes'),
-    exports: limiter(l.exports, l.windowMs, 'GIF exports'),
-    uploads: limiter(l.uploads, l.windowMs, 'image uploads'),
-    renders: limiter(l.renders, l.windowMs, 'rendered pictures'),
+    rooms: limiter(l.rooms, l.windowMs, 'new rooms', undefined, store?.('rooms')),
+    people: limiter(l.rooms, l.windowMs, 'new identities', undefined, store?.('people')),
+    saves: limiter(l.saves, l.windowMs, 'gallery saves', undefined, store?.('saves')),
+    stars: limiter(l.stars, l.windowMs, 'stars', undefined, store?.('stars')),
+    remixes: limiter(l.remixes, l.windowMs, 'remixes and mixes', undefined, store?.('remixes')),
+    exports: limiter(l.exports, l.windowMs, 'GIF exports', undefined, store?.('exports')),
+    uploads: limiter(l.uploads, l.windowMs, 'image uploads', undefined, store?.('uploads')),
+    renders: limiter(l.renders, l.windowMs, 'rendered pictures', undefined, store?.('renders')),
     // a unit preview costs a short chain the first time only: cached ones are free
-    previews: limiter(l.renders, l.windowMs, 'rendered pictures', (req) =>
-      previews.has(
-        String(req.params.id),
-        String(req.params.condition),
-        String(req.params.layer),
-        Number(req.params.channel),
-      ),
+    previews: limiter(
+      l.renders,
+      l.windowMs,
+      'rendered pictures',
+      (req) =>
+        previews.has(
+          String(req.params.id),
+          String(req.params.condition),
+          String(req.params.layer),
+          Number(req.params.channel),
+        ),
+      store?.('previews'),
     ),
   };
   const previews = new Previews(manager.sampler);

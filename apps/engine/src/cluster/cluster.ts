@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type express from 'express';
 import { createClient } from 'redis';
+import { RedisStore } from 'rate-limit-redis';
 import type { Server } from 'socket.io';
 import type { PrismaClient } from '@ppgn/db';
 import { errorBody, httpStatus, type AdminAction, type Intent, type PresenceUpdate } from '@ppgn/shared';
@@ -342,6 +343,17 @@ export class Cluster {
   }
 
   /** Middleware before the API routes: room requests go to the owner, new rooms to the least-loaded engine. */
+  /**
+   * HTTP rate limits shared by every engine (one Redis counter per limit and client address), so a cluster of N
+   * engines allows what one engine does, not N times as much.
+   */
+  rateLimitStore(name: string): RedisStore {
+    return new RedisStore({
+      prefix: `ppgn:rl:${name}:`,
+      sendCommand: (...args: string[]) => this.adapterClient.sendCommand(args),
+    });
+  }
+
   httpRoutes(router: express.Router): express.Router {
     router.use((req, _res, next) => {
       if (req.headers[SECRET] === this.secret && typeof req.headers[CLIENT] === 'string')
