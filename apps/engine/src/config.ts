@@ -15,7 +15,7 @@ export interface EngineConfig {
   backend?: string;
   databaseUrl?: string;
   dataDir?: string;
-  /** steering messages per second per connection (default LIMITS.intentsPerSecond) */
+  /** steering changes and admin actions per second per person (default LIMITS.intentsPerSecond) */
   intentRate?: number;
   /** cursor/presence updates per second per person (default 40; over it they are dropped: presence is best-effort) */
   presenceRate?: number;
@@ -113,7 +113,7 @@ const workerCount = (value: string | undefined) =>
     value,
     0,
     256,
-    'unset it for one worker per core but one, or 0 to sample on the main thread',
+    'unset it for one worker per core (at most 8), or 0 to sample on the main thread',
   );
 
 /** PPGN_ORT_THREADS (read by ONNX Runtime in every sampler worker): checked here, so a typo is a startup error */

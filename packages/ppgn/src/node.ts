@@ -1,6 +1,7 @@
 /**
- * `@ppgn/core/node`: packs on the file system and the models folder (the rest of @ppgn/core never touches
- * files or the environment; it loads packs from any `PackSource`).
+ * `@ppgn/core/node`: packs on the file system and the models folder. The rest of @ppgn/core loads packs from
+ * any `PackSource` and reads no pack files; only the runtime setup looks at the machine (`backend.ts`: which
+ * backends are installed, `DAWN_NODE`, `PPGN_WASM_THREADS`, `PPGN_ORT_THREADS`; `tf.ts`: `PPGN_DEBUG`).
  */
 import { promises as fs, existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -44,7 +45,10 @@ export async function loadNet(netJsonPath: string): Promise<Net> {
 }
 
 /** Write a pack folder (manifest + every network). */
-export async function savePack(dir: string, pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> }): Promise<void> {
+export async function savePack(
+  dir: string,
+  pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> },
+): Promise<void> {
   const files = serializePack(pack);
   for (const [file, bytes] of Object.entries(files)) {
     await fs.mkdir(path.dirname(path.join(dir, file)), { recursive: true });
@@ -84,7 +88,18 @@ export function resolveModelsDir(repoRoot: string): string {
 /** built-in random-weight packs usable without trained weights (benchmarks, demos) */
 export const BUILTIN_PACKS: Record<string, () => Pack> = {
   'random-emoji64-arch': () => buildRandomEmoji64Pack(1),
-  'random-tiny': () => buildRandomPack({ name: 'random-tiny', image: [16, 16, 3], codeDim: 32, keywords: ['red', 'blue', 'star'], fastMlp: true, hdae: true }, 1),
+  'random-tiny': () =>
+    buildRandomPack(
+      {
+        name: 'random-tiny',
+        image: [16, 16, 3],
+        codeDim: 32,
+        keywords: ['red', 'blue', 'star'],
+        fastMlp: true,
+        hdae: true,
+      },
+      1,
+    ),
 };
 
 export class UnknownPackError extends Error {
@@ -99,5 +114,7 @@ export async function openPack(name: string, modelsDir: string): Promise<Pack> {
   const dir = path.join(modelsDir, name);
   if (existsSync(path.join(dir, MANIFEST_FILE))) return loadPack(dir);
   if (BUILTIN_PACKS[name]) return BUILTIN_PACKS[name]();
-  throw new UnknownPackError(`unknown pack "${name}" (looked in ${dir}; built-in: ${Object.keys(BUILTIN_PACKS).join(', ')})`);
+  throw new UnknownPackError(
+    `unknown pack "${name}" (looked in ${dir}; built-in: ${Object.keys(BUILTIN_PACKS).join(', ')})`,
+  );
 }

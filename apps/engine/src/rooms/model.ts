@@ -49,7 +49,7 @@ export interface Applied {
   patch: RoomPatch;
   summary: string;
   /** side effects for the chain owner (the room runtime) */
-  effects: { step?: number; reset?: boolean; contextFromFrame?: boolean };
+  effects: { step?: number; reset?: boolean };
 }
 
 const HISTORY = 1000;
@@ -286,7 +286,6 @@ export class RoomModel {
           : null;
         if (!intent.useCurrentFrame && before === null) throw new RoomError('there is no context image to remove');
         changes = { context: after };
-        if (intent.useCurrentFrame) effects.contextFromFrame = true;
         summary = intent.useCurrentFrame
           ? 'used the current frame as inpainting context'
           : 'removed the inpainting context';

@@ -148,11 +148,6 @@ export class RoomStore {
     return rows.map((r) => this.fromRow(r));
   }
 
-  async recentActivity(roomId: string, limit: number) {
-    const rows = await this.prisma.activityEntry.findMany({ where: { roomId }, orderBy: { id: 'desc' }, take: limit });
-    return rows.reverse();
-  }
-
   private fromRow(r: {
     id: string;
     state: unknown;

@@ -100,10 +100,6 @@ export class ChainHost {
     return roomCondition(spec.state, pack, spec.contextImage ? { image: spec.contextImage } : null);
   }
 
-  roomIds(): string[] {
-    return [...this.rooms.keys()];
-  }
-
   async open(o: OpenChain): Promise<ChainPosition> {
     const pack = this.pack(o.packId);
     const chain = await createChain(pack, {
