@@ -11,8 +11,7 @@
 // and the whole machine's. `--compare`: the same load on one engine first (the default mode), then on
 // N; prints a table of both, then `{"single": …, "cluster": …}`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
@@ -21,6 +20,7 @@ import { listPacks, savePack } from '@ppgn/core/node';
 import type { ClientToServerEvents, ServerToClientEvents } from '@ppgn/shared';
 import { REPO_ROOT } from '../config';
 import { ClusterError, MAX_ENGINES, startCluster } from '../launch/cluster';
+import { cpuTicks, freePort, postgresTicks, round1, rssMb } from './proc-stats';
 
 type Sock = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -48,53 +48,6 @@ if (!Number.isInteger(ENGINES) || ENGINES > MAX_ENGINES)
   usage(`--engines must be a whole number from 1 to ${MAX_ENGINES}`);
 if (COMPARE && ENGINES < 2) usage('--compare runs one engine, then --engines N: give --engines 2 or more');
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-/** utime + stime of a process (all its threads), optionally + its reaped children's */
-function cpuTicks(pid: number, withChildren = false): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
-  } catch {
-    return 0;
-  }
-}
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-/** A Postgres server's CPU: the postmaster with its reaped backends, plus the live backends. */
-function postgresTicks(dataDir: string): number {
-  let pm: number;
-  try {
-    pm = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  } catch {
-    return 0;
-  }
-  let ticks = cpuTicks(pm, true);
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pm) ticks += cpuTicks(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks;
-}
 /** busy and total jiffies of the whole machine (all cores) */
 function machineTicks(): { busy: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -106,7 +59,6 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const round1 = (x: number) => Number(x.toFixed(1));
 
 /** An engine under load: where clients reach it and which processes to measure. */
 interface Target {

@@ -9,8 +9,7 @@
 // to stderr, then one JSON object on stdout. Exit code 0 whatever the verdict (a benchmark, not a test);
 // non-zero only when the engine dies or the soak cannot run.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -19,6 +18,7 @@ import { buildRandomEmoji64Pack, encodePng } from '@ppgn/core';
 import { listPacks, savePack } from '@ppgn/core/node';
 import type { Ack, ClientToServerEvents, IntentInput, JoinResult, ServerToClientEvents } from '@ppgn/shared';
 import { REPO_ROOT } from '../config';
+import { cpuTicks, freePort, postmaster, postgresTicks, round1, rssMb } from './proc-stats';
 
 type Sock = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -88,59 +88,6 @@ const PG_USER = 'ppgn';
 const PG_PASSWORD = 'ppgn-local';
 const PG_DATABASE = 'ppgn';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
-/** utime + stime of a process (all its threads), optionally + its reaped children's */
-function cpuTicks(pid: number, withChildren = false): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
-  } catch {
-    return 0;
-  }
-}
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-function postmaster(dataDir: string): { pid: number; port: number } | null {
-  try {
-    const lines = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
-    const pid = Number(lines[0]);
-    const port = Number(lines[3]);
-    return Number.isInteger(pid) && pid > 0 ? { pid, port } : null;
-  } catch {
-    return null;
-  }
-}
-/** A Postgres server's CPU: the postmaster with its reaped backends, plus the live backends. */
-function postgresTicks(dataDir: string): number {
-  const pm = postmaster(dataDir)?.pid;
-  if (!pm) return 0;
-  let ticks = cpuTicks(pm, true);
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pm) ticks += cpuTicks(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return ticks;
-}
 /** bytes under a directory (files only, links not followed) */
 function dirBytes(dir: string): number {
   let total = 0;
@@ -162,7 +109,6 @@ function dirBytes(dir: string): number {
   }
   return total;
 }
-const round1 = (x: number) => Number(x.toFixed(1));
 const round2 = (x: number) => Number(x.toFixed(2));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
