@@ -97,6 +97,8 @@ export class TestClient {
   state: RoomState | null = null;
   frames: Frame[] = [];
   patches: RoomPatch[] = [];
+  /** room:activity items received (who did what) */
+  activity: { version: number; summary: string }[] = [];
   errors: string[] = [];
   /** every room:error with the event or intent it answers */
   errorEvents: { error: string; intent?: string }[] = [];
@@ -126,6 +128,7 @@ export class TestClient {
       if (this.state && p.version === this.state.version + 1) this.state = applyPatch(this.state, p);
     });
     this.socket.on('room:frame', (f) => this.frames.push(f));
+    this.socket.on('room:activity', (a) => this.activity.push(a));
     this.socket.on('room:error', (e) => {
       this.errors.push(e.error);
       this.errorEvents.push(e);

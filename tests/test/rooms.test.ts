@@ -441,6 +441,48 @@ describe('gallery', () => {
     a.close();
   });
 
+  it('a start image is a change like any other: undo takes the chain back to where it was, redo forward again (issue 21, item 3)', async () => {
+    const room = await createRoom({ params: { fps: 30 }, running: false });
+    const a = client();
+    await a.join(room.id, room.tokens.owner, 'Ann');
+    expect(await a.intent({ type: 'params.set', params: { eps1: 0.7 } })).toMatchObject({ ok: true });
+    const framePng = async () =>
+      sha(
+        new Uint8Array(
+          (await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/frame.png?token=${room.tokens.owner}`)).body,
+        ),
+      );
+    const before = await framePng();
+    const { encodePng } = await import('@ppgn/core');
+    const N = 16;
+    const data = new Float32Array(N * N * 3).fill(0.1);
+    const up = await api<{ version: number }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/image`,
+      { token: room.tokens.owner, imagePng: Buffer.from(encodePng({ shape: [N, N, 3], data })).toString('base64') },
+      a.credential,
+    );
+    expect(up.status).toBe(200);
+    await a.waitFor(() => a.state?.version === up.body.version, 10_000, 'the start patch');
+    expect(a.state!.start).toMatchObject({ label: 'an uploaded image', setBy: a.userId });
+    const started = await framePng();
+    expect(started).not.toBe(before);
+    // undo: the start image, not the older ε1 change
+    const undo = (await a.intent({ type: 'undo' })) as { ok: boolean; version: number };
+    expect(undo.ok).toBe(true);
+    await a.waitFor(() => a.frames.some((f) => f.version === undo.version), 10_000, 'the frame of the undo');
+    expect(a.state!.params.eps1).toBe(0.7);
+    expect(a.state!.start).toMatchObject({ label: 'the chain before the upload' });
+    expect(await framePng()).toBe(before);
+    expect(a.activity.find((x) => x.version === undo.version)?.summary).toBe('undid: the start from an uploaded image');
+    const redo = (await a.intent({ type: 'redo' })) as { ok: boolean; version: number };
+    expect(redo.ok).toBe(true);
+    await a.waitFor(() => a.frames.some((f) => f.version === redo.version), 10_000, 'the frame of the redo');
+    expect(await framePng()).toBe(started);
+    a.close();
+  });
+
   it('starting from an image in a paused room shows the new picture at once', async () => {
     const room = await createRoom({ params: { fps: 30 }, running: false });
     const a = client();

@@ -37,7 +37,11 @@ export const ConditionTarget = z.discriminatedUnion('kind', [
     labels: z.array(z.string().min(1).max(64)).min(1).max(LIMITS.labelsPerCondition),
     variant: z.enum(['logsoftmax', 'logit', 'softmax']).default('logsoftmax'),
   }),
-  z.object({ kind: z.literal('text'), condition: z.string().min(1).max(64), text: z.string().min(1).max(LIMITS.textLength) }),
+  z.object({
+    kind: z.literal('text'),
+    condition: z.string().min(1).max(64),
+    text: z.string().min(1).max(LIMITS.textLength),
+  }),
   z.object({
     kind: z.literal('unit'),
     condition: z.string().min(1).max(64),
@@ -84,7 +88,11 @@ export const SamplerParams = z.object({
   decay: finite.min(0).max(1),
   /** re-draw h every N steps (0 = never) */
   resetEvery: z.number().int().min(0).max(100_000),
-  seed: z.number().int().min(0).max(2 ** 31 - 1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
   fps: z.number().int().min(LIMITS.fps.min).max(LIMITS.fps.max),
 });
 export type SamplerParams = z.infer<typeof SamplerParams>;
@@ -112,6 +120,18 @@ export const RoomContext = z.object({
 });
 export type RoomContext = z.infer<typeof RoomContext>;
 
+/**
+ * Where the chain was last started from (an uploaded picture, or the code it had before one): a reference to a
+ * code the engine keeps for a while, so that undo and redo of "From image…" move the chain back and forth.
+ */
+export const RoomStart = z.object({
+  ref: z.string().max(80),
+  setBy: z.string(),
+  /** what people see in the activity and the recipe: "an uploaded image", "the chain before the upload" */
+  label: z.string().max(120),
+});
+export type RoomStart = z.infer<typeof RoomStart>;
+
 export const RoomState = z.object({
   id: z.string(),
   name: z.string(),
@@ -124,6 +144,8 @@ export const RoomState = z.object({
   strokes: z.array(MaskStroke),
   /** the frame step whose image is the inpainting context (null = no context) */
   context: RoomContext.nullable(),
+  /** the last start picture (absent or null: the chain started from its seed) */
+  start: RoomStart.nullable().optional(),
 });
 export type RoomState = z.infer<typeof RoomState>;
 
@@ -141,7 +163,15 @@ export const Intent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('params.set'), params: SamplerParams.partial() }),
   z.object({ type: z.literal('run.set'), running: z.boolean() }),
   z.object({ type: z.literal('chain.step'), steps: z.number().int().min(1).max(LIMITS.stepsPerRequest) }),
-  z.object({ type: z.literal('chain.reset'), seed: z.number().int().min(0).max(2 ** 31 - 1).optional() }),
+  z.object({
+    type: z.literal('chain.reset'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+  }),
   z.object({ type: z.literal('mask.stroke'), stroke: MaskStroke.omit({ author: true }) }),
   z.object({ type: z.literal('mask.clear') }),
   z.object({ type: z.literal('mask.context'), useCurrentFrame: z.boolean() }),
@@ -259,7 +289,7 @@ export interface RoomPatch {
   version: number;
   author: string;
   /** scalar fields that changed, with their new values */
-  set: Partial<Pick<RoomState, 'name' | 'packId' | 'running' | 'locked' | 'context'>>;
+  set: Partial<Pick<RoomState, 'name' | 'packId' | 'running' | 'locked' | 'context' | 'start'>>;
   /** sampler parameters that changed */
   params?: Partial<SamplerParams>;
   conditions?: RecordDiff<RoomCondition>;
@@ -291,7 +321,13 @@ export function diffRecords<T extends { id: string }>(before: T[], after: T[]): 
   if (put.length) d.put = structuredClone(put);
   if (remove.length) d.remove = remove;
   const naive = applyRecords(before, d).map((r) => r.id);
-  if (!sameJson(naive, after.map((r) => r.id))) d.order = after.map((r) => r.id);
+  if (
+    !sameJson(
+      naive,
+      after.map((r) => r.id),
+    )
+  )
+    d.order = after.map((r) => r.id);
   return Object.keys(d).length ? d : undefined;
 }
 
@@ -314,7 +350,7 @@ export function applyRecords<T extends { id: string }>(list: T[], d: RecordDiff<
 /** The record-level patch that takes `before` to `after` (same version numbering is the caller's). */
 export function diffState(before: RoomState, after: RoomState): Omit<RoomPatch, 'version' | 'author'> {
   const patch: Omit<RoomPatch, 'version' | 'author'> = { set: {} };
-  for (const k of ['name', 'packId', 'running', 'locked', 'context'] as const) {
+  for (const k of ['name', 'packId', 'running', 'locked', 'context', 'start'] as const) {
     if (!sameJson(before[k], after[k])) (patch.set as Record<string, unknown>)[k] = structuredClone(after[k]);
   }
   const params: Partial<SamplerParams> = {};
@@ -341,7 +377,10 @@ export const AdminAction = z.discriminatedUnion('type', [
 export type AdminAction = z.infer<typeof AdminAction>;
 
 export const PresenceUpdate = z.object({
-  cursor: z.tuple([finite.min(0).max(1), finite.min(0).max(1)]).nullable().optional(),
+  cursor: z
+    .tuple([finite.min(0).max(1), finite.min(0).max(1)])
+    .nullable()
+    .optional(),
   painting: z.boolean().optional(),
   following: z.string().max(64).nullable().optional(),
   viewing: z.number().int().min(0).max(1e9).nullable().optional(),

@@ -26,6 +26,7 @@ import {
   type Role,
   type RoomCondition,
   type RoomPatch,
+  type RoomStart,
   type RoomState,
   type SamplerParams,
 } from '@ppgn/shared';
@@ -87,6 +88,8 @@ export interface LiveRoom {
   contextImage: Float32Array | null;
   /** context images (PNG) by content hash: what the versioned state's context refers to (bounded) */
   blobs: Map<string, Uint8Array>;
+  /** codes the chain was started from (a start picture, the chain before it), by reference: what undo can reach */
+  codes: Map<string, Float32Array>;
   lastFrame: Frame | null;
   history: HistoryEntry[];
   activity: ActivityItem[];
@@ -541,6 +544,20 @@ export class RoomManager {
     this.events.patch(roomId, patch); // every version, even an empty one, so clients stay in step
     this.events.activity(roomId, item);
     // a new seed (or undoing one) restarts the chain: after the step in flight, before the next
+    if (changed.includes('start') && state.start) {
+      // undo / redo of a start picture: the chain goes back to (or forward to) that code
+      const code = room.codes.get(state.start.ref);
+      if (!code)
+        this.log(`room ${roomId}: the code of ${state.start.label} is no longer kept; the chain stays where it is`);
+      else
+        await this.exclusive(async () => {
+          await this.setCode(roomId, code);
+          room.history = [{ step: room.chain.step, h: Float32Array.from(code) }];
+          room.checkpointedStep = -1;
+          room.nextDue = Date.now();
+          this.showStill(room, await this.renderPng(room, code), patch.version, room.lastFrame ?? {});
+        });
+    }
     if (effects.reset) {
       this.resetting.add(roomId);
       try {
@@ -587,13 +604,20 @@ export class RoomManager {
     const h = await this.encodeUpload(room.model.state.packId, png);
     return this.exclusive(async () => {
       this.assertRunning();
+      // a versioned change on the person's undo stack: undo takes the chain back to where it was just before
+      const before: RoomStart = {
+        ref: this.keepCode(room, room.chain.h),
+        setBy: actor.userId,
+        label: 'the chain before the upload',
+      };
+      const next: RoomStart = { ref: this.keepCode(room, h), setBy: actor.userId, label: 'an uploaded image' };
+      const { patch, summary } = room.model.startFrom(actor, next, before);
       await this.setCode(roomId, h);
       room.history = [{ step: room.chain.step, h: Float32Array.from(h) }];
       room.nextDue = Date.now();
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
       const image = await this.renderPng(room, h);
-      const patch = room.model.system({}, actor.userId);
-      const item = this.activityItem(room, patch.version, actor, 'started the chain from an uploaded image');
+      const item = this.activityItem(room, patch.version, actor, summary);
       this.persist(room, { author: actor.userId, kind: 'chain.image', payload: { summary: item.summary } }, {});
       room.checkpointedStep = -1;
       this.events.patch(roomId, patch);
@@ -924,6 +948,18 @@ export class RoomManager {
     this.events.chainError(room.model.state.id, error);
   }
 
+  /** Keep a code the chain was started from; returns its reference (the newest BLOBS_KEPT per room). */
+  private keepCode(room: LiveRoom, h: Float32Array): string {
+    const ref = `code:${createHash('sha256')
+      .update(new Uint8Array(h.buffer, h.byteOffset, h.byteLength))
+      .digest('hex')
+      .slice(0, 24)}`;
+    room.codes.delete(ref);
+    room.codes.set(ref, Float32Array.from(h));
+    while (room.codes.size > BLOBS_KEPT) room.codes.delete(room.codes.keys().next().value!);
+    return ref;
+  }
+
   /** Keep a context image by content hash (the newest BLOBS_KEPT per room: what undo can reach). */
   private keepBlob(room: LiveRoom, png: Uint8Array): string {
     const hash = blobHash(png);
@@ -1044,6 +1080,7 @@ export class RoomManager {
       members: new Map(),
       contextImage,
       blobs,
+      codes: new Map(),
       lastFrame: null,
       history: [{ step: s.step, h: Float32Array.from(chain.h) }],
       activity: [],

@@ -9,6 +9,7 @@ import {
   type Role,
   type RoomCondition,
   type RoomPatch,
+  type RoomStart,
   type RoomState,
   type SamplerParams,
   type ErrorCode,
@@ -348,6 +349,35 @@ export class RoomModel {
       stack.redo = [];
     }
     return { patch, summary, effects };
+  }
+
+  /**
+   * The chain starts from a picture someone uploaded: a versioned change of `start`, on the person's undo stack
+   * like any other (undo brings back `previous`, the code the chain had before).
+   */
+  startFrom(actor: Actor, next: RoomStart, previous: RoomStart): Applied {
+    if (actor.role === 'viewer') throw new RoomError('viewers cannot steer this room');
+    if (this.state.locked && actor.role !== 'owner') throw new RoomError('the room is locked by its owner');
+    const sameRef = (a: RoomStart | null | undefined, b: RoomStart) => a?.ref === b.ref;
+    const op: UndoableOp = {
+      label: 'the start from an uploaded image',
+      undo: (st) => {
+        if (!sameRef(st.start, next))
+          throw new RoomError('nothing to undo: the chain was started from something else since');
+        return { start: previous };
+      },
+      redo: (st) => {
+        if (!sameRef(st.start, previous))
+          throw new RoomError('nothing to redo: the chain was started from something else since');
+        return { start: next };
+      },
+    };
+    const patch = this.commit({ start: next }, actor.userId);
+    const stack = this.stackOf(actor.userId);
+    stack.undo.push(op);
+    if (stack.undo.length > UNDO_DEPTH) stack.undo.shift();
+    stack.redo = [];
+    return { patch, summary: 'started the chain from an uploaded image', effects: {} };
   }
 
   /** Changes made by the engine itself (e.g. a resumed room) — versioned, no undo entry. */
