@@ -17,4 +17,6 @@ export const DATASETS: Record<string, DatasetOptions> = {
   'emoji64-lite': EMOJI64,
   // v2 (a wider G widened from emoji64's, new GAN recipe): same data
   'emoji64-v2': EMOJI64,
+  // v3 (a 512-d code from a wider E, trained from scratch): same data
+  'emoji64-v3': EMOJI64,
 };
