@@ -296,7 +296,7 @@ function ClassPicker({
     <div className="picker">
       <input
         type="search"
-        placeholder={`Search ${plural(cond.labels.length, 'class', 'classes')}…`}
+        placeholder={`Search ${plural(cond.labels.length, noun, noun === 'class' ? 'classes' : `${noun}s`)}…`}
         aria-label="Search classes"
         value={q}
         onChange={(e) => setQ(e.target.value)}
