@@ -93,6 +93,9 @@ describe('connection trouble', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(await page.getByTestId('reconnect-banner').count()).toBe(1);
     expect(await page.getByTestId('room-failed').count()).toBe(0);
+    // the room no longer says it is live (issue 21, item 4), and no raw "unreachable" toast appears
+    await expect(page.getByTestId('run-state').textContent()).resolves.toMatch(/^offline · last step \d+$/);
+    expect(await page.getByTestId('toast').count()).toBe(0);
     // meanwhile the engine keeps Pat's place, shown as reconnecting
     expect(await members()).toEqual([expect.objectContaining({ userId: me!.userId, away: true })]);
 

@@ -1,7 +1,7 @@
 'use client';
 
 import { useCallback, useEffect, useState } from 'react';
-import { request } from '../../lib/api';
+import { HttpError, request } from '../../lib/api';
 import { plural } from '../../lib/format';
 
 /** Scrub the kept chain history, preview a step's image, fork a new room from it. */
@@ -38,12 +38,18 @@ export function Timeline({
   const idx = follow ? (followedIdx >= 0 ? followedIdx : null) : ownIdx;
   const load = useCallback(async () => {
     try {
-      const h = await request<{ steps: number[]; current: number }>(base, 'GET', `/rooms/${roomId}/history?token=${encodeURIComponent(token)}`);
+      const h = await request<{ steps: number[]; current: number }>(
+        base,
+        'GET',
+        `/rooms/${roomId}/history?token=${encodeURIComponent(token)}`,
+      );
       setSteps(h.steps);
       setCurrent(h.current);
       return h.steps;
     } catch (err) {
-      onError(`history: ${(err as Error).message}`);
+      // an engine that cannot be reached is the reconnect banner's to say (not a toast every 5 s)
+      if (!(err instanceof HttpError && err.code === 'unavailable'))
+        onError(`Could not load the history: ${(err as Error).message}`);
       return [];
     }
   }, [base, roomId, token, onError]);

@@ -183,12 +183,17 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
                 locked
               </span>
             )}
-            <span className={`badge ${running ? 'live' : ''}`} data-testid="run-state">
+            <span
+              className={`badge ${view.status === 'reconnecting' ? 'warn' : running ? 'live' : ''}`}
+              data-testid="run-state"
+            >
               {view.status === 'connecting'
                 ? 'connecting'
-                : running
-                  ? `live · step ${view.frame?.step ?? '…'}`
-                  : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
+                : view.status === 'reconnecting'
+                  ? `offline · last step ${view.frame?.step ?? '…'}`
+                  : running
+                    ? `live · step ${view.frame?.step ?? '…'}`
+                    : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
             </span>
           </span>
         </div>
