@@ -40,16 +40,20 @@ export class Previews {
    * Make every class condition's thumbnails now, one sheet after another (each a short batched chain whose
    * steps interleave with the rooms'), so that the class picker of a fresh engine shows pictures, not dots.
    */
-  async warm(packs: { id: string; pack: Pack }[], log: (line: string) => void = () => {}): Promise<void> {
-    const t0 = Date.now();
-    let sheets = 0;
+  async warm(packs: { id: string; pack: Pack }[], idle: () => boolean = () => true): Promise<void> {
     for (const { id, pack } of packs)
       for (const c of pack.manifest.conditions)
         if (c.kind === 'classes' && c.labels.length > 0) {
+          // only while no room is sampled: a sheet is a batch of chains that would delay the rooms' frames
+          // (when rooms keep running, the thumbnails are made when first asked for, as before)
+          // idle for 5 s in a row (rooms are usually created within seconds of a start when there is load)
+          for (let waited = 0, quiet = 0; quiet < 5; waited++) {
+            if (waited > 600) return;
+            await new Promise((r) => setTimeout(r, 1000).unref());
+            quiet = idle() ? quiet + 1 : 0;
+          }
           await this.classThumb(id, pack, c.id, c.labels[0]!);
-          sheets++;
         }
-    log(`class thumbnails ready: ${sheets} sheet(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   /** a unit preview made (or being made) already */

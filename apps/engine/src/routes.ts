@@ -178,9 +178,9 @@ export function apiRouter(
     ),
   };
   const previews = new Previews(manager.sampler);
-  // class thumbnails are made as the engine starts (a fresh engine's class picker showed empty dots for ~30 s)
-  const warming = setTimeout(() => void previews.warm(packs).catch(() => {}), 0);
-  warming.unref();
+  // class thumbnails are made while the engine has no room to sample (a fresh engine's class picker showed empty
+  // dots for ~30 s); made during a busy start they cost the rooms' frames (loadtest p95 153 → 502 ms)
+  void previews.warm(packs, () => manager.running() === 0).catch(() => {});
   const packById = (id: string) => {
     const p = packs.find((x) => x.id === id);
     if (!p) throw new ApiError('not_found', `no pack "${id}"`);
