@@ -196,19 +196,36 @@ export function apiRouter(
     return room;
   };
   /**
+   * The person behind a request's credential: null without one (with `mint`, a caller without one becomes a new
+   * person, returned once); a credential this engine does not know is refused (403, with `hint`).
+   */
+  const personOf = async (
+    req: express.Request,
+    mint: boolean,
+    hint = 'reload the page',
+  ): Promise<{ personId: string | null; credential?: string }> => {
+    const credential = bearer(req.headers.authorization);
+    if (credential !== undefined) {
+      const person = await identities.verify(credential);
+      if (!person) throw new ApiError('forbidden', `this engine does not know your identity; ${hint}`);
+      return { personId: person.id };
+    }
+    if (!mint) return { personId: null };
+    const minted = await identities.mint();
+    return { personId: minted.person.id, credential: minted.credential };
+  };
+  /**
    * The person behind a write: `Authorization: Bearer <credential>` (the credential a room's socket or
    * `POST /people` minted; never a display name or a client-sent id). Every write needs one (401 without).
    */
   const personFor = async (req: express.Request): Promise<string> => {
-    const credential = bearer(req.headers.authorization);
-    if (credential === undefined)
+    const { personId } = await personOf(req, false, 'open the room again');
+    if (personId === null)
       throw new ApiError(
         'unauthenticated',
         'this needs your identity (Authorization: Bearer <credential>): open the room or the gallery in the studio first',
       );
-    const person = await identities.verify(credential);
-    if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; open the room again');
-    return person.id;
+    return personId;
   };
   /** the name shown for a person: the one they use in the room, else the one they last gave, else "anonymous" */
   const nameFor = async (personId: string, room?: LiveRoom): Promise<string> =>
@@ -508,22 +525,6 @@ export function apiRouter(
       res.json(await gallery.lineage(String(req.params.id)));
     }),
   );
-
-  /** The person behind a request's credential; with `mint`, a caller without one becomes a new person (returned once). */
-  const personOf = async (
-    req: express.Request,
-    mint: boolean,
-  ): Promise<{ personId: string | null; credential?: string }> => {
-    const credential = bearer(req.headers.authorization);
-    if (credential !== undefined) {
-      const person = await identities.verify(credential);
-      if (!person) throw new ApiError('forbidden', 'this engine does not know your identity; reload the page');
-      return { personId: person.id };
-    }
-    if (!mint) return { personId: null };
-    const minted = await identities.mint();
-    return { personId: minted.person.id, credential: minted.credential };
-  };
 
   r.get(
     '/gallery/:id/star',

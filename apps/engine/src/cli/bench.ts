@@ -75,13 +75,15 @@ async function main(): Promise<void> {
     return;
   }
   const backends = (a.backend ?? a.backends!).split(',').filter(Boolean) as BackendName[];
-  for (const b of backends) if (!BACKENDS.includes(b)) throw new CliError(`unknown backend "${b}" (one of ${BACKENDS.join(', ')})`);
+  for (const b of backends)
+    if (!BACKENDS.includes(b)) throw new CliError(`unknown backend "${b}" (one of ${BACKENDS.join(', ')})`);
   const steps = Number(a.steps);
   if (!(Number.isInteger(steps) && steps >= 2)) throw new CliError('--steps must be an integer ≥ 2');
   const batches = a.batches!.split(',').filter(Boolean).map(Number);
   const workerCounts = [...new Set(a.workers!.split(',').filter(Boolean).map(Number))];
   const roomsPerWorker = Number(a.rooms);
-  if ([...batches, ...workerCounts, roomsPerWorker].some((n) => !Number.isInteger(n) || n < 0)) throw new CliError('--batches, --workers and --rooms take non-negative integers');
+  if ([...batches, ...workerCounts, roomsPerWorker].some((n) => !Number.isInteger(n) || n < 0))
+    throw new CliError('--batches, --workers and --rooms take non-negative integers');
   const installed = (await listPacks(modelsDir())).filter((p) => p.manifest).map((p) => path.basename(p.dir));
   const name = a.pack ?? (installed.includes('emoji64') ? 'emoji64' : (installed[0] ?? 'random-emoji64-arch'));
   const rows: Row[] = [];
@@ -92,12 +94,23 @@ async function main(): Promise<void> {
       const pack = await openPack(name);
       const dir = tmp ? path.join(tmp, name) : path.join(modelsDir(), name);
       if (tmp) await savePack(dir, pack);
-      const line = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend, runtime: info.description, pack: pack.manifest.name, mode: a.mode, ...o }));
+      const line = (o: Record<string, unknown>) =>
+        console.log(
+          JSON.stringify({ backend, runtime: info.description, pack: pack.manifest.name, mode: a.mode, ...o }),
+        );
       const labels = pack.manifest.conditions.find((c) => c.kind === 'classes');
       const nClasses = labels?.kind === 'classes' ? labels.labels.length : 1;
       const mk = async (n: number, offset = 0): Promise<ChainState[]> => {
         const cs = [];
-        for (let i = 0; i < n; i++) cs.push(await createChain(pack, { id: `b${offset + i}`, seed: offset + i, condition: cond.class((offset + i) % nClasses), config: { mode: a.mode as never, eps3: 1e-3 } }));
+        for (let i = 0; i < n; i++)
+          cs.push(
+            await createChain(pack, {
+              id: `b${offset + i}`,
+              seed: offset + i,
+              condition: cond.class((offset + i) % nClasses),
+              config: { mode: a.mode as never, eps3: 1e-3 },
+            }),
+          );
         return cs;
       };
       // one chain: what one room's frames cost (rendered, as the engine asks)
@@ -107,7 +120,12 @@ async function main(): Promise<void> {
         for (let i = 0; i < Math.max(20, steps >> 1); i++) await stepBatch(pack, [c], { render: true });
         const ms = await timed(steps, () => stepBatch(pack, [c], { render: true }));
         line({ case: 'chain', batch: 1, steps, ms_per_step: +ms.toFixed(2), steps_per_s: +(1000 / ms).toFixed(1) });
-        rows.push({ backend, case: 'one chain, rendered', detail: '1 thread', value: `${(1000 / ms).toFixed(1)} steps/s (${ms.toFixed(2)} ms)` });
+        rows.push({
+          backend,
+          case: 'one chain, rendered',
+          detail: '1 thread',
+          value: `${(1000 / ms).toFixed(1)} steps/s (${ms.toFixed(2)} ms)`,
+        });
       }
       for (const B of batches) {
         if (B < 1) continue;
@@ -115,20 +133,58 @@ async function main(): Promise<void> {
         for (let i = 0; i < 5; i++) await stepBatch(pack, chains);
         const n = Math.max(3, Math.round(steps / Math.sqrt(B)));
         const ms = await timed(n, () => stepBatch(pack, chains));
-        line({ case: 'batched', batch: B, steps: n, ms_per_step: +ms.toFixed(2), aggregate_steps_per_s: +((1000 / ms) * B).toFixed(1) });
-        rows.push({ backend, case: `batch ${B}`, detail: '1 thread', value: `${((1000 / ms) * B).toFixed(1)} chain-steps/s (${ms.toFixed(1)} ms per call)` });
+        line({
+          case: 'batched',
+          batch: B,
+          steps: n,
+          ms_per_step: +ms.toFixed(2),
+          aggregate_steps_per_s: +((1000 / ms) * B).toFixed(1),
+        });
+        rows.push({
+          backend,
+          case: `batch ${B}`,
+          detail: '1 thread',
+          value: `${((1000 / ms) * B).toFixed(1)} chain-steps/s (${ms.toFixed(1)} ms per call)`,
+        });
       }
       if (labels?.kind === 'classes') {
         for (const W of workerCounts) {
           const rss0 = rssMb();
-          const sampler: Sampler = W === 0 ? new InProcessSampler(new Map([[name, pack]])) : await WorkerPool.start({ workers: W, backend: info.backend, packDirs: new Map([[name, dir]]), restore: () => null });
+          const sampler: Sampler =
+            W === 0
+              ? new InProcessSampler(new Map([[name, pack]]))
+              : await WorkerPool.start({
+                  workers: W,
+                  backend: info.backend,
+                  packDirs: new Map([[name, dir]]),
+                  restore: () => null,
+                });
           const rooms = Math.max(1, W) * roomsPerWorker;
           const ids: string[] = [];
           for (let r = 0; r < rooms; r++) {
             const st = newRoomState(`r${r}`, `r${r}`, name, {});
-            st.conditions = [{ id: 'c', target: { kind: 'class', condition: labels.id, labels: [labels.labels[r % labels.labels.length]!], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'bench' }];
+            st.conditions = [
+              {
+                id: 'c',
+                target: {
+                  kind: 'class',
+                  condition: labels.id,
+                  labels: [labels.labels[r % labels.labels.length]!],
+                  variant: 'logsoftmax',
+                },
+                weight: 1,
+                enabled: true,
+                author: 'bench',
+              },
+            ];
             const { conditions, params, strokes, context } = st;
-            await sampler.open({ roomId: st.id, packId: name, spec: { state: { conditions, params, strokes, context }, contextImage: null }, seed: r, step: 0 });
+            await sampler.open({
+              roomId: st.id,
+              packId: name,
+              spec: { state: { conditions, params, strokes, context }, contextImage: null },
+              seed: r,
+              step: 0,
+            });
             ids.push(st.id);
           }
           for (let i = 0; i < 5; i++) await sampler.step(ids);
@@ -136,7 +192,16 @@ async function main(): Promise<void> {
           const ms = await timed(n, () => sampler.step(ids));
           const rss = rssMb();
           const perWorker = W > 0 ? +((rss - rss0) / W).toFixed(0) : null;
-          line({ case: 'rooms', workers: W, rooms, steps: n, ms_per_tick: +ms.toFixed(2), aggregate_steps_per_s: +((1000 / ms) * rooms).toFixed(1), rss_mb: rss, rss_mb_per_worker: perWorker });
+          line({
+            case: 'rooms',
+            workers: W,
+            rooms,
+            steps: n,
+            ms_per_tick: +ms.toFixed(2),
+            aggregate_steps_per_s: +((1000 / ms) * rooms).toFixed(1),
+            rss_mb: rss,
+            rss_mb_per_worker: perWorker,
+          });
           rows.push({
             backend,
             case: `${rooms} rooms, ${W === 0 ? 'main thread' : `${W} worker${W > 1 ? 's' : ''}`}`,
@@ -153,7 +218,9 @@ async function main(): Promise<void> {
   }
   // side by side
   const cases = [...new Set(rows.map((r) => r.case))];
-  console.log(`\n${name}, ${os.cpus()[0]?.model ?? 'CPU'} × ${os.availableParallelism()}, Node ${process.versions.node}`);
+  console.log(
+    `\n${name}, ${os.cpus()[0]?.model ?? 'CPU'} × ${os.availableParallelism()}, Node ${process.versions.node}`,
+  );
   console.log(`| case | ${backends.join(' | ')} |`);
   console.log(`|---|${backends.map(() => '---').join('|')}|`);
   for (const c of cases) {

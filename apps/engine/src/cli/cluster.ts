@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const MAX_ENGINES = 16;
-const USAGE = 'usage: npm run cluster -- --engines N [--port 4000] [--web-port 3000] [--no-web] [--sticky] [--workers K]';
+const USAGE =
+  'usage: npm run cluster -- --engines N [--port 4000] [--web-port 3000] [--no-web] [--sticky] [--workers K]';
 
 export interface ClusterArgs {
   engines: number;
@@ -40,11 +41,17 @@ export function parseArgs(argv: string[]): ClusterArgs {
   const out: ClusterArgs = { engines: 2, port: 4000, webPort: 3000, web: true, sticky: false, help: false };
   const whole = (name: string, v: string | undefined, min: number, max: number, hint: string) => {
     const n = Number(v);
-    if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new ArgError(`--${name} must be a whole number from ${min} to ${max} (got ${v === undefined ? 'nothing' : `"${v}"`})`, hint);
+    if (v === undefined || v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+      throw new ArgError(
+        `--${name} must be a whole number from ${min} to ${max} (got ${v === undefined ? 'nothing' : `"${v}"`})`,
+        hint,
+      );
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.includes('=') ? [argv[i]!.slice(0, argv[i]!.indexOf('=')), argv[i]!.slice(argv[i]!.indexOf('=') + 1)] : [argv[i]!, undefined];
+    const [flag, inline] = argv[i]!.includes('=')
+      ? [argv[i]!.slice(0, argv[i]!.indexOf('=')), argv[i]!.slice(argv[i]!.indexOf('=') + 1)]
+      : [argv[i]!, undefined];
     const value = () => (inline !== undefined ? inline : argv[++i]);
     switch (flag) {
       case '--engines':
@@ -52,13 +59,25 @@ export function parseArgs(argv: string[]): ClusterArgs {
         out.engines = whole('engines', value(), 1, MAX_ENGINES, 'e.g. --engines 3');
         break;
       case '--port':
-        out.port = whole('port', value(), 1, 65535 - MAX_ENGINES, 'e.g. --port 4000 (the engines use the ports after it)');
+        out.port = whole(
+          'port',
+          value(),
+          1,
+          65535 - MAX_ENGINES,
+          'e.g. --port 4000 (the engines use the ports after it)',
+        );
         break;
       case '--web-port':
         out.webPort = whole('web-port', value(), 1, 65535, 'e.g. --web-port 3000');
         break;
       case '--workers':
-        out.workers = whole('workers', value(), 0, 256, 'sampler worker threads per engine; 0 samples on the main thread');
+        out.workers = whole(
+          'workers',
+          value(),
+          0,
+          256,
+          'sampler worker threads per engine; 0 samples on the main thread',
+        );
         break;
       case '--no-web':
         out.web = false;
@@ -75,7 +94,10 @@ export function parseArgs(argv: string[]): ClusterArgs {
     }
   }
   if (out.web && out.webPort >= out.port && out.webPort <= out.port + out.engines)
-    throw new ArgError(`--web-port ${out.webPort} collides with the engine ports ${out.port}..${out.port + out.engines}`, 'pick another --web-port or --port');
+    throw new ArgError(
+      `--web-port ${out.webPort} collides with the engine ports ${out.port}..${out.port + out.engines}`,
+      'pick another --web-port or --port',
+    );
   return out;
 }
 
@@ -137,14 +159,23 @@ async function supervisor(argv: string[]) {
   const ports = [args.port, ...Array.from({ length: args.engines }, (_, i) => args.port + 1 + i)];
   for (const p of ports) {
     if (!(await portFree(p)))
-      fail(p === args.port ? `port ${p} is already in use — stop the other process or pick another --port` : `port ${p} (engine ${p - args.port}) is already in use — stop the other process or pick another --port (engines use --port+1 … --port+N)`);
+      fail(
+        p === args.port
+          ? `port ${p} is already in use — stop the other process or pick another --port`
+          : `port ${p} (engine ${p - args.port}) is already in use — stop the other process or pick another --port (engines use --port+1 … --port+N)`,
+      );
   }
-  if (args.web && !(await portFree(args.webPort))) fail(`port ${args.webPort} is already in use — stop the other process or pick another --web-port (or --no-web)`);
+  if (args.web && !(await portFree(args.webPort)))
+    fail(`port ${args.webPort} is already in use — stop the other process or pick another --web-port (or --no-web)`);
   if (!process.env.REDIS_URL && !hasRedisServer()) fail(`redis-server is not installed — ${REDIS_INSTALL_HINT}`);
 
   if (args.web) {
     log('[cluster] building the web app (cached after the first run)…');
-    const build = spawnSync('npx', ['turbo', 'run', 'build', '--filter=@ppgn/web', '--output-logs=errors-only'], { cwd: ROOT, env, stdio: 'inherit' });
+    const build = spawnSync('npx', ['turbo', 'run', 'build', '--filter=@ppgn/web', '--output-logs=errors-only'], {
+      cwd: ROOT,
+      env,
+      stdio: 'inherit',
+    });
     if (build.status !== 0) fail('building the web app failed (see above)');
   }
 
@@ -187,9 +218,14 @@ async function supervisor(argv: string[]) {
       onEngineExit: (e, code, signal) => {
         const left = cluster!.engines.filter((x) => !x.dead).length;
         if (left === 0) {
-          console.error(`[cluster] error: ${e.name} stopped (${code ?? signal}) and no engine is left — see the lines above`);
+          console.error(
+            `[cluster] error: ${e.name} stopped (${code ?? signal}) and no engine is left — see the lines above`,
+          );
           void shutdown(1);
-        } else console.error(`[cluster] ${e.name} stopped (${code ?? signal}); its rooms move to the ${left} other engine(s), the balancer skips it`);
+        } else
+          console.error(
+            `[cluster] ${e.name} stopped (${code ?? signal}); its rooms move to the ${left} other engine(s), the balancer skips it`,
+          );
       },
     });
   } catch (err) {
@@ -236,9 +272,13 @@ async function supervisor(argv: string[]) {
   const pad = (s: string, n: number) => s.padEnd(n);
   const lines = [
     '',
-    args.web ? `  PPGN Studio is running on ${c.engines.length} engine(s):  http://localhost:${args.webPort}` : `  PPGN engines are running (${c.engines.length}, no web app)`,
+    args.web
+      ? `  PPGN Studio is running on ${c.engines.length} engine(s):  http://localhost:${args.webPort}`
+      : `  PPGN engines are running (${c.engines.length}, no web app)`,
     `  Engine API (balancer, ${args.sticky ? 'sticky by client address' : 'round-robin'}):  http://localhost:${args.port}/health`,
-    ...c.engines.map((e) => `    ${pad(e.name, 10)} http://localhost:${e.port}/health${e.id ? `   id ${e.id}` : ''}   pid ${e.pid}`),
+    ...c.engines.map(
+      (e) => `    ${pad(e.name, 10)} http://localhost:${e.port}/health${e.id ? `   id ${e.id}` : ''}   pid ${e.pid}`,
+    ),
     `  Redis:     ${c.started.redis ? `${c.redisUrl} (started here, no persistence)` : `${c.redisUrl} (REDIS_URL)`}`,
     `  Postgres:  ${c.started.postgres ? `embedded on 127.0.0.1:${c.started.postgres.port}, data in ${path.relative(ROOT, dataDir)}` : 'DATABASE_URL'}`,
     '  Press Ctrl-C to stop (engines drain first).',

@@ -11,16 +11,14 @@
 // and the whole machine's. `--compare`: the same load on one engine first (the default mode), then on
 // N; prints a table of both, then `{"single": …, "cluster": …}`.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { buildRandomEmoji64Pack } from '@ppgn/core';
-import { listPacks, savePack } from '@ppgn/core/node';
 import type { ClientToServerEvents, ServerToClientEvents } from '@ppgn/shared';
 import { REPO_ROOT } from '../config';
 import { ClusterError, MAX_ENGINES, startCluster } from '../launch/cluster';
-import { cpuTicks, freePort, postgresTicks, round1, rssMb } from './proc-stats';
+import { benchModels, cpuTicks, freePort, postgresTicks, round1, rssMb, singleEngineEnv } from './proc-stats';
 
 type Sock = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -80,17 +78,7 @@ async function single(tmp: string, modelsDir: string): Promise<Deployment> {
   const port = await freePort();
   const pgDir = path.join(tmp, 'pg');
   const engine = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: {
-      ...process.env,
-      ENGINE_PORT: String(port),
-      ENGINE_HOST: '127.0.0.1',
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      PPGN_DATA_DIR: pgDir,
-      PPGN_MODELS_DIR: modelsDir,
-      PPGN_RATE_IDENTITIES: '1000000',
-      PPGN_RATE_ROOMS: '1000000',
-    },
+    env: singleEngineEnv(port, pgDir, modelsDir),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -349,16 +337,8 @@ async function main() {
   // once; stop the engines first instead
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.removeAllListeners(s);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ppgn-loadtest-'));
-  let modelsDir = process.env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models');
-  let packNote = 'models/';
   try {
-    if (!existsSync(modelsDir) || (await listPacks(modelsDir)).filter((p) => !('error' in p && p.error)).length === 0) {
-      modelsDir = path.join(tmp, 'models');
-      const pack = buildRandomEmoji64Pack(1);
-      await savePack(path.join(modelsDir, 'random-emoji64-arch'), pack);
-      pack.dispose();
-      packNote = 'random-emoji64-arch (no trained pack found)';
-    }
+    const { modelsDir, packNote } = await benchModels(tmp);
     if (COMPARE) {
       const one = await run(1, packNote, modelsDir, tmp, true);
       console.error(`[loadtest] 1 engine: ${JSON.stringify(one)}`);

@@ -1,8 +1,38 @@
-// What the benchmarks (loadtest, soak) read about processes on Linux: CPU ticks and RSS from /proc, a
-// Postgres server's CPU (postmaster plus backends), free ports.
-import { readFileSync, readdirSync } from 'node:fs';
+// What the benchmarks (loadtest, soak) share: the pack and environment of the engine they start, and what they
+// read about processes on Linux (CPU ticks and RSS from /proc, a Postgres server's CPU, free ports).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { buildRandomEmoji64Pack } from '@ppgn/core';
+import { listPacks, savePack } from '@ppgn/core/node';
+import { REPO_ROOT } from '../config';
+
+/** The models folder to benchmark: the trained packs, else a random pack of emoji64's architecture under `tmp`. */
+export async function benchModels(tmp: string): Promise<{ modelsDir: string; packNote: string }> {
+  const models = process.env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models');
+  if (existsSync(models) && (await listPacks(models)).some((p) => !('error' in p && p.error)))
+    return { modelsDir: models, packNote: 'models/' };
+  const modelsDir = path.join(tmp, 'models');
+  const pack = buildRandomEmoji64Pack(1);
+  await savePack(path.join(modelsDir, 'random-emoji64-arch'), pack);
+  pack.dispose();
+  return { modelsDir, packNote: 'random-emoji64-arch (no trained pack found)' };
+}
+
+/** The environment of one engine on loopback with its own embedded Postgres, without per-address limits on identities and rooms. */
+export function singleEngineEnv(port: number, pgDir: string, modelsDir: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ENGINE_PORT: String(port),
+    ENGINE_HOST: '127.0.0.1',
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    PPGN_DATA_DIR: pgDir,
+    PPGN_MODELS_DIR: modelsDir,
+    PPGN_RATE_IDENTITIES: '1000000',
+    PPGN_RATE_ROOMS: '1000000',
+  };
+}
 
 export const freePort = () =>
   new Promise<number>((resolve) => {

@@ -35,7 +35,9 @@ function num(v: string | undefined, name: string, opts: { int?: boolean; min?: n
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min))
-    throw new CliError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got "${v}")`);
+    throw new CliError(
+      `--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` >= ${opts.min}` : ''} (got "${v}")`,
+    );
   return n;
 }
 
@@ -77,9 +79,11 @@ async function main(): Promise<void> {
   const steps = num(args.steps, 'steps', { int: true, min: 1 });
   const seed = num(args.seed, 'seed', { int: true }) ?? 1;
   const batch = num(args.batch, 'batch', { int: true, min: 1 }) ?? 1;
-  if (args.mode && !MODES.includes(args.mode as Mode)) throw new CliError(`--mode must be one of ${MODES.join(', ')} (got "${args.mode}")`);
+  if (args.mode && !MODES.includes(args.mode as Mode))
+    throw new CliError(`--mode must be one of ${MODES.join(', ')} (got "${args.mode}")`);
   if (!args.list && !args.out) throw new CliError(`--out is required\n${USAGE}`);
-  if (!args.list && !args.class && !args.text && !args.unit) throw new CliError(`give at least one of --class, --text, --unit\n${USAGE}`);
+  if (!args.list && !args.class && !args.text && !args.unit)
+    throw new CliError(`give at least one of --class, --text, --unit\n${USAGE}`);
 
   const info = await initBackend((args.backend as never) ?? undefined, { log: () => {} });
   const pack = await openPack(args.pack);
@@ -109,7 +113,8 @@ async function main(): Promise<void> {
     steps,
   };
   const chains = [];
-  for (let i = 0; i < batch; i++) chains.push(await createChain(pack, { id: `s${i}`, seed: seed + i, condition, config }));
+  for (let i = 0; i < batch; i++)
+    chains.push(await createChain(pack, { id: `s${i}`, seed: seed + i, condition, config }));
   const total = steps ?? chains[0].config.steps;
   let results: ChainResult[] = [];
   const t0 = Date.now();
@@ -119,7 +124,9 @@ async function main(): Promise<void> {
       const w = 30;
       const k = Math.round(((s + 1) / total) * w);
       const p = results[0].pTarget;
-      process.stderr.write(`\r[${'#'.repeat(k)}${'.'.repeat(w - k)}] ${s + 1}/${total}${p !== null ? ` p=${p.toFixed(3)}` : ''} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      process.stderr.write(
+        `\r[${'#'.repeat(k)}${'.'.repeat(w - k)}] ${s + 1}/${total}${p !== null ? ` p=${p.toFixed(3)}` : ''} ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+      );
     }
   }
   if (args.progress) process.stderr.write('\n');
@@ -131,7 +138,13 @@ async function main(): Promise<void> {
   let sidecar: string;
   if (out.toLowerCase().endsWith('.png')) {
     await fs.mkdir(path.dirname(out), { recursive: true });
-    const img = batch === 1 ? { shape: [H, W, C], data: images[0] } : contactSheet(images.map((d) => ({ shape: [H, W, C], data: d })), { background: range === '[0,1]' ? 1 : 1 });
+    const img =
+      batch === 1
+        ? { shape: [H, W, C], data: images[0] }
+        : contactSheet(
+            images.map((d) => ({ shape: [H, W, C], data: d })),
+            { background: range === '[0,1]' ? 1 : 1 },
+          );
     await fs.writeFile(out, encodePng(img, range));
     files.push(out);
     sidecar = out.replace(/\.png$/i, '.json');
@@ -160,7 +173,10 @@ async function main(): Promise<void> {
       seed: c.seed,
       pTarget: results[i]?.pTarget ?? null,
       scores: results[i]?.scores ?? {},
-      classProbs: results[i]?.classProbs && labels?.kind === 'classes' ? Object.fromEntries(labels.labels.map((l, k) => [l, +results[i].classProbs![k].toFixed(6)])) : undefined,
+      classProbs:
+        results[i]?.classProbs && labels?.kind === 'classes'
+          ? Object.fromEntries(labels.labels.map((l, k) => [l, +results[i].classProbs![k].toFixed(6)]))
+          : undefined,
       acceptRate: results[i]?.acceptRate,
       warnings: results[i]?.warnings,
     })),
@@ -169,7 +185,9 @@ async function main(): Promise<void> {
   };
   await fs.writeFile(sidecar, JSON.stringify(meta, null, 2) + '\n');
   for (const w of new Set(results.flatMap((r) => r.warnings ?? []))) process.stderr.write(`warning: ${w}\n`);
-  process.stderr.write(`wrote ${files.length} image${files.length > 1 ? 's' : ''} (${path.relative(process.cwd(), files[0])}) and ${path.relative(process.cwd(), sidecar)}\n`);
+  process.stderr.write(
+    `wrote ${files.length} image${files.length > 1 ? 's' : ''} (${path.relative(process.cwd(), files[0])}) and ${path.relative(process.cwd(), sidecar)}\n`,
+  );
   pack.dispose();
   void tf;
 }

@@ -14,11 +14,19 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
-import { buildRandomEmoji64Pack, encodePng } from '@ppgn/core';
-import { listPacks, savePack } from '@ppgn/core/node';
+import { encodePng } from '@ppgn/core';
 import type { Ack, ClientToServerEvents, IntentInput, JoinResult, ServerToClientEvents } from '@ppgn/shared';
 import { REPO_ROOT } from '../config';
-import { cpuTicks, freePort, postmaster, postgresTicks, round1, rssMb } from './proc-stats';
+import {
+  benchModels,
+  cpuTicks,
+  freePort,
+  postmaster,
+  postgresTicks,
+  round1,
+  rssMb,
+  singleEngineEnv,
+} from './proc-stats';
 
 type Sock = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -152,17 +160,7 @@ async function startEngine(tmp: string, modelsDir: string): Promise<Engine> {
   const pgDir = path.join(tmp, 'pg');
   const log = new EngineLog();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: {
-      ...process.env,
-      ENGINE_PORT: String(port),
-      ENGINE_HOST: '127.0.0.1',
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      PPGN_DATA_DIR: pgDir,
-      PPGN_MODELS_DIR: modelsDir,
-      PPGN_RATE_IDENTITIES: '1000000',
-      PPGN_RATE_ROOMS: '1000000',
-    },
+    env: singleEngineEnv(port, pgDir, modelsDir),
     stdio: ['ignore', 'pipe', 'pipe'],
     // its own process group: a Ctrl-C in the terminal reaches this process only, which then stops the engine
     // (the engine saves its rooms, then stops its Postgres) instead of the terminal's SIGINT hitting all at once
@@ -752,16 +750,8 @@ async function main() {
     disconnects: 0,
     imageBase64Bytes: [],
   };
-  let modelsDir = process.env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models');
-  let packNote = 'models/';
   try {
-    if (!existsSync(modelsDir) || (await listPacks(modelsDir)).filter((p) => !('error' in p && p.error)).length === 0) {
-      modelsDir = path.join(tmp, 'models');
-      const pack = buildRandomEmoji64Pack(1);
-      await savePack(path.join(modelsDir, 'random-emoji64-arch'), pack);
-      pack.dispose();
-      packNote = 'random-emoji64-arch (no trained pack found)';
-    }
+    const { modelsDir, packNote } = await benchModels(tmp);
     engine = await startEngine(tmp, modelsDir);
     const { samples, dbSource, dbNote } = await soak(engine, packNote, counters, closers);
     const result = summarise(samples, dbSource, dbNote, counters, packNote, engine);
