@@ -66,7 +66,7 @@ describe('server-issued identity', () => {
     expect(second.ok && second.credential).toBeUndefined();
     // one member for the person, however many connections
     expect(
-      t.engine.manager.members(t.engine.manager.get(room.id)).filter((m) => m.userId === first.userId),
+      t.engine.manager.get(room.id).presence.list().filter((m) => m.userId === first.userId),
     ).toHaveLength(1);
     // a made-up credential is a new person
     const forged = client({ credential: 'x'.repeat(43) });
@@ -180,7 +180,7 @@ describe('server-issued identity', () => {
     const refused = await save(room.tokens.editor, ed.credential);
     expect(refused).toMatchObject({
       status: 403,
-      body: { error: { code: 'forbidden', message: 'you were removed from this room' } },
+      body: { error: { code: 'forbidden', reason: 'removed', message: 'you were removed from this room' } },
     });
     const fork = await api<{ error: { message: string } }>(
       t.base,
@@ -257,6 +257,7 @@ describe('server-issued identity', () => {
     expect(await locked.join(room.id, room.tokens.editor, 'Ed 3')).toMatchObject({
       ok: false,
       code: 'forbidden',
+      reason: 'link_invalid',
       error: 'this link is not valid for the room',
     });
     expect(await locked.join(room.id, room.tokens.viewer, 'Ed 3')).toMatchObject({ ok: false, code: 'forbidden' });
@@ -413,6 +414,7 @@ describe('server-issued identity', () => {
     expect(await c.join(room.id, 'not-a-token', 'X')).toEqual({
       ok: false,
       code: 'forbidden',
+      reason: 'link_invalid',
       error: 'this link is not valid for the room',
     });
     expect(await c.join(room.id, room.tokens.owner, '')).toMatchObject({ ok: false, code: 'invalid' });
@@ -455,6 +457,7 @@ describe('bans and grants survive an engine restart', () => {
       expect(await ed2.join(room.id, room.tokens.editor, 'Not Ed')).toEqual({
         ok: false,
         code: 'forbidden',
+        reason: 'removed',
         error: 'you were removed from this room',
       });
       expect(await vic2.join(room.id, room.tokens.viewer, 'Vic')).toMatchObject({
@@ -521,7 +524,7 @@ describe('a dropped connection', () => {
         l.filter((m) => m.userId === p.userId),
         'Pat in every members list, once',
       ).toHaveLength(1);
-    const members = t.engine.manager.members(t.engine.manager.get(room.id));
+    const members = t.engine.manager.get(room.id).presence.list();
     expect(members.map((m) => m.userId).sort()).toEqual([owner.userId, p.userId].sort());
     // the same person, role and undo stack: Pat's undo removes Pat's condition
     expect(await p.intent({ type: 'undo' })).toMatchObject({ ok: true });
@@ -540,7 +543,7 @@ describe('a dropped connection', () => {
     await owner.intent({ type: 'params.set', params: { eps1: 0.2 } });
     proxy.cut();
     await owner.waitFor(
-      () => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === q.userId && m.away),
+      () => t.engine.manager.get(room.id).presence.list().some((m) => m.userId === q.userId && m.away),
       5000,
       'Quinn away',
     );
@@ -555,7 +558,7 @@ describe('a dropped connection', () => {
       expect.objectContaining({ userId: q.userId, name: 'Quinn' }),
     ]);
     expect(res.ok && res.members.find((m) => m.userId === q.userId)!.away).toBeUndefined();
-    expect(t.engine.manager.members(t.engine.manager.get(room.id))).toHaveLength(2);
+    expect(t.engine.manager.get(room.id).presence.list()).toHaveLength(2);
     expect(await q2.intent({ type: 'undo' })).toMatchObject({ ok: true });
     await owner.waitFor(() => owner.state!.conditions.length === 0, 5000, "Quinn's undo");
   });
@@ -579,7 +582,7 @@ describe('a dropped connection', () => {
     s.socket.io.reconnection(false);
     s.close();
     // Sam's place was not taken over: still Sam's (away), not the owner's
-    const members = t.engine.manager.members(t.engine.manager.get(room.id));
+    const members = t.engine.manager.get(room.id).presence.list();
     expect(members.find((m) => m.userId === samId)).toMatchObject({ name: 'Sam', away: true });
     expect(members.filter((m) => m.userId === owner.userId)).toHaveLength(1);
   });
@@ -594,7 +597,7 @@ describe('a dropped connection', () => {
     proxy.refuse = true;
     proxy.cut();
     await owner.waitFor(
-      () => t.engine.manager.members(t.engine.manager.get(room.id)).some((m) => m.userId === r.userId && m.away),
+      () => t.engine.manager.get(room.id).presence.list().some((m) => m.userId === r.userId && m.away),
       5000,
       'Rae away',
     );
@@ -603,6 +606,6 @@ describe('a dropped connection', () => {
     expect((await within(kicked, 10_000, 'the kick notice')).reason).toMatch(/removed/);
     await r.waitFor(() => !r.socket.connected, 5000, 'the disconnect');
     r.socket.io.reconnection(false);
-    expect(t.engine.manager.members(t.engine.manager.get(room.id)).map((m) => m.userId)).toEqual([owner.userId]);
+    expect(t.engine.manager.get(room.id).presence.list().map((m) => m.userId)).toEqual([owner.userId]);
   });
 });

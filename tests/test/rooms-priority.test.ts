@@ -8,7 +8,7 @@ const clients: TestClient[] = [];
 
 beforeAll(async () => {
   t = await startTestEngine('priority', { samplerWorkers: 0 });
-  t.engine.manager.maxBatch = 1;
+  t.engine.manager.scheduler.maxBatch = 1;
 });
 afterAll(async () => {
   for (const c of clients) c.close();

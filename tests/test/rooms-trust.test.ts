@@ -138,7 +138,7 @@ describe('idle rooms', () => {
     a.close();
     // the room goes idle once the engine has seen the last client leave and the idle time passed
     const manager = t.engine.manager;
-    await a.waitFor(() => manager.idle(manager.get(room.id)), 10_000, 'the room to go idle');
+    await a.waitFor(() => manager.get(room.id).idle(), 10_000, 'the room to go idle');
     await manager.exclusive(() => {}); // a tick that was already under way finishes
     const s1 = stepOf(room.id);
     await sleep(2000);
@@ -239,7 +239,7 @@ describe('a chain that throws', () => {
     await g.waitFor(() => g.frames.length >= 2, 20_000, 'good frames');
     await b.waitFor(() => b.frames.length >= 2, 20_000, 'bad frames');
     // break the bad room's chain (a code of the wrong size makes the sampler throw)
-    await t.engine.manager.setCode(bad.id, new Float32Array(3));
+    await t.engine.manager.get(bad.id).setCode(new Float32Array(3));
     await b.waitFor(() => b.errors.length > 0, 10_000, 'the chain error');
     expect(b.errors[0]).toMatch(
       /^the sampler failed on this room and paused it: chain .* has a code of the wrong size \(expected 16\); change a condition/,

@@ -128,12 +128,12 @@ describe('sampler workers', () => {
     for (let i = 0; i < 12; i++) {
       // wait until a step is in flight in the worker, then ask the engine something
       while (manager.sampler.inFlight() === 0) await sleep(2);
-      const ticks = manager.stats.ticks;
+      const ticks = manager.scheduler.stats.ticks;
       const t0 = performance.now();
       const res = await fetch(`${t.base}/health`);
       const ms = performance.now() - t0;
       expect(res.status).toBe(200);
-      probes.push({ ms, duringOneStep: manager.stats.ticks === ticks && manager.sampler.inFlight() > 0 });
+      probes.push({ ms, duringOneStep: manager.scheduler.stats.ticks === ticks && manager.sampler.inFlight() > 0 });
       await sleep(50);
     }
     // the answers came while the worker was in the middle of a step: the main thread was free

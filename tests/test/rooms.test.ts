@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { encodePng } from '../../packages/ppgn/src/image';
+import { PROTOCOL_VERSION } from '@ppgn/shared';
 import { api, person, startTestEngine, TestClient } from '../support/engine';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
@@ -110,7 +111,19 @@ describe('co-steering', () => {
     expect(await intruder.join(room.id, 'not-a-token', 'X')).toEqual({
       ok: false,
       code: 'forbidden',
+      reason: 'link_invalid',
       error: 'this link is not valid for the room',
+    });
+    // a page of another protocol version is told to reload, by reason; the current version joins
+    const stale = client();
+    expect(await stale.join(room.id, room.tokens.viewer, 'Old page', { protocol: PROTOCOL_VERSION - 1 })).toMatchObject({
+      ok: false,
+      code: 'invalid',
+      reason: 'protocol',
+    });
+    expect(await client().join(room.id, room.tokens.viewer, 'New page', { protocol: PROTOCOL_VERSION })).toMatchObject({
+      ok: true,
+      protocol: PROTOCOL_VERSION,
     });
   });
 
@@ -140,6 +153,7 @@ describe('co-steering', () => {
     expect(await again.join(room.id, room.tokens.editor, 'Someone else')).toEqual({
       ok: false,
       code: 'forbidden',
+      reason: 'removed',
       error: 'you were removed from this room',
     });
   });

@@ -76,7 +76,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     config.idleMs,
     config.reconnectGraceMs,
   );
-  manager.maxBatch = config.maxBatch ?? (backend.gpu ? 32 : 2);
+  manager.scheduler.maxBatch = config.maxBatch ?? (backend.gpu ? 32 : 2);
   const identities = new Identities(db.prisma);
   rooms.manager = manager;
   let cluster: Cluster | null = null;

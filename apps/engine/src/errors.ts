@@ -1,7 +1,7 @@
 import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
-import { codeForStatus, errorBody, httpStatus, type ErrorBody, type ErrorCode } from '@ppgn/shared';
+import { codeForStatus, errorBody, httpStatus, type ErrorBody, type ErrorCode, type ErrorReason } from '@ppgn/shared';
 import { isDatabaseUnavailable } from '@ppgn/db';
-import { RoomError } from './rooms/model';
+import { RoomError } from './rooms/errors';
 
 /** An error the user can fix: printed as one line ("what is wrong — what to do"), exit code 1. */
 export class StartupError extends Error {
@@ -33,12 +33,20 @@ export class ApiError extends Error {
  * derived from the code. Domain errors carry their code; anything unexpected is `internal`.
  */
 export function toHttpError(err: unknown): { status: number; body: ErrorBody; unexpected: boolean } {
-  const reply = (code: ErrorCode, message: string, unexpected = false) => ({ status: httpStatus(code), body: errorBody(code, message), unexpected });
-  if (err instanceof ApiError || err instanceof RoomError) return reply(err.code, err.message);
+  const reply = (code: ErrorCode, message: string, unexpected = false, reason?: ErrorReason) => ({
+    status: httpStatus(code),
+    body: errorBody(code, message, reason),
+    unexpected,
+  });
+  if (err instanceof RoomError) return reply(err.code, err.message, false, err.reason);
+  if (err instanceof ApiError) return reply(err.code, err.message);
   if (err instanceof PngTooLargeError) return reply('too_large', err.message);
   if (err instanceof PpgnInputError) return reply('invalid', err.message);
   if (isDatabaseUnavailable(err))
-    return reply('unavailable', 'the database is not answering right now; nothing was saved; try again in a moment (rooms keep running)');
+    return reply(
+      'unavailable',
+      'the database is not answering right now; nothing was saved; try again in a moment (rooms keep running)',
+    );
   // express.json(): malformed or oversized bodies (http-errors with expose = true)
   const e = err as { expose?: unknown; status?: unknown; message?: unknown } | null;
   if (e && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500)

@@ -18,7 +18,10 @@ import { ApiError, toHttpError } from './errors';
 import { Gallery, ListQuery } from './gallery';
 import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
-import type { RoomManager, LiveRoom } from './rooms/manager';
+import type { RoomManager } from './rooms/manager';
+import { LocalRooms } from './rooms/gateway';
+import { assertMay } from './rooms/access';
+import type { Room } from './rooms/room';
 import { isPictureRef, pictureOf, wireState } from './rooms/wire';
 import type { EnginePack } from './runtime';
 
@@ -187,14 +190,10 @@ export function apiRouter(
     return p;
   };
 
+  // every room call goes through the gateway the sockets use: one access policy
+  const rooms = new LocalRooms(manager);
   /** A room whose link's token is valid (reads: the token is enough). */
-  const roomWithToken = (id: string, token: unknown): LiveRoom => {
-    const room = manager.rooms.get(id);
-    if (!room) throw new ApiError('not_found', `no room "${id}"`);
-    if (!manager.tokenRole(room, typeof token === 'string' ? token : ''))
-      throw new ApiError('forbidden', 'this link is not valid for the room');
-    return room;
-  };
+  const roomWithToken = (id: string, token: unknown): Room => rooms.reader(id, typeof token === 'string' ? token : '');
   /**
    * The person behind a request's credential: null without one (with `mint`, a caller without one becomes a new
    * person, returned once); a credential this engine does not know is refused (403, with `hint`).
@@ -228,8 +227,8 @@ export function apiRouter(
     return personId;
   };
   /** the name shown for a person: the one they use in the room, else the one they last gave, else "anonymous" */
-  const nameFor = async (personId: string, room?: LiveRoom): Promise<string> =>
-    room?.members.get(personId)?.name ?? (await identities.nameOf(personId)) ?? 'anonymous';
+  const nameFor = async (personId: string, room?: Room): Promise<string> =>
+    room?.presence.nameOf(personId) ?? (await identities.nameOf(personId)) ?? 'anonymous';
   /**
    * For changes to a room: the room, the person and their role there — the link's, or the owner's grant;
    * refused when the owner removed them.
@@ -238,15 +237,10 @@ export function apiRouter(
     req: express.Request,
     id: string,
     token: string,
-  ): Promise<{ room: LiveRoom; role: Role; personId: string; author: string }> => {
-    const room = manager.rooms.get(id);
-    if (!room) throw new ApiError('not_found', `no room "${id}"`);
+  ): Promise<{ room: Room; role: Role; personId: string; author: string }> => {
+    rooms.room(id); // a missing room is a 404 before a missing credential is a 401
     const personId = await personFor(req);
-    const role = manager.roleFor(room, token, personId);
-    if (!role) {
-      if (!manager.tokenRole(room, token)) throw new ApiError('forbidden', 'this link is not valid for the room');
-      throw new ApiError('forbidden', 'you were removed from this room');
-    }
+    const { room, role } = rooms.authorise(id, token, personId);
     return { room, role, personId, author: await nameFor(personId, room) };
   };
   const roomLinks = (id: string, tokens: { owner: string; editor: string; viewer: string }) => ({
@@ -311,7 +305,7 @@ export function apiRouter(
     '/rooms/:id',
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      res.json({ state: wireState(room.model.snapshot()), step: room.chain.step, members: manager.members(room) });
+      res.json({ state: wireState(room.model.snapshot()), step: room.chain.step, members: room.presence.list() });
     }),
   );
 
@@ -333,7 +327,7 @@ export function apiRouter(
     '/rooms/:id/frame.png',
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      png(res, room.lastFrame?.image ?? (await manager.renderPng(room, room.chain.h)));
+      png(res, room.lastFrame?.image ?? (await room.render(room.chain.h)));
     }),
   );
 
@@ -341,7 +335,7 @@ export function apiRouter(
     '/rooms/:id/history',
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      res.json({ steps: manager.historySteps(room), current: room.chain.step });
+      res.json({ steps: room.chain.historySteps(), current: room.chain.step });
     }),
   );
 
@@ -351,7 +345,7 @@ export function apiRouter(
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
       const step = parse(z.coerce.number().int().min(0), req.params.step);
-      png(res, await manager.renderPng(room, manager.codeAt(room, step).h));
+      png(res, await room.render(room.chain.codeAt(step).h));
     }),
   );
 
@@ -360,7 +354,7 @@ export function apiRouter(
     limit.exports,
     wrap(async (req, res) => {
       const room = roomWithToken(String(req.params.id), req.query.token);
-      const gif = await manager.exportGif(room);
+      const gif = await room.exportGif();
       res.setHeader('Content-Type', 'image/gif');
       res.setHeader(
         'Content-Disposition',
@@ -375,11 +369,10 @@ export function apiRouter(
     limit.uploads,
     wrap(async (req, res) => {
       const body = parse(StartImage, req.body ?? {});
-      const { room, role, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
-      if (role === 'viewer') throw new ApiError('forbidden', 'viewers cannot steer this room');
-      const actor = { userId: personId, name: author, role };
-      const patch = await manager.startFromImage(room.model.state.id, actor, Buffer.from(body.imagePng, 'base64'));
-      res.json({ ok: true, version: patch.version });
+      const { room, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
+      const caller = { userId: personId, name: author, token: body.token };
+      const version = await rooms.startFromImage(room.id, caller, Buffer.from(body.imagePng, 'base64'));
+      res.json({ ok: true, version });
     }),
   );
 
@@ -389,7 +382,7 @@ export function apiRouter(
     wrap(async (req, res) => {
       const body = parse(Fork, req.body ?? {});
       const { room, author } = await roomAndPerson(req, String(req.params.id), body.token);
-      const { h, step } = manager.codeAt(room, body.step);
+      const { h, step } = room.chain.codeAt(body.step);
       const s = room.model.state;
       const forked = await manager.create({
         name: body.name ?? `${s.name} (fork @${step})`,
@@ -397,6 +390,7 @@ export function apiRouter(
         author,
         conditions: s.conditions.map((c) => ({ target: c.target, weight: c.weight })),
         params: s.params,
+        overrides: s.overrides,
         h0: h,
       });
       res.status(201).json({ id: forked.id, tokens: forked.tokens, links: roomLinks(forked.id, forked.tokens) });
@@ -430,8 +424,8 @@ export function apiRouter(
     limit.rooms,
     wrap(async (req, res) => {
       const body = parse(WithToken, req.body ?? {});
-      const { room, role, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
-      const tokens = await manager.replaceLinks(room, { userId: personId, name: author, role });
+      const { room, personId, author } = await roomAndPerson(req, String(req.params.id), body.token);
+      const tokens = await rooms.replaceLinks(room.id, { userId: personId, name: author, token: body.token });
       res.json({ tokens, links: roomLinks(room.model.state.id, tokens) });
     }),
   );
@@ -442,14 +436,13 @@ export function apiRouter(
     wrap(async (req, res) => {
       const body = parse(SaveItem, req.body ?? {});
       const { room, role, personId, author } = await roomAndPerson(req, body.roomId, body.token);
-      if (role === 'viewer')
-        throw new ApiError('forbidden', 'viewers cannot save to the gallery; ask the owner for an editor link');
+      assertMay(role, 'save');
       // a key counts per person (their credential), so someone else replaying it gets no one else's item
       const key = body.idempotencyKey ? `${personId}.${body.idempotencyKey}` : null;
       const earlier = key ? await gallery.findSaved(room.model.state.id, author, key) : null;
       if (earlier) return void res.status(200).json(earlier);
-      const { h, step } = manager.codeAt(room, body.step);
-      const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await manager.renderPng(room, h);
+      const { h, step } = room.chain.codeAt(body.step);
+      const image = body.step === undefined && room.lastFrame ? room.lastFrame.image : await room.render(h);
       const s = room.model.state;
       const { item, created } = await gallery.saveOnce({
         // what was drawn, not the room's name: items of one room stay tellable apart
@@ -467,7 +460,7 @@ export function apiRouter(
           roomId: s.id,
           packVersion: room.pack.manifest.version,
         },
-        contextPng: s.context ? manager.contextPng(room) : null,
+        contextPng: s.context ? room.contextPng() : null,
         seed: s.params.seed,
         step,
         // a remixed room knows its parent item (kept on the room, not in a browser)

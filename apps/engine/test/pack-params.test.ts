@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRandomPack, cond, resolveConfig, Condition } from '@ppgn/core';
 import { packParams } from '../src/rooms/mapping';
 import { samplerConfig } from '../src/rooms/mapping';
+import type { Tunable } from '@ppgn/shared';
 import { newRoomState } from '../src/rooms/defaults';
 
 describe('packParams', () => {
@@ -14,7 +15,7 @@ describe('packParams', () => {
   });
 });
 
-describe('samplerConfig: one resolution, pack → kind → what people changed', () => {
+describe('samplerConfig: one resolution, pack → kind → what people overrode', () => {
   const pack = buildRandomPack({ name: 'p', hdae: true, fastMlp: true, keywords: ['red'] }, 1);
   pack.manifest.defaults = {
     classes: { eps1: 0.5, eps2: 1, eps3: 0.02, lr: 0.4, lrEnd: 0.1, steps: 200 },
@@ -23,7 +24,8 @@ describe('samplerConfig: one resolution, pack → kind → what people changed',
     fast: { prior: 'hdae', fastPrior: 0.3, eps1: 0.05, eps2: 1e-4 },
   };
   const room = newRoomState('r', 'r', 'p', packParams(pack));
-  const resolve = (params = room.params, c: Condition = cond.class('class1')) => resolveConfig(pack, c, samplerConfig(params, pack));
+  const resolve = (params = room.params, c: Condition = cond.class('class1'), overrides: Tunable[] = []) =>
+    resolveConfig(pack, c, samplerConfig(params, pack, overrides));
 
   it('a new room uses the pack settings of the condition kind, ε4 > 0 for inpainting', () => {
     expect(room.params.eps4).toBe(0.7);
@@ -33,19 +35,20 @@ describe('samplerConfig: one resolution, pack → kind → what people changed',
     expect(resolve(room.params, ctx)).toMatchObject({ eps4: 0.7, eps3: 0, steps: 60 });
   });
 
-  it('a value someone changed wins over every pack layer', () => {
+  it('a value someone overrode wins over every pack layer; one they did not is the pack’s', () => {
     const p = { ...room.params, eps1: 0.01, lr: 2 };
-    expect(resolve(p, cond.keywords('red'))).toMatchObject({ eps1: 0.01, lr: 2 });
+    expect(resolve(p, cond.keywords('red'), ['eps1', 'lr'])).toMatchObject({ eps1: 0.01, lr: 2 });
+    expect(resolve(p, cond.keywords('red'))).toMatchObject({ eps1: 0.9, lr: 0.2 });
   });
 
   it('fast mode: pack fast settings; room ε1 → prior weight, ε2 → gradient scale, ε3 → noise std', () => {
     const fast = { ...room.params, mode: 'fast' as const };
     expect(resolve(fast)).toMatchObject({ mode: 'fast', prior: 'hdae', fastPrior: 0.3, eps1: 0.05, eps2: 1e-4 });
-    expect(resolve({ ...fast, eps1: 0.9, eps2: 3, eps3: 0.1 })).toMatchObject({ fastPrior: 0.9, eps1: 3, eps2: expect.closeTo(0.01, 9) });
+    expect(resolve({ ...fast, eps1: 0.9, eps2: 3, eps3: 0.1 }, undefined, ['eps1', 'eps2', 'eps3'])).toMatchObject({ fastPrior: 0.9, eps1: 3, eps2: expect.closeTo(0.01, 9) });
   });
 
   it('dgnam: no prior term, L2 decay from the room when changed', () => {
-    expect(resolve({ ...room.params, mode: 'dgnam', decay: 0.2 })).toMatchObject({ mode: 'dgnam', eps1: 0, prior: 'l2', decay: 0.2 });
+    expect(resolve({ ...room.params, mode: 'dgnam', decay: 0.2 }, undefined, ['decay'])).toMatchObject({ mode: 'dgnam', eps1: 0, prior: 'l2', decay: 0.2 });
   });
 });
 

@@ -1,6 +1,6 @@
 // HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
 // the code (callers branch on `code`, never on the message text) and the message.
-import { ErrorBody, codeForStatus, type ConditionSpec, type ErrorCode } from '@ppgn/shared';
+import { ErrorBody, codeForStatus, type ConditionSpec, type ErrorCode, type ErrorReason } from '@ppgn/shared';
 import { getCredential, nameOrDefault, setCredential, type RoomLinks } from './identity';
 
 export class HttpError extends Error {
@@ -9,6 +9,8 @@ export class HttpError extends Error {
     message: string,
     /** the engine's error code; `unavailable` when the engine could not be reached */
     readonly code: ErrorCode = codeForStatus(status),
+    /** its cause where one code has several (callers branch on this, never on the text) */
+    readonly reason: ErrorReason | null = null,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -16,7 +18,11 @@ export class HttpError extends Error {
 }
 
 /** The code and message of an error response (the engine's body, else from the status). */
-export function readError(status: number, statusText: string, data: unknown): { code: ErrorCode; message: string } {
+export function readError(
+  status: number,
+  statusText: string,
+  data: unknown,
+): { code: ErrorCode; message: string; reason?: ErrorReason } {
   const body = ErrorBody.safeParse(data);
   if (body.success) return body.data.error;
   return { code: codeForStatus(status), message: statusText || 'request failed' };
@@ -46,8 +52,8 @@ export async function request<T>(base: string, method: string, path: string, bod
   const type = res.headers.get('content-type') ?? '';
   const data: unknown = type.includes('json') ? await res.json().catch(() => null) : null;
   if (!res.ok) {
-    const { code, message } = readError(res.status, res.statusText, data);
-    throw new HttpError(res.status, `${message} (HTTP ${res.status})`, code);
+    const { code, message, reason } = readError(res.status, res.statusText, data);
+    throw new HttpError(res.status, `${message} (HTTP ${res.status})`, code, reason ?? null);
   }
   return data as T;
 }

@@ -8,6 +8,7 @@
 // with its credential and the last version it saw.
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import {
+  PROTOCOL_VERSION,
   applyPatch,
   type Ack,
   type ActivityItem,
@@ -15,6 +16,7 @@ import {
   type ClientToServerEvents,
   type ConditionSpec,
   type ErrorCode,
+  type ErrorReason,
   type IntentInput,
   type JoinResult,
   type Member,
@@ -54,6 +56,8 @@ export interface RoomView {
   error: string | null;
   /** the engine's code for a failed join (not_found, forbidden, invalid…) */
   errorCode: ErrorCode | null;
+  /** its cause where one code has several (removed, link_invalid, protocol) */
+  errorReason: ErrorReason | null;
   role: Role | null;
   userId: string | null;
   state: RoomState | null;
@@ -109,6 +113,7 @@ export const initialView: RoomView = {
   status: 'connecting',
   error: null,
   errorCode: null,
+  errorReason: null,
   role: null,
   userId: null,
   state: null,
@@ -186,7 +191,9 @@ export class RoomClient {
       cb(credential ? ({ credential } satisfies SocketAuth) : {});
     };
     const make =
-      this.opts.socketFactory ?? ((base: string, o: Partial<ManagerOptions & SocketOptions>) => io(base, { transports: ['websocket', 'polling'], reconnectionDelayMax: 3000, ...o }));
+      this.opts.socketFactory ??
+      ((base: string, o: Partial<ManagerOptions & SocketOptions>) =>
+        io(base, { transports: ['websocket', 'polling'], reconnectionDelayMax: 3000, ...o }));
     const s = make(this.opts.base, { auth, forceNew: true });
     this.socket = s;
     s.on('connect', () => {
@@ -216,7 +223,15 @@ export class RoomClient {
       history = [...history, { step: f.step, scores }];
       if (history.length > SCORE_POINTS) history = history.slice(history.length - SCORE_POINTS);
       this.set({
-        frame: { step: f.step, version: f.version, blob: toBlob(f.image), scores, conditionScores: f.conditionScores ?? {}, hNorm: f.hNorm, at: f.at },
+        frame: {
+          step: f.step,
+          version: f.version,
+          blob: toBlob(f.image),
+          scores,
+          conditionScores: f.conditionScores ?? {},
+          hNorm: f.hNorm,
+          at: f.at,
+        },
         scores: history,
       });
     });
@@ -231,7 +246,12 @@ export class RoomClient {
       this.notice('error', e.error);
     });
     s.on('room:kicked', (e) => {
-      this.set({ status: 'kicked', error: `You were removed from the room (${e.reason}).`, errorCode: 'forbidden' });
+      this.set({
+        status: 'kicked',
+        error: `You were removed from the room (${e.reason}).`,
+        errorCode: 'forbidden',
+        errorReason: 'removed',
+      });
       s.disconnect();
     });
     // another engine runs the room now: join again (same connection), resync from our version
@@ -276,6 +296,7 @@ export class RoomClient {
     let res: JoinResult;
     try {
       res = await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:join', {
+        protocol: PROTOCOL_VERSION,
         roomId,
         token,
         name,
@@ -289,7 +310,12 @@ export class RoomClient {
     if (!res.ok) {
       // an engine that sends no code is an older one: its refusals were about the link
       if (res.code === undefined || FINAL_CODES.has(res.code)) {
-        this.set({ status: 'failed', error: res.error, errorCode: res.code ?? 'forbidden' });
+        this.set({
+          status: 'failed',
+          error: res.error,
+          errorCode: res.code ?? 'forbidden',
+          errorReason: res.reason ?? null,
+        });
         s.disconnect();
         return;
       }
@@ -311,6 +337,7 @@ export class RoomClient {
       status: 'joined',
       error: null,
       errorCode: null,
+      errorReason: null,
       role: res.role,
       userId: res.userId,
       members: res.members,
@@ -365,7 +392,10 @@ export class RoomClient {
     this.resyncing = true;
     try {
       const f = this.opts.fetchImpl ?? fetch;
-      const res = await f(`${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}?token=${encodeURIComponent(this.opts.token)}`, { cache: 'no-store' });
+      const res = await f(
+        `${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}?token=${encodeURIComponent(this.opts.token)}`,
+        { cache: 'no-store' },
+      );
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const body = (await res.json()) as { state: RoomState };
       this.pending = this.pending.filter((p) => p.version > body.state.version);
@@ -382,11 +412,24 @@ export class RoomClient {
   private async loadStillFrame() {
     try {
       const f = this.opts.fetchImpl ?? fetch;
-      const res = await f(`${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}/frame.png?token=${encodeURIComponent(this.opts.token)}`, { cache: 'no-store' });
+      const res = await f(
+        `${this.opts.base}/rooms/${encodeURIComponent(this.opts.roomId)}/frame.png?token=${encodeURIComponent(this.opts.token)}`,
+        { cache: 'no-store' },
+      );
       if (!res.ok || this.view.frame) return;
       const blob = await res.blob();
       if (this.view.frame) return;
-      this.set({ frame: { step: null, version: this.view.state?.version ?? 0, blob, scores: {}, conditionScores: {}, hNorm: 0, at: Date.now() } });
+      this.set({
+        frame: {
+          step: null,
+          version: this.view.state?.version ?? 0,
+          blob,
+          scores: {},
+          conditionScores: {},
+          hNorm: 0,
+          at: Date.now(),
+        },
+      });
     } catch {
       /* a live frame will come */
     }
@@ -403,7 +446,8 @@ export class RoomClient {
 
   private async sendOnce(intent: IntentInput): Promise<Ack> {
     const s = this.socket;
-    if (!s || !s.connected || this.view.status !== 'joined') return { ok: false, error: 'not connected to the room; try again in a moment' };
+    if (!s || !s.connected || this.view.status !== 'joined')
+      return { ok: false, error: 'not connected to the room; try again in a moment' };
     this.inFlight.set(intent.type, (this.inFlight.get(intent.type) ?? 0) + 1);
     try {
       return await s.timeout(ACK_TIMEOUT_MS).emitWithAck('room:intent', intent);

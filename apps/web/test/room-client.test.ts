@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { JoinResult, RoomPatch, RoomState } from '@ppgn/shared';
+import { PROTOCOL_VERSION, type JoinResult, type RoomPatch, type RoomState } from '@ppgn/shared';
 import { RoomClient, type RoomSocket } from '../lib/room-client';
 
 type Handler = (...args: unknown[]) => void;
@@ -75,6 +75,7 @@ const state = (version: number): RoomState => ({
 });
 const joined = (over: Partial<Extract<JoinResult, { ok: true }>> = {}): JoinResult => ({
   ok: true,
+  protocol: PROTOCOL_VERSION,
   userId: 'user_123',
   role: 'editor',
   state: state(3),
@@ -122,7 +123,7 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined());
     client.start();
     await tick();
-    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { roomId: 'r1', token: 'tok', name: 'Ada' } });
+    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada' } });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', conditions: [{ id: 'class', kind: 'classes', labels: ['cat'] }] });
     sock.fire('room:patch', patch(4, { running: false }));
@@ -204,7 +205,7 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false }), patch(5, { locked: true })] }));
     sock.connect();
     await tick();
-    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
   });
@@ -219,7 +220,7 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false })] }));
     sock.fire('room:moved', { roomId: 'r1' });
     await tick();
-    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 4, running: false } });
     // the new owner is behind us (changes it never got): its full state wins
     sock.joinReplies.push(joined({ state: { ...state(2), name: 'Back' } }));
@@ -239,7 +240,17 @@ describe('RoomClient', () => {
     sock.fire('room:error', { error: 'viewers cannot steer this room', intent: 'run.set' });
     expect(notices).toEqual(['viewers cannot steer this room']);
     sock.fire('room:kicked', { reason: 'removed by Ada' });
-    expect(client.getSnapshot().status).toBe('kicked');
+    expect(client.getSnapshot()).toMatchObject({ status: 'kicked', errorReason: 'removed' });
+  });
+
+  it('keeps the reason of a refused join (the page branches on it, not on the text) and sends its protocol version', async () => {
+    const { sock, client } = setup();
+    current = client;
+    sock.joinReplies.push({ ok: false, code: 'forbidden', reason: 'removed', error: 'any wording' });
+    client.start();
+    await tick();
+    expect(client.getSnapshot()).toMatchObject({ status: 'failed', errorCode: 'forbidden', errorReason: 'removed' });
+    expect(sock.emitted.find((e) => e.event === 'room:join')!.payload).toMatchObject({ protocol: PROTOCOL_VERSION });
   });
 
   it('a failed intent is reported once, without the intent-type prefix, and not at all when the caller is quiet', async () => {

@@ -87,3 +87,31 @@ describe('sliders commit once per gesture', () => {
     expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { mode: 'fast' } }]);
   });
 });
+
+describe('the sampler panel shows the settings in effect', () => {
+  // what the engine derived: the pack's inpainting tunings (ε3 0, ε4 0.7) although the stored values differ;
+  // ε1 set in this room; DGN-AM ignores nothing here but the L2 decay is not shown as a slider anyway
+  const effective = {
+    values: { eps1: 0.05, eps2: 1, eps3: 0, eps4: 0.7, lr: 0.4, lrEnd: 0.1, lrSteps: 60, decay: 0, resetEvery: 0 },
+    ignored: { eps4: 'fast mode steers by class only: no inpainting context' },
+  };
+
+  it('slider values are the values in effect, overrides are marked, ignored settings are disabled with the reason', () => {
+    render(<ParamsPanel params={{ ...params, eps3: 0.02 }} effective={effective} overrides={['eps1']} canSteer send={ok} />);
+    expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
+    expect(screen.getByTestId('param-eps3').getAttribute('aria-valuetext')).toBe('0');
+    expect(screen.getByTestId('param-lr-value').textContent).toBe('0.4');
+    expect(screen.getByTestId('param-eps1').closest('.param-row')?.getAttribute('data-overridden')).toBe('true');
+    expect(screen.getByTestId('param-eps3').closest('.param-row')?.getAttribute('data-overridden')).toBeNull();
+    const eps4 = screen.getByTestId('param-eps4') as HTMLInputElement;
+    expect(eps4.disabled).toBe(true);
+    expect(eps4.getAttribute('aria-valuetext')).toMatch(/not used: fast mode steers by class only/);
+    expect((screen.getByTestId('param-eps2') as HTMLInputElement).disabled).toBe(false);
+  });
+
+  it('a viewer sees the same values in effect', () => {
+    render(<ParamsPanel params={{ ...params, eps3: 0.02 }} effective={effective} overrides={[]} canSteer={false} send={ok} />);
+    expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
+    expect(screen.getByTestId('param-eps4-value').textContent).toBe('not used');
+  });
+});

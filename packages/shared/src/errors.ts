@@ -15,6 +15,14 @@ export const ErrorCode = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
+/**
+ * Why, where one code has several causes a client treats differently (it branches on these, never on text):
+ * link_invalid: the link is not the room's; removed: the owner removed this person; protocol: the page and the
+ * engine speak different protocol versions (reload the page).
+ */
+export const ErrorReason = z.enum(['link_invalid', 'removed', 'protocol']);
+export type ErrorReason = z.infer<typeof ErrorReason>;
+
 const STATUS: Record<ErrorCode, number> = {
   invalid: 400,
   unauthenticated: 401,
@@ -39,9 +47,11 @@ export function codeForStatus(status: number): ErrorCode {
   return status >= 500 ? 'internal' : 'invalid';
 }
 
-export const ErrorBody = z.object({ error: z.object({ code: ErrorCode, message: z.string() }) });
+export const ErrorBody = z.object({
+  error: z.object({ code: ErrorCode, message: z.string(), reason: ErrorReason.optional() }),
+});
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
-export function errorBody(code: ErrorCode, message: string): ErrorBody {
-  return { error: { code, message } };
+export function errorBody(code: ErrorCode, message: string, reason?: ErrorReason): ErrorBody {
+  return { error: { code, message, ...(reason ? { reason } : {}) } };
 }

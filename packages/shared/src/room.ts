@@ -2,7 +2,7 @@
 // Clients send intents; the engine validates them (these schemas, then against the pack),
 // applies them, bumps the version and broadcasts patches. Reconnect = resync from a version.
 import { z } from 'zod';
-import type { ErrorCode } from './errors';
+import type { ErrorCode, ErrorReason } from './errors';
 
 export const LIMITS = {
   nameLength: 40,
@@ -97,6 +97,22 @@ export const SamplerParams = z.object({
 });
 export type SamplerParams = z.infer<typeof SamplerParams>;
 
+/** The sampler settings whose value comes from the pack's tunings unless someone overrides it. */
+export const TUNABLE = ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'lrSteps', 'decay', 'resetEvery'] as const;
+export const Tunable = z.enum(TUNABLE);
+export type Tunable = z.infer<typeof Tunable>;
+
+/**
+ * The settings the chain runs with, resolved by the engine in one place (the pack's tunings for the mode and
+ * the condition kind, then the room's overrides): what the panel shows. `ignored`: settings this mode does not
+ * use, with the reason (their sliders are disabled).
+ */
+export const EffectiveSettings = z.object({
+  values: z.record(Tunable, finite),
+  ignored: z.partialRecord(Tunable, z.string().max(200)),
+});
+export type EffectiveSettings = z.infer<typeof EffectiveSettings>;
+
 /** One brush stroke on the mask, in normalised [0,1] canvas coordinates. */
 export const MaskStroke = z.object({
   id: z.string().min(1).max(40),
@@ -146,6 +162,10 @@ export const RoomState = z.object({
   context: RoomContext.nullable(),
   /** the last start picture (absent or null: the chain started from its seed) */
   start: RoomStart.nullable().optional(),
+  /** the settings people set themselves (their `params` value is used); the others follow the pack's tunings */
+  overrides: z.array(Tunable).optional(),
+  /** what the chain runs with now (derived by the engine from the rest of the state; read-only) */
+  effective: EffectiveSettings.optional(),
 });
 export type RoomState = z.infer<typeof RoomState>;
 
@@ -237,7 +257,15 @@ export interface SocketAuth {
   credential?: string;
 }
 
+/**
+ * The version of this protocol (events, payloads, error reasons). A client sends it when it joins; an engine that
+ * speaks another version refuses the join with reason `protocol` (the page should be reloaded).
+ */
+export const PROTOCOL_VERSION = 2;
+
 export const JoinRequest = z.object({
+  /** the client's PROTOCOL_VERSION (absent: a client from before versioning, taken as compatible) */
+  protocol: z.number().int().min(1).max(1000).optional(),
   roomId: z.string().min(1).max(64),
   token: z.string().min(1).max(128),
   name: z.string().trim().min(1).max(LIMITS.nameLength),
@@ -261,10 +289,12 @@ export type JoinResult =
       activity: ActivityItem[];
       /** the pack's conditions, typed: what each condition id is and what it can target */
       pack: { id: string; conditions: ConditionSpec[] };
+      /** the engine's PROTOCOL_VERSION */
+      protocol: number;
     }
   /** not_found: no such room; forbidden: the link is not valid or you were removed; invalid: a bad request;
    *  unavailable / internal / rate_limited: try again later */
-  | { ok: false; code: ErrorCode; error: string };
+  | { ok: false; code: ErrorCode; error: string; reason?: ErrorReason };
 
 /** Changes to a list of records with ids: the records added or changed, the ids removed, the new order if it moved. */
 export interface RecordDiff<T> {
@@ -289,7 +319,9 @@ export interface RoomPatch {
   version: number;
   author: string;
   /** scalar fields that changed, with their new values */
-  set: Partial<Pick<RoomState, 'name' | 'packId' | 'running' | 'locked' | 'context' | 'start'>>;
+  set: Partial<
+    Pick<RoomState, 'name' | 'packId' | 'running' | 'locked' | 'context' | 'start' | 'overrides' | 'effective'>
+  >;
   /** sampler parameters that changed */
   params?: Partial<SamplerParams>;
   conditions?: RecordDiff<RoomCondition>;
@@ -350,7 +382,7 @@ export function applyRecords<T extends { id: string }>(list: T[], d: RecordDiff<
 /** The record-level patch that takes `before` to `after` (same version numbering is the caller's). */
 export function diffState(before: RoomState, after: RoomState): Omit<RoomPatch, 'version' | 'author'> {
   const patch: Omit<RoomPatch, 'version' | 'author'> = { set: {} };
-  for (const k of ['name', 'packId', 'running', 'locked', 'context', 'start'] as const) {
+  for (const k of ['name', 'packId', 'running', 'locked', 'context', 'start', 'overrides', 'effective'] as const) {
     if (!sameJson(before[k], after[k])) (patch.set as Record<string, unknown>)[k] = structuredClone(after[k]);
   }
   const params: Partial<SamplerParams> = {};

@@ -20,7 +20,7 @@ import { RedisStore } from 'rate-limit-redis';
 import type { Server } from 'socket.io';
 import type { PrismaClient } from '@ppgn/db';
 import { errorBody, httpStatus, type AdminAction, type Intent, type PresenceUpdate } from '@ppgn/shared';
-import { RoomError } from '../rooms/model';
+import { RoomError } from '../rooms/errors';
 import type { RoomManager } from '../rooms/manager';
 import { LocalRooms, type Caller, type JoinArgs, type Joined, type RoomGateway } from '../rooms/gateway';
 import { channel } from '../rooms/socket';

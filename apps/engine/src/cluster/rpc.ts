@@ -7,8 +7,8 @@
 // engine drop a room, join someone into one or steer it, and a captured message is not taken twice or late.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createClient } from 'redis';
-import type { ErrorCode } from '@ppgn/shared';
-import { RoomError } from '../rooms/model';
+import type { ErrorCode, ErrorReason } from '@ppgn/shared';
+import { RoomError } from '../rooms/errors';
 
 type RedisClient = ReturnType<typeof createClient>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler states its own argument type
@@ -26,7 +26,7 @@ interface Response {
   id: string;
   ok: boolean;
   value?: unknown;
-  error?: { message: string; code: ErrorCode };
+  error?: { message: string; code: ErrorCode; reason?: ErrorReason };
 }
 
 /** a message older (or newer, clock skew) than this is dropped */
@@ -88,7 +88,12 @@ export class Rpc {
     private readonly log: (l: string) => void,
   ) {}
 
-  static async connect(url: string, engineId: string, secret: string, log: (l: string) => void = () => {}): Promise<Rpc> {
+  static async connect(
+    url: string,
+    engineId: string,
+    secret: string,
+    log: (l: string) => void = () => {},
+  ): Promise<Rpc> {
     const pub = createClient({ url });
     pub.on('error', (err) => log(`redis (rpc): ${(err as Error).message}`));
     const sub = pub.duplicate();
@@ -186,12 +191,19 @@ export class Rpc {
       if (until > now) break;
       this.seen.delete(n);
     }
-    const fresh = env && typeof env.t === 'number' && Math.abs(now - env.t) <= MAX_AGE_MS && typeof env.n === 'string' && !this.seen.has(env.n);
+    const fresh =
+      env &&
+      typeof env.t === 'number' &&
+      Math.abs(now - env.t) <= MAX_AGE_MS &&
+      typeof env.n === 'string' &&
+      !this.seen.has(env.n);
     if (!env || !fresh || !env.m || (env.m.k !== 'req' && env.m.k !== 'res')) {
       this.dropped++;
       if (now - this.lastDropLog > 60_000) {
         this.lastDropLog = now;
-        this.log(`rpc: dropped ${this.dropped} message(s) so far that were unsigned, signed with another secret, stale or replayed (check PPGN_CLUSTER_SECRET, and who can publish to Redis)`);
+        this.log(
+          `rpc: dropped ${this.dropped} message(s) so far that were unsigned, signed with another secret, stale or replayed (check PPGN_CLUSTER_SECRET, and who can publish to Redis)`,
+        );
       }
       return null;
     }
@@ -208,7 +220,14 @@ export class Rpc {
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
       if (msg.ok) p.resolve(msg.value);
-      else p.reject(new RoomError(msg.error?.message ?? 'failed on another engine', msg.error?.code ?? 'internal'));
+      else
+        p.reject(
+          new RoomError(
+            msg.error?.message ?? 'failed on another engine',
+            msg.error?.code ?? 'internal',
+            msg.error?.reason,
+          ),
+        );
       return;
     }
     const handler = this.handlers.get(msg.method);
@@ -230,7 +249,11 @@ export class Rpc {
             this.log(`rpc ${msg.method} from ${msg.from} failed: ${(err as Error)?.stack ?? err}`);
           reply({
             ok: false,
-            error: { message: code === 'internal' ? 'internal error' : (err as Error).message, code },
+            error: {
+              message: code === 'internal' ? 'internal error' : (err as Error).message,
+              code,
+              ...(err instanceof RoomError && err.reason ? { reason: err.reason } : {}),
+            },
           });
         },
       );

@@ -1,10 +1,13 @@
 // What the socket layer may do to a room, as plain data in and out: join, steer, presence, admin,
-// leave. One engine answers it from its own RoomManager (LocalRooms); in a cluster, ClusterRooms
-// (cluster/cluster.ts) sends the same calls to the engine that owns the room.
+// leave. One engine answers it from its own rooms (LocalRooms, which HTTP routes use too); in a cluster,
+// ClusterRooms (cluster/cluster.ts) sends the same calls to the engine that owns the room.
 import { PpgnInputError } from '@ppgn/core';
 import type { AdminAction, ConditionSpec, Frame, Intent, JoinResult, PresenceUpdate, Role } from '@ppgn/shared';
-import { RoomError } from './model';
-import type { LiveRoom, RoomManager } from './manager';
+import { RoomError } from './errors';
+import { LINK_INVALID, assertMay } from './access';
+import type { RoomManager } from './manager';
+import type { Room } from './room';
+import type { RoomTokens } from './store';
 
 export interface JoinArgs {
   roomId: string;
@@ -19,7 +22,7 @@ export interface JoinArgs {
 }
 
 /** what a join gives the socket layer: the join reply (less who you are) and what to send right after it */
-export type Joined = Omit<Extract<JoinResult, { ok: true }>, 'ok' | 'userId' | 'credential'> & {
+export type Joined = Omit<Extract<JoinResult, { ok: true }>, 'ok' | 'userId' | 'credential' | 'protocol'> & {
   lastFrame: Frame | null;
   chainError: string | null;
 };
@@ -45,50 +48,51 @@ export interface RoomGateway {
   leave(roomId: string, userId: string, socketId: string, left: boolean): void;
 }
 
-export const LINK_INVALID = 'this link is not valid for the room';
-
 /** Validation errors of the core are the caller's mistake: keep them as `invalid`. */
 export function asRoomError(err: unknown): unknown {
   return err instanceof PpgnInputError ? new RoomError(err.message, 'invalid') : err;
 }
 
-/** The rooms of this engine's own manager. */
+/**
+ * The rooms of this engine's own manager: the one door to them. Sockets (through RoomGateway), HTTP routes and
+ * the cluster's calls from other engines come in here; every call is authorised by the room's Access policy
+ * and handed to the Room, which makes the change.
+ */
 export class LocalRooms implements RoomGateway {
   constructor(readonly manager: RoomManager) {}
 
-  room(roomId: string): LiveRoom {
-    const room = this.manager.rooms.get(roomId);
-    if (!room) throw new RoomError(`no room "${roomId}"`, 'not_found');
+  room(roomId: string): Room {
+    return this.manager.get(roomId);
+  }
+
+  /** Reads (state, frames, history): a valid link of the room is enough. */
+  reader(roomId: string, token: string): Room {
+    const room = this.room(roomId);
+    if (!room.access.tokenRole(token)) throw new RoomError(LINK_INVALID, 'forbidden', 'link_invalid');
     return room;
   }
 
-  private role(room: LiveRoom, token: string, userId: string): Role {
-    const role = this.manager.roleFor(room, token, userId);
-    if (!role) {
-      if (!this.manager.tokenRole(room, token)) throw new RoomError(LINK_INVALID, 'forbidden');
-      throw new RoomError('you were removed from this room', 'forbidden');
-    }
-    return role;
+  /** Changes: the room and the role of this person with this link (refused: not the room's link, or removed). */
+  authorise(roomId: string, token: string, personId: string): { room: Room; role: Role } {
+    const room = this.room(roomId);
+    return { room, role: room.access.roleOf(token, personId) };
   }
 
   async check(roomId: string, token: string, personId: string | null): Promise<void> {
-    const room = this.room(roomId);
-    if (this.manager.tokenRole(room, token)) return;
-    if (personId !== null && this.manager.roleFor(room, token, personId)) return;
-    throw new RoomError(LINK_INVALID, 'forbidden');
+    if (!this.room(roomId).access.admits(token, personId))
+      throw new RoomError(LINK_INVALID, 'forbidden', 'link_invalid');
   }
 
   async join(a: JoinArgs): Promise<Joined> {
-    const room = this.room(a.roomId);
-    const role = this.role(room, a.token, a.userId);
-    this.manager.join(room, a.userId, a.name, role, a.socketId);
+    const { room, role } = this.authorise(a.roomId, a.token, a.userId);
+    room.join(a.userId, a.name, role, a.socketId);
     const patches = a.recovered ? [] : a.sinceVersion !== undefined ? room.model.patchesSince(a.sinceVersion) : null;
     const pack = room.pack.manifest;
     return {
       role,
       state: a.recovered || patches ? null : room.model.snapshot(),
       patches: patches ?? [],
-      members: this.manager.members(room),
+      members: room.presence.list(),
       activity: a.recovered ? [] : room.activity,
       pack: {
         id: room.model.state.packId,
@@ -106,30 +110,39 @@ export class LocalRooms implements RoomGateway {
   }
 
   async intent(roomId: string, caller: Caller, intent: Intent): Promise<number> {
-    const room = this.room(roomId);
-    const role = this.role(room, caller.token, caller.userId);
+    const { room, role } = this.authorise(roomId, caller.token, caller.userId);
     try {
-      const patch = await this.manager.intent(roomId, { userId: caller.userId, name: caller.name, role }, intent);
-      return patch?.version ?? room.model.version;
+      const patch = await room.steer({ userId: caller.userId, name: caller.name, role }, intent);
+      return patch.version;
     } catch (err) {
       throw asRoomError(err);
     }
   }
 
+  /** Start the chain from an uploaded picture (h₀ = E(x), encoded in a sampler worker). */
+  async startFromImage(roomId: string, caller: Caller, png: Uint8Array): Promise<number> {
+    const { room, role } = this.authorise(roomId, caller.token, caller.userId);
+    assertMay(role, 'steer', room.model.state.locked);
+    const h = await this.manager.encodeUpload(room.model.state.packId, png);
+    return (await room.startFrom({ userId: caller.userId, name: caller.name, role }, h)).version;
+  }
+
   presence(roomId: string, userId: string, p: PresenceUpdate): void {
-    const room = this.manager.rooms.get(roomId);
-    if (room) this.manager.presence(room, userId, p);
+    this.manager.rooms.get(roomId)?.presence.update(userId, p);
   }
 
   async admin(roomId: string, caller: Caller, action: AdminAction): Promise<number> {
-    const room = this.room(roomId);
-    const role = this.role(room, caller.token, caller.userId);
-    await this.manager.admin(room, { userId: caller.userId, name: caller.name, role }, action);
+    const { room, role } = this.authorise(roomId, caller.token, caller.userId);
+    await room.admin({ userId: caller.userId, name: caller.name, role }, action);
     return room.model.version;
   }
 
+  async replaceLinks(roomId: string, caller: Caller): Promise<RoomTokens> {
+    const { room, role } = this.authorise(roomId, caller.token, caller.userId);
+    return room.replaceLinks({ userId: caller.userId, name: caller.name, role });
+  }
+
   leave(roomId: string, userId: string, socketId: string, left: boolean): void {
-    const room = this.manager.rooms.get(roomId);
-    if (room) this.manager.disconnect(room, userId, socketId, left);
+    this.manager.rooms.get(roomId)?.disconnect(userId, socketId, left);
   }
 }

@@ -7,10 +7,20 @@ import {
   packImageLimits,
   resizeImage,
   type Pack,
+  resolveConfig,
+  type SamplerConfig,
   type SamplerConfigInput,
   type Term,
 } from '@ppgn/core';
-import type { MaskStroke, RoomCondition, RoomState, SamplerParams } from '@ppgn/shared';
+import {
+  TUNABLE,
+  type EffectiveSettings,
+  type MaskStroke,
+  type RoomCondition,
+  type RoomState,
+  type SamplerParams,
+  type Tunable,
+} from '@ppgn/shared';
 import { DEFAULT_PARAMS } from './defaults';
 
 /**
@@ -36,14 +46,14 @@ export function packParams(pack: Pack): Partial<SamplerParams> {
 }
 
 /**
- * A room's sampler settings, resolved in one place (@ppgn/core `resolveConfig`): the pack's tuned settings for
- * the mode and the condition kind, then the room's parameters where people changed them from what the room
- * started with. ε keeps one meaning in every mode: ε1 prior, ε2 condition, ε3 noise (std), ε4 context.
+ * A room's sampler settings as the sampler takes them: the room's mode and seed, and the values of the settings
+ * people overrode (`overrides`); everything else is left to @ppgn/core `resolveConfig`, which layers the pack's
+ * tunings for the mode and the condition kind. ε keeps one meaning in every mode: ε1 prior, ε2 condition,
+ * ε3 noise (std), ε4 context.
  */
-export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput {
-  const start: SamplerParams = { ...DEFAULT_PARAMS, ...packParams(pack), mode: p.mode, seed: p.seed, fps: p.fps };
-  const changed = (k: keyof SamplerParams) => p[k] !== start[k];
-  const pick = <T>(k: keyof SamplerParams, v: T): T | undefined => (changed(k) ? v : undefined);
+export function samplerConfig(p: SamplerParams, pack: Pack, overrides: readonly Tunable[] = []): SamplerConfigInput {
+  const set = new Set(overrides);
+  const pick = <T>(k: Tunable, v: T): T | undefined => (set.has(k) ? v : undefined);
   const common = {
     lr: pick('lr', p.lr),
     lrEnd: pick('lrEnd', p.lrEnd),
@@ -74,12 +84,66 @@ export function samplerConfig(p: SamplerParams, pack: Pack): SamplerConfigInput 
           normalize: false,
           fastPrior: pack.hdae ? pick('eps1', p.eps1) : undefined,
           eps1: pick('eps2', p.eps2),
-          eps2: changed('eps3') ? p.eps3 * p.eps3 : undefined,
+          eps2: set.has('eps3') ? p.eps3 * p.eps3 : undefined,
         };
     }
   })();
   for (const k of Object.keys(out) as (keyof SamplerConfigInput)[]) if (out[k] === undefined) delete out[k];
   return out;
+}
+
+/**
+ * The overrides of a room stored before overrides were kept, or of new room parameters someone gave (a fork,
+ * a remix, the API): the settings whose value differs from what a new room on the pack starts with.
+ */
+export function overridesOf(p: Partial<SamplerParams>, pack: Pack): Tunable[] {
+  const start: SamplerParams = { ...DEFAULT_PARAMS, ...packParams(pack) };
+  return TUNABLE.filter((k) => p[k] !== undefined && p[k] !== start[k]);
+}
+
+/**
+ * What the chain of this state runs with, in the room's own terms (the one resolution the sampler makes, mapped
+ * back), and the settings its mode ignores, with the reason. The studio's panel shows exactly this.
+ */
+export function effectiveSettings(
+  state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
+  pack: Pack,
+): EffectiveSettings {
+  const [H, W, C] = pack.imageShape;
+  const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
+  const mode = state.params.mode;
+  let cfg: SamplerConfig;
+  try {
+    cfg = resolveConfig(
+      pack,
+      roomCondition(state, pack, context, true),
+      samplerConfig(state.params, pack, state.overrides),
+    );
+  } catch {
+    // a state the sampler refuses (its chain is paused with the reason): show what the room holds
+    const { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery } = state.params;
+    return { values: { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery }, ignored: {} };
+  }
+  const fast = mode === 'fast';
+  const values: Record<Tunable, number> = {
+    eps1: fast ? cfg.fastPrior : cfg.eps1,
+    eps2: fast ? cfg.eps1 : cfg.eps2,
+    eps3: fast ? Math.sqrt(cfg.eps2) : cfg.eps3,
+    eps4: cfg.eps4,
+    lr: cfg.lr,
+    lrEnd: cfg.lrEnd,
+    lrSteps: cfg.steps,
+    decay: cfg.decay,
+    resetEvery: cfg.resetEvery,
+  };
+  const ignored: Partial<Record<Tunable, string>> = {};
+  if (mode === 'dgnam') ignored.eps1 = 'DGN-AM has no learned prior: ε1 is 0 in this mode';
+  else ignored.decay = 'the L2 decay is used in DGN-AM mode only';
+  if (fast) {
+    ignored.eps4 = 'fast mode steers by class only: no inpainting context';
+    if (!pack.hdae) ignored.eps1 = 'this pack has no h-DAE prior for fast mode';
+  }
+  return { values, ignored };
 }
 
 /**
@@ -185,13 +249,13 @@ export function roomCondition(
  * as the sampler checks them), or null when it can: a change that would lead there is refused before it applies.
  */
 export function samplingProblem(
-  state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params'>,
+  state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
   pack: Pack,
 ): string | null {
   try {
     const [H, W, C] = pack.imageShape;
     const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
-    const mode = samplerConfig(state.params, pack).mode ?? 'ppgn';
+    const mode = samplerConfig(state.params, pack, state.overrides).mode ?? 'ppgn';
     checkCondition(pack, roomCondition(state, pack, context, true), mode);
     return null;
   } catch (err) {

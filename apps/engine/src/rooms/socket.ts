@@ -11,11 +11,13 @@ import {
   Intent,
   JoinRequest,
   LIMITS,
+  PROTOCOL_VERSION,
   PresenceUpdate,
   describeZodError,
   type Ack,
   type ClientToServerEvents,
   type ErrorCode,
+  type ErrorReason,
   type JoinResult,
   type SocketAuth,
   type Role,
@@ -23,7 +25,7 @@ import {
 } from '@ppgn/shared';
 import { PpgnInputError } from '@ppgn/core';
 import type { Identities } from '../identity';
-import { RoomError } from './model';
+import { RoomError } from './errors';
 import type { Joined, RoomGateway } from './gateway';
 import type { RoomEvents } from './manager';
 import { wirePatch, wireState } from './wire';
@@ -218,7 +220,8 @@ export function attachRoomSockets(
 
     socket.on('room:join', async (req, cb) => {
       const reply = ack<JoinResult>(cb);
-      const refuse = (code: ErrorCode, error: string) => reply({ ok: false, code, error });
+      const refuse = (code: ErrorCode, error: string, reason?: ErrorReason) =>
+        reply({ ok: false, code, error, ...(reason ? { reason } : {}) });
       if (joining) return refuse('invalid', 'a join is already under way on this connection');
       // a re-join of a joined connection broadcasts the member list again: those are limited
       if (socket.data.roomId && !joins.take())
@@ -227,7 +230,13 @@ export function attachRoomSockets(
       try {
         const parsed = JoinRequest.safeParse(req);
         if (!parsed.success) return refuse('invalid', describeZodError(parsed.error));
-        const { roomId, token, name, sinceVersion } = parsed.data;
+        const { roomId, token, name, sinceVersion, protocol } = parsed.data;
+        if (protocol !== undefined && protocol !== PROTOCOL_VERSION)
+          return refuse(
+            'invalid',
+            `this page speaks protocol ${protocol} and the engine ${PROTOCOL_VERSION}: reload the page`,
+            'protocol',
+          );
         if (socket.data.roomId && socket.data.roomId !== roomId)
           return refuse('invalid', 'this connection already joined another room');
         // who this is: the person of this connection (a repeated join), else the credential's, else a new person
@@ -291,12 +300,14 @@ export function attachRoomSockets(
           members: joined.members,
           activity: joined.activity,
           pack: joined.pack,
+          protocol: PROTOCOL_VERSION,
         });
         if (joined.lastFrame) socket.emit('room:frame', joined.lastFrame);
         if (joined.chainError) socket.emit('room:error', { error: joined.chainError, intent: 'chain' });
       } catch (err) {
         if (!(err instanceof RoomError)) log(`join failed: ${(err as Error).stack}`);
-        refuse(err instanceof RoomError ? err.code : 'internal', message(err));
+        if (err instanceof RoomError) refuse(err.code, message(err), err.reason);
+        else refuse('internal', message(err));
       } finally {
         joining = false;
       }

@@ -27,7 +27,7 @@ import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
 
 /** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
 export interface ChainSpec {
-  state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context'>;
+  state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context' | 'overrides'>;
   contextImage: Float32Array | null;
 }
 
@@ -106,7 +106,7 @@ export class ChainHost {
       id: o.roomId,
       seed: o.seed,
       condition: this.condition(pack, o.spec),
-      config: samplerConfig(o.spec.state.params, pack),
+      config: samplerConfig(o.spec.state.params, pack, o.spec.state.overrides),
       ...(o.h0 && o.h0.length === pack.codeDim ? { h0: o.h0 } : {}),
     });
     chain.step = o.step;

@@ -1,7 +1,15 @@
 'use client';
 
 import { useId } from 'react';
-import { LIMITS, SamplerMode, type Ack, type IntentInput, type SamplerParams } from '@ppgn/shared';
+import {
+  LIMITS,
+  SamplerMode,
+  type Ack,
+  type EffectiveSettings,
+  type IntentInput,
+  type SamplerParams,
+  type Tunable,
+} from '@ppgn/shared';
 import { Tip } from '../tip';
 import { useGestureValue } from '../gesture';
 import { plural } from '../../lib/format';
@@ -69,11 +77,17 @@ export function fmt(v: number): string {
 
 export function ParamsPanel({
   params,
+  effective,
+  overrides = [],
   canSteer,
   send,
   modeProblems = {},
 }: {
   params: SamplerParams;
+  /** the settings the chain runs with (the engine's one resolution); absent from an old engine: `params` */
+  effective?: EffectiveSettings;
+  /** the settings people set themselves; the others follow the pack's tunings */
+  overrides?: Tunable[];
   canSteer: boolean;
   send: (i: IntentInput) => Promise<Ack>;
   /** modes the room's conditions do not allow now, with the reason (shown beforehand, not as a refusal) */
@@ -85,6 +99,8 @@ export function ParamsPanel({
   const fps = useGestureValue(params.fps, (v: number) => commit({ fps: v }));
   const modeId = useId();
   const fpsId = useId();
+  const shown = (k: LogKey) => effective?.values[k] ?? params[k];
+  const origin = (k: LogKey) => (overrides.includes(k) ? 'set here' : 'pack tuning');
 
   if (!canSteer)
     return (
@@ -99,7 +115,9 @@ export function ParamsPanel({
           {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
             <div key={k} className="contents">
               <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
-              <dd className="num">{fmt(params[k])}</dd>
+              <dd className="num" data-testid={`param-${k}-value`} title={effective?.ignored[k] ?? origin(k)}>
+                {effective?.ignored[k] ? 'not used' : fmt(shown(k))}
+              </dd>
             </div>
           ))}
           <dt>Speed</dt>
@@ -140,7 +158,15 @@ export function ParamsPanel({
         <Tip text={MODE_INFO[mode.value]} label="About the sampler mode" />
       </div>
       {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
-        <LogSlider key={k} k={k} value={params[k]} disabled={!canSteer} onCommit={(v) => commit({ [k]: v })} />
+        <LogSlider
+          key={k}
+          k={k}
+          value={shown(k)}
+          overridden={overrides.includes(k)}
+          ignored={effective?.ignored[k]}
+          disabled={!canSteer}
+          onCommit={(v) => commit({ [k]: v })}
+        />
       ))}
       <div className="param-row">
         <label htmlFor={fpsId}>Speed</label>
@@ -165,11 +191,18 @@ export function ParamsPanel({
 function LogSlider({
   k,
   value,
+  overridden,
+  ignored,
   disabled,
   onCommit,
 }: {
   k: LogKey;
+  /** the value in effect */
   value: number;
+  /** someone set it in this room (else it follows the pack's tuning for the mode and conditions) */
+  overridden: boolean;
+  /** the mode does not use it: why (the slider is disabled) */
+  ignored?: string;
   disabled: boolean;
   onCommit: (v: number) => unknown;
 }) {
@@ -177,8 +210,15 @@ function LogSlider({
   const id = useId();
   const g = useGestureValue(value, onCommit);
   return (
-    <div className="param-row">
-      <label htmlFor={id}>{info.label}</label>
+    <div className="param-row" data-overridden={overridden || undefined} title={ignored}>
+      <label htmlFor={id}>
+        {info.label}
+        {overridden && !ignored && (
+          <span className="badge small" title="Set in this room (undo gives it back to the pack's tuning)">
+            set
+          </span>
+        )}
+      </label>
       <input
         id={id}
         type="range"
@@ -186,15 +226,21 @@ function LogSlider({
         max={STEPS}
         step={1}
         value={toSlider(g.value, info.min, info.max)}
-        disabled={disabled}
-        aria-valuetext={fmt(g.value)}
+        disabled={disabled || ignored !== undefined}
+        aria-valuetext={ignored ? `not used: ${ignored}` : fmt(g.value)}
+        aria-describedby={ignored ? `${id}-why` : undefined}
         data-testid={`param-${k}`}
         onChange={(e) => g.move(fromSlider(Number(e.target.value), info.min, info.max))}
         {...g.endProps}
       />
-      <output className="num" title={String(g.value)}>
-        {fmt(g.value)}
+      <output className="num" title={ignored ?? String(g.value)} data-testid={`param-${k}-value`}>
+        {ignored ? 'off' : fmt(g.value)}
       </output>
+      {ignored && (
+        <span id={`${id}-why`} className="sr-only">
+          {ignored}
+        </span>
+      )}
       <Tip text={info.tip} label={`About ${info.label}`} />
     </div>
   );

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { fileToPngBase64 } from '../../../lib/image';
 import { useRouter } from 'next/navigation';
-import type { AdminAction, ErrorCode, IntentInput } from '@ppgn/shared';
+import type { AdminAction, ErrorCode, ErrorReason, IntentInput } from '@ppgn/shared';
 import { HttpError, request, type CreatedRoom } from '../../../lib/api';
 import { browserIdentity, defaultName, getName, rememberRoom, setName } from '../../../lib/identity';
 import { modeProblems, packConditions } from '../../../lib/pack';
@@ -32,13 +32,17 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
     else setAsking(defaultName());
   }, []);
   // a first visit checks the link before asking for a name: a wrong link says so at once
-  const [linkProblem, setLinkProblem] = useState<{ code: ErrorCode; message: string } | null>(null);
+  const [linkProblem, setLinkProblem] = useState<{
+    code: ErrorCode;
+    message: string;
+    reason: ErrorReason | null;
+  } | null>(null);
   useEffect(() => {
     if (asking === null || !base) return;
     let live = true;
     request(base, 'GET', `/rooms/${encodeURIComponent(roomId)}?token=${encodeURIComponent(token)}`).catch((err) => {
       if (live && err instanceof HttpError && (err.code === 'not_found' || err.code === 'forbidden'))
-        setLinkProblem({ code: err.code, message: err.message });
+        setLinkProblem({ code: err.code, message: err.message, reason: err.reason });
     });
     return () => {
       live = false;
@@ -142,7 +146,17 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
   };
 
   if (linkProblem)
-    return <BadLink view={{ ...view, status: 'failed', errorCode: linkProblem.code, error: linkProblem.message }} />;
+    return (
+      <BadLink
+        view={{
+          ...view,
+          status: 'failed',
+          errorCode: linkProblem.code,
+          errorReason: linkProblem.reason,
+          error: linkProblem.message,
+        }}
+      />
+    );
 
   if (asking !== null)
     return (
@@ -356,6 +370,8 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               />
               <ParamsPanel
                 params={state.params}
+                effective={state.effective}
+                overrides={state.overrides}
                 canSteer={canSteer}
                 send={send}
                 modeProblems={modeProblems(state, pack)}
@@ -387,19 +403,20 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
 
 /** The link will not work (no such room, not a valid link, removed): say so, offer the way home, retry nothing. */
 function BadLink({ view }: { view: RoomViewState }) {
-  const title =
-    view.status === 'kicked'
-      ? 'You were removed from this room'
-      : view.errorCode === 'not_found'
-        ? 'This room does not exist'
-        : view.error === 'you were removed from this room'
-          ? 'You were removed from this room'
-          : 'This room link is not valid';
-  const hint =
-    view.status === 'kicked' || view.error === 'you were removed from this room'
-      ? 'The owner removed you; this link no longer lets you in.'
-      : view.errorCode === 'not_found'
-        ? 'It may have been mistyped, or the room is gone. Ask whoever shared it for a fresh link.'
+  const removed = view.status === 'kicked' || view.errorReason === 'removed';
+  const title = removed
+    ? 'You were removed from this room'
+    : view.errorCode === 'not_found'
+      ? 'This room does not exist'
+      : view.errorReason === 'protocol'
+        ? 'This page is out of date'
+        : 'This room link is not valid';
+  const hint = removed
+    ? 'The owner removed you; this link no longer lets you in.'
+    : view.errorCode === 'not_found'
+      ? 'It may have been mistyped, or the room is gone. Ask whoever shared it for a fresh link.'
+      : view.errorReason === 'protocol'
+        ? 'The studio was updated since this page was loaded: reload it.'
         : 'Ask whoever shared it for the full, current link.';
   return (
     <div className="narrow card" role="alert" data-testid="room-failed" data-code={view.errorCode ?? ''}>
