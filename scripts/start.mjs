@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' };
 const webPort = portFrom('PORT', 3000);
+// the engine's default port is DEFAULT_ENGINE_PORT of @ppgn/shared (TypeScript, not importable here; a test checks)
 const enginePort = portFrom('ENGINE_PORT', 4000);
 env.PORT = String(webPort);
 env.ENGINE_PORT = String(enginePort);

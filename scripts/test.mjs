@@ -1,4 +1,4 @@
-// `npm test`: lint, then every workspace's type check and tests through turbo, one workspace at a time (2-core machines),
+// `npm test`: lint and format check, then every workspace's type check and tests through turbo, one workspace at a time (2-core machines),
 // then one summary line: "N passed, N failed" and the total wall time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -10,8 +10,11 @@ const reports = path.join(root, '.cache', 'test-reports');
 rmSync(reports, { recursive: true, force: true });
 const t0 = Date.now();
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' };
-console.log('[test] lint (eslint .)');
-const lint = spawnSync('npx', ['eslint', '.'], { cwd: root, stdio: 'inherit', env });
+console.log('[test] lint (eslint .) and format (prettier --check .)');
+const eslint = spawnSync('npx', ['eslint', '.'], { cwd: root, stdio: 'inherit', env });
+const prettier = spawnSync('npx', ['prettier', '--check', '--log-level', 'warn', '.'], { cwd: root, stdio: 'inherit', env });
+if (prettier.status !== 0) console.log('[test] files above do not match .prettierrc.json: run `npm run format`');
+const lint = { status: eslint.status || prettier.status };
 const r = spawnSync(
   'npx',
   ['turbo', 'run', 'typecheck', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],

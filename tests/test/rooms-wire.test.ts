@@ -96,3 +96,35 @@ describe('the recovery buffer of a busy room', () => {
     expect((t.engine.manager.get(room.id).model.state.conditions[0]!.target as { png: string }).png).toBe(last);
   });
 });
+
+describe('what the sampler is sent for a steering change (issue 20)', () => {
+  it('one more stroke sends that stroke to the sampler worker, not the room’s other strokes and pictures', async () => {
+    const created = await api<{ id: string; tokens: { owner: string } }>(t.base, 'POST', '/rooms', {
+      author: 'a',
+      running: false,
+    });
+    const room = created.body;
+    const ed = new TestClient(t.base);
+    clients.push(ed);
+    await ed.join(room.id, room.tokens.owner, 'Ed');
+    const stroke = (i: number) => ({
+      id: `s${i}`,
+      erase: false,
+      radius: 0.05,
+      points: Array.from({ length: 200 }, (_, k) => [(k % 100) / 100, ((i * 7 + k) % 100) / 100] as [number, number]),
+    });
+    const png = noisyPng(3);
+    expect(await ed.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'ref' } } as never)).toMatchObject({ ok: true });
+    for (let i = 0; i < 40; i++) expect(await ed.intent({ type: 'mask.stroke', stroke: stroke(i) } as never)).toMatchObject({ ok: true });
+    const traffic = t.engine.manager.sampler.traffic;
+    const before = { ...traffic };
+    expect(await ed.intent({ type: 'mask.stroke', stroke: stroke(40) } as never)).toMatchObject({ ok: true });
+    const sent = traffic.updateBytes - before.updateBytes;
+    const oneStroke = JSON.stringify(stroke(40)).length;
+    const wholeState = JSON.stringify(t.engine.manager.get(room.id).model.state.strokes).length + png.length;
+    expect(traffic.updates - before.updates).toBe(1);
+    expect(sent).toBeGreaterThan(oneStroke * 0.9);
+    expect(sent).toBeLessThan(oneStroke * 1.5);
+    expect(wholeState).toBeGreaterThan(sent * 40);
+  });
+});

@@ -205,12 +205,17 @@ function engineId(value: string | undefined): string | undefined {
   return value;
 }
 
+/** Where the packs are: PPGN_MODELS_DIR, else the repository's models/ (the benchmarks read it here too). */
+export function modelsDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models'));
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   checkOrtThreads(env.PPGN_ORT_THREADS);
   return {
     port: parsePort(env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT'),
     host: env.ENGINE_HOST || '0.0.0.0',
-    modelsDir: path.resolve(env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models')),
+    modelsDir: modelsDirOf(env),
     packs: (env.PPGN_PACKS ?? '')
       .split(',')
       .map((s) => s.trim())

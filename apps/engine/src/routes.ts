@@ -11,6 +11,7 @@ import {
   describeZodError,
   errorBody,
   httpStatus,
+  type PackInfo,
   type Role,
 } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
@@ -23,7 +24,7 @@ import { LocalRooms } from './rooms/gateway';
 import { assertMay } from './rooms/access';
 import type { Room } from './rooms/room';
 import { isPictureRef, pictureOf, wireState } from './rooms/wire';
-import type { EnginePack } from './runtime';
+import { wireConditions, type EnginePack } from './runtime';
 
 const Author = z.string().trim().min(1).max(LIMITS.nameLength);
 const WithToken = z.object({ token: z.string().min(1).max(128) });
@@ -251,13 +252,15 @@ export function apiRouter(
 
   r.get('/packs', (_req, res) => {
     res.json(
-      packs.map((p) => ({
-        ...p.summary,
-        description: p.pack.manifest.description,
-        licence: p.pack.manifest.licence,
-        attribution: p.pack.manifest.attribution,
-        conditionSpecs: p.pack.manifest.conditions,
-      })),
+      packs.map(
+        (p): PackInfo => ({
+          ...p.summary,
+          description: p.pack.manifest.description,
+          licence: p.pack.manifest.licence,
+          attribution: p.pack.manifest.attribution,
+          conditionSpecs: wireConditions(p.pack),
+        }),
+      ),
     );
   });
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { initBackend, type Pack } from '@ppgn/core';
 import { listPacks, loadPack } from '@ppgn/core/node';
-import type { BackendName, PackSummary } from '@ppgn/shared';
+import type { BackendName, ConditionSpec, PackSummary } from '@ppgn/shared';
 import type { EngineConfig } from './config';
 import { StartupError } from './errors';
 
@@ -13,6 +13,17 @@ export interface EnginePack {
   dir: string;
   pack: Pack;
   summary: PackSummary;
+}
+
+/** A pack's conditions as rooms and the web app use them (what each condition id is and can target). */
+export function wireConditions(pack: Pack): ConditionSpec[] {
+  return pack.manifest.conditions.map((c): ConditionSpec =>
+    c.kind === 'classes'
+      ? { id: c.id, kind: 'classes', labels: c.labels }
+      : c.kind === 'keywords'
+        ? { id: c.id, kind: 'keywords', vocabulary: c.vocabulary }
+        : { id: c.id, kind: 'units', layers: c.layers.map((l) => ({ name: l.name, channels: l.channels })) },
+  );
 }
 
 export function summarise(id: string, pack: Pack): PackSummary {

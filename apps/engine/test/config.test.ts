@@ -28,3 +28,14 @@ describe('runtime settings', () => {
     expect(b.runtime).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(cpu, 1 thread per worker\)$/);
   });
 });
+
+describe('one default engine port', () => {
+  it('npm start (scripts/start.mjs, plain JavaScript) uses the DEFAULT_ENGINE_PORT the engine and web app read', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { DEFAULT_ENGINE_PORT } = await import('@ppgn/shared');
+    const { REPO_ROOT } = await import('../src/config');
+    const start = readFileSync(`${REPO_ROOT}/scripts/start.mjs`, 'utf8');
+    expect(start).toMatch(new RegExp(`portFrom\\('ENGINE_PORT', ${DEFAULT_ENGINE_PORT}\\)`));
+    expect(readConfig({}).port).toBe(DEFAULT_ENGINE_PORT);
+  });
+});

@@ -76,7 +76,11 @@ describe('sampler worker threads', () => {
       const frames: ReturnType<typeof bytes>[] = [];
       const scores: Record<string, number>[] = [];
       for (let step = 0; step < 12; step++) {
-        if (step === 4) await s.update('a', spec('tree', { eps3: 0.05 }));
+        if (step === 4) {
+          // a change record by record: the edited condition, the parameters, the setting now overridden
+          const next = spec('tree', { eps3: 0.05 }).state;
+          await s.update('a', { conditions: { put: next.conditions }, params: next.params, overrides: ['eps3'] });
+        }
         if (step === 8) await s.reset('b', spec('star'));
         for (const r of okOnly(await s.step(ids))) {
           frames.push(bytes(r));

@@ -1,6 +1,6 @@
 import type { Metadata, Viewport } from 'next';
 import type { ReactNode } from 'react';
-import { DEFAULT_ENGINE_PORT, parsePort } from '@ppgn/shared';
+import { engineLocation } from './engine';
 import { Providers } from '../components/providers';
 import './globals.css';
 
@@ -13,8 +13,7 @@ export const viewport: Viewport = { width: 'device-width', initialScale: 1, them
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   // Read at request time (the pages are dynamic): where the browser reaches the engine.
-  const port = parsePort(process.env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT');
-  const publicUrl = process.env.ENGINE_PUBLIC_URL || null;
+  const engine = engineLocation();
   return (
     <html lang="en">
       <body>
@@ -30,7 +29,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <a href="/gallery">Gallery</a>
           </nav>
         </header>
-        <Providers engine={{ port, publicUrl }}>
+        <Providers engine={engine}>
           <main id="content">{children}</main>
         </Providers>
       </body>

@@ -1,4 +1,4 @@
-import { DEFAULT_ENGINE_PORT, parsePort } from '@ppgn/shared';
+import { engineLocation } from './engine';
 import { EngineStatus } from './engine-status';
 import { BrowserIdentity, CreateRoom, GalleryStrip, JoinByLink } from '../components/home';
 
@@ -6,8 +6,7 @@ import { BrowserIdentity, CreateRoom, GalleryStrip, JoinByLink } from '../compon
 export const dynamic = 'force-dynamic';
 
 export default function HomePage() {
-  const port = parsePort(process.env.ENGINE_PORT, DEFAULT_ENGINE_PORT, 'ENGINE_PORT');
-  const publicUrl = process.env.ENGINE_PUBLIC_URL || null;
+  const engine = engineLocation();
   return (
     <div className="home">
       <section className="hero">
@@ -26,7 +25,7 @@ export default function HomePage() {
         <div>
           <GalleryStrip title="Recent in the gallery" />
           <GalleryStrip title="Starred" starred />
-          <EngineStatus engine={{ port, publicUrl }} />
+          <EngineStatus engine={engine} />
         </div>
       </div>
     </div>

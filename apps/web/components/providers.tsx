@@ -1,11 +1,12 @@
 'use client';
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { DEFAULT_ENGINE_PORT } from '@ppgn/shared';
 import { engineUrl, type EngineLocation } from '../app/engine';
 
 // ------------------------------------------------------------------ engine location
 
-const EngineCtx = createContext<EngineLocation>({ publicUrl: null, port: 4000 });
+const EngineCtx = createContext<EngineLocation>({ publicUrl: null, port: DEFAULT_ENGINE_PORT });
 
 /** The engine's base URL as the browser reaches it; null during server rendering. */
 export function useEngineBase(): string | null {

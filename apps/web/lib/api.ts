@@ -1,7 +1,7 @@
 // HTTP calls to the engine. Its errors are { error: { code, message } }: surfaced as HttpError with
 // the code (callers branch on `code`, never on the message text) and the message.
-import { ErrorBody, codeForStatus, type ConditionSpec, type ErrorCode, type ErrorReason } from '@ppgn/shared';
-import { getCredential, nameOrDefault, setCredential, type RoomLinks } from './identity';
+import { ErrorBody, codeForStatus, type ErrorCode, type ErrorReason } from '@ppgn/shared';
+import { getCredential, nameOrDefault, setCredential } from './identity';
 
 export class HttpError extends Error {
   constructor(
@@ -65,22 +65,7 @@ export async function ensureIdentity(base: string): Promise<void> {
   setCredential(r.credential);
 }
 
-export interface PackInfo {
-  id: string;
-  name: string;
-  version: string;
-  imageSize: [number, number, number];
-  codeSize: number;
-  description?: string;
-  conditions: { id: string; kind: string; count: number }[];
-  conditionSpecs?: ConditionSpec[];
-}
-
-export interface CreatedRoom {
-  id: string;
-  tokens: { owner: string; editor: string; viewer: string };
-  links: RoomLinks;
-}
+export type { CreatedRoom, PackInfo } from '@ppgn/shared';
 
 export type { GalleryItem, GalleryItemFull, Lineage } from '@ppgn/shared';
 

@@ -7,11 +7,8 @@ const OLD_USER_KEY = 'ppgn:userId';
 const NAME_KEY = 'ppgn:name';
 const ROOM_KEY = (id: string) => `ppgn:room:${id}`;
 
-export interface RoomLinks {
-  owner: string;
-  editor: string;
-  viewer: string;
-}
+export type { RoomLinks } from '@ppgn/shared';
+import type { RoomLinks } from '@ppgn/shared';
 
 function storage(): Storage | null {
   try {

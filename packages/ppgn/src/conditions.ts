@@ -5,7 +5,7 @@
  * pack (labels → indices, masks checked) by `resolveCondition`, which throws PpgnInputError on bad input.
  */
 import { PpgnInputError, finiteNumber } from './errors';
-import type { Pack, ConditionSpec, Preprocess } from './pack';
+import type { Pack, PackConditionSpec, Preprocess } from './pack';
 import { editDistance, matchText, nearestWords, type TextMatch } from '@ppgn/shared';
 
 export type ClassVariant = 'logsoftmax' | 'logit' | 'softmax';
@@ -156,7 +156,7 @@ export interface ResolvedCondition {
   text?: TextMatch;
 }
 
-function findCondition(pack: Pack, kind: ConditionSpec['kind'], id: string | undefined, field: string): ConditionSpec {
+function findCondition(pack: Pack, kind: PackConditionSpec['kind'], id: string | undefined, field: string): PackConditionSpec {
   const cs = pack.manifest.conditions;
   if (id !== undefined) {
     const c = cs.find((x) => x.id === id);
@@ -232,7 +232,7 @@ export function resolveCondition(
     const term = t.id;
     switch (t.kind) {
       case 'class': {
-        const c = findCondition(pack, 'classes', t.condition, `${f}.condition`) as Extract<ConditionSpec, { kind: 'classes' }>;
+        const c = findCondition(pack, 'classes', t.condition, `${f}.condition`) as Extract<PackConditionSpec, { kind: 'classes' }>;
         if (!['logsoftmax', 'logit', 'softmax'].includes(t.variant)) throw new PpgnInputError(`${f}.variant must be logsoftmax, logit or softmax (got ${String(t.variant)})`, `${f}.variant`);
         if (!Array.isArray(t.labels) || t.labels.length === 0) throw new PpgnInputError(`${f}.labels must be a non-empty list`, `${f}.labels`);
         const pre = preprocessOf(pack, c.net, c.preprocess);
@@ -248,7 +248,7 @@ export function resolveCondition(
       }
       case 'keywords':
       case 'text': {
-        const c = findCondition(pack, 'keywords', t.condition, `${f}.condition`) as Extract<ConditionSpec, { kind: 'keywords' }>;
+        const c = findCondition(pack, 'keywords', t.condition, `${f}.condition`) as Extract<PackConditionSpec, { kind: 'keywords' }>;
         let words: string[];
         if (t.kind === 'text') {
           if (typeof t.text !== 'string' || !t.text.trim()) throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);

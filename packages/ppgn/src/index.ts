@@ -22,7 +22,7 @@ export {
   type PackSource,
   type PackManifest,
   type PackManifestInput,
-  type ConditionSpec,
+  type PackConditionSpec,
   type EpsDefaults,
   type Preprocess,
   type RandomPackOptions,

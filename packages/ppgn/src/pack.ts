@@ -65,7 +65,7 @@ export const conditionSpecSchema = z.discriminatedUnion('kind', [
     layers: z.array(z.object({ name: z.string().min(1), channels: z.number().int().positive(), description: z.string().optional() })).min(1),
   }),
 ]);
-export type ConditionSpec = z.infer<typeof conditionSpecSchema>;
+export type PackConditionSpec = z.infer<typeof conditionSpecSchema>;
 
 export const manifestSchema = z.object({
   format: z.literal('ppgn-pack/1').default('ppgn-pack/1'),

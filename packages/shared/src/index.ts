@@ -4,3 +4,4 @@ export * from './room';
 export * from './gallery';
 export * from './text';
 export * from './errors';
+export * from './api';

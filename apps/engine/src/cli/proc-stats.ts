@@ -5,11 +5,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { buildRandomEmoji64Pack } from '@ppgn/core';
 import { listPacks, savePack } from '@ppgn/core/node';
-import { REPO_ROOT } from '../config';
+import { modelsDirOf } from '../config';
 
 /** The models folder to benchmark: the trained packs, else a random pack of emoji64's architecture under `tmp`. */
 export async function benchModels(tmp: string): Promise<{ modelsDir: string; packNote: string }> {
-  const models = process.env.PPGN_MODELS_DIR || path.join(REPO_ROOT, 'models');
+  const models = modelsDirOf();
   if (existsSync(models) && (await listPacks(models)).some((p) => !('error' in p && p.error)))
     return { modelsDir: models, packNote: 'models/' };
   const modelsDir = path.join(tmp, 'models');

@@ -2,7 +2,8 @@
 // leave. One engine answers it from its own rooms (LocalRooms, which HTTP routes use too); in a cluster,
 // ClusterRooms (cluster/cluster.ts) sends the same calls to the engine that owns the room.
 import { PpgnInputError } from '@ppgn/core';
-import type { AdminAction, ConditionSpec, Frame, Intent, JoinResult, PresenceUpdate, Role } from '@ppgn/shared';
+import type { AdminAction, Frame, Intent, JoinResult, PresenceUpdate, Role } from '@ppgn/shared';
+import { wireConditions } from '../runtime';
 import { RoomError } from './errors';
 import { LINK_INVALID, assertMay } from './access';
 import type { RoomManager } from './manager';
@@ -87,23 +88,13 @@ export class LocalRooms implements RoomGateway {
     const { room, role } = this.authorise(a.roomId, a.token, a.userId);
     room.join(a.userId, a.name, role, a.socketId);
     const patches = a.recovered ? [] : a.sinceVersion !== undefined ? room.model.patchesSince(a.sinceVersion) : null;
-    const pack = room.pack.manifest;
     return {
       role,
       state: a.recovered || patches ? null : room.model.snapshot(),
       patches: patches ?? [],
       members: room.presence.list(),
       activity: a.recovered ? [] : room.activity,
-      pack: {
-        id: room.model.state.packId,
-        conditions: pack.conditions.map((c): ConditionSpec =>
-          c.kind === 'classes'
-            ? { id: c.id, kind: 'classes', labels: c.labels }
-            : c.kind === 'keywords'
-              ? { id: c.id, kind: 'keywords', vocabulary: c.vocabulary }
-              : { id: c.id, kind: 'units', layers: c.layers.map((l) => ({ name: l.name, channels: l.channels })) },
-        ),
-      },
+      pack: { id: room.model.state.packId, conditions: wireConditions(room.pack) },
       lastFrame: a.recovered ? null : room.lastFrame,
       chainError: room.chainError,
     };

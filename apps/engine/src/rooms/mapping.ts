@@ -228,10 +228,10 @@ export function roomCondition(
   pack: Pack,
   context: { image: Float32Array } | null,
   placeholders = false,
+  /** the term of a condition (the sampler keeps decoded pictures across changes) */
+  termFor: (c: RoomCondition) => Term = (c) => termOf(c, pack, placeholders),
 ): Condition {
-  const terms: Term[] = state.conditions
-    .filter((c) => c.enabled && c.weight !== 0)
-    .map((c) => termOf(c, pack, placeholders));
+  const terms: Term[] = state.conditions.filter((c) => c.enabled && c.weight !== 0).map(termFor);
   if (context && state.context && state.strokes.length > 0) {
     const [H, W, C] = pack.imageShape;
     terms.push({

@@ -15,6 +15,7 @@ import {
   type RoomCondition,
   type RoomPatch,
   type RoomStart,
+  type RoomState,
 } from '@ppgn/shared';
 import { RoomError } from './errors';
 import type { Actor, RoomModel } from './model';
@@ -24,7 +25,7 @@ import { ChainMirror, Kept } from './chain';
 import { asBuffer, blobHash, decodeContext, norm } from './pictures';
 import { loggedIntent, type RoomTokens } from './store';
 import type { RoomAccess, RoomWriter } from './writer';
-import type { ChainSpec, OpenChain } from '../sampling/host';
+import type { ChainChange, ChainSpec, OpenChain } from '../sampling/host';
 import type { Sampler } from '../sampling/pool';
 import type { Lease } from '../cluster/leases';
 
@@ -175,13 +176,13 @@ export class Room {
       }
     }
     if (effects.step) this.pendingSteps = Math.min(LIMITS.stepsPerRequest, this.pendingSteps + effects.step);
-    const chainChanged = (['conditions', 'params', 'strokes', 'context', 'overrides'] as const).some((k) =>
-      changed.includes(k),
-    );
-    // sent now, in version order (not awaited: the sampler applies calls in the order they were made)
-    if (chainChanged && !effects.reset)
+    const change = chainChange(patch, state, this.contextImage);
+    const chainChanged = change !== null;
+    // sent now, in version order (not awaited: the sampler applies calls in the order they were made): only
+    // the records that changed (one stroke, one condition), never the whole state again
+    if (change && !effects.reset)
       this.deps.sampler
-        .update(this.id, this.spec())
+        .update(this.id, change)
         .catch((err) => this.deps.log(`room ${this.id}: updating its chain failed (${(err as Error).message})`));
     // a quarantined chain gets another chance once someone changes what it samples
     if ((chainChanged || effects.reset) && this.chainError !== null) this.setChainError(null);
@@ -405,4 +406,15 @@ export class Room {
     if (!(await this.writer.drain(ACCESS_WAIT_MS)))
       this.deps.log(`room ${this.id}: who may use the room is not stored yet (database unavailable); retrying`);
   }
+}
+
+/** What a patch changes in what the chain samples, record by record (null: nothing the chain sees). */
+function chainChange(patch: RoomPatch, state: RoomState, contextImage: Float32Array | null): ChainChange | null {
+  const change: ChainChange = {};
+  if (patch.conditions) change.conditions = patch.conditions;
+  if (patch.strokes) change.strokes = patch.strokes;
+  if (patch.params) change.params = state.params;
+  if (patch.set.overrides) change.overrides = state.overrides;
+  if ('context' in patch.set) change.context = { ref: state.context, image: contextImage };
+  return Object.keys(change).length ? change : null;
 }

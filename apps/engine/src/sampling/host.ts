@@ -21,7 +21,15 @@ import {
   type RngState,
   type Term,
 } from '@ppgn/core';
-import type { RoomState } from '@ppgn/shared';
+import {
+  applyRecords,
+  type MaskStroke,
+  type RecordDiff,
+  type RoomCondition,
+  type RoomState,
+  type SamplerParams,
+  type Tunable,
+} from '@ppgn/shared';
 import { encodeGif } from '../gif';
 import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
 
@@ -29,6 +37,19 @@ import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
 export interface ChainSpec {
   state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context' | 'overrides'>;
   contextImage: Float32Array | null;
+}
+
+/**
+ * One steering change, record by record (what a room's patch changed): an edited condition sends that condition,
+ * a stroke that stroke; pictures travel only with the condition that carries them and are decoded once here.
+ */
+export interface ChainChange {
+  conditions?: RecordDiff<RoomCondition>;
+  strokes?: RecordDiff<MaskStroke>;
+  params?: SamplerParams;
+  overrides?: Tunable[];
+  /** the context changed: its reference and its pixels (null: none) */
+  context?: { ref: RoomState['context']; image: Float32Array | null };
 }
 
 export interface OpenChain {
@@ -67,6 +88,10 @@ interface HostedRoom {
   chain: ChainState;
   /** G(h) of the last step (the "use current frame" context) */
   lastImage: Float32Array | null;
+  /** the steering this chain samples (changes apply to it record by record) */
+  spec: ChainSpec;
+  /** sampler terms by condition id, with the record they were made from (a picture is decoded once) */
+  terms: Map<string, { record: RoomCondition; term: Term }>;
 }
 
 const position = (c: ChainState): ChainPosition => ({
@@ -96,22 +121,31 @@ export class ChainHost {
     return r;
   }
 
-  private condition(pack: Pack, spec: ChainSpec) {
-    return roomCondition(spec.state, pack, spec.contextImage ? { image: spec.contextImage } : null);
+  private condition(pack: Pack, spec: ChainSpec, terms?: HostedRoom['terms']) {
+    const termFor = (c: RoomCondition) => {
+      const kept = terms?.get(c.id);
+      if (kept && kept.record === c) return kept.term;
+      const term = termOf(c, pack);
+      terms?.set(c.id, { record: c, term });
+      return term;
+    };
+    if (terms) for (const id of [...terms.keys()]) if (!spec.state.conditions.some((c) => c.id === id)) terms.delete(id);
+    return roomCondition(spec.state, pack, spec.contextImage ? { image: spec.contextImage } : null, false, termFor);
   }
 
   async open(o: OpenChain): Promise<ChainPosition> {
     const pack = this.pack(o.packId);
+    const terms: HostedRoom['terms'] = new Map();
     const chain = await createChain(pack, {
       id: o.roomId,
       seed: o.seed,
-      condition: this.condition(pack, o.spec),
+      condition: this.condition(pack, o.spec, terms),
       config: samplerConfig(o.spec.state.params, pack, o.spec.state.overrides),
       ...(o.h0 && o.h0.length === pack.codeDim ? { h0: o.h0 } : {}),
     });
     chain.step = o.step;
     if (o.rng) chain.rng = [...o.rng] as RngState;
-    this.rooms.set(o.roomId, { packId: o.packId, chain, lastImage: null });
+    this.rooms.set(o.roomId, { packId: o.packId, chain, lastImage: null, spec: o.spec, terms });
     return position(chain);
   }
 
@@ -119,14 +153,26 @@ export class ChainHost {
     this.rooms.delete(roomId);
   }
 
-  /** New condition / config (validated first; on error the chain is unchanged). */
-  async update(roomId: string, spec: ChainSpec): Promise<void> {
+  /** A steering change, record by record (validated first; on error the chain and its steering are unchanged). */
+  async update(roomId: string, change: ChainChange): Promise<void> {
     const r = this.room(roomId);
     const pack = this.pack(r.packId);
+    const s = r.spec.state;
+    const spec: ChainSpec = {
+      state: {
+        conditions: change.conditions ? applyRecords(s.conditions, change.conditions) : s.conditions,
+        strokes: change.strokes ? applyRecords(s.strokes, change.strokes) : s.strokes,
+        params: change.params ?? s.params,
+        overrides: change.overrides ?? s.overrides,
+        context: change.context ? change.context.ref : s.context,
+      },
+      contextImage: change.context ? change.context.image : r.spec.contextImage,
+    };
     await updateChain(pack, r.chain, {
-      condition: this.condition(pack, spec),
-      config: samplerConfig(spec.state.params, pack),
+      condition: this.condition(pack, spec, r.terms),
+      config: samplerConfig(spec.state.params, pack, spec.state.overrides),
     });
+    r.spec = spec;
   }
 
   /** A fresh chain from the room's seed (step 0). */
@@ -136,9 +182,10 @@ export class ChainHost {
     r.chain = await createChain(pack, {
       id: r.chain.id,
       seed: spec.state.params.seed,
-      condition: this.condition(pack, spec),
-      config: samplerConfig(spec.state.params, pack),
+      condition: this.condition(pack, spec, r.terms),
+      config: samplerConfig(spec.state.params, pack, spec.state.overrides),
     });
+    r.spec = spec;
     return position(r.chain);
   }
 

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Pack, Term } from '@ppgn/core';
-import { ChainHost, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
+import { ChainHost, type ChainChange, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
 import {
   reviveError,
   type FromWorker,
@@ -32,7 +32,8 @@ export interface Sampler {
   /** worker threads (0 = sampling on the main thread) */
   readonly workers: number;
   open(o: OpenChain): Promise<ChainPosition>;
-  update(roomId: string, spec: ChainSpec): Promise<void>;
+  /** a steering change, record by record */
+  update(roomId: string, change: ChainChange): Promise<void>;
   reset(roomId: string, spec: ChainSpec): Promise<ChainPosition>;
   setCode(roomId: string, h: Float32Array): Promise<void>;
   /** forget a room's chain */
@@ -54,6 +55,8 @@ export interface Sampler {
   previewFinish(key: string): Promise<Uint8Array[]>;
   /** calls sent and not answered yet */
   inFlight(): number;
+  /** steering changes handed to the sampler, and their size (typed arrays by their bytes, the rest as JSON) */
+  readonly traffic: { updates: number; updateBytes: number };
   /** which worker runs a room's chain (0 on the main thread; undefined: unknown room) */
   workerOf(roomId: string): number | undefined;
   close(): Promise<void>;
@@ -87,6 +90,7 @@ export class SamplerCrashError extends Error {
 /** Sampling on the main thread (PPGN_SAMPLER_WORKERS=0): one ChainHost, calls run one at a time. */
 export class InProcessSampler implements Sampler {
   readonly workers = 0;
+  readonly traffic = { updates: 0, updateBytes: 0 };
   private readonly host: ChainHost;
   private lock: Promise<unknown> = Promise.resolve();
   private pending = 0;
@@ -106,7 +110,10 @@ export class InProcessSampler implements Sampler {
   }
 
   open = (o: OpenChain) => this.run((h) => h.open(o));
-  update = (roomId: string, spec: ChainSpec) => this.run((h) => h.update(roomId, spec));
+  update = (roomId: string, change: ChainChange) => {
+    count(this.traffic, change);
+    return this.run((h) => h.update(roomId, change));
+  };
   reset = (roomId: string, spec: ChainSpec) => this.run((h) => h.reset(roomId, spec));
   setCode = (roomId: string, code: Float32Array) => this.run((h) => h.setCode(roomId, code));
   drop = (roomId: string) => this.run((h) => h.drop(roomId));
@@ -190,6 +197,7 @@ function workerExecArgv(): string[] {
 
 export class WorkerPool implements Sampler {
   readonly workers: number;
+  readonly traffic = { updates: 0, updateBytes: 0 };
   private readonly slots: Slot[] = [];
   private readonly roomSlot = new Map<string, Slot>();
   private readonly previewSlot = new Map<string, Slot>();
@@ -395,8 +403,9 @@ export class WorkerPool implements Sampler {
     }
   }
 
-  update(roomId: string, spec: ChainSpec): Promise<void> {
-    return this.post(this.slotOf(roomId), 'update', [roomId, spec]);
+  update(roomId: string, change: ChainChange): Promise<void> {
+    count(this.traffic, change);
+    return this.post(this.slotOf(roomId), 'update', [roomId, change]);
   }
 
   reset(roomId: string, spec: ChainSpec): Promise<ChainPosition> {
@@ -533,4 +542,18 @@ export class WorkerPool implements Sampler {
       }),
     );
   }
+}
+
+/** Count a steering change: typed arrays by their bytes, everything else by its JSON length. */
+function count(traffic: Sampler['traffic'], change: ChainChange): void {
+  let bytes = 0;
+  const json = JSON.stringify(change, (_k, v: unknown) => {
+    if (ArrayBuffer.isView(v)) {
+      bytes += v.byteLength;
+      return null;
+    }
+    return v;
+  });
+  traffic.updates += 1;
+  traffic.updateBytes += bytes + json.length;
 }

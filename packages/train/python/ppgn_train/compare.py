@@ -1,0 +1,115 @@
+"""Compare candidate E/G pairs on held-out emoji: how much of a picture survives the code (G(E(x)) against x).
+
+    python3 -m ppgn_train.compare --dataset FILE.u8.bin --evalc models/emoji64 \
+        --candidate v1=pack:models/emoji64 --candidate v3=run:emoji64-v3:~/.cache/ppgn/train-runs/emoji64-v3-s1 \
+        [--sheet out.png] [--json out.json] [--threads N]
+
+For each candidate: reconstruction MSE, the held-out evaluation classifier's accuracy on G(E(x)) as a share of its
+accuracy on the real pictures, and sharpness (mean squared Laplacian of the luminance) as a share of the real
+pictures'. The sheet shows the same held-out pictures: the real row first, then one row per candidate.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import struct
+import zlib
+
+import torch
+import torch.nn.functional as F
+
+from . import configs
+from .netspec import SpecNet, load_net
+from .train import Data, predict
+
+LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+
+
+def load_pair(source: str, data: Data) -> tuple[SpecNet, SpecNet]:
+    kind, _, rest = source.partition(":")
+    if kind == "pack":
+        return load_net(os.path.join(rest, "E.net.json")), load_net(os.path.join(rest, "G.net.json"))
+    if kind == "run":
+        name, _, run_dir = rest.partition(":")
+        cfg = configs.CONFIGS[name]
+        sizes = dict(image=[data.size, data.size, 3], classes=len(data.class_names), keywords=len(data.vocab),
+                     vendors=len(data.vendor_names), colours=len(data.colour_names))
+        specs = cfg.nets(sizes)
+        out = []
+        for k in ("E", "G"):
+            net = SpecNet(specs[k])
+            net.load_state_dict(torch.load(os.path.join(os.path.expanduser(run_dir), f"{k}.pt"), map_location="cpu"))
+            out.append(net)
+        return out[0], out[1]
+    raise SystemExit(f"--candidate NAME=pack:DIR or NAME=run:CONFIG:RUN_DIR (got {source})")
+
+
+def sharpness(x: torch.Tensor) -> float:
+    lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    return F.conv2d(lum, LAPLACE).pow(2).mean().item()
+
+
+def write_png(path: str, rows: list[torch.Tensor]):
+    """rows of NCHW [0,1] images → one RGB PNG (no imaging library needed)"""
+    grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)  # C, H*rows, W*n
+    img = (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).contiguous().numpy()
+    h, w, _ = img.shape
+    raw = b"".join(b"\x00" + img[y].tobytes() for y in range(h))
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+@torch.no_grad()
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--evalc", required=True, help="a pack folder whose eval/evalC.net.json judges the pictures")
+    ap.add_argument("--candidate", action="append", required=True, help="NAME=pack:DIR or NAME=run:CONFIG:RUN_DIR")
+    ap.add_argument("--sheet")
+    ap.add_argument("--json")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    data = Data(a.dataset)
+    evalc = load_net(os.path.join(a.evalc, "eval", "evalC.net.json"))
+    xt = data.batch_images(data.test, "cpu")
+    yt = data.cls[data.test]
+    real_acc = (predict(evalc, xt).argmax(1) == yt).float().mean().item()
+    real_sharp = sharpness(xt)
+    show = torch.linspace(0, len(data.test) - 1, 12).long()
+    rows = [xt[show]]
+    results = {"real": {"evalC_accuracy": round(real_acc, 4), "sharpness": round(real_sharp, 5)}}
+    for c in a.candidate:
+        name, _, source = c.partition("=")
+        E, G = load_pair(source, data)
+        E.eval()
+        G.eval()
+        codes = predict(E, xt, "code")
+        xr = torch.cat([G(codes[s : s + 256])[0] for s in range(0, codes.shape[0], 256)])
+        acc = (predict(evalc, xr).argmax(1) == yt).float().mean().item()
+        results[name] = {
+            "code_dim": codes.shape[1],
+            "G_params": sum(p.numel() for p in G.parameters()),
+            "recon_mse": round(((xr - xt) ** 2).mean().item(), 5),
+            "evalC_accuracy": round(acc, 4),
+            "evalC_share_of_real": round(acc / real_acc, 3),
+            "sharpness_share_of_real": round(sharpness(xr) / real_sharp, 3),
+        }
+        rows.append(xr[show])
+        print(name, json.dumps(results[name]), flush=True)
+    print("real", json.dumps(results["real"]))
+    if a.sheet:
+        write_png(a.sheet, rows)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
