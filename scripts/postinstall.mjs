@@ -15,6 +15,9 @@ const r = spawnSync(process.execPath, [prismaBin, 'generate', '--config', 'prism
     // generate never connects; the schema's env("DATABASE_URL") just has to resolve.
     DATABASE_URL: 'postgresql://localhost/ppgn',
     ...process.env,
-    PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' },
+    PRISMA_HIDE_UPDATE_MESSAGE: '1',
+    CHECKPOINT_DISABLE: '1',
+  },
 });
-if (r.status !== 0) console.warn('[postinstall] prisma generate failed; run `npx prisma generate --config prisma/prisma.config.ts`');
+if (r.status !== 0)
+  console.warn('[postinstall] prisma generate failed; run `npx prisma generate --config prisma/prisma.config.ts`');

@@ -22,7 +22,8 @@ function portFrom(name, fallback) {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`${name} must be a port number between 1 and 65535 (got "${v}")`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    fail(`${name} must be a port number between 1 and 65535 (got "${v}")`);
   return n;
 }
 
@@ -48,7 +49,9 @@ function startChild(name, cmd, args, opts, readyPattern) {
     let ready = false;
     const onData = (stream) => (chunk) => {
       const text = chunk.toString();
-      stream.write(text.replace(/^(?=.)/gm, `[${name}] `).replace(/\[\w+\] \[\w+\] /g, (m) => m.slice(m.indexOf(']') + 2)));
+      stream.write(
+        text.replace(/^(?=.)/gm, `[${name}] `).replace(/\[\w+\] \[\w+\] /g, (m) => m.slice(m.indexOf(']') + 2)),
+      );
       if (!ready && readyPattern.test(text)) {
         ready = true;
         resolve(child);
@@ -100,7 +103,8 @@ function shutdown() {
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
-if (!(await portFree(webPort))) fail(`port ${webPort} is already in use — stop the other process or set PORT to a free port`);
+if (!(await portFree(webPort)))
+  fail(`port ${webPort} is already in use — stop the other process or set PORT to a free port`);
 if (!(await portFree(enginePort)))
   fail(`port ${enginePort} is already in use — stop the other process or set ENGINE_PORT to a free port`);
 
@@ -112,7 +116,8 @@ const build = spawnSync('npx', ['turbo', 'run', 'build', '--filter=@ppgn/web', '
 });
 if (build.status !== 0) fail('building the web app failed (see above)');
 
-const startEngine = () => startChild('engine', process.execPath, ['--import', 'tsx', 'apps/engine/src/main.ts'], {}, /\[engine\] ready on/);
+const startEngine = () =>
+  startChild('engine', process.execPath, ['--import', 'tsx', 'apps/engine/src/main.ts'], {}, /\[engine\] ready on/);
 try {
   const engine = await startEngine();
   console.log(`[start] engine running (pid ${engine.pid})`);
@@ -123,11 +128,19 @@ try {
 }
 const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
 const startWeb = () =>
-  startChild('web', process.execPath, [nextBin, 'start', '-p', String(webPort)], { cwd: path.join(root, 'apps/web') }, /Ready in|started server|Local:/);
+  startChild(
+    'web',
+    process.execPath,
+    [nextBin, 'start', '-p', String(webPort)],
+    { cwd: path.join(root, 'apps/web') },
+    /Ready in|started server|Local:/,
+  );
 try {
   await startWeb();
   supervise('web', startWeb);
 } catch (err) {
   fail(`the web app did not start: ${err.message}`);
 }
-console.log(`\n  PPGN Studio is running:  http://localhost:${webPort}\n  Engine API:              http://localhost:${enginePort}/health\n  Press Ctrl-C to stop.\n`);
+console.log(
+  `\n  PPGN Studio is running:  http://localhost:${webPort}\n  Engine API:              http://localhost:${enginePort}/health\n  Press Ctrl-C to stop.\n`,
+);

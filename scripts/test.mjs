@@ -12,7 +12,11 @@ const t0 = Date.now();
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', NEXT_TELEMETRY_DISABLED: '1' };
 console.log('[test] lint (eslint .) and format (prettier --check .)');
 const eslint = spawnSync('npx', ['eslint', '.'], { cwd: root, stdio: 'inherit', env });
-const prettier = spawnSync('npx', ['prettier', '--check', '--log-level', 'warn', '.'], { cwd: root, stdio: 'inherit', env });
+const prettier = spawnSync('npx', ['prettier', '--check', '--log-level', 'warn', '.'], {
+  cwd: root,
+  stdio: 'inherit',
+  env,
+});
 if (prettier.status !== 0) console.log('[test] files above do not match .prettierrc.json: run `npm run format`');
 const lint = { status: eslint.status || prettier.status };
 const r = spawnSync(

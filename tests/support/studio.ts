@@ -14,7 +14,10 @@ export interface StudioApp {
 }
 
 /** `npm start`'s script with its own ports, data dir and the small test pack (`env`: more settings, e.g. ENGINE_PUBLIC_URL). */
-export async function startStudio(name: string, opts: { enginePort?: number; env?: Record<string, string> } = {}): Promise<StudioApp> {
+export async function startStudio(
+  name: string,
+  opts: { enginePort?: number; env?: Record<string, string> } = {},
+): Promise<StudioApp> {
   const tmp = tempDir(name);
   const webPort = await freePort();
   const enginePort = opts.enginePort ?? (await freePort());
@@ -40,7 +43,11 @@ export async function startStudio(name: string, opts: { enginePort?: number; env
 }
 
 /** A browser context whose localStorage already holds a display name (skips the name dialog). */
-export async function personContext(browser: Browser, displayName: string | null, viewport = { width: 1400, height: 940 }): Promise<BrowserContext> {
+export async function personContext(
+  browser: Browser,
+  displayName: string | null,
+  viewport = { width: 1400, height: 940 },
+): Promise<BrowserContext> {
   const ctx = await browser.newContext({ viewport });
   if (displayName) await ctx.addInitScript((n) => window.localStorage.setItem('ppgn:name', n), displayName);
   return ctx;
@@ -51,7 +58,8 @@ export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text())) errors.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text()))
+      errors.push(`console: ${m.text()}`);
   });
   return errors;
 }

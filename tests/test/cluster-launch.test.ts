@@ -55,11 +55,15 @@ describe('cluster launcher', () => {
       for (;;) {
         const res = await fetch(`${e.url}/health`);
         expect(res.status).toBe(200);
-        const h = (await res.json()) as { ok: boolean; engine: { id: string; cluster: boolean; peers: { id: string; url: string }[] } };
+        const h = (await res.json()) as {
+          ok: boolean;
+          engine: { id: string; cluster: boolean; peers: { id: string; url: string }[] };
+        };
         expect(h.ok).toBe(true);
         expect(h.engine).toMatchObject({ id: e.id, cluster: true });
         if (h.engine.peers.some((p) => p.id === other.id && p.url === other.url)) break;
-        if (Date.now() - t0 > 15_000) throw new Error(`${e.name} does not list ${other.name} among its peers: ${JSON.stringify(h.engine.peers)}`);
+        if (Date.now() - t0 > 15_000)
+          throw new Error(`${e.name} does not list ${other.name} among its peers: ${JSON.stringify(h.engine.peers)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     }
@@ -100,7 +104,11 @@ describe('cluster launcher', () => {
       await a!.waitFor(() => a!.state?.params.eps3 === 0.002, 10_000, 'the steer on the other engine');
       // and the room's HTTP API answers through every entry point
       for (const base of [c.balancer!.url, ...c.engines.map((e) => e.url)]) {
-        const view = await api<{ state: { id: string } }>(base, 'GET', `/rooms/${created.body.id}?token=${created.body.tokens.editor}`);
+        const view = await api<{ state: { id: string } }>(
+          base,
+          'GET',
+          `/rooms/${created.body.id}?token=${created.body.tokens.editor}`,
+        );
         expect(view.status).toBe(200);
       }
     } finally {

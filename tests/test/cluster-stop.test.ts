@@ -26,14 +26,28 @@ function listening(port: number): Promise<boolean> {
 describe('npm run cluster, stopped with Ctrl-C', () => {
   it('drains the engines, then stops Postgres and its redis-server; exits 0 with nothing left listening', async () => {
     const port = await freePort();
-    const proc = startProcess(['--import', 'tsx', 'apps/engine/src/cli/cluster.ts', '--engines', '2', '--no-web', '--port', String(port), '--workers', '1'], {
-      PPGN_CLUSTER_DATA_DIR: path.join(tmp.dir, 'pg'),
-      PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
-      PPGN_BACKEND: 'onnx',
-      DATABASE_URL: '',
-      REDIS_URL: '',
-      PPGN_CLUSTER_SECRET: '',
-    });
+    const proc = startProcess(
+      [
+        '--import',
+        'tsx',
+        'apps/engine/src/cli/cluster.ts',
+        '--engines',
+        '2',
+        '--no-web',
+        '--port',
+        String(port),
+        '--workers',
+        '1',
+      ],
+      {
+        PPGN_CLUSTER_DATA_DIR: path.join(tmp.dir, 'pg'),
+        PPGN_MODELS_DIR: await makeModelsDir(path.join(tmp.dir, 'models')),
+        PPGN_BACKEND: 'onnx',
+        DATABASE_URL: '',
+        REDIS_URL: '',
+        PPGN_CLUSTER_SECRET: '',
+      },
+    );
     try {
       await proc.waitFor(/Press Ctrl-C to stop/, 180_000);
       const redisPort = Number(/Redis:\s+redis:\/\/127\.0\.0\.1:(\d+) \(started here/.exec(proc.output())?.[1]);
@@ -41,7 +55,10 @@ describe('npm run cluster, stopped with Ctrl-C', () => {
       expect(redisPort).toBeGreaterThan(0);
       expect(pgPort).toBeGreaterThan(0);
       // a room with a change the engines must save on the way out
-      const room = await api<{ id: string }>(`http://127.0.0.1:${port}`, 'POST', '/rooms', { author: 'u', name: 'before the stop' });
+      const room = await api<{ id: string }>(`http://127.0.0.1:${port}`, 'POST', '/rooms', {
+        author: 'u',
+        name: 'before the stop',
+      });
       expect(room.status).toBe(201);
       proc.child.kill('SIGINT');
       expect(await proc.exited()).toBe(0);

@@ -66,7 +66,10 @@ describe('server-issued identity', () => {
     expect(second.ok && second.credential).toBeUndefined();
     // one member for the person, however many connections
     expect(
-      t.engine.manager.get(room.id).presence.list().filter((m) => m.userId === first.userId),
+      t.engine.manager
+        .get(room.id)
+        .presence.list()
+        .filter((m) => m.userId === first.userId),
     ).toHaveLength(1);
     // a made-up credential is a new person
     const forged = client({ credential: 'x'.repeat(43) });
@@ -543,7 +546,11 @@ describe('a dropped connection', () => {
     await owner.intent({ type: 'params.set', params: { eps1: 0.2 } });
     proxy.cut();
     await owner.waitFor(
-      () => t.engine.manager.get(room.id).presence.list().some((m) => m.userId === q.userId && m.away),
+      () =>
+        t.engine.manager
+          .get(room.id)
+          .presence.list()
+          .some((m) => m.userId === q.userId && m.away),
       5000,
       'Quinn away',
     );
@@ -597,7 +604,11 @@ describe('a dropped connection', () => {
     proxy.refuse = true;
     proxy.cut();
     await owner.waitFor(
-      () => t.engine.manager.get(room.id).presence.list().some((m) => m.userId === r.userId && m.away),
+      () =>
+        t.engine.manager
+          .get(room.id)
+          .presence.list()
+          .some((m) => m.userId === r.userId && m.away),
       5000,
       'Rae away',
     );
@@ -606,6 +617,11 @@ describe('a dropped connection', () => {
     expect((await within(kicked, 10_000, 'the kick notice')).reason).toMatch(/removed/);
     await r.waitFor(() => !r.socket.connected, 5000, 'the disconnect');
     r.socket.io.reconnection(false);
-    expect(t.engine.manager.get(room.id).presence.list().map((m) => m.userId)).toEqual([owner.userId]);
+    expect(
+      t.engine.manager
+        .get(room.id)
+        .presence.list()
+        .map((m) => m.userId),
+    ).toEqual([owner.userId]);
   });
 });

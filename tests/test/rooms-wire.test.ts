@@ -114,8 +114,11 @@ describe('what the sampler is sent for a steering change (issue 20)', () => {
       points: Array.from({ length: 200 }, (_, k) => [(k % 100) / 100, ((i * 7 + k) % 100) / 100] as [number, number]),
     });
     const png = noisyPng(3);
-    expect(await ed.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'ref' } } as never)).toMatchObject({ ok: true });
-    for (let i = 0; i < 40; i++) expect(await ed.intent({ type: 'mask.stroke', stroke: stroke(i) } as never)).toMatchObject({ ok: true });
+    expect(
+      await ed.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'ref' } } as never),
+    ).toMatchObject({ ok: true });
+    for (let i = 0; i < 40; i++)
+      expect(await ed.intent({ type: 'mask.stroke', stroke: stroke(i) } as never)).toMatchObject({ ok: true });
     const traffic = t.engine.manager.sampler.traffic;
     const before = { ...traffic };
     expect(await ed.intent({ type: 'mask.stroke', stroke: stroke(40) } as never)).toMatchObject({ ok: true });

@@ -57,19 +57,48 @@ describe('sampler workers', () => {
       await steps(6);
       expect(await c.intent({ type: 'params.set', params: { eps3: 0.05, lr: 0.5 } })).toMatchObject({ ok: true });
       await steps(5);
-      expect(await c.intent({ type: 'condition.add', id: 'star', target: { kind: 'class', condition: 'class', labels: ['star'] }, weight: 0.5 })).toMatchObject({ ok: true });
+      expect(
+        await c.intent({
+          type: 'condition.add',
+          id: 'star',
+          target: { kind: 'class', condition: 'class', labels: ['star'] },
+          weight: 0.5,
+        }),
+      ).toMatchObject({ ok: true });
       await steps(4);
       expect(await c.intent({ type: 'chain.reset' })).toMatchObject({ ok: true });
       await steps(5);
       // inpainting: the current frame becomes the context of a painted mask
-      expect(await c.intent({ type: 'mask.stroke', stroke: { id: 's1', erase: false, radius: 0.2, points: [[0.3, 0.3], [0.6, 0.5]] } })).toMatchObject({ ok: true });
+      expect(
+        await c.intent({
+          type: 'mask.stroke',
+          stroke: {
+            id: 's1',
+            erase: false,
+            radius: 0.2,
+            points: [
+              [0.3, 0.3],
+              [0.6, 0.5],
+            ],
+          },
+        }),
+      ).toMatchObject({ ok: true });
       expect(await c.intent({ type: 'mask.context', useCurrentFrame: true })).toMatchObject({ ok: true });
       await steps(4);
-      const saved = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/history/5.png?token=${room.tokens.viewer}`);
+      const saved = await api<ArrayBuffer>(
+        t.base,
+        'GET',
+        `/rooms/${room.id}/history/5.png?token=${room.tokens.viewer}`,
+      );
       expect(saved.status).toBe(200);
       c.close();
       return {
-        frames: frames.map((f) => ({ step: f.step, png: Buffer.from(f.image).toString('base64'), scores: f.scores, hNorm: f.hNorm })),
+        frames: frames.map((f) => ({
+          step: f.step,
+          png: Buffer.from(f.image).toString('base64'),
+          scores: f.scores,
+          hNorm: f.hNorm,
+        })),
         history5: Buffer.from(saved.body).toString('base64'),
       };
     };
@@ -79,7 +108,9 @@ describe('sampler workers', () => {
     const pooled = await engine('frames-workers', { samplerWorkers: 2 });
     expect(pooled.engine.manager.sampler.workers).toBe(2);
     const got = await script(pooled);
-    expect(reference.frames.map((f) => f.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(reference.frames.map((f) => f.step)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
     expect(new Set(reference.frames.map((f) => f.png)).size).toBeGreaterThan(20);
     expect(got).toEqual(reference);
   });
@@ -88,7 +119,10 @@ describe('sampler workers', () => {
     const t = await engine('crash', { samplerWorkers: 2 });
     const pool = t.engine.manager.sampler as WorkerPool;
     const conditions = [{ target: { kind: 'class', condition: 'class', labels: ['dog'] } }];
-    const rooms = [await createRoom(t, { conditions, params: { fps: 20 } }), await createRoom(t, { conditions, params: { fps: 20 } })];
+    const rooms = [
+      await createRoom(t, { conditions, params: { fps: 20 } }),
+      await createRoom(t, { conditions, params: { fps: 20 } }),
+    ];
     const [a, b] = rooms.map(() => client(t));
     await a!.join(rooms[0]!.id, rooms[0]!.tokens.owner, 'A');
     await b!.join(rooms[1]!.id, rooms[1]!.tokens.owner, 'B');
@@ -113,11 +147,18 @@ describe('sampler workers', () => {
   it('keeps answering HTTP while every worker is busy sampling four rooms', async () => {
     // random weights in the default pack's architecture (64×64 conv): a step costs real CPU time
     const t = await engine('busy', { samplerWorkers: 1, pack: 'emoji64', backend: 'wasm' });
-    const packs = await api<{ conditionSpecs: { id: string; kind: string; labels?: string[] }[] }[]>(t.base, 'GET', '/packs');
+    const packs = await api<{ conditionSpecs: { id: string; kind: string; labels?: string[] }[] }[]>(
+      t.base,
+      'GET',
+      '/packs',
+    );
     const cls = packs.body[0]!.conditionSpecs.find((c) => c.kind === 'classes')!;
     const cs: TestClient[] = [];
     for (let i = 0; i < 4; i++) {
-      const room = await createRoom(t, { params: { fps: 30 }, conditions: [{ target: { kind: 'class', condition: cls.id, labels: [cls.labels![i]] } }] });
+      const room = await createRoom(t, {
+        params: { fps: 30 },
+        conditions: [{ target: { kind: 'class', condition: cls.id, labels: [cls.labels![i]] } }],
+      });
       const c = client(t);
       await c.join(room.id, room.tokens.owner, `u${i}`);
       cs.push(c);

@@ -116,11 +116,13 @@ describe('co-steering', () => {
     });
     // a page of another protocol version is told to reload, by reason; the current version joins
     const stale = client();
-    expect(await stale.join(room.id, room.tokens.viewer, 'Old page', { protocol: PROTOCOL_VERSION - 1 })).toMatchObject({
-      ok: false,
-      code: 'invalid',
-      reason: 'protocol',
-    });
+    expect(await stale.join(room.id, room.tokens.viewer, 'Old page', { protocol: PROTOCOL_VERSION - 1 })).toMatchObject(
+      {
+        ok: false,
+        code: 'invalid',
+        reason: 'protocol',
+      },
+    );
     expect(await client().join(room.id, room.tokens.viewer, 'New page', { protocol: PROTOCOL_VERSION })).toMatchObject({
       ok: true,
       protocol: PROTOCOL_VERSION,

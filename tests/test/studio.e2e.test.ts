@@ -28,9 +28,15 @@ async function newPerson(name: string | null, viewport?: { width: number; height
   return page;
 }
 
-const drawn = (p: Page) => p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
+const drawn = (p: Page) =>
+  p.getByTestId('frame-canvas').evaluate((c) => Number((c as HTMLCanvasElement).dataset.drawn ?? 0));
 /** the tooltip of the first condition's score: which score the engine says measures it */
-const scoreTitle = (p: Page) => p.getByTestId('condition-score').first().getAttribute('title', { timeout: 1000 }).catch(() => null);
+const scoreTitle = (p: Page) =>
+  p
+    .getByTestId('condition-score')
+    .first()
+    .getAttribute('title', { timeout: 1000 })
+    .catch(() => null);
 const strokeCount = (p: Page) => p.getByTestId('mask-overlay').evaluate((s) => Number(s.getAttribute('data-strokes')));
 
 beforeAll(async () => {
@@ -46,11 +52,15 @@ afterAll(async () => {
 });
 
 describe('studio', () => {
-  it('creates a room from the home page with a pack, a start class and the owner\'s name', async () => {
+  it("creates a room from the home page with a pack, a start class and the owner's name", async () => {
     owner = await newPerson(null);
     await owner.goto(`${app.web}/`);
     const create = owner.getByTestId('create-room');
-    await until(() => create.getByLabel('Model pack').inputValue(), (v) => v === 'testpack', 'packs loaded');
+    await until(
+      () => create.getByLabel('Model pack').inputValue(),
+      (v) => v === 'testpack',
+      'packs loaded',
+    );
     await owner.getByTestId('engine-ok').waitFor({ timeout: 20_000 });
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-home.png'), fullPage: true });
     await create.getByLabel('Your name').fill('Alice');
@@ -62,9 +72,17 @@ describe('studio', () => {
     await expect(owner.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('owner');
     // the start class is the first condition; frames are streaming
     await expect(owner.getByLabel('Class of condition cat').inputValue()).resolves.toBe('cat');
-    await until(() => drawn(owner), (n) => n >= 2, 'owner frames');
+    await until(
+      () => drawn(owner),
+      (n) => n >= 2,
+      'owner frames',
+    );
     // the condition's score as the engine names it for this condition id, next to the condition
-    await until(() => scoreTitle(owner), (t) => t === 'p(cat) at the latest frame', 'score of the cat condition');
+    await until(
+      () => scoreTitle(owner),
+      (t) => t === 'p(cat) at the latest frame',
+      'score of the cat condition',
+    );
     await expect(owner.getByTestId('condition-score').first().textContent()).resolves.toMatch(/^\d\.\d\d$/);
     editorLink = await owner.getByTestId('share-editor').inputValue();
     viewerLink = await owner.getByTestId('share-viewer').inputValue();
@@ -89,30 +107,53 @@ describe('studio', () => {
     const box = (await bob.getByTestId('mask-layer').boundingBox())!;
     await bob.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.25);
     await bob.mouse.down();
-    for (let i = 1; i <= 10; i++) await bob.mouse.move(box.x + box.width * (0.25 + i * 0.05), box.y + box.height * (0.25 + i * 0.04));
+    for (let i = 1; i <= 10; i++)
+      await bob.mouse.move(box.x + box.width * (0.25 + i * 0.05), box.y + box.height * (0.25 + i * 0.04));
     await bob.mouse.up();
     await bob.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.3);
 
     // Alice sees the new condition, the stroke, Bob's cursor, and frames keep changing
-    await until(() => owner.getByLabel(/Class of condition/).inputValue(), (v) => v === 'dog', 'class change on the other page');
-    await until(() => strokeCount(owner), (n) => n === 1, 'stroke on the other page');
+    await until(
+      () => owner.getByLabel(/Class of condition/).inputValue(),
+      (v) => v === 'dog',
+      'class change on the other page',
+    );
+    await until(
+      () => strokeCount(owner),
+      (n) => n === 1,
+      'stroke on the other page',
+    );
     await owner.getByTestId('remote-cursor').filter({ hasText: 'Bob' }).waitFor({ timeout: 10_000 });
     await expect(owner.getByTestId('presence').textContent()).resolves.toMatch(/Bob.*editor/);
     const before = await drawn(owner);
     const stepBefore = await owner.getByTestId('frame-canvas').getAttribute('data-step');
-    await until(() => drawn(owner), (n) => n >= before + 3, 'more frames');
+    await until(
+      () => drawn(owner),
+      (n) => n >= before + 3,
+      'more frames',
+    );
     expect(await owner.getByTestId('frame-canvas').getAttribute('data-step')).not.toBe(stepBefore);
     await expect(owner.getByTestId('activity').textContent()).resolves.toMatch(/Bob.*painted on the mask/);
 
     // the mask overlay really covers part of the canvas
-    const paths = await owner.getByTestId('mask-overlay').evaluate((s) => s.querySelectorAll('mask polyline, mask circle').length);
+    const paths = await owner
+      .getByTestId('mask-overlay')
+      .evaluate((s) => s.querySelectorAll('mask polyline, mask circle').length);
     expect(paths).toBe(1);
 
     // Bob's undo (Ctrl-Z) removes only his stroke; redo brings it back
     await bob.keyboard.press('Control+z');
-    await until(() => strokeCount(owner), (n) => n === 0, 'undo on the other page');
+    await until(
+      () => strokeCount(owner),
+      (n) => n === 0,
+      'undo on the other page',
+    );
     await bob.keyboard.press('Control+Shift+z');
-    await until(() => strokeCount(owner), (n) => n === 1, 'redo on the other page');
+    await until(
+      () => strokeCount(owner),
+      (n) => n === 1,
+      'redo on the other page',
+    );
 
     await owner.mouse.move(10, 10);
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-room.png') });
@@ -123,11 +164,27 @@ describe('studio', () => {
     const viewer = await newPerson('Vera', { width: 420, height: 900 }); // a phone: the layout stacks
     await viewer.goto(viewerLink);
     await expect(viewer.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('viewer');
-    await until(() => viewer.getByTestId('condition-desc').first().textContent(), (t) => t === 'dog', 'viewer sees the condition');
+    await until(
+      () => viewer.getByTestId('condition-desc').first().textContent(),
+      (t) => t === 'dog',
+      'viewer sees the condition',
+    );
     // after Bob's change the condition is scored as p(dog)
-    await until(() => scoreTitle(viewer), (t) => t === 'p(dog) at the latest frame', 'viewer sees the score of the dog condition');
-    await until(() => strokeCount(viewer), (n) => n === 1, 'viewer sees the mask');
-    await until(() => drawn(viewer), (n) => n >= 2, 'viewer frames');
+    await until(
+      () => scoreTitle(viewer),
+      (t) => t === 'p(dog) at the latest frame',
+      'viewer sees the score of the dog condition',
+    );
+    await until(
+      () => strokeCount(viewer),
+      (n) => n === 1,
+      'viewer sees the mask',
+    );
+    await until(
+      () => drawn(viewer),
+      (n) => n >= 2,
+      'viewer frames',
+    );
     expect(await viewer.getByTestId('transport').count()).toBe(0);
     expect(await viewer.getByRole('button', { name: 'Brush' }).count()).toBe(0);
     expect(await viewer.getByRole('button', { name: /^Add/ }).count()).toBe(0);
@@ -139,9 +196,15 @@ describe('studio', () => {
 
     // and the server says no even if a viewer sends intents by hand
     const [, id, token] = viewerLink.match(/\/room\/([\w-]+)\?t=([\w-]+)/)!;
-    const sock: Socket<ServerToClientEvents, ClientToServerEvents> = io(app.engine, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const sock: Socket<ServerToClientEvents, ClientToServerEvents> = io(app.engine, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     try {
-      const joined: JoinResult = await sock.timeout(10_000).emitWithAck('room:join', { roomId: id!, token: token!, name: 'Sneaky viewer' });
+      const joined: JoinResult = await sock
+        .timeout(10_000)
+        .emitWithAck('room:join', { roomId: id!, token: token!, name: 'Sneaky viewer' });
       expect(joined.ok && joined.role).toBe('viewer');
       const ack: Ack = await sock.timeout(10_000).emitWithAck('room:intent', { type: 'run.set', running: false });
       expect(ack).toEqual({ ok: false, error: 'viewers cannot steer this room' });
@@ -163,7 +226,11 @@ describe('studio', () => {
     await owner.goto(`${app.web}/gallery`);
     const tile = owner.locator(`[data-testid="gallery-item"][data-id="${itemId}"]`);
     await tile.waitFor({ timeout: 20_000 });
-    await until(() => tile.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth), (w) => w > 0, 'thumbnail loaded');
+    await until(
+      () => tile.locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth),
+      (w) => w > 0,
+      'thumbnail loaded',
+    );
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-gallery.png') });
     // the filters narrow the grid
     await owner.getByLabel('Class').fill('tree');
@@ -184,7 +251,11 @@ describe('studio', () => {
     const [, newId, newToken] = owner.url().match(/\/room\/([\w-]+)\?t=([\w-]+)/)!;
     expect(owner.url()).not.toBe(roomUrl);
     await expect(owner.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('owner');
-    await until(() => drawn(owner), (n) => n >= 1, 'remix frame on the page');
+    await until(
+      () => drawn(owner),
+      (n) => n >= 1,
+      'remix frame on the page',
+    );
 
     // the new room's first frame is the saved image, byte for byte
     const [frame, image] = await Promise.all([
@@ -206,7 +277,8 @@ describe('studio', () => {
       ctx.drawImage(img, 0, 0);
       const want = ctx.getImageData(0, 0, c.width, c.height).data;
       const shown = document.querySelector<HTMLCanvasElement>('[data-testid="frame-canvas"]')!;
-      if (shown.width !== c.width || shown.height !== c.height) return `size ${shown.width}x${shown.height} vs ${c.width}x${c.height}`;
+      if (shown.width !== c.width || shown.height !== c.height)
+        return `size ${shown.width}x${shown.height} vs ${c.width}x${c.height}`;
       const got = shown.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let max = 0;
       for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]! - got[i]!));
@@ -225,13 +297,26 @@ describe('studio', () => {
     await owner.goto(`${app.web}/gallery/${childId}`);
     const lineage = owner.getByTestId('lineage');
     await lineage.locator(`[data-node="${itemId}"]`).waitFor({ timeout: 20_000 });
-    await until(() => lineage.locator('svg path').count(), (n) => n === 1, 'a lineage line');
+    await until(
+      () => lineage.locator('svg path').count(),
+      (n) => n === 1,
+      'a lineage line',
+    );
 
     // mixing the two makes a third item with both as ancestors
-    await owner.getByRole('button', { name: /^Mix with / }).first().click();
+    await owner
+      .getByRole('button', { name: /^Mix with / })
+      .first()
+      .click();
     await owner.getByRole('button', { name: 'Mix codes' }).click();
-    await owner.waitForURL((u) => /\/gallery\/[\w-]+$/.test(u.pathname) && !u.pathname.endsWith(childId), { timeout: 20_000 });
-    await until(() => owner.getByTestId('lineage').locator('svg path').count(), (n) => n >= 2, 'mix lineage lines');
+    await owner.waitForURL((u) => /\/gallery\/[\w-]+$/.test(u.pathname) && !u.pathname.endsWith(childId), {
+      timeout: 20_000,
+    });
+    await until(
+      () => owner.getByTestId('lineage').locator('svg path').count(),
+      (n) => n >= 2,
+      'mix lineage lines',
+    );
     await owner.getByTestId('lineage').scrollIntoViewIfNeeded();
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-lineage.png'), fullPage: true });
   });
@@ -240,20 +325,46 @@ describe('studio', () => {
     const { encodePng } = await import('@ppgn/core');
     const N = 48;
     const data = new Float32Array(N * N * 3).fill(1);
-    for (let i = 0; i < N * N; i++) if ((i % N) < N / 2) data[i * 3 + 2] = 0; // half yellow, half white
+    for (let i = 0; i < N * N; i++) if (i % N < N / 2) data[i * 3 + 2] = 0; // half yellow, half white
     await owner.goto(roomUrl);
     await owner.getByTestId('transport').waitFor({ timeout: 20_000 });
     await owner.getByTestId('play-pause').click();
-    await until(() => owner.getByTestId('play-pause').textContent(), (t) => /play/i.test(t ?? ''), 'paused');
-    await until(() => drawn(owner), (n) => n >= 1, 'a frame on the page');
+    await until(
+      () => owner.getByTestId('play-pause').textContent(),
+      (t) => /play/i.test(t ?? ''),
+      'paused',
+    );
+    await until(
+      () => drawn(owner),
+      (n) => n >= 1,
+      'a frame on the page',
+    );
     // frames already on their way when Pause was pressed have landed: the canvas is still
     let last = -1;
-    await until(async () => { const n = await drawn(owner); const still = n === last; last = n; await owner.waitForTimeout(700); return still; }, (x) => x, 'no more frames');
+    await until(
+      async () => {
+        const n = await drawn(owner);
+        const still = n === last;
+        last = n;
+        await owner.waitForTimeout(700);
+        return still;
+      },
+      (x) => x,
+      'no more frames',
+    );
     const canvasPixels = () => owner.getByTestId('frame-canvas').evaluate((c) => (c as HTMLCanvasElement).toDataURL());
     const before = await canvasPixels();
-    await owner.getByTestId('start-image').setInputFiles({ name: 'sun.png', mimeType: 'image/png', buffer: encodePng({ shape: [N, N, 3], data }) });
-    await owner.getByTestId('toast').filter({ hasText: 'The chain now starts from your picture' }).waitFor({ timeout: 20_000 });
-    await owner.getByTestId('activity').getByText(/started the chain from an uploaded image/).waitFor({ timeout: 20_000 });
+    await owner
+      .getByTestId('start-image')
+      .setInputFiles({ name: 'sun.png', mimeType: 'image/png', buffer: encodePng({ shape: [N, N, 3], data }) });
+    await owner
+      .getByTestId('toast')
+      .filter({ hasText: 'The chain now starts from your picture' })
+      .waitFor({ timeout: 20_000 });
+    await owner
+      .getByTestId('activity')
+      .getByText(/started the chain from an uploaded image/)
+      .waitFor({ timeout: 20_000 });
     // still paused, and the canvas already shows the new start
     await expect(owner.getByTestId('play-pause').textContent()).resolves.toMatch(/play/i);
     await until(canvasPixels, (now) => now !== before, 'the new starting picture on the canvas');
@@ -261,11 +372,27 @@ describe('studio', () => {
 
   it('room, gallery and item page at 1440 and 390 px wide: nothing overflows sideways (screenshots in tests/artifacts)', async () => {
     expect(savedItemId).not.toBe('');
-    for (const [width, height] of [[1440, 900], [390, 844]] as const) {
+    for (const [width, height] of [
+      [1440, 900],
+      [390, 844],
+    ] as const) {
       const page = await newPerson('Shot', { width, height });
       const pages: [string, string, () => Promise<unknown>][] = [
-        ['room', roomUrl, () => until(() => drawn(page), (n) => n >= 1, 'a frame')],
-        ['gallery', `${app.web}/gallery`, () => page.locator('[data-testid="gallery-item"] img').first().waitFor({ timeout: 20_000 })],
+        [
+          'room',
+          roomUrl,
+          () =>
+            until(
+              () => drawn(page),
+              (n) => n >= 1,
+              'a frame',
+            ),
+        ],
+        [
+          'gallery',
+          `${app.web}/gallery`,
+          () => page.locator('[data-testid="gallery-item"] img').first().waitFor({ timeout: 20_000 }),
+        ],
         ['item', `${app.web}/gallery/${savedItemId}`, () => page.getByTestId('recipe').waitFor({ timeout: 20_000 })],
       ];
       for (const [name, url, ready] of pages) {

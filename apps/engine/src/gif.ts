@@ -4,7 +4,11 @@ import * as gifencModule from 'gifenc';
 
 // Node's ESM loader sees gifenc's CommonJS build (exports under `default`); bundlers see its ESM build.
 type GifEnc = {
-  GIFEncoder(): { writeFrame(index: Uint8Array, w: number, h: number, o: object): void; finish(): void; bytes(): Uint8Array };
+  GIFEncoder(): {
+    writeFrame(index: Uint8Array, w: number, h: number, o: object): void;
+    finish(): void;
+    bytes(): Uint8Array;
+  };
   quantize(rgba: Uint8Array, n: number): number[][];
   applyPalette(rgba: Uint8Array, palette: number[][]): Uint8Array;
 };
@@ -12,7 +16,13 @@ const ns = gifencModule as unknown as GifEnc & { default?: GifEnc };
 const { GIFEncoder, quantize, applyPalette } = typeof ns.GIFEncoder === 'function' ? ns : ns.default!;
 
 /** frames: [H·W·C] in [0,1] (C = 1 or 3); upscaled by `scale` with nearest neighbour. */
-export function encodeGif(frames: Float32Array[], H: number, W: number, C: number, opts: { scale?: number; delayMs?: number } = {}): Uint8Array {
+export function encodeGif(
+  frames: Float32Array[],
+  H: number,
+  W: number,
+  C: number,
+  opts: { scale?: number; delayMs?: number } = {},
+): Uint8Array {
   const s = Math.max(1, Math.min(8, Math.floor(opts.scale ?? 4)));
   const gif = GIFEncoder();
   const outW = W * s;

@@ -38,7 +38,9 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
     // what proxies receive, never a browser's request to this API, and it must not steer where a cluster
     // forwards the request.
     if (!req.url.startsWith('/'))
-      return void res.status(httpStatus('invalid')).json(errorBody('invalid', 'the request target must be a path ("/rooms/…"), not an absolute URL'));
+      return void res
+        .status(httpStatus('invalid'))
+        .json(errorBody('invalid', 'the request target must be a path ("/rooms/…"), not an absolute URL'));
     next();
   });
   app.use((req, res, next) => {

@@ -4,8 +4,12 @@ import { StartupError } from './errors';
 /** A listen error as the user should read it: busy or forbidden port → StartupError with a hint. */
 export function listenError(err: NodeJS.ErrnoException, port: number): Error {
   if (err.code === 'EADDRINUSE')
-    return new StartupError(`port ${port} is already in use`, 'stop the other process or set ENGINE_PORT to a free port');
-  if (err.code === 'EACCES') return new StartupError(`no permission to listen on port ${port}`, 'set ENGINE_PORT to a port above 1024');
+    return new StartupError(
+      `port ${port} is already in use`,
+      'stop the other process or set ENGINE_PORT to a free port',
+    );
+  if (err.code === 'EACCES')
+    return new StartupError(`no permission to listen on port ${port}`, 'set ENGINE_PORT to a port above 1024');
   return err;
 }
 

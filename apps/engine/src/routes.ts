@@ -252,15 +252,13 @@ export function apiRouter(
 
   r.get('/packs', (_req, res) => {
     res.json(
-      packs.map(
-        (p): PackInfo => ({
-          ...p.summary,
-          description: p.pack.manifest.description,
-          licence: p.pack.manifest.licence,
-          attribution: p.pack.manifest.attribution,
-          conditionSpecs: wireConditions(p.pack),
-        }),
-      ),
+      packs.map((p): PackInfo => ({
+        ...p.summary,
+        description: p.pack.manifest.description,
+        licence: p.pack.manifest.licence,
+        attribution: p.pack.manifest.attribution,
+        conditionSpecs: wireConditions(p.pack),
+      })),
     );
   });
 

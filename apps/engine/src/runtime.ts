@@ -64,7 +64,10 @@ export async function loadEnginePacks(config: EngineConfig): Promise<EnginePack[
       const pack = await loadPack(path.join(dir, id));
       packs.push({ id, dir: path.join(dir, id), pack, summary: summarise(id, pack) });
     } catch (err) {
-      throw new StartupError(`model pack "${id}" is broken: ${(err as Error).message}`, 'restore it from git or re-export it');
+      throw new StartupError(
+        `model pack "${id}" is broken: ${(err as Error).message}`,
+        'restore it from git or re-export it',
+      );
     }
   }
   return packs;
@@ -83,16 +86,25 @@ export async function startBackend(preferred?: string): Promise<EngineBackend> {
     const info = await initBackend(preferred as never, { log: () => {} });
     return { name: info.backend, reason: shortReason(info), runtime: info.description, gpu: info.gpu };
   } catch (err) {
-    throw new StartupError((err as Error).message, 'set PPGN_BACKEND to onnx, wasm or cpu, or unset it to pick automatically');
+    throw new StartupError(
+      (err as Error).message,
+      'set PPGN_BACKEND to onnx, wasm or cpu, or unset it to pick automatically',
+    );
   }
 }
 
 /** One short line for people: what was chosen and why the better options were skipped. */
-export function shortReason(info: { backend: string; reason: string; tried: { backend: string; error: string }[] }): string {
+export function shortReason(info: {
+  backend: string;
+  reason: string;
+  tried: { backend: string; error: string }[];
+}): string {
   const why = info.reason.replace(/\s*\(skipped .*$/s, '');
   if (info.tried.length === 0) return why;
   const skipped = info.tried.map((t) => {
-    const e = /Cannot find package|could not be loaded/i.test(t.error) ? 'not installed' : t.error.replace(/\s*\(.*$/s, '').slice(0, 80);
+    const e = /Cannot find package|could not be loaded/i.test(t.error)
+      ? 'not installed'
+      : t.error.replace(/\s*\(.*$/s, '').slice(0, 80);
     return `${t.backend}: ${e}`;
   });
   return `${why}; skipped ${skipped.join('; ')}`;

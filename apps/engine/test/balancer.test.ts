@@ -78,7 +78,11 @@ async function setup(opts: { sticky?: boolean } = {}): Promise<{ a: EchoBackend;
     async () => void (a.server.listening && (await a.kill())),
     async () => void (b.server.listening && (await b.kill())),
   );
-  const lb = await startBalancer({ backends: [`127.0.0.1:${a.port}`, { host: '127.0.0.1', port: b.port }], downMs: 300, ...opts });
+  const lb = await startBalancer({
+    backends: [`127.0.0.1:${a.port}`, { host: '127.0.0.1', port: b.port }],
+    downMs: 300,
+    ...opts,
+  });
   cleanup.push(() => lb.close());
   return { a, b, lb };
 }

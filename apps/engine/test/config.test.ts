@@ -22,7 +22,9 @@ describe('runtime settings', () => {
   });
 
   it('an unknown PPGN_BACKEND names the choices; onnx names the runtime, its version and provider', async () => {
-    await expect(startBackend('metal')).rejects.toThrow(/unknown backend "metal" \(PPGN_BACKEND must be one of auto, onnx, onnx-webgpu, onnx-cuda, tensorflow, webgpu, wasm, cpu\)/);
+    await expect(startBackend('metal')).rejects.toThrow(
+      /unknown backend "metal" \(PPGN_BACKEND must be one of auto, onnx, onnx-webgpu, onnx-cuda, tensorflow, webgpu, wasm, cpu\)/,
+    );
     const b = await startBackend('onnx');
     expect(b).toMatchObject({ name: 'onnx', gpu: false, reason: 'requested: native CPU kernels' });
     expect(b.runtime).toMatch(/^ONNX Runtime \d+\.\d+\.\d+ \(cpu, 1 thread per worker\)$/);

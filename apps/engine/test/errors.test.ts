@@ -15,14 +15,23 @@ describe('toHttpError', () => {
     expect(toHttpError(new RoomError('gallery item gone', 'not_found')).status).toBe(404);
     expect(toHttpError(new ApiError('conflict', 'no history kept yet')).body.error.code).toBe('conflict');
     expect(toHttpError(new ApiError('rate_limited', 'slow down')).status).toBe(429);
-    expect(toHttpError(new PpgnInputError('bad label', 'labels')).body).toEqual({ error: { code: 'invalid', message: 'bad label' } });
+    expect(toHttpError(new PpgnInputError('bad label', 'labels')).body).toEqual({
+      error: { code: 'invalid', message: 'bad label' },
+    });
   });
   it('hides unexpected errors behind internal / 500', () => {
-    expect(toHttpError(new Error('db password is hunter2'))).toEqual({ status: 500, body: { error: { code: 'internal', message: 'internal error' } }, unexpected: true });
+    expect(toHttpError(new Error('db password is hunter2'))).toEqual({
+      status: 500,
+      body: { error: { code: 'internal', message: 'internal error' } },
+      unexpected: true,
+    });
     expect(toHttpError('boom').status).toBe(500);
   });
   it('keeps body-parser client errors as invalid', () => {
     const tooBig = Object.assign(new Error('request entity too large'), { status: 413, expose: true });
-    expect(toHttpError(tooBig)).toMatchObject({ status: 400, body: { error: { code: 'invalid', message: 'request entity too large' } } });
+    expect(toHttpError(tooBig)).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid', message: 'request entity too large' } },
+    });
   });
 });

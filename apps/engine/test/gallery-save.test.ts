@@ -25,7 +25,14 @@ const item = (over: Partial<NewItem> = {}): NewItem => ({
   author: 'Ann',
   image: new Uint8Array([137, 80, 78, 71]),
   h: new Float32Array([0.5, -1]),
-  recipe: { conditions: [], params: {} as NewItem['recipe']['params'], strokes: [], context: null, roomId: 'room1', packVersion: '1.0.0' },
+  recipe: {
+    conditions: [],
+    params: {} as NewItem['recipe']['params'],
+    strokes: [],
+    context: null,
+    roomId: 'room1',
+    packVersion: '1.0.0',
+  },
   seed: 1,
   step: 10,
   ...over,
@@ -44,7 +51,10 @@ describe('Gallery.saveOnce', () => {
 
   it('a double click racing to the database still creates one item', async () => {
     const before = await count();
-    const [a, b] = await Promise.all([gallery.saveOnce(item({ idempotencyKey: 'key-bbbbbbbb' })), gallery.saveOnce(item({ idempotencyKey: 'key-bbbbbbbb' }))]);
+    const [a, b] = await Promise.all([
+      gallery.saveOnce(item({ idempotencyKey: 'key-bbbbbbbb' })),
+      gallery.saveOnce(item({ idempotencyKey: 'key-bbbbbbbb' })),
+    ]);
     expect(a.item.id).toBe(b.item.id);
     expect([a.created, b.created].sort()).toEqual([false, true]);
     expect(await count()).toBe(before + 1);

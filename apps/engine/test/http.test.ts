@@ -27,14 +27,23 @@ describe('GET /health', () => {
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(200);
     const h = Health.parse(await res.json());
-    expect(h.backend).toEqual({ name: 'wasm', reason: 'default on CPU', gpu: false, runtime: 'TensorFlow.js 4.22.0 (wasm)' });
+    expect(h.backend).toEqual({
+      name: 'wasm',
+      reason: 'default on CPU',
+      gpu: false,
+      runtime: 'TensorFlow.js 4.22.0 (wasm)',
+    });
     expect(h.rooms).toEqual({ running: 1, total: 3 });
     expect(h.gallery).toEqual({ items: 7 });
     expect(h.database).toEqual({ reachable: true, embedded: true });
   });
 
   it('answers 503 with reachable=false when the database is down', async () => {
-    server = createEngineServer(deps({ db: { ping: async () => false, embedded: false, countRooms: async () => 0, countGallery: async () => 0 } }));
+    server = createEngineServer(
+      deps({
+        db: { ping: async () => false, embedded: false, countRooms: async () => 0, countGallery: async () => 0 },
+      }),
+    );
     const port = await server.listen(0, '127.0.0.1');
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(503);
@@ -69,7 +78,9 @@ describe('listen', () => {
     const err = await server.listen(port, '127.0.0.1').catch((e) => e);
     blocker.close();
     expect(err).toBeInstanceOf(StartupError);
-    expect(err.line()).toBe(`port ${port} is already in use — stop the other process or set ENGINE_PORT to a free port`);
+    expect(err.line()).toBe(
+      `port ${port} is already in use — stop the other process or set ENGINE_PORT to a free port`,
+    );
     server = undefined;
   });
 });

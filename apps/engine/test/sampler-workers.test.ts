@@ -20,12 +20,29 @@ const positions = new Map<string, OpenChain>();
 
 function spec(label: string, patch: Partial<ChainSpec['state']['params']> = {}): ChainSpec {
   const s = newRoomState('r', 'r', 'testpack', {});
-  s.conditions = [{ id: 'c1', target: { kind: 'class', condition: 'class', labels: [label], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 't' }];
+  s.conditions = [
+    {
+      id: 'c1',
+      target: { kind: 'class', condition: 'class', labels: [label], variant: 'logsoftmax' },
+      weight: 1,
+      enabled: true,
+      author: 't',
+    },
+  ];
   s.params = { ...s.params, ...patch };
-  return { state: { conditions: s.conditions, params: s.params, strokes: s.strokes, context: s.context }, contextImage: null };
+  return {
+    state: { conditions: s.conditions, params: s.params, strokes: s.strokes, context: s.context },
+    contextImage: null,
+  };
 }
 
-const room = (roomId: string, seed: number, label: string): OpenChain => ({ roomId, packId: 'testpack', spec: spec(label), seed, step: 0 });
+const room = (roomId: string, seed: number, label: string): OpenChain => ({
+  roomId,
+  packId: 'testpack',
+  spec: spec(label),
+  seed,
+  step: 0,
+});
 
 /** what the main thread keeps of a step (the pool's `restore` reads it after a crash) */
 function remember(results: StepResult[]) {
@@ -36,13 +53,20 @@ function remember(results: StepResult[]) {
   }
 }
 
-const okOnly = (rs: StepResult[]) => rs.filter((r): r is Extract<StepOutcome, { ok: true }> => r.ok).sort((a, b) => a.roomId.localeCompare(b.roomId));
-const bytes = (r: { png: Uint8Array; h: Float32Array }) => ({ png: Buffer.from(r.png).toString('base64'), h: Buffer.from(r.h.buffer, r.h.byteOffset, r.h.byteLength).toString('base64') });
+const okOnly = (rs: StepResult[]) =>
+  rs.filter((r): r is Extract<StepOutcome, { ok: true }> => r.ok).sort((a, b) => a.roomId.localeCompare(b.roomId));
+const bytes = (r: { png: Uint8Array; h: Float32Array }) => ({
+  png: Buffer.from(r.png).toString('base64'),
+  h: Buffer.from(r.h.buffer, r.h.byteOffset, r.h.byteLength).toString('base64'),
+});
 
 beforeAll(async () => {
   await initBackend('onnx', { log: () => {} });
   dir = mkdtempSync(path.join(os.tmpdir(), 'ppgn-sampler-'));
-  const built = buildRandomPack({ name: 'testpack', image: [16, 16, 3], codeDim: 16, classes: LABELS, keywords: ['red', 'round'] }, 7);
+  const built = buildRandomPack(
+    { name: 'testpack', image: [16, 16, 3], codeDim: 16, classes: LABELS, keywords: ['red', 'round'] },
+    7,
+  );
   await savePack(path.join(dir, 'testpack'), built);
   built.dispose();
   pack = await loadPack(path.join(dir, 'testpack'));
@@ -67,7 +91,8 @@ describe('sampler worker threads', () => {
     expect(pool.workers).toBe(2);
     const rooms = [room('a', 11, 'cat'), room('b', 12, 'dog'), room('c', 13, 'cat')];
     const opened: ChainPosition[][] = [[], []];
-    for (const [i, s] of ([local, pool] as Sampler[]).entries()) for (const r of rooms) opened[i]!.push(await s.open(r));
+    for (const [i, s] of ([local, pool] as Sampler[]).entries())
+      for (const r of rooms) opened[i]!.push(await s.open(r));
     expect(opened[1]).toEqual(opened[0]);
     // least-loaded placement spreads the rooms over both workers
     expect(new Set(rooms.map((r) => pool.workerOf(r.roomId))).size).toBe(2);
@@ -87,7 +112,11 @@ describe('sampler worker threads', () => {
           scores.push(r.scores);
         }
       }
-      return { frames, scores, render: Buffer.from(await s.renderPng('testpack', new Float32Array(16).fill(0.5))).toString('base64') };
+      return {
+        frames,
+        scores,
+        render: Buffer.from(await s.renderPng('testpack', new Float32Array(16).fill(0.5))).toString('base64'),
+      };
     };
     const inProcess = await run(local);
     const workers = await run(pool);
@@ -102,8 +131,17 @@ describe('sampler worker threads', () => {
 
   it("each frame names the scores of every room condition under the condition's id (in workers and in-process)", async () => {
     const s = newRoomState('scored', 'scored', 'testpack', {});
-    const cond = (id: string, target: RoomCondition['target'], extra: Partial<RoomCondition> = {}): RoomCondition => ({ id, target, weight: 1, enabled: true, author: 't', ...extra });
-    const png = Buffer.from(encodePng({ shape: [16, 16, 3], data: new Float32Array(16 * 16 * 3).fill(0.25) })).toString('base64');
+    const cond = (id: string, target: RoomCondition['target'], extra: Partial<RoomCondition> = {}): RoomCondition => ({
+      id,
+      target,
+      weight: 1,
+      enabled: true,
+      author: 't',
+      ...extra,
+    });
+    const png = Buffer.from(encodePng({ shape: [16, 16, 3], data: new Float32Array(16 * 16 * 3).fill(0.25) })).toString(
+      'base64',
+    );
     s.conditions = [
       cond('two', { kind: 'class', condition: 'class', labels: ['cat', 'dog'], variant: 'logsoftmax' }),
       cond('words', { kind: 'text', condition: 'keywords', text: 'red and round things' }),
@@ -115,7 +153,13 @@ describe('sampler worker threads', () => {
       cond('off', { kind: 'class', condition: 'class', labels: ['star'], variant: 'logsoftmax' }, { enabled: false }),
       cond('zero', { kind: 'class', condition: 'class', labels: ['tree'], variant: 'logsoftmax' }, { weight: 0 }),
     ];
-    const open: OpenChain = { roomId: 'scored', packId: 'testpack', spec: { state: { conditions: s.conditions, params: s.params, strokes: [], context: null }, contextImage: null }, seed: 5, step: 0 };
+    const open: OpenChain = {
+      roomId: 'scored',
+      packId: 'testpack',
+      spec: { state: { conditions: s.conditions, params: s.params, strokes: [], context: null }, contextImage: null },
+      seed: 5,
+      step: 0,
+    };
     const seen: unknown[] = [];
     for (const sampler of [local, pool] as Sampler[]) {
       positions.set(open.roomId, open);
@@ -128,7 +172,8 @@ describe('sampler worker threads', () => {
         ref: ['refDist(code)'],
         'cat-again': ['p(cat)'],
       });
-      for (const names of Object.values(r!.conditionScores)) for (const n of names) expect(r!.scores[n]).toEqual(expect.any(Number));
+      for (const names of Object.values(r!.conditionScores))
+        for (const n of names) expect(r!.scores[n]).toEqual(expect.any(Number));
       seen.push({ scores: r!.scores, conditionScores: r!.conditionScores });
       await sampler.drop('scored');
     }
@@ -145,13 +190,20 @@ describe('sampler worker threads', () => {
     await pool.setCode('bad', new Float32Array(3));
     const res = await pool.step(['good', 'bad']);
     const byId = Object.fromEntries(res.map((r) => [r.roomId, r]));
-    expect(byId.bad).toMatchObject({ ok: false, error: expect.stringMatching(/chain bad has a code of the wrong size \(expected 16\)/) });
+    expect(byId.bad).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/chain bad has a code of the wrong size \(expected 16\)/),
+    });
     expect(byId.good).toMatchObject({ ok: true, step: 1 });
     // a room the sampler does not know fails alone too (same answer in-process and in workers)
     for (const s of [pool, local] as Sampler[]) {
       if (s === local) await local.open(good);
       const again = Object.fromEntries((await s.step(['good', 'nowhere'])).map((r) => [r.roomId, r]));
-      expect(again.nowhere).toEqual({ roomId: 'nowhere', ok: false, error: 'room nowhere has no chain in this sampler' });
+      expect(again.nowhere).toEqual({
+        roomId: 'nowhere',
+        ok: false,
+        error: 'room nowhere has no chain in this sampler',
+      });
       expect(again.good).toMatchObject({ ok: true, step: s === local ? 1 : 2 });
     }
   });
@@ -190,7 +242,12 @@ describe('sampler worker threads', () => {
   });
 
   it('refuses calls once closed', async () => {
-    const p = await WorkerPool.start({ workers: 1, backend: 'onnx', packDirs: new Map([['testpack', path.join(dir, 'testpack')]]), restore: () => null });
+    const p = await WorkerPool.start({
+      workers: 1,
+      backend: 'onnx',
+      packDirs: new Map([['testpack', path.join(dir, 'testpack')]]),
+      restore: () => null,
+    });
     await p.open(room('x', 1, 'cat'));
     const inFlight = p.step(['x']);
     await p.close();

@@ -24,14 +24,23 @@ function tunedPack(): Pack {
 function model(pack: Pack): RoomModel {
   const state = newRoomState('r', 'r', 'p', packParams(pack));
   state.overrides = overridesOf(state.params, pack);
-  return new RoomModel(state, () => null, undefined, (s) => ({ effective: effectiveSettings(s, pack) }));
+  return new RoomModel(
+    state,
+    () => null,
+    undefined,
+    (s) => ({ effective: effectiveSettings(s, pack) }),
+  );
 }
 
 /** The sampler's own resolution of a state, in the room's terms (as the worker configures the chain). */
 function samplerRuns(state: RoomState, pack: Pack): Record<Tunable, number> {
   const [H, W, C] = pack.imageShape;
   const context = state.context && state.strokes.length ? { image: new Float32Array(H * W * C) } : null;
-  const cfg = resolveConfig(pack, roomCondition(state, pack, context, true), samplerConfig(state.params, pack, state.overrides));
+  const cfg = resolveConfig(
+    pack,
+    roomCondition(state, pack, context, true),
+    samplerConfig(state.params, pack, state.overrides),
+  );
   const fast = state.params.mode === 'fast';
   return {
     eps1: fast ? cfg.fastPrior : cfg.eps1,
@@ -46,8 +55,18 @@ function samplerRuns(state: RoomState, pack: Pack): Record<Tunable, number> {
   };
 }
 
-const cls: Intent = { type: 'condition.add', id: 'c', weight: 1, target: { kind: 'class', condition: 'class', labels: ['class1'], variant: 'logsoftmax' } };
-const text: Intent = { type: 'condition.add', id: 't', weight: 1, target: { kind: 'text', condition: 'keywords', text: 'red' } };
+const cls: Intent = {
+  type: 'condition.add',
+  id: 'c',
+  weight: 1,
+  target: { kind: 'class', condition: 'class', labels: ['class1'], variant: 'logsoftmax' },
+};
+const text: Intent = {
+  type: 'condition.add',
+  id: 't',
+  weight: 1,
+  target: { kind: 'text', condition: 'keywords', text: 'red' },
+};
 const stroke: Intent = { type: 'mask.stroke', stroke: { id: 's1', erase: false, radius: 0.1, points: [[0.5, 0.5]] } };
 const context: Intent = { type: 'mask.context', useCurrentFrame: true };
 

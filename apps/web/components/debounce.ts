@@ -6,9 +6,12 @@ export function useDebounced<A extends unknown[]>(fn: (...args: A) => void, ms: 
   fnRef.current = fn;
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const lastArgs = useRef<A | null>(null);
-  useEffect(() => () => {
-    if (timer.current) clearTimeout(timer.current);
-  }, []);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
   const api = useRef({
     call(...args: A) {
       lastArgs.current = args;

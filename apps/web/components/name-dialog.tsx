@@ -25,10 +25,18 @@ export function NameDialog({ initial, onDone }: { initial: string; onDone: (name
         }}
       >
         <h2 id="name-title">What should others call you?</h2>
-        <p className="muted small">Your name is shown next to your cursor and your changes. It is kept in this browser.</p>
+        <p className="muted small">
+          Your name is shown next to your cursor and your changes. It is kept in this browser.
+        </p>
         <label>
           <span className="small muted">Display name</span>
-          <input ref={ref} value={name} maxLength={LIMITS.nameLength} onChange={(e) => setName(e.target.value)} aria-label="Display name" />
+          <input
+            ref={ref}
+            value={name}
+            maxLength={LIMITS.nameLength}
+            onChange={(e) => setName(e.target.value)}
+            aria-label="Display name"
+          />
         </label>
         <div className="modal-actions">
           <button type="submit" className="primary" disabled={!ok}>

@@ -51,7 +51,12 @@ export function ToastProvider({ children }: { children: ReactNode }) {
       {children}
       <div className="toasts" aria-live="polite" aria-relevant="additions">
         {toasts.map((t) => (
-          <div key={t.id} className={`toast ${t.kind}`} role={t.kind === 'error' ? 'alert' : 'status'} data-testid="toast">
+          <div
+            key={t.id}
+            className={`toast ${t.kind}`}
+            role={t.kind === 'error' ? 'alert' : 'status'}
+            data-testid="toast"
+          >
             <span>{t.message}</span>
             <button type="button" className="icon" aria-label="Dismiss" onClick={() => dismiss(t.id)}>
               ×

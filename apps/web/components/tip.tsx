@@ -5,7 +5,8 @@ export function Tip({ text, label = 'What is this?' }: { text: string; label?: s
   const id = useId();
   return (
     <span className="tip" tabIndex={0} aria-label={label} aria-describedby={id} data-tip={text}>
-      ?<span id={id} role="tooltip" className="tip-body">
+      ?
+      <span id={id} role="tooltip" className="tip-body">
         {text}
       </span>
     </span>

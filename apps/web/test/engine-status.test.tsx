@@ -33,9 +33,19 @@ describe('engineUrl', () => {
 
 describe('HealthView', () => {
   it('names the runtime and its provider when the engine reports one', () => {
-    const onnx: Health = { ...health, backend: { name: 'onnx', reason: 'auto: native CPU kernels', gpu: false, runtime: 'ONNX Runtime 1.31.1 (cpu, 1 thread per worker)' } };
+    const onnx: Health = {
+      ...health,
+      backend: {
+        name: 'onnx',
+        reason: 'auto: native CPU kernels',
+        gpu: false,
+        runtime: 'ONNX Runtime 1.31.1 (cpu, 1 thread per worker)',
+      },
+    };
     render(<HealthView health={onnx} />);
-    expect(screen.getByTestId('engine-backend').textContent).toBe('ONNX Runtime 1.31.1 (cpu, 1 thread per worker) (CPU) — auto: native CPU kernels');
+    expect(screen.getByTestId('engine-backend').textContent).toBe(
+      'ONNX Runtime 1.31.1 (cpu, 1 thread per worker) (CPU) — auto: native CPU kernels',
+    );
   });
 
   it('shows backend, GPU, packs, database and rooms', () => {

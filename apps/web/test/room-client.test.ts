@@ -69,7 +69,20 @@ const state = (version: number): RoomState => ({
   running: true,
   locked: false,
   conditions: [],
-  params: { mode: 'ppgn', eps1: 1e-3, eps2: 1, eps3: 1e-3, eps4: 0, lr: 1, lrEnd: 1, lrSteps: 200, decay: 0.01, resetEvery: 0, seed: 1, fps: 10 },
+  params: {
+    mode: 'ppgn',
+    eps1: 1e-3,
+    eps2: 1,
+    eps3: 1e-3,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    lrSteps: 200,
+    decay: 0.01,
+    resetEvery: 0,
+    seed: 1,
+    fps: 10,
+  },
   strokes: [],
   context: null,
 });
@@ -95,7 +108,9 @@ function setup(stored: string | null = 'c'.repeat(43)) {
   const fetchImpl = vi.fn(async (url: string | URL | Request) => {
     const u = String(url);
     if (u.includes('frame.png')) return new Response(new Blob([new Uint8Array([137, 80])]), { status: 200 });
-    return new Response(JSON.stringify({ state: { ...state(10), running: false } }), { headers: { 'content-type': 'application/json' } });
+    return new Response(JSON.stringify({ state: { ...state(10), running: false } }), {
+      headers: { 'content-type': 'application/json' },
+    });
   });
   const client = new RoomClient({
     base: 'http://engine',
@@ -123,17 +138,56 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined());
     client.start();
     await tick();
-    expect(sock.emitted[0]).toEqual({ event: 'room:join', payload: { protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada' } });
+    expect(sock.emitted[0]).toEqual({
+      event: 'room:join',
+      payload: { protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada' },
+    });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
-    expect(client.getSnapshot()).toMatchObject({ status: 'joined', role: 'editor', userId: 'user_123', conditions: [{ id: 'class', kind: 'classes', labels: ['cat'] }] });
+    expect(client.getSnapshot()).toMatchObject({
+      status: 'joined',
+      role: 'editor',
+      userId: 'user_123',
+      conditions: [{ id: 'class', kind: 'classes', labels: ['cat'] }],
+    });
     sock.fire('room:patch', patch(4, { running: false }));
     sock.fire('room:patch', patch(4, { running: true })); // duplicate: ignored
     expect(client.getSnapshot().state).toMatchObject({ version: 4, running: false });
-    sock.fire('room:frame', { roomId: 'r1', step: 5, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.5 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 1 });
-    sock.fire('room:frame', { roomId: 'r1', step: 6, version: 4, image: new Uint8Array([1, 2]), scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] }, hNorm: 1, at: 2 });
-    expect(client.getSnapshot().frame).toMatchObject({ step: 6, scores: { 'p(cat)': 0.6 }, conditionScores: { c1: ['p(cat)'] } });
+    sock.fire('room:frame', {
+      roomId: 'r1',
+      step: 5,
+      version: 4,
+      image: new Uint8Array([1, 2]),
+      scores: { 'p(cat)': 0.5 },
+      conditionScores: { c1: ['p(cat)'] },
+      hNorm: 1,
+      at: 1,
+    });
+    sock.fire('room:frame', {
+      roomId: 'r1',
+      step: 6,
+      version: 4,
+      image: new Uint8Array([1, 2]),
+      scores: { 'p(cat)': 0.6 },
+      conditionScores: { c1: ['p(cat)'] },
+      hNorm: 1,
+      at: 2,
+    });
+    expect(client.getSnapshot().frame).toMatchObject({
+      step: 6,
+      scores: { 'p(cat)': 0.6 },
+      conditionScores: { c1: ['p(cat)'] },
+    });
     expect(client.getSnapshot().scores.map((s) => s.scores['p(cat)'])).toEqual([0.5, 0.6]);
-    sock.fire('room:frame', { roomId: 'r1', step: 1, version: 4, image: new Uint8Array([1]), scores: {}, conditionScores: {}, hNorm: 1, at: 3 });
+    sock.fire('room:frame', {
+      roomId: 'r1',
+      step: 1,
+      version: 4,
+      image: new Uint8Array([1]),
+      scores: {},
+      conditionScores: {},
+      hNorm: 1,
+      at: 3,
+    });
     expect(client.getSnapshot().scores).toHaveLength(1); // reset chain: history restarts
   });
 
@@ -181,7 +235,11 @@ describe('RoomClient', () => {
     try {
       const { sock, client } = setup();
       current = client;
-      sock.joinReplies.push({ ok: false, code: 'unavailable', error: 'the engine cannot check who you are right now; try again in a moment' });
+      sock.joinReplies.push({
+        ok: false,
+        code: 'unavailable',
+        error: 'the engine cannot check who you are right now; try again in a moment',
+      });
       sock.joinReplies.push(joined());
       client.start();
       await vi.advanceTimersByTimeAsync(1);
@@ -205,9 +263,19 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false }), patch(5, { locked: true })] }));
     sock.connect();
     await tick();
-    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({
+      protocol: PROTOCOL_VERSION,
+      roomId: 'r1',
+      token: 'tok',
+      name: 'Ada',
+      sinceVersion: 3,
+    });
     expect(sock.auth()).toEqual({ credential: 'c'.repeat(43) });
-    expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 5, running: false, locked: true } });
+    expect(client.getSnapshot()).toMatchObject({
+      status: 'joined',
+      joins: 2,
+      state: { version: 5, running: false, locked: true },
+    });
   });
 
   it('when the room moves to another engine, joins again on the same connection and resyncs from its version', async () => {
@@ -220,7 +288,13 @@ describe('RoomClient', () => {
     sock.joinReplies.push(joined({ state: null, patches: [patch(4, { running: false })] }));
     sock.fire('room:moved', { roomId: 'r1' });
     await tick();
-    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({ protocol: PROTOCOL_VERSION, roomId: 'r1', token: 'tok', name: 'Ada', sinceVersion: 3 });
+    expect(sock.emitted.filter((e) => e.event === 'room:join').pop()!.payload).toEqual({
+      protocol: PROTOCOL_VERSION,
+      roomId: 'r1',
+      token: 'tok',
+      name: 'Ada',
+      sinceVersion: 3,
+    });
     expect(client.getSnapshot()).toMatchObject({ status: 'joined', joins: 2, state: { version: 4, running: false } });
     // the new owner is behind us (changes it never got): its full state wins
     sock.joinReplies.push(joined({ state: { ...state(2), name: 'Back' } }));
@@ -235,7 +309,11 @@ describe('RoomClient', () => {
     sock.joinReplies.push({ ok: false, code: 'forbidden', error: 'this link is not valid for the room' });
     client.start();
     await tick();
-    expect(client.getSnapshot()).toMatchObject({ status: 'failed', errorCode: 'forbidden', error: 'this link is not valid for the room' });
+    expect(client.getSnapshot()).toMatchObject({
+      status: 'failed',
+      errorCode: 'forbidden',
+      error: 'this link is not valid for the room',
+    });
     expect(sock.connected).toBe(false);
     sock.fire('room:error', { error: 'viewers cannot steer this room', intent: 'run.set' });
     expect(notices).toEqual(['viewers cannot steer this room']);
@@ -265,7 +343,12 @@ describe('RoomClient', () => {
       sock.fire('room:error', { error, intent: (p as { type: string }).type });
       return { ok: false, error };
     };
-    const add = { type: 'condition.add', id: 'k1', target: { kind: 'text', condition: 'keywords', text: 'zzqx' }, weight: 1 } as const;
+    const add = {
+      type: 'condition.add',
+      id: 'k1',
+      target: { kind: 'text', condition: 'keywords', text: 'zzqx' },
+      weight: 1,
+    } as const;
     expect(await client.send(add)).toEqual({ ok: false, error });
     expect(notices).toEqual([error]);
     expect(await client.send(add, { quiet: true })).toEqual({ ok: false, error });

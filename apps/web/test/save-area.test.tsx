@@ -8,8 +8,22 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const item = (id: string) => ({ id, title: `Item ${id}`, packId: 'p', author: 'Ann', classLabel: null, keywords: [], seed: 1, step: 3, parentId: null, mixParentId: null, stars: 0, createdAt: '2026-01-01T00:00:00.000Z' });
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const item = (id: string) => ({
+  id,
+  title: `Item ${id}`,
+  packId: 'p',
+  author: 'Ann',
+  classLabel: null,
+  keywords: [],
+  seed: 1,
+  step: 3,
+  parentId: null,
+  mixParentId: null,
+  stars: 0,
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 /** A fake engine that dedupes by key like the real one, recording every request body. */
 function engine(failFirst = false) {
@@ -44,7 +58,10 @@ describe('SaveArea', () => {
   it('reserves the space of "View saved item" so the buttons do not move', async () => {
     engine();
     render(<SaveArea base="http://e" roomId="r1" token="t" author="Ann" canSave />);
-    const actions = () => Array.from(screen.getByTestId('save').parentElement!.children).map((el) => el.getAttribute('data-testid') ?? el.textContent);
+    const actions = () =>
+      Array.from(screen.getByTestId('save').parentElement!.children).map(
+        (el) => el.getAttribute('data-testid') ?? el.textContent,
+      );
     const before = actions();
     expect(before).toEqual(['save', 'Export GIF', 'saved-slot']);
     expect(screen.getByTestId('saved-slot').className).toBe('saved-slot');

@@ -7,9 +7,28 @@ import { packConditions } from '../lib/pack';
 
 afterEach(cleanup);
 
-const params: SamplerParams = { mode: 'ppgn', eps1: 1e-3, eps2: 1, eps3: 1e-3, eps4: 0, lr: 1, lrEnd: 1, lrSteps: 200, decay: 0.01, resetEvery: 0, seed: 1, fps: 10 };
+const params: SamplerParams = {
+  mode: 'ppgn',
+  eps1: 1e-3,
+  eps2: 1,
+  eps3: 1e-3,
+  eps4: 0,
+  lr: 1,
+  lrEnd: 1,
+  lrSteps: 200,
+  decay: 0.01,
+  resetEvery: 0,
+  seed: 1,
+  fps: 10,
+};
 const pack = packConditions([{ id: 'class', kind: 'classes', labels: ['cat', 'dog'] }]);
-const cat: RoomCondition = { id: 'c1', target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' }, weight: 1, enabled: true, author: 'u1' };
+const cat: RoomCondition = {
+  id: 'c1',
+  target: { kind: 'class', condition: 'class', labels: ['cat'], variant: 'logsoftmax' },
+  weight: 1,
+  enabled: true,
+  author: 'u1',
+};
 const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 2 });
 const flush = () => act(async () => {});
 
@@ -22,10 +41,14 @@ describe('sliders commit once per gesture', () => {
     for (const pos of [60, 65, 70, 75, 80]) fireEvent.change(slider, { target: { value: String(pos) } });
     await new Promise((r) => setTimeout(r, 400)); // longer than any debounce: still nothing sent mid-drag
     expect(send).not.toHaveBeenCalled();
-    expect(screen.getByTestId('param-eps2').getAttribute('aria-valuetext')).toBe(String(fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max)));
+    expect(screen.getByTestId('param-eps2').getAttribute('aria-valuetext')).toBe(
+      String(fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max)),
+    );
     fireEvent.pointerUp(slider);
     await flush();
-    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { eps2: fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max) } }]);
+    expect(send.mock.calls.map((c) => c[0])).toEqual([
+      { type: 'params.set', params: { eps2: fromSlider(80, PARAM_INFO.eps2.min, PARAM_INFO.eps2.max) } },
+    ]);
     fireEvent.blur(slider); // the end of the same gesture: nothing more
     await flush();
     expect(send).toHaveBeenCalledTimes(1);
@@ -97,7 +120,9 @@ describe('the sampler panel shows the settings in effect', () => {
   };
 
   it('slider values are the values in effect, overrides are marked, ignored settings are disabled with the reason', () => {
-    render(<ParamsPanel params={{ ...params, eps3: 0.02 }} effective={effective} overrides={['eps1']} canSteer send={ok} />);
+    render(
+      <ParamsPanel params={{ ...params, eps3: 0.02 }} effective={effective} overrides={['eps1']} canSteer send={ok} />,
+    );
     expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
     expect(screen.getByTestId('param-eps3').getAttribute('aria-valuetext')).toBe('0');
     expect(screen.getByTestId('param-lr-value').textContent).toBe('0.4');
@@ -110,7 +135,15 @@ describe('the sampler panel shows the settings in effect', () => {
   });
 
   it('a viewer sees the same values in effect', () => {
-    render(<ParamsPanel params={{ ...params, eps3: 0.02 }} effective={effective} overrides={[]} canSteer={false} send={ok} />);
+    render(
+      <ParamsPanel
+        params={{ ...params, eps3: 0.02 }}
+        effective={effective}
+        overrides={[]}
+        canSteer={false}
+        send={ok}
+      />,
+    );
     expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
     expect(screen.getByTestId('param-eps4-value').textContent).toBe('not used');
   });

@@ -7,14 +7,19 @@ import { ConditionPanel } from '../components/room/condition-panel';
 import { packConditions } from '../lib/pack';
 import { plural } from '../lib/format';
 
-vi.mock('../lib/image', () => ({ fileToPngBase64: vi.fn(async () => ({ data: 'iVBORw0KGgo=', url: 'data:image/png;base64,iVBORw0KGgo=' })) }));
+vi.mock('../lib/image', () => ({
+  fileToPngBase64: vi.fn(async () => ({ data: 'iVBORw0KGgo=', url: 'data:image/png;base64,iVBORw0KGgo=' })),
+}));
 
 afterEach(() => {
   cleanup();
   vi.unstubAllGlobals();
 });
 
-const colorOf = (name: string) => Array.from(document.querySelectorAll('path[data-series]')).find((p) => p.getAttribute('data-series') === name)?.getAttribute('stroke');
+const colorOf = (name: string) =>
+  Array.from(document.querySelectorAll('path[data-series]'))
+    .find((p) => p.getAttribute('data-series') === name)
+    ?.getAttribute('stroke');
 
 describe('score chart', () => {
   it('keeps a series colour when other series come and go', () => {
@@ -27,7 +32,15 @@ describe('score chart', () => {
     expect(dog).toBeTruthy();
     expect(dog).not.toBe(colorOf('p(cat)'));
     // cat's condition removed: dog is now the first series but keeps its colour
-    rerender(<ScoreChart points={[{ step: 3, scores: { 'p(dog)': 0.4 } }, { step: 4, scores: { 'p(dog)': 0.5 } }]} conditions={1} />);
+    rerender(
+      <ScoreChart
+        points={[
+          { step: 3, scores: { 'p(dog)': 0.4 } },
+          { step: 4, scores: { 'p(dog)': 0.5 } },
+        ]}
+        conditions={1}
+      />,
+    );
     expect(colorOf('p(dog)')).toBe(dog);
   });
 
@@ -50,8 +63,18 @@ describe('score chart', () => {
 
 describe('pluralisation', () => {
   it('says "1 kept step" and "2 kept steps"', async () => {
-    expect([plural(0, 'class', 'classes'), plural(1, 'kept step'), plural(2, 'kept step')]).toEqual(['0 classes', '1 kept step', '2 kept steps']);
-    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ steps: [5], current: 7 }), { headers: { 'content-type': 'application/json' } })));
+    expect([plural(0, 'class', 'classes'), plural(1, 'kept step'), plural(2, 'kept step')]).toEqual([
+      '0 classes',
+      '1 kept step',
+      '2 kept steps',
+    ]);
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(
+        async () =>
+          new Response(JSON.stringify({ steps: [5], current: 7 }), { headers: { 'content-type': 'application/json' } }),
+      ),
+    );
     render(<Timeline base="http://e" roomId="r" token="t" canFork onFork={() => {}} onError={() => {}} />);
     expect((await screen.findByText(/kept step/)).textContent).toMatch(/^1 kept step · now at 7/);
   });
@@ -60,12 +83,23 @@ describe('pluralisation', () => {
 describe('image reference', () => {
   it('clears the file input after the image condition is added', async () => {
     const send = vi.fn((_: IntentInput): Promise<Ack> => Promise.resolve({ ok: true, version: 2 }));
-    render(<ConditionPanel conditions={[]} pack={packConditions([{ id: 'class', kind: 'classes', labels: ['cat'] }])} canSteer send={send} />);
+    render(
+      <ConditionPanel
+        conditions={[]}
+        pack={packConditions([{ id: 'class', kind: 'classes', labels: ['cat'] }])}
+        canSteer
+        send={send}
+      />,
+    );
     fireEvent.click(screen.getByRole('tab', { name: 'Image' }));
     const input = screen.getByTestId('reference-file') as HTMLInputElement;
     // jsdom cannot pick files: model the chosen file name the browser shows in `value`
     let shown = '';
-    Object.defineProperty(input, 'value', { configurable: true, get: () => shown, set: (v: string) => void (shown = v) });
+    Object.defineProperty(input, 'value', {
+      configurable: true,
+      get: () => shown,
+      set: (v: string) => void (shown = v),
+    });
     const file = new File([new Uint8Array([1])], 'apple.png', { type: 'image/png' });
     Object.defineProperty(input, 'files', { configurable: true, value: [file] });
     shown = 'C:\\fakepath\\apple.png';
@@ -74,7 +108,10 @@ describe('image reference', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Add image reference' }));
     await waitFor(() => expect(send).toHaveBeenCalledTimes(1));
     await act(async () => {});
-    expect(send.mock.calls[0]![0]).toMatchObject({ type: 'condition.add', target: { kind: 'image', name: 'apple.png' } });
+    expect(send.mock.calls[0]![0]).toMatchObject({
+      type: 'condition.add',
+      target: { kind: 'image', name: 'apple.png' },
+    });
     expect(shown).toBe('');
     expect(screen.queryByAltText('Reference apple.png')).toBeNull();
   });

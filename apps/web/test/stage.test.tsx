@@ -9,14 +9,26 @@ const ok = (): Promise<Ack> => Promise.resolve({ ok: true, version: 2 });
 const brush: MaskToolState = { mode: 'brush', radius: 0.05, showMask: true };
 
 function layout(el: HTMLElement, width = 200, height = 200) {
-  el.getBoundingClientRect = () => ({ left: 10, top: 20, width, height, right: 10 + width, bottom: 20 + height, x: 10, y: 20, toJSON: () => ({}) });
+  el.getBoundingClientRect = () => ({
+    left: 10,
+    top: 20,
+    width,
+    height,
+    right: 10 + width,
+    bottom: 20 + height,
+    x: 10,
+    y: 20,
+    toJSON: () => ({}),
+  });
 }
 
 describe('mask tool', () => {
   it('a pointer drag sends one mask.stroke intent with normalised coordinates', async () => {
     const send = vi.fn((_: IntentInput) => ok());
     const onCursor = vi.fn();
-    render(<Stage frame={null} strokes={[]} members={[]} me="me" canPaint tool={brush} send={send} onCursor={onCursor} />);
+    render(
+      <Stage frame={null} strokes={[]} members={[]} me="me" canPaint tool={brush} send={send} onCursor={onCursor} />,
+    );
     const layer = screen.getByTestId('mask-layer');
     layout(layer);
     fireEvent.pointerDown(layer, { clientX: 30, clientY: 60, pointerId: 1, button: 0 });
@@ -27,19 +39,41 @@ describe('mask tool', () => {
     expect(send).toHaveBeenCalledTimes(1);
     const intent = send.mock.calls[0]![0] as Extract<IntentInput, { type: 'mask.stroke' }>;
     expect(intent.type).toBe('mask.stroke');
-    expect(intent.stroke).toEqual({ id: expect.stringMatching(/^s/), erase: false, radius: 0.05, points: [[0.1, 0.2], [0.5, 0.5], [1, 1]] });
+    expect(intent.stroke).toEqual({
+      id: expect.stringMatching(/^s/),
+      erase: false,
+      radius: 0.05,
+      points: [
+        [0.1, 0.2],
+        [0.5, 0.5],
+        [1, 1],
+      ],
+    });
     expect(onCursor).toHaveBeenCalledWith([0.1, 0.2], true);
     expect(onCursor).toHaveBeenLastCalledWith([1, 1], false);
   });
 
   it('the eraser marks strokes as erase; no painting without a tool or for viewers', () => {
     const send = vi.fn((_: IntentInput) => ok());
-    const { rerender } = render(<Stage frame={null} strokes={[]} members={[]} me="me" canPaint tool={{ ...brush, mode: 'eraser', radius: 0.1 }} send={send} />);
+    const { rerender } = render(
+      <Stage
+        frame={null}
+        strokes={[]}
+        members={[]}
+        me="me"
+        canPaint
+        tool={{ ...brush, mode: 'eraser', radius: 0.1 }}
+        send={send}
+      />,
+    );
     let layer = screen.getByTestId('mask-layer');
     layout(layer);
     fireEvent.pointerDown(layer, { clientX: 110, clientY: 120, pointerId: 1, button: 0 });
     fireEvent.pointerUp(layer, { clientX: 110, clientY: 120, pointerId: 1 });
-    expect(send.mock.calls[0]![0]).toMatchObject({ type: 'mask.stroke', stroke: { erase: true, radius: 0.1, points: [[0.5, 0.5]] } });
+    expect(send.mock.calls[0]![0]).toMatchObject({
+      type: 'mask.stroke',
+      stroke: { erase: true, radius: 0.1, points: [[0.5, 0.5]] },
+    });
 
     rerender(<Stage frame={null} strokes={[]} members={[]} me="me" canPaint={false} tool={brush} send={send} />);
     layer = screen.getByTestId('mask-layer');
@@ -51,10 +85,39 @@ describe('mask tool', () => {
 
   it('draws the room strokes as an overlay and shows other people\u2019s cursors', () => {
     const members: Member[] = [
-      { userId: 'me', name: 'Me', color: '#fff', role: 'editor', cursor: [0.2, 0.2], painting: false, following: null, viewing: null },
-      { userId: 'u2', name: 'Ada', color: '#f0a', role: 'editor', cursor: [0.5, 0.25], painting: true, following: null, viewing: null },
+      {
+        userId: 'me',
+        name: 'Me',
+        color: '#fff',
+        role: 'editor',
+        cursor: [0.2, 0.2],
+        painting: false,
+        following: null,
+        viewing: null,
+      },
+      {
+        userId: 'u2',
+        name: 'Ada',
+        color: '#f0a',
+        role: 'editor',
+        cursor: [0.5, 0.25],
+        painting: true,
+        following: null,
+        viewing: null,
+      },
     ];
-    const strokes = [{ id: 's1', author: 'u2', erase: false, radius: 0.05, points: [[0.1, 0.1], [0.4, 0.4]] as [number, number][] }];
+    const strokes = [
+      {
+        id: 's1',
+        author: 'u2',
+        erase: false,
+        radius: 0.05,
+        points: [
+          [0.1, 0.1],
+          [0.4, 0.4],
+        ] as [number, number][],
+      },
+    ];
     render(<Stage frame={null} strokes={strokes} members={members} me="me" canPaint={false} tool={brush} send={ok} />);
     const overlay = screen.getByTestId('mask-overlay');
     expect(overlay.getAttribute('data-strokes')).toBe('1');
@@ -68,11 +131,23 @@ describe('mask tool', () => {
   it('the toolbar clears the mask and uses the current frame as context', () => {
     const send = vi.fn((_: IntentInput) => ok());
     const setTool = vi.fn();
-    render(<MaskToolbar tool={{ ...brush, mode: null }} setTool={setTool} canSteer strokes={3} hasContext={false} send={send} />);
+    render(
+      <MaskToolbar
+        tool={{ ...brush, mode: null }}
+        setTool={setTool}
+        canSteer
+        strokes={3}
+        hasContext={false}
+        send={send}
+      />,
+    );
     fireEvent.click(screen.getByRole('button', { name: 'Brush' }));
     expect(setTool).toHaveBeenCalledWith({ ...brush, mode: 'brush' });
     fireEvent.click(screen.getByRole('button', { name: 'Clear mask' }));
     fireEvent.click(screen.getByRole('button', { name: 'Use frame as context' }));
-    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'mask.clear' }, { type: 'mask.context', useCurrentFrame: true }]);
+    expect(send.mock.calls.map((c) => c[0])).toEqual([
+      { type: 'mask.clear' },
+      { type: 'mask.context', useCurrentFrame: true },
+    ]);
   });
 });

@@ -8,14 +8,32 @@ afterEach(() => {
 });
 
 function stubHistory() {
-  vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ steps: [5, 10, 15], current: 17 }), { headers: { 'content-type': 'application/json' } })));
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(
+      async () =>
+        new Response(JSON.stringify({ steps: [5, 10, 15], current: 17 }), {
+          headers: { 'content-type': 'application/json' },
+        }),
+    ),
+  );
 }
 
 describe('Timeline', () => {
   it('tells the room which step you look at', async () => {
     stubHistory();
     const onViewing = vi.fn();
-    render(<Timeline base="http://e" roomId="r" token="t" canFork onFork={() => {}} onError={() => {}} onViewing={onViewing} />);
+    render(
+      <Timeline
+        base="http://e"
+        roomId="r"
+        token="t"
+        canFork
+        onFork={() => {}}
+        onError={() => {}}
+        onViewing={onViewing}
+      />,
+    );
     await screen.findByText(/3 kept steps/);
     fireEvent.change(screen.getByLabelText('Chain history'), { target: { value: '1' } });
     expect(onViewing).toHaveBeenLastCalledWith(10);
@@ -27,12 +45,30 @@ describe('Timeline', () => {
   it("mirrors the followed person's step and locks the slider", async () => {
     stubHistory();
     const { rerender } = render(
-      <Timeline base="http://e" roomId="r" token="t" canFork onFork={() => {}} onError={() => {}} follow={{ name: 'Ada', viewing: 15 }} />,
+      <Timeline
+        base="http://e"
+        roomId="r"
+        token="t"
+        canFork
+        onFork={() => {}}
+        onError={() => {}}
+        follow={{ name: 'Ada', viewing: 15 }}
+      />,
     );
     await waitFor(() => expect(screen.getByTestId('history-preview').getAttribute('src')).toContain('/history/15.png'));
     expect(screen.getByText(/following Ada/)).toBeTruthy();
     expect((screen.getByLabelText('Chain history') as HTMLInputElement).disabled).toBe(true);
-    rerender(<Timeline base="http://e" roomId="r" token="t" canFork onFork={() => {}} onError={() => {}} follow={{ name: 'Ada', viewing: null }} />);
+    rerender(
+      <Timeline
+        base="http://e"
+        roomId="r"
+        token="t"
+        canFork
+        onFork={() => {}}
+        onError={() => {}}
+        follow={{ name: 'Ada', viewing: null }}
+      />,
+    );
     expect(screen.queryByTestId('history-preview')).toBeNull();
   });
 });

@@ -81,16 +81,35 @@ async function checkReachable(url: string): Promise<void> {
 }
 
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', // Postgres: shutting down / cannot connect
-  'P1001', 'P1002', 'P1017', 'P2024', // Prisma: unreachable, timed out, closed, pool timeout
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006', // Postgres: shutting down / cannot connect
+  'P1001',
+  'P1002',
+  'P1017',
+  'P2024', // Prisma: unreachable, timed out, closed, pool timeout
 ]);
 const UNAVAILABLE_TEXT =
   /ECONNREFUSED|ECONNRESET|Connection terminated|connection (?:is )?(?:closed|lost|refused)|Can't reach database|timeout exceeded when trying to connect|Query read timeout|server closed the connection|the database system is (?:shutting down|starting up)|DatabaseNotReachable|Connection ended/i;
 
 /** Is this error "the database is not answering" (as opposed to a bad query)? Walks `cause` chains. */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown } | null, depth = 0; e && depth < 6; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown } | null, depth = 0;
+    e && depth < 6;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e !== 'object') break;
     if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
     if (e.name === 'PrismaClientInitializationError') return true;

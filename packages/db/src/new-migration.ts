@@ -28,7 +28,17 @@ try {
   const from = prevSnapshot ? ['--from-schema-datamodel', prevSnapshot] : ['--from-empty'];
   const r = spawnSync(
     process.execPath,
-    [path.join(root, 'node_modules/prisma/build/index.js'), 'migrate', 'diff', '--config', path.join(root, 'prisma/prisma.config.ts'), ...from, '--to-schema-datamodel', schema, '--script'],
+    [
+      path.join(root, 'node_modules/prisma/build/index.js'),
+      'migrate',
+      'diff',
+      '--config',
+      path.join(root, 'prisma/prisma.config.ts'),
+      ...from,
+      '--to-schema-datamodel',
+      schema,
+      '--script',
+    ],
     { env: { ...process.env, DATABASE_URL: pg.url, CHECKPOINT_DISABLE: '1' }, encoding: 'utf8', timeout: 180_000 },
   );
   if (r.status !== 0) throw new Error(r.stderr || r.stdout || 'prisma migrate diff failed');

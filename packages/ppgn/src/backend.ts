@@ -44,7 +44,9 @@ async function tryTensorflow(): Promise<string> {
       errors.push(`${mod}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  throw new Error(`neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (install one to use PPGN_BACKEND=tensorflow): ${errors.join('; ')}`);
+  throw new Error(
+    `neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (install one to use PPGN_BACKEND=tensorflow): ${errors.join('; ')}`,
+  );
 }
 
 function dawnPath(): string {
@@ -65,7 +67,11 @@ async function tryWebgpu(): Promise<string> {
     Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);
     try {
-      Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu }, configurable: true, writable: true });
+      Object.defineProperty(globalThis, 'navigator', {
+        value: { ...(g.navigator ?? {}), gpu },
+        configurable: true,
+        writable: true,
+      });
     } catch {
       (g as { navigator: unknown }).navigator = { gpu };
     }
@@ -112,7 +118,10 @@ async function tryOnnx(provider: OrtProvider): Promise<string> {
   }
   const listed = ort.listSupportedBackends?.() ?? [];
   const entry = listed.find((b) => b.name === provider);
-  if (!entry) throw new Error(`onnxruntime-node ${ort.env.versions.common} has no ${provider} provider on ${process.platform}-${process.arch}`);
+  if (!entry)
+    throw new Error(
+      `onnxruntime-node ${ort.env.versions.common} has no ${provider} provider on ${process.platform}-${process.arch}`,
+    );
   const rt = new OrtRuntime({ provider });
   if (provider !== 'cpu') await probeProvider(rt);
   // tfjs only holds the packs' weights then: its pure-JS backend is enough
@@ -160,21 +169,39 @@ let current: BackendInfo | undefined;
  * Select and initialise a backend. An explicitly requested backend (argument or PPGN_BACKEND) that
  * fails throws an Error with the reason; auto mode falls through the list.
  */
-export async function initBackend(preferred?: BackendPreference, opts: { log?: (msg: string) => void } = {}): Promise<BackendInfo> {
+export async function initBackend(
+  preferred?: BackendPreference,
+  opts: { log?: (msg: string) => void } = {},
+): Promise<BackendInfo> {
   const log = opts.log ?? ((m: string) => console.error(m));
-  const want = (preferred ?? (process.env.PPGN_BACKEND as BackendPreference | undefined) ?? 'auto').toLowerCase() as BackendPreference;
+  const want = (
+    preferred ??
+    (process.env.PPGN_BACKEND as BackendPreference | undefined) ??
+    'auto'
+  ).toLowerCase() as BackendPreference;
   const valid: BackendPreference[] = ['auto', ...BACKENDS];
-  if (!valid.includes(want)) throw new Error(`unknown backend "${want}" (PPGN_BACKEND must be one of ${valid.join(', ')})`);
+  if (!valid.includes(want))
+    throw new Error(`unknown backend "${want}" (PPGN_BACKEND must be one of ${valid.join(', ')})`);
   const tried: BackendInfo['tried'] = [];
   const order: BackendName[] = want === 'auto' ? ['tensorflow', 'onnx', 'wasm', 'cpu'] : [want];
   for (const b of order) {
     try {
       const why = await attempts[b]();
-      const reason = want === 'auto' ? `auto: ${why}${tried.length ? ` (skipped ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')})` : ''}` : `requested: ${why}`;
+      const reason =
+        want === 'auto'
+          ? `auto: ${why}${tried.length ? ` (skipped ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')})` : ''}`
+          : `requested: ${why}`;
       const onnx = b.startsWith('onnx');
       const description = onnx ? ortRuntime!.description : `TensorFlow.js ${tf.version_core} (${tf.getBackend()})`;
       const gpu = b === 'onnx-webgpu' || b === 'onnx-cuda' || b === 'webgpu' || b === 'tensorflow';
-      current = { backend: onnx ? b : (tf.getBackend() as BackendName), runtime: onnx ? 'onnxruntime' : 'tfjs', description, gpu, reason, tried };
+      current = {
+        backend: onnx ? b : (tf.getBackend() as BackendName),
+        runtime: onnx ? 'onnxruntime' : 'tfjs',
+        description,
+        gpu,
+        reason,
+        tried,
+      };
       log(`[ppgn] backend ${current.backend}: ${description} – ${reason}`);
       return current;
     } catch (e) {

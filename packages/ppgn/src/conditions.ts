@@ -55,7 +55,11 @@ export class Condition {
     return {
       terms: this.terms.map((t) =>
         t.kind === 'imageRef' || t.kind === 'context'
-          ? ({ ...t, image: { shape: t.image.shape, data: Array.from(t.image.data) }, ...(t.kind === 'context' ? { mask: { shape: t.mask.shape, data: Array.from(t.mask.data) } } : {}) } as Term)
+          ? ({
+              ...t,
+              image: { shape: t.image.shape, data: Array.from(t.image.data) },
+              ...(t.kind === 'context' ? { mask: { shape: t.mask.shape, data: Array.from(t.mask.data) } } : {}),
+            } as Term)
           : { ...t },
       ),
     };
@@ -65,7 +69,8 @@ export class Condition {
     if (!x) return new Condition();
     if (x instanceof Condition) return x;
     if (Array.isArray(x)) return new Condition(x);
-    if (typeof x === 'object' && Array.isArray((x as { terms: unknown }).terms)) return new Condition((x as { terms: Term[] }).terms);
+    if (typeof x === 'object' && Array.isArray((x as { terms: unknown }).terms))
+      return new Condition((x as { terms: Term[] }).terms);
     throw new PpgnInputError('condition must be a Condition, {terms: [...]} or an array of terms', 'condition');
   }
 }
@@ -76,20 +81,44 @@ export function add(...cs: Condition[]): Condition {
 
 export const cond = {
   /** one or several class labels (names or indices); log-softmax by default */
-  class(labels: string | number | (string | number)[], opts: { variant?: ClassVariant; condition?: string; weight?: number } = {}): Condition {
-    return new Condition([{ kind: 'class', labels: Array.isArray(labels) ? labels : [labels], variant: opts.variant ?? 'logsoftmax', condition: opts.condition, weight: opts.weight ?? 1 }]);
+  class(
+    labels: string | number | (string | number)[],
+    opts: { variant?: ClassVariant; condition?: string; weight?: number } = {},
+  ): Condition {
+    return new Condition([
+      {
+        kind: 'class',
+        labels: Array.isArray(labels) ? labels : [labels],
+        variant: opts.variant ?? 'logsoftmax',
+        condition: opts.condition,
+        weight: opts.weight ?? 1,
+      },
+    ]);
   },
   /** multi-label keyword head: sum of log-sigmoid of the chosen keywords */
   keywords(words: string | string[], opts: { condition?: string; weight?: number } = {}): Condition {
-    return new Condition([{ kind: 'keywords', words: Array.isArray(words) ? words : [words], condition: opts.condition, weight: opts.weight ?? 1 }]);
+    return new Condition([
+      {
+        kind: 'keywords',
+        words: Array.isArray(words) ? words : [words],
+        condition: opts.condition,
+        weight: opts.weight ?? 1,
+      },
+    ]);
   },
   /** free text, tokenised and matched to the keyword vocabulary */
   text(text: string, opts: { condition?: string; weight?: number } = {}): Condition {
     return new Condition([{ kind: 'text', text, condition: opts.condition, weight: opts.weight ?? 1 }]);
   },
   /** maximise one hidden unit: channel of a layer, optionally at spatial (x, y); else the channel's mean */
-  unit(layer: string, channel: number, opts: { x?: number; y?: number; net?: string; weight?: number } = {}): Condition {
-    return new Condition([{ kind: 'unit', layer, channel, x: opts.x, y: opts.y, net: opts.net, weight: opts.weight ?? 1 }]);
+  unit(
+    layer: string,
+    channel: number,
+    opts: { x?: number; y?: number; net?: string; weight?: number } = {},
+  ): Condition {
+    return new Condition([
+      { kind: 'unit', layer, channel, x: opts.x, y: opts.y, net: opts.net, weight: opts.weight ?? 1 },
+    ]);
   },
   /** match the features (default: the code tap of E) of a reference image: −w·‖f(G(h)) − f(ref)‖² */
   imageRef(image: ImageInput, opts: { layer?: string; net?: string; weight?: number } = {}): Condition {
@@ -156,11 +185,20 @@ export interface ResolvedCondition {
   text?: TextMatch;
 }
 
-function findCondition(pack: Pack, kind: PackConditionSpec['kind'], id: string | undefined, field: string): PackConditionSpec {
+function findCondition(
+  pack: Pack,
+  kind: PackConditionSpec['kind'],
+  id: string | undefined,
+  field: string,
+): PackConditionSpec {
   const cs = pack.manifest.conditions;
   if (id !== undefined) {
     const c = cs.find((x) => x.id === id);
-    if (!c) throw new PpgnInputError(`unknown condition "${id}" in pack ${pack.manifest.name} (conditions: ${cs.map((x) => x.id).join(', ') || 'none'})`, field);
+    if (!c)
+      throw new PpgnInputError(
+        `unknown condition "${id}" in pack ${pack.manifest.name} (conditions: ${cs.map((x) => x.id).join(', ') || 'none'})`,
+        field,
+      );
     if (c.kind !== kind) throw new PpgnInputError(`condition "${id}" is of kind ${c.kind}, not ${kind}`, field);
     return c;
   }
@@ -180,20 +218,31 @@ function groupKey(net: string, pre: Preprocess | undefined, tap: string, tr: Tra
 /** Decode an image or mask to a Float32Array of the pack's [H, W, C]; masks broadcast from [H,W] / [H,W,1]. */
 export function imageData(pack: Pack, img: ImageInput, field: string, isMask = false): Float32Array {
   const [H, W, C] = pack.imageShape;
-  if (!img || typeof img !== 'object' || !Array.isArray(img.shape) || !(img.data instanceof Float32Array || Array.isArray(img.data)))
+  if (
+    !img ||
+    typeof img !== 'object' ||
+    !Array.isArray(img.shape) ||
+    !(img.data instanceof Float32Array || Array.isArray(img.data))
+  )
     throw new PpgnInputError(`${field} must be {shape: [H, W, C], data}`, field);
   const s = img.shape;
   const c = s.length === 2 ? 1 : s[2];
   if (s.length < 2 || s.length > 3 || s[0] !== H || s[1] !== W || (c !== C && !(isMask && c === 1)))
-    throw new PpgnInputError(`${field} has shape [${s.join(', ')}] but the pack image is [${H}, ${W}, ${C}]${isMask ? ' (or [H, W] for a mask)' : ''}`, field);
-  if (img.data.length !== H * W * c) throw new PpgnInputError(`${field} has ${img.data.length} values, expected ${H * W * c}`, field);
+    throw new PpgnInputError(
+      `${field} has shape [${s.join(', ')}] but the pack image is [${H}, ${W}, ${C}]${isMask ? ' (or [H, W] for a mask)' : ''}`,
+      field,
+    );
+  if (img.data.length !== H * W * c)
+    throw new PpgnInputError(`${field} has ${img.data.length} values, expected ${H * W * c}`, field);
   const out = new Float32Array(H * W * C);
   const [lo, hi] = isMask ? [0, 1] : pack.manifest.image.range === '[0,1]' ? [0, 1] : [-1, 1];
   for (let i = 0; i < H * W; i++) {
     for (let k = 0; k < C; k++) {
       const v = img.data[i * c + (c === 1 ? 0 : k)];
-      if (!Number.isFinite(v)) throw new PpgnInputError(`${field} contains a non-finite value at index ${i * c + k}`, field);
-      if (v < lo - 1e-6 || v > hi + 1e-6) throw new PpgnInputError(`${field} value ${v} at index ${i * c + k} is outside [${lo}, ${hi}]`, field);
+      if (!Number.isFinite(v))
+        throw new PpgnInputError(`${field} contains a non-finite value at index ${i * c + k}`, field);
+      if (v < lo - 1e-6 || v > hi + 1e-6)
+        throw new PpgnInputError(`${field} value ${v} at index ${i * c + k} is outside [${lo}, ${hi}]`, field);
       out[i * C + k] = v;
     }
   }
@@ -213,7 +262,13 @@ export function resolveCondition(
   const scores: ScoreSpec[] = [];
   const warnings: string[] = [];
   const res: ResolvedCondition = { groups: [], scores, warnings };
-  const getGroup = (net: string, pre: Preprocess | undefined, tap: string, tr: Transform, size: number): ResolvedGroup => {
+  const getGroup = (
+    net: string,
+    pre: Preprocess | undefined,
+    tap: string,
+    tr: Transform,
+    size: number,
+  ): ResolvedGroup => {
     const key = groupKey(net, pre, tap, tr);
     let g = groups.get(key);
     if (!g) {
@@ -228,13 +283,22 @@ export function resolveCondition(
     const f = `condition.terms[${i}]`;
     if (!t || typeof t !== 'object') throw new PpgnInputError(`${f} must be an object`, f);
     finiteNumber(t.weight, `${f}.weight`);
-    if (t.id !== undefined && (typeof t.id !== 'string' || t.id === '')) throw new PpgnInputError(`${f}.id must be a non-empty string`, `${f}.id`);
+    if (t.id !== undefined && (typeof t.id !== 'string' || t.id === ''))
+      throw new PpgnInputError(`${f}.id must be a non-empty string`, `${f}.id`);
     const term = t.id;
     switch (t.kind) {
       case 'class': {
-        const c = findCondition(pack, 'classes', t.condition, `${f}.condition`) as Extract<PackConditionSpec, { kind: 'classes' }>;
-        if (!['logsoftmax', 'logit', 'softmax'].includes(t.variant)) throw new PpgnInputError(`${f}.variant must be logsoftmax, logit or softmax (got ${String(t.variant)})`, `${f}.variant`);
-        if (!Array.isArray(t.labels) || t.labels.length === 0) throw new PpgnInputError(`${f}.labels must be a non-empty list`, `${f}.labels`);
+        const c = findCondition(pack, 'classes', t.condition, `${f}.condition`) as Extract<
+          PackConditionSpec,
+          { kind: 'classes' }
+        >;
+        if (!['logsoftmax', 'logit', 'softmax'].includes(t.variant))
+          throw new PpgnInputError(
+            `${f}.variant must be logsoftmax, logit or softmax (got ${String(t.variant)})`,
+            `${f}.variant`,
+          );
+        if (!Array.isArray(t.labels) || t.labels.length === 0)
+          throw new PpgnInputError(`${f}.labels must be a non-empty list`, `${f}.labels`);
         const pre = preprocessOf(pack, c.net, c.preprocess);
         const g = getGroup(c.net, pre, c.output, t.variant, c.labels.length);
         const probKey = getGroup(c.net, pre, c.output, 'logsoftmax', c.labels.length).key;
@@ -248,23 +312,34 @@ export function resolveCondition(
       }
       case 'keywords':
       case 'text': {
-        const c = findCondition(pack, 'keywords', t.condition, `${f}.condition`) as Extract<PackConditionSpec, { kind: 'keywords' }>;
+        const c = findCondition(pack, 'keywords', t.condition, `${f}.condition`) as Extract<
+          PackConditionSpec,
+          { kind: 'keywords' }
+        >;
         let words: string[];
         if (t.kind === 'text') {
-          if (typeof t.text !== 'string' || !t.text.trim()) throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);
+          if (typeof t.text !== 'string' || !t.text.trim())
+            throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);
           const m = matchText(t.text, c.vocabulary);
           res.text = m;
           // each unknown word once (a long paste repeats them), at most 8 named
           const unknown = [...new Map(m.unknown.map((u) => [u.word, u])).values()];
-          for (const u of unknown.slice(0, 8)) warnings.push(`unknown word "${u.word}"${u.nearest.length ? ` (nearest: ${u.nearest.join(', ')})` : ''}`);
+          for (const u of unknown.slice(0, 8))
+            warnings.push(`unknown word "${u.word}"${u.nearest.length ? ` (nearest: ${u.nearest.join(', ')})` : ''}`);
           if (m.matched.length === 0) {
             const shown = t.text.length > 60 ? `${t.text.slice(0, 57)}…` : t.text;
-            const listed = unknown.slice(0, 8).map(describeUnknown).join('; ') + (unknown.length > 8 ? `; and ${unknown.length - 8} more unknown words` : '');
-            throw new PpgnInputError(`no word of "${shown}" is in the vocabulary of ${c.id}${listed ? `; ${listed}` : ''}`, `${f}.text`);
+            const listed =
+              unknown.slice(0, 8).map(describeUnknown).join('; ') +
+              (unknown.length > 8 ? `; and ${unknown.length - 8} more unknown words` : '');
+            throw new PpgnInputError(
+              `no word of "${shown}" is in the vocabulary of ${c.id}${listed ? `; ${listed}` : ''}`,
+              `${f}.text`,
+            );
           }
           words = m.matched;
         } else {
-          if (!Array.isArray(t.words) || t.words.length === 0) throw new PpgnInputError(`${f}.words must be a non-empty list`, `${f}.words`);
+          if (!Array.isArray(t.words) || t.words.length === 0)
+            throw new PpgnInputError(`${f}.words must be a non-empty list`, `${f}.words`);
           words = t.words;
         }
         const pre = preprocessOf(pack, c.net, c.preprocess);
@@ -281,10 +356,17 @@ export function resolveCondition(
         if (typeof t.layer !== 'string') throw new PpgnInputError(`${f}.layer must be a layer name`, `${f}.layer`);
         let pre: Preprocess | undefined;
         if (!netName) {
-          const c = pack.manifest.conditions.find((x) => x.kind === 'units' && x.layers.some((l) => l.name === t.layer));
+          const c = pack.manifest.conditions.find(
+            (x) => x.kind === 'units' && x.layers.some((l) => l.name === t.layer),
+          );
           if (!c) {
-            const exposed = pack.manifest.conditions.flatMap((x) => (x.kind === 'units' ? x.layers.map((l) => l.name) : []));
-            throw new PpgnInputError(`unknown layer "${t.layer}" (exposed layers: ${exposed.join(', ') || 'none'})`, `${f}.layer`);
+            const exposed = pack.manifest.conditions.flatMap((x) =>
+              x.kind === 'units' ? x.layers.map((l) => l.name) : [],
+            );
+            throw new PpgnInputError(
+              `unknown layer "${t.layer}" (exposed layers: ${exposed.join(', ') || 'none'})`,
+              `${f}.layer`,
+            );
           }
           netName = c.net;
           pre = preprocessOf(pack, c.net, c.preprocess);
@@ -300,25 +382,34 @@ export function resolveCondition(
         const idxs: number[] = [];
         if (shape.length === 3) {
           const [h, w] = shape;
-          if ((t.x === undefined) !== (t.y === undefined)) throw new PpgnInputError(`${f}: give both x and y or neither`, `${f}.x`);
+          if ((t.x === undefined) !== (t.y === undefined))
+            throw new PpgnInputError(`${f}: give both x and y or neither`, `${f}.x`);
           if (t.x !== undefined) {
             finiteNumber(t.x, `${f}.x`, { integer: true, min: 0, max: w - 1 });
             finiteNumber(t.y, `${f}.y`, { integer: true, min: 0, max: h - 1 });
             idxs.push((t.y! * w + t.x) * C + t.channel);
           } else for (let p = 0; p < h * w; p++) idxs.push(p * C + t.channel);
         } else {
-          if (t.x !== undefined || t.y !== undefined) throw new PpgnInputError(`${f}: layer "${t.layer}" has no spatial dimensions`, `${f}.x`);
+          if (t.x !== undefined || t.y !== undefined)
+            throw new PpgnInputError(`${f}: layer "${t.layer}" has no spatial dimensions`, `${f}.x`);
           idxs.push(t.channel);
         }
         for (const k of idxs) g.weights[k] += t.weight / idxs.length;
-        scores.push({ name: `unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`, term, groupKey: g.key, how: 'mean', indices: idxs });
+        scores.push({
+          name: `unit(${t.layer}:${t.channel}${t.x !== undefined ? `@${t.x},${t.y}` : ''})`,
+          term,
+          groupKey: g.key,
+          how: 'mean',
+          indices: idxs,
+        });
         break;
       }
       case 'imageRef': {
         const netName = t.net ?? 'E';
         if (!pack.nets[netName]) throw new PpgnInputError(`unknown network "${netName}"`, `${f}.net`);
         const tap = t.layer ?? (netName === 'E' ? pack.manifest.code.encoderTap : undefined);
-        if (!tap || !pack.nets[netName].tapShape(tap)) throw new PpgnInputError(`network ${netName} has no layer "${String(tap)}"`, `${f}.layer`);
+        if (!tap || !pack.nets[netName].tapShape(tap))
+          throw new PpgnInputError(`network ${netName} has no layer "${String(tap)}"`, `${f}.layer`);
         const img = imageData(pack, t.image, `${f}.image`);
         const pre = preprocessOf(pack, netName);
         const key = groupKey(netName, pre, tap, 'l2ref');
@@ -337,16 +428,26 @@ export function resolveCondition(
         break;
       }
       default:
-        throw new PpgnInputError(`${f}.kind must be one of class, keywords, text, unit, imageRef, context (got ${String((t as { kind: unknown }).kind)})`, `${f}.kind`);
+        throw new PpgnInputError(
+          `${f}.kind must be one of class, keywords, text, unit, imageRef, context (got ${String((t as { kind: unknown }).kind)})`,
+          `${f}.kind`,
+        );
     }
   });
   res.groups = [...groups.values()];
   return res;
 }
 
-function labelIndex(labels: readonly string[], l: string | number, field: string, what: string, condId: string): number {
+function labelIndex(
+  labels: readonly string[],
+  l: string | number,
+  field: string,
+  what: string,
+  condId: string,
+): number {
   if (typeof l === 'number') {
-    if (!Number.isInteger(l) || l < 0 || l >= labels.length) throw new PpgnInputError(`${what} index ${l} out of range 0..${labels.length - 1} for ${condId}`, field);
+    if (!Number.isInteger(l) || l < 0 || l >= labels.length)
+      throw new PpgnInputError(`${what} index ${l} out of range 0..${labels.length - 1} for ${condId}`, field);
     return l;
   }
   if (typeof l !== 'string') throw new PpgnInputError(`${what} must be a string or index`, field);
@@ -354,7 +455,10 @@ function labelIndex(labels: readonly string[], l: string | number, field: string
   if (idx < 0) idx = labels.findIndex((x) => x.toLowerCase() === l.toLowerCase());
   if (idx < 0) {
     const near = nearestWords(l.toLowerCase(), labels);
-    throw new PpgnInputError(`unknown ${what} "${l}" for ${condId}${near.length ? `; nearest: ${near.join(', ')}` : ''}`, field);
+    throw new PpgnInputError(
+      `unknown ${what} "${l}" for ${condId}${near.length ? `; nearest: ${near.join(', ')}` : ''}`,
+      field,
+    );
   }
   return idx;
 }

@@ -24,10 +24,17 @@ export function inputCheck(cond: boolean, message: string, field?: string): asse
   if (!cond) throw new PpgnInputError(message, field);
 }
 
-export function finiteNumber(v: unknown, field: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new PpgnInputError(`${field} must be a finite number (got ${String(v)})`, field);
+export function finiteNumber(
+  v: unknown,
+  field: string,
+  opts: { min?: number; max?: number; integer?: boolean } = {},
+): number {
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new PpgnInputError(`${field} must be a finite number (got ${String(v)})`, field);
   if (opts.integer && !Number.isInteger(v)) throw new PpgnInputError(`${field} must be an integer (got ${v})`, field);
-  if (opts.min !== undefined && v < opts.min) throw new PpgnInputError(`${field} must be >= ${opts.min} (got ${v})`, field);
-  if (opts.max !== undefined && v > opts.max) throw new PpgnInputError(`${field} must be <= ${opts.max} (got ${v})`, field);
+  if (opts.min !== undefined && v < opts.min)
+    throw new PpgnInputError(`${field} must be >= ${opts.min} (got ${v})`, field);
+  if (opts.max !== undefined && v > opts.max)
+    throw new PpgnInputError(`${field} must be <= ${opts.max} (got ${v})`, field);
   return v;
 }

@@ -14,7 +14,8 @@ export interface ImageData3 {
 /** Encode an [H, W, C] image (C = 1 or 3) with values in `range` to PNG bytes. */
 export function encodePng(img: ImageInput, range: ValueRange = '[0,1]'): Buffer {
   const [H, W, C = 1] = img.shape;
-  if (img.data.length !== H * W * C || (C !== 1 && C !== 3 && C !== 4)) throw new PpgnInputError(`cannot encode image of shape [${img.shape}] with ${img.data.length} values`, 'image');
+  if (img.data.length !== H * W * C || (C !== 1 && C !== 3 && C !== 4))
+    throw new PpgnInputError(`cannot encode image of shape [${img.shape}] with ${img.data.length} values`, 'image');
   const png = new PNG({ width: W, height: H });
   const conv = range === '[0,1]' ? (v: number) => v : (v: number) => (v + 1) / 2;
   for (let i = 0; i < H * W; i++) {
@@ -53,16 +54,23 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** Width and height from the IHDR chunk (no inflating); throws if the bytes are not a PNG or exceed `limits`. */
 export function pngSize(bytes: Uint8Array, limits: PngLimits = PNG_LIMITS): { width: number; height: number } {
-  if (bytes.byteLength > limits.maxBytes) throw new PngTooLargeError(`image file is ${(bytes.byteLength / 1e6).toFixed(1)} MB; the limit is ${(limits.maxBytes / 1e6).toFixed(1)} MB`);
-  if (bytes.byteLength < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw new PpgnInputError('not a valid PNG: bad signature', 'image');
+  if (bytes.byteLength > limits.maxBytes)
+    throw new PngTooLargeError(
+      `image file is ${(bytes.byteLength / 1e6).toFixed(1)} MB; the limit is ${(limits.maxBytes / 1e6).toFixed(1)} MB`,
+    );
+  if (bytes.byteLength < 33 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b))
+    throw new PpgnInputError('not a valid PNG: bad signature', 'image');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = String.fromCharCode(bytes[12]!, bytes[13]!, bytes[14]!, bytes[15]!);
-  if (view.getUint32(8) !== 13 || type !== 'IHDR') throw new PpgnInputError('not a valid PNG: the first chunk is not IHDR', 'image');
+  if (view.getUint32(8) !== 13 || type !== 'IHDR')
+    throw new PpgnInputError('not a valid PNG: the first chunk is not IHDR', 'image');
   const width = view.getUint32(16);
   const height = view.getUint32(20);
   if (width === 0 || height === 0) throw new PpgnInputError(`not a valid PNG: ${width}×${height} pixels`, 'image');
   if (width > limits.maxSide || height > limits.maxSide || width * height > limits.maxPixels) {
-    throw new PngTooLargeError(`image is ${width}×${height} pixels; the limit is ${limits.maxSide} pixels a side and ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`);
+    throw new PngTooLargeError(
+      `image is ${width}×${height} pixels; the limit is ${limits.maxSide} pixels a side and ${(limits.maxPixels / 1e6).toFixed(1)} megapixels`,
+    );
   }
   return { width, height };
 }
@@ -81,7 +89,12 @@ export function packImageLimits(imageShape: readonly number[], maxBytes = PNG_LI
  * Decode PNG bytes to an [H, W, channels] image in `range` (alpha is composited on white).
  * The size is checked from the header against `limits` before inflating (decompression bombs).
  */
-export function decodePng(bytes: Uint8Array, channels: 1 | 3 = 3, range: ValueRange = '[0,1]', limits: PngLimits = PNG_LIMITS): ImageData3 {
+export function decodePng(
+  bytes: Uint8Array,
+  channels: 1 | 3 = 3,
+  range: ValueRange = '[0,1]',
+  limits: PngLimits = PNG_LIMITS,
+): ImageData3 {
   pngSize(bytes, limits);
   let png: PNG;
   try {
@@ -121,7 +134,10 @@ export function pngToTensor(bytes: Uint8Array, channels: 1 | 3 = 3, range: Value
 }
 
 /** Arrange images (same shape) in a grid with `pad` pixels of background between them. */
-export function contactSheet(images: ImageInput[], opts: { cols?: number; pad?: number; background?: number } = {}): ImageData3 {
+export function contactSheet(
+  images: ImageInput[],
+  opts: { cols?: number; pad?: number; background?: number } = {},
+): ImageData3 {
   if (!images.length) throw new PpgnInputError('contact sheet needs at least one image', 'images');
   const [H, W, C = 1] = images[0].shape;
   const n = images.length;
@@ -132,12 +148,15 @@ export function contactSheet(images: ImageInput[], opts: { cols?: number; pad?: 
   const SW = cols * W + (cols + 1) * pad;
   const out = new Float32Array(SH * SW * C).fill(opts.background ?? 1);
   images.forEach((img, i) => {
-    if (img.shape[0] !== H || img.shape[1] !== W || (img.shape[2] ?? 1) !== C) throw new PpgnInputError(`image ${i} has shape [${img.shape}], expected [${H}, ${W}, ${C}]`, 'images');
+    if (img.shape[0] !== H || img.shape[1] !== W || (img.shape[2] ?? 1) !== C)
+      throw new PpgnInputError(`image ${i} has shape [${img.shape}], expected [${H}, ${W}, ${C}]`, 'images');
     const r = Math.floor(i / cols);
     const c = i % cols;
     const oy = pad + r * (H + pad);
     const ox = pad + c * (W + pad);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let k = 0; k < C; k++) out[((oy + y) * SW + ox + x) * C + k] = img.data[(y * W + x) * C + k];
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        for (let k = 0; k < C; k++) out[((oy + y) * SW + ox + x) * C + k] = img.data[(y * W + x) * C + k];
   });
   return { shape: [SH, SW, C], data: out };
 }

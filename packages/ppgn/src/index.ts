@@ -1,7 +1,19 @@
 export { tf, installFastMatMulGrad } from './tf';
 export { PpgnInputError, PpgnPackError } from './errors';
 export { Rng, seedState, type RngState } from './rng';
-export { Net, NetSpecError, netSpecSchema, layerSpecSchema, type NetSpec, type LayerSpec, type NetFile, type WeightEntry, type ApplyOptions, type ApplyResult, type InitOptions } from './net';
+export {
+  Net,
+  NetSpecError,
+  netSpecSchema,
+  layerSpecSchema,
+  type NetSpec,
+  type LayerSpec,
+  type NetFile,
+  type WeightEntry,
+  type ApplyOptions,
+  type ApplyResult,
+  type InitOptions,
+} from './net';
 export {
   loadPackFrom,
   loadNetFrom,
@@ -27,7 +39,21 @@ export {
   type Preprocess,
   type RandomPackOptions,
 } from './pack';
-export { Condition, cond, add, matchText, nearestWords, editDistance, resolveCondition, type Term, type TermKind, type ClassVariant, type ImageInput, type TextMatch, type ResolvedCondition } from './conditions';
+export {
+  Condition,
+  cond,
+  add,
+  matchText,
+  nearestWords,
+  editDistance,
+  resolveCondition,
+  type Term,
+  type TermKind,
+  type ClassVariant,
+  type ImageInput,
+  type TextMatch,
+  type ResolvedCondition,
+} from './conditions';
 export {
   createChain,
   updateChain,
@@ -54,8 +80,37 @@ export {
   type StepOptions,
   type RunOptions,
 } from './sampler';
-export { initBackend, currentBackend, BACKENDS, type BackendInfo, type BackendName, type BackendPreference } from './backend';
-export { currentRuntime, setRuntime, TfjsRuntime, type NetRuntime, type ForwardPass, type ForwardOptions, type RuntimeName } from './runtime/index';
+export {
+  initBackend,
+  currentBackend,
+  BACKENDS,
+  type BackendInfo,
+  type BackendName,
+  type BackendPreference,
+} from './backend';
+export {
+  currentRuntime,
+  setRuntime,
+  TfjsRuntime,
+  type NetRuntime,
+  type ForwardPass,
+  type ForwardOptions,
+  type RuntimeName,
+} from './runtime/index';
 export { OrtRuntime, type OrtProvider, type OrtOptions } from './runtime/ort';
 export { compileForward, compileVjp, NetCompileError } from './onnx/compile';
-export { encodePng, decodePng, pngSize, packImageLimits, PngTooLargeError, PNG_LIMITS, resizeImage, tensorToPng, pngToTensor, contactSheet, type ImageData3, type ValueRange, type PngLimits } from './image';
+export {
+  encodePng,
+  decodePng,
+  pngSize,
+  packImageLimits,
+  PngTooLargeError,
+  PNG_LIMITS,
+  resizeImage,
+  tensorToPng,
+  pngToTensor,
+  contactSheet,
+  type ImageData3,
+  type ValueRange,
+  type PngLimits,
+} from './image';

@@ -19,8 +19,23 @@ const pos = z.number().int().positive();
 
 export const layerSpecSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('dense'), units: pos, bias: z.boolean().default(true) }),
-  z.object({ ...base, type: z.literal('conv2d'), filters: pos, kernel: pos, stride: pos.default(1), padding, bias: z.boolean().default(true) }),
-  z.object({ ...base, type: z.literal('conv2dTranspose'), filters: pos, kernel: pos, stride: pos.default(2), bias: z.boolean().default(true) }),
+  z.object({
+    ...base,
+    type: z.literal('conv2d'),
+    filters: pos,
+    kernel: pos,
+    stride: pos.default(1),
+    padding,
+    bias: z.boolean().default(true),
+  }),
+  z.object({
+    ...base,
+    type: z.literal('conv2dTranspose'),
+    filters: pos,
+    kernel: pos,
+    stride: pos.default(2),
+    bias: z.boolean().default(true),
+  }),
   z.object({ ...base, type: z.literal('upsample'), factor: pos.default(2) }),
   z.object({ ...base, type: z.literal('relu') }),
   z.object({ ...base, type: z.literal('leakyRelu'), alpha: z.number().default(0.2) }),
@@ -157,7 +172,8 @@ export class Net {
         let data: Float32Array;
         const given = init.weights?.[full];
         if (given) {
-          if (given.length !== n) throw new NetSpecError(`weights.${full}`, `expected ${n} values, got ${given.length}`);
+          if (given.length !== n)
+            throw new NetSpecError(`weights.${full}`, `expected ${n} values, got ${given.length}`);
           data = Float32Array.from(given);
         } else if (kind === 'he') {
           data = rng.normals(new Float32Array(n), gain * Math.sqrt(2 / fanIn));
@@ -209,7 +225,8 @@ export class Net {
   apply(x: tf.Tensor, opts: ApplyOptions = {}): ApplyResult {
     if (this.disposed) throw new Error('Net has been disposed');
     const want = new Set(opts.taps ?? []);
-    for (const t of want) if (!this.tapShapes.has(t)) throw new Error(`unknown tap "${t}" (known: ${this.tapNames.join(', ')})`);
+    for (const t of want)
+      if (!this.tapShapes.has(t)) throw new Error(`unknown tap "${t}" (known: ${this.tapNames.join(', ')})`);
     const outputs = new Map<string, tf.Tensor>();
     const taps: Record<string, tf.Tensor> = {};
     const expected = [x.shape[0], ...this.inputShape];
@@ -272,10 +289,16 @@ export class Net {
         if (!e) throw new NetSpecError(`weights`, `missing tensor "${vn}" (shape [${shape}])`);
         const { w, i } = e;
         if (w.shape.length !== shape.length || w.shape.some((d, k) => d !== shape[k]))
-          throw new NetSpecError(`weights[${i}].shape`, `tensor "${vn}" has shape [${w.shape}] but the spec needs [${shape}]`);
+          throw new NetSpecError(
+            `weights[${i}].shape`,
+            `tensor "${vn}" has shape [${w.shape}] but the spec needs [${shape}]`,
+          );
         const n = prod(shape);
         if (w.offset < 0 || w.offset % 4 !== 0 || w.offset + n * 4 > weights.byteLength)
-          throw new NetSpecError(`weights[${i}].offset`, `tensor "${vn}" at byte ${w.offset} (+${n * 4}) lies outside the ${weights.byteLength}-byte weights file`);
+          throw new NetSpecError(
+            `weights[${i}].offset`,
+            `tensor "${vn}" at byte ${w.offset} (+${n * 4}) lies outside the ${weights.byteLength}-byte weights file`,
+          );
         const a = new Float32Array(n);
         for (let k = 0; k < n; k++) a[k] = dv.getFloat32(w.offset + k * 4, true);
         values[vn] = a;
@@ -357,9 +380,14 @@ export function planLayers(spec: NetSpec): LayerPlan[] {
 
 type VarInit = { shape: number[]; init: 'he' | 'zero' | 'one'; fanIn: number };
 
-function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: number[]; varShapes: Record<string, VarInit> } {
+function inferLayer(
+  l: ParsedLayer,
+  s: number[],
+  field: string,
+): { outShape: number[]; varShapes: Record<string, VarInit> } {
   const need = (rank: number) => {
-    if (s.length !== rank) throw new NetSpecError(field, `${l.type} needs a rank-${rank} input (without batch), got [${s}]`);
+    if (s.length !== rank)
+      throw new NetSpecError(field, `${l.type} needs a rank-${rank} input (without batch), got [${s}]`);
   };
   const ch = s[s.length - 1];
   switch (l.type) {
@@ -375,7 +403,11 @@ function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: num
     case 'conv2d':
       need(3);
       return {
-        outShape: [outSize(s[0], l.kernel, l.stride, l.padding), outSize(s[1], l.kernel, l.stride, l.padding), l.filters],
+        outShape: [
+          outSize(s[0], l.kernel, l.stride, l.padding),
+          outSize(s[1], l.kernel, l.stride, l.padding),
+          l.filters,
+        ],
         varShapes: {
           kernel: { shape: [l.kernel, l.kernel, ch, l.filters], init: 'he', fanIn: l.kernel * l.kernel * ch },
           ...(l.bias ? { bias: { shape: [l.filters], init: 'zero' as const, fanIn: 1 } } : {}),
@@ -386,7 +418,11 @@ function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: num
       return {
         outShape: [s[0] * l.stride, s[1] * l.stride, l.filters],
         varShapes: {
-          kernel: { shape: [l.kernel, l.kernel, l.filters, ch], init: 'he', fanIn: (l.kernel * l.kernel * ch) / (l.stride * l.stride) },
+          kernel: {
+            shape: [l.kernel, l.kernel, l.filters, ch],
+            init: 'he',
+            fanIn: (l.kernel * l.kernel * ch) / (l.stride * l.stride),
+          },
           ...(l.bias ? { bias: { shape: [l.filters], init: 'zero' as const, fanIn: 1 } } : {}),
         },
       };
@@ -404,9 +440,13 @@ function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: num
         },
       };
     case 'affine':
-      return { outShape: s, varShapes: { scale: { shape: [ch], init: 'one', fanIn: 1 }, shift: { shape: [ch], init: 'zero', fanIn: 1 } } };
+      return {
+        outShape: s,
+        varShapes: { scale: { shape: [ch], init: 'one', fanIn: 1 }, shift: { shape: [ch], init: 'zero', fanIn: 1 } },
+      };
     case 'reshape':
-      if (prod(l.shape) !== prod(s)) throw new NetSpecError(`${field}.shape`, `cannot reshape [${s}] (${prod(s)} values) to [${l.shape}]`);
+      if (prod(l.shape) !== prod(s))
+        throw new NetSpecError(`${field}.shape`, `cannot reshape [${s}] (${prod(s)} values) to [${l.shape}]`);
       return { outShape: [...l.shape], varShapes: {} };
     case 'flatten':
       return { outShape: [prod(s)], varShapes: {} };
@@ -414,7 +454,10 @@ function inferLayer(l: ParsedLayer, s: number[], field: string): { outShape: num
     case 'maxPool': {
       need(3);
       const st = l.stride ?? l.size;
-      return { outShape: [outSize(s[0], l.size, st, l.padding), outSize(s[1], l.size, st, l.padding), ch], varShapes: {} };
+      return {
+        outShape: [outSize(s[0], l.size, st, l.padding), outSize(s[1], l.size, st, l.padding), ch],
+        varShapes: {},
+      };
     }
     case 'globalAvgPool':
       need(3);
@@ -443,12 +486,25 @@ function runLayer(l: BuiltLayer, x: tf.Tensor, train: boolean): tf.Tensor {
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2d': {
-      const y = conv2dFast(x as tf.Tensor4D, v.kernel as tf.Tensor4D, sp.stride, sp.padding, train, train ? undefined : () => refreshFlip(l));
+      const y = conv2dFast(
+        x as tf.Tensor4D,
+        v.kernel as tf.Tensor4D,
+        sp.stride,
+        sp.padding,
+        train,
+        train ? undefined : () => refreshFlip(l),
+      );
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'conv2dTranspose': {
       const [b] = x.shape;
-      const y = tf.conv2dTranspose(x as tf.Tensor4D, v.kernel as tf.Tensor4D, [b, l.outShape[0], l.outShape[1], l.outShape[2]], sp.stride, 'same');
+      const y = tf.conv2dTranspose(
+        x as tf.Tensor4D,
+        v.kernel as tf.Tensor4D,
+        [b, l.outShape[0], l.outShape[1], l.outShape[2]],
+        sp.stride,
+        'same',
+      );
       return v.bias ? tf.add(y, v.bias) : y;
     }
     case 'upsample':

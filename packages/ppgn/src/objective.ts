@@ -28,7 +28,11 @@ export function concat(arrs: Float32Array[]): Float32Array {
 }
 
 /** per-channel affine map from the pack's image range to a network's expected input: x·scale + shift */
-function preprocessAffine(pack: Pack, pre: Preprocess | undefined, C: number): { scale: Float32Array; shift: Float32Array } {
+function preprocessAffine(
+  pack: Pack,
+  pre: Preprocess | undefined,
+  C: number,
+): { scale: Float32Array; shift: Float32Array } {
   const scale = new Float32Array(C).fill(1);
   const shift = new Float32Array(C);
   if (!pre) return { scale, shift };
@@ -73,7 +77,12 @@ function sqDist(a: Float32Array, t: Float32Array): number {
  * One objective head on one chain's tap row: the value of Σ w·transform(z) and its gradient w.r.t. z
  * (VJP.md, "objective heads").
  */
-function headTerm(tr: ResolvedGroup['transform'], z: Float32Array, g: ResolvedGroup, needGrad: boolean): { value: number; grad?: Float64Array } {
+function headTerm(
+  tr: ResolvedGroup['transform'],
+  z: Float32Array,
+  g: ResolvedGroup,
+  needGrad: boolean,
+): { value: number; grad?: Float64Array } {
   const w = g.weights;
   const n = z.length;
   const grad = needGrad ? new Float64Array(n) : undefined;
@@ -154,7 +163,12 @@ export interface EvalOutput {
 }
 
 /** One batched forward (+ backward) for chains whose codes are `hs`, on the active net runtime. */
-export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Float32Array[], o: EvalOptions): Promise<EvalOutput> {
+export async function evaluate(
+  pack: Pack,
+  resolved: ResolvedCondition[],
+  hs: Float32Array[],
+  o: EvalOptions,
+): Promise<EvalOutput> {
   const rt = currentRuntime();
   const B = hs.length;
   const D = pack.codeDim;
@@ -170,7 +184,14 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
   if (classCond && !o.fast) {
     const pre = preprocessOf(pack, classCond.net, classCond.preprocess);
     displayKey = `${classCond.net}|${pre ? JSON.stringify(pre) : ''}|${classCond.output}|display`;
-    groupKeys.set(displayKey, { key: displayKey, net: classCond.net, preprocess: pre, tap: classCond.output, transform: 'logit', weights: new Float32Array(0) });
+    groupKeys.set(displayKey, {
+      key: displayKey,
+      net: classCond.net,
+      preprocess: pre,
+      tap: classCond.output,
+      transform: 'logit',
+      weights: new Float32Array(0),
+    });
   }
   const anyContext = !o.fast && resolved.some((r) => r.context);
   const hAll = concat(hs);
@@ -235,7 +256,11 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
     for (const g of groupKeys.values()) runFor(g.net, g.preprocess).taps.add(g.tap);
     const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E')) : undefined;
     codeRun?.taps.add(pack.manifest.code.encoderTap);
-    for (const r of runs.values()) r.pass = await rt.forward(pack.nets[r.net], preprocessArray(xs, pack, r.pre), B, { taps: [...r.taps], keep: o.needGrad });
+    for (const r of runs.values())
+      r.pass = await rt.forward(pack.nets[r.net], preprocessArray(xs, pack, r.pre), B, {
+        taps: [...r.taps],
+        keep: o.needGrad,
+      });
     for (const g of groupKeys.values()) data[`tap:${g.key}`] = runFor(g.net, g.preprocess).pass!.taps[g.tap];
     if (codeRun) data.code = codeRun.pass!.taps[pack.manifest.code.encoderTap];
   }
@@ -284,7 +309,9 @@ export async function evaluate(pack: Pack, resolved: ResolvedCondition[], hs: Fl
     let grad: Float32Array;
     if (o.fast) {
       const run = runs.get('fast')!;
-      grad = run.cots.size ? Float32Array.from(await rt.vjp(pack.fastMlp!, run.pass!, Object.fromEntries(run.cots))) : new Float32Array(B * D);
+      grad = run.cots.size
+        ? Float32Array.from(await rt.vjp(pack.fastMlp!, run.pass!, Object.fromEntries(run.cots)))
+        : new Float32Array(B * D);
     } else {
       const gx = new Float32Array(B * n);
       let any = false;

@@ -29,9 +29,19 @@ function dilate(dy: tf.Tensor4D, s: number): tf.Tensor4D {
   if (s === 1) return dy;
   const [B, h, w, c] = dy.shape;
   let t: tf.Tensor = tf.reshape(dy, [B, h, 1, w * c]);
-  t = tf.pad(t, [[0, 0], [0, 0], [0, s - 1], [0, 0]]);
+  t = tf.pad(t, [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]);
   t = tf.reshape(t, [B * h * s, w, 1, c]);
-  t = tf.pad(t, [[0, 0], [0, 0], [0, s - 1], [0, 0]]);
+  t = tf.pad(t, [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]);
   return tf.reshape(t, [B, h * s, w * s, c]);
 }
 
@@ -39,7 +49,12 @@ function dilate(dy: tf.Tensor4D, s: number): tf.Tensor4D {
 function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
   let t = x;
   if (top > 0 || bottom > 0 || left > 0 || right > 0)
-    t = tf.pad(t, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    t = tf.pad(t, [
+      [0, 0],
+      [Math.max(top, 0), Math.max(bottom, 0)],
+      [Math.max(left, 0), Math.max(right, 0)],
+      [0, 0],
+    ]);
   if (top < 0 || bottom < 0 || left < 0 || right < 0) {
     const [B, H, W, C] = t.shape;
     const t0 = Math.max(-top, 0);
@@ -54,7 +69,15 @@ export function flipKernel(W: tf.Tensor4D): tf.Tensor4D {
   return tf.transpose(tf.reverse(W, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
 }
 
-function inputGrad(dy: tf.Tensor4D, W: tf.Tensor4D, xShape: number[], s: number, gh: Geometry, gw: Geometry, flipped?: tf.Tensor4D): tf.Tensor4D {
+function inputGrad(
+  dy: tf.Tensor4D,
+  W: tf.Tensor4D,
+  xShape: number[],
+  s: number,
+  gh: Geometry,
+  gw: Geometry,
+  flipped?: tf.Tensor4D,
+): tf.Tensor4D {
   const [kh, kw] = W.shape;
   // z: dilated dy, length out·s (its last s−1 entries are zeros)
   const z = dilate(dy, s);
@@ -71,7 +94,14 @@ function inputGrad(dy: tf.Tensor4D, W: tf.Tensor4D, xShape: number[], s: number,
   return tf.conv2d(zp, wFlip, 1, 'valid');
 }
 
-function filterGrad(dy: tf.Tensor4D, x: tf.Tensor4D, kShape: number[], s: number, gh: Geometry, gw: Geometry): tf.Tensor4D {
+function filterGrad(
+  dy: tf.Tensor4D,
+  x: tf.Tensor4D,
+  kShape: number[],
+  s: number,
+  gh: Geometry,
+  gw: Geometry,
+): tf.Tensor4D {
   const [kh, kw] = kShape;
   const xp = padOrCrop(x, gh.padBefore, gh.padAfter, gw.padBefore, gw.padAfter);
   const a = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [ci, Hp, Wp, B]
@@ -85,7 +115,14 @@ function filterGrad(dy: tf.Tensor4D, x: tf.Tensor4D, kShape: number[], s: number
  * conv2d(x, W) whose backward pass uses forward convolutions only.
  * `filterGrad = false` (sampling): W is treated as a constant and only dx is computed.
  */
-export function conv2dFast(x: tf.Tensor4D, W: tf.Tensor4D, stride: number, padding: 'same' | 'valid', withFilterGrad = false, flipped?: () => tf.Tensor4D): tf.Tensor4D {
+export function conv2dFast(
+  x: tf.Tensor4D,
+  W: tf.Tensor4D,
+  stride: number,
+  padding: 'same' | 'valid',
+  withFilterGrad = false,
+  flipped?: () => tf.Tensor4D,
+): tf.Tensor4D {
   const gh = geometry(x.shape[1], W.shape[0], stride, padding);
   const gw = geometry(x.shape[2], W.shape[1], stride, padding);
   if (withFilterGrad) {
@@ -105,7 +142,8 @@ export function conv2dFast(x: tf.Tensor4D, W: tf.Tensor4D, stride: number, paddi
     save([xi]);
     return {
       value: tf.conv2d(xi as tf.Tensor4D, W, stride, padding),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => inputGrad(dy as tf.Tensor4D, W, saved[0].shape, stride, gh, gw, flipped?.()),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        inputGrad(dy as tf.Tensor4D, W, saved[0].shape, stride, gh, gw, flipped?.()),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;

@@ -57,12 +57,30 @@ const condBase = {
 };
 
 export const conditionSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ ...condBase, kind: z.literal('classes'), output: z.string().min(1), labels: z.array(z.string().min(1)).min(1) }),
-  z.object({ ...condBase, kind: z.literal('keywords'), output: z.string().min(1), vocabulary: z.array(z.string().min(1)).min(1) }),
+  z.object({
+    ...condBase,
+    kind: z.literal('classes'),
+    output: z.string().min(1),
+    labels: z.array(z.string().min(1)).min(1),
+  }),
+  z.object({
+    ...condBase,
+    kind: z.literal('keywords'),
+    output: z.string().min(1),
+    vocabulary: z.array(z.string().min(1)).min(1),
+  }),
   z.object({
     ...condBase,
     kind: z.literal('units'),
-    layers: z.array(z.object({ name: z.string().min(1), channels: z.number().int().positive(), description: z.string().optional() })).min(1),
+    layers: z
+      .array(
+        z.object({
+          name: z.string().min(1),
+          channels: z.number().int().positive(),
+          description: z.string().optional(),
+        }),
+      )
+      .min(1),
   }),
 ]);
 export type PackConditionSpec = z.infer<typeof conditionSpecSchema>;
@@ -106,7 +124,12 @@ export const manifestSchema = z.object({
    * and per mode (fast / dgnam / mala / hmc, applied on top for that mode)
    */
   defaults: z
-    .object(Object.fromEntries(DEFAULT_KEYS.map((k) => [k, epsDefaultsSchema.optional()])) as Record<DefaultKey, z.ZodOptional<typeof epsDefaultsSchema>>)
+    .object(
+      Object.fromEntries(DEFAULT_KEYS.map((k) => [k, epsDefaultsSchema.optional()])) as Record<
+        DefaultKey,
+        z.ZodOptional<typeof epsDefaultsSchema>
+      >,
+    )
     .strict()
     .optional(),
   /** free-form training / provenance notes */
@@ -129,7 +152,6 @@ export interface Pack {
   codeDim: number;
   dispose(): void;
 }
-
 
 export function formatPath(p: PropertyKey[]): string {
   let s = '';
@@ -158,19 +180,34 @@ export function parseManifest(json: unknown, file = MANIFEST_FILE): PackManifest
   m.conditions.forEach((c, i) => {
     if (ids.has(c.id)) throw new PpgnPackError(file, `conditions[${i}].id`, `duplicate condition id "${c.id}"`);
     ids.add(c.id);
-    if (!(c.net in m.networks)) throw new PpgnPackError(file, `conditions[${i}].net`, `unknown network "${c.net}" (networks: ${Object.keys(m.networks).join(', ')})`);
+    if (!(c.net in m.networks))
+      throw new PpgnPackError(
+        file,
+        `conditions[${i}].net`,
+        `unknown network "${c.net}" (networks: ${Object.keys(m.networks).join(', ')})`,
+      );
     const list = c.kind === 'classes' ? c.labels : c.kind === 'keywords' ? c.vocabulary : null;
     if (list) {
       const seen = new Set<string>();
       list.forEach((l, j) => {
-        if (seen.has(l)) throw new PpgnPackError(file, `conditions[${i}].${c.kind === 'classes' ? 'labels' : 'vocabulary'}[${j}]`, `duplicate entry "${l}"`);
+        if (seen.has(l))
+          throw new PpgnPackError(
+            file,
+            `conditions[${i}].${c.kind === 'classes' ? 'labels' : 'vocabulary'}[${j}]`,
+            `duplicate entry "${l}"`,
+          );
         seen.add(l);
       });
     }
   });
   if (m.networks.fastMlp) {
     const fc = m.conditions.find((c) => c.id === m.networks.fastMlp!.condition);
-    if (!fc || fc.kind !== 'classes') throw new PpgnPackError(file, 'networks.fastMlp.condition', `expected the id of a "classes" condition, got "${m.networks.fastMlp.condition}"`);
+    if (!fc || fc.kind !== 'classes')
+      throw new PpgnPackError(
+        file,
+        'networks.fastMlp.condition',
+        `expected the id of a "classes" condition, got "${m.networks.fastMlp.condition}"`,
+      );
   }
   return m;
 }
@@ -180,45 +217,89 @@ function sameShape(a: readonly number[] | undefined, b: readonly number[]): bool
 }
 
 /** Cross-check network shapes against the manifest. `fileOf(netKey)` names the file for errors. */
-function checkPack(m: PackManifest, nets: Record<string, Net>, manifestFile: string, fileOf: (k: string) => string): void {
+function checkPack(
+  m: PackManifest,
+  nets: Record<string, Net>,
+  manifestFile: string,
+  fileOf: (k: string) => string,
+): void {
   const img = [m.image.height, m.image.width, m.image.channels];
   const D = m.code.dim;
   const fail = (f: string, field: string, msg: string) => {
     throw new PpgnPackError(f, field, msg);
   };
   const { G, E } = nets;
-  if (!sameShape(G.inputShape, [D])) fail(fileOf('G'), 'spec.input', `G input is [${G.inputShape}] but code.dim is ${D}`);
-  if (!sameShape(G.outputShape, img)) fail(fileOf('G'), 'spec.layers', `G output is [${G.outputShape}] but the image is [${img}]`);
-  if (!sameShape(E.inputShape, img)) fail(fileOf('E'), 'spec.input', `E input is [${E.inputShape}] but the image is [${img}]`);
+  if (!sameShape(G.inputShape, [D]))
+    fail(fileOf('G'), 'spec.input', `G input is [${G.inputShape}] but code.dim is ${D}`);
+  if (!sameShape(G.outputShape, img))
+    fail(fileOf('G'), 'spec.layers', `G output is [${G.outputShape}] but the image is [${img}]`);
+  if (!sameShape(E.inputShape, img))
+    fail(fileOf('E'), 'spec.input', `E input is [${E.inputShape}] but the image is [${img}]`);
   const tapShape = E.tapShape(m.code.encoderTap);
-  if (!tapShape) fail(manifestFile, 'code.encoderTap', `E has no layer named "${m.code.encoderTap}" (taps: ${E.tapNames.join(', ')})`);
-  if (!sameShape(tapShape, [D])) fail(manifestFile, 'code.encoderTap', `E tap "${m.code.encoderTap}" has shape [${tapShape}] but code.dim is ${D}`);
+  if (!tapShape)
+    fail(
+      manifestFile,
+      'code.encoderTap',
+      `E has no layer named "${m.code.encoderTap}" (taps: ${E.tapNames.join(', ')})`,
+    );
+  if (!sameShape(tapShape, [D]))
+    fail(manifestFile, 'code.encoderTap', `E tap "${m.code.encoderTap}" has shape [${tapShape}] but code.dim is ${D}`);
   if (nets.hdae) {
     if (!sameShape(nets.hdae.inputShape, [D]) || !sameShape(nets.hdae.outputShape, [D]))
-      fail(fileOf('hdae'), 'spec', `hdae must map [${D}] → [${D}], got [${nets.hdae.inputShape}] → [${nets.hdae.outputShape}]`);
+      fail(
+        fileOf('hdae'),
+        'spec',
+        `hdae must map [${D}] → [${D}], got [${nets.hdae.inputShape}] → [${nets.hdae.outputShape}]`,
+      );
   }
   m.conditions.forEach((c, i) => {
     const net = nets[c.net];
     if (c.net !== 'G' && !sameShape(net.inputShape, img) && c.net !== 'fastMlp')
-      fail(fileOf(c.net), 'spec.input', `condition "${c.id}" reads images but network ${c.net} takes [${net.inputShape}]`);
+      fail(
+        fileOf(c.net),
+        'spec.input',
+        `condition "${c.id}" reads images but network ${c.net} takes [${net.inputShape}]`,
+      );
     if (c.kind === 'units') {
       c.layers.forEach((l, j) => {
         const s = net.tapShape(l.name);
-        if (!s) fail(manifestFile, `conditions[${i}].layers[${j}].name`, `network ${c.net} has no layer named "${l.name}"`);
-        if (s![s!.length - 1] !== l.channels) fail(manifestFile, `conditions[${i}].layers[${j}].channels`, `layer "${l.name}" has ${s![s!.length - 1]} channels, manifest says ${l.channels}`);
+        if (!s)
+          fail(manifestFile, `conditions[${i}].layers[${j}].name`, `network ${c.net} has no layer named "${l.name}"`);
+        if (s![s!.length - 1] !== l.channels)
+          fail(
+            manifestFile,
+            `conditions[${i}].layers[${j}].channels`,
+            `layer "${l.name}" has ${s![s!.length - 1]} channels, manifest says ${l.channels}`,
+          );
       });
     } else {
       const n = c.kind === 'classes' ? c.labels.length : c.vocabulary.length;
       const s = net.tapShape(c.output);
-      if (!s) fail(manifestFile, `conditions[${i}].output`, `network ${c.net} has no layer named "${c.output}" (taps: ${net.tapNames.join(', ')})`);
-      if (!sameShape(s, [n])) fail(manifestFile, `conditions[${i}].${c.kind === 'classes' ? 'labels' : 'vocabulary'}`, `${n} entries but ${c.net}.${c.output} has shape [${s}]`);
+      if (!s)
+        fail(
+          manifestFile,
+          `conditions[${i}].output`,
+          `network ${c.net} has no layer named "${c.output}" (taps: ${net.tapNames.join(', ')})`,
+        );
+      if (!sameShape(s, [n]))
+        fail(
+          manifestFile,
+          `conditions[${i}].${c.kind === 'classes' ? 'labels' : 'vocabulary'}`,
+          `${n} entries but ${c.net}.${c.output} has shape [${s}]`,
+        );
     }
   });
   if (nets.fastMlp) {
     const fc = m.conditions.find((c) => c.id === m.networks.fastMlp!.condition)!;
     const n = fc.kind === 'classes' ? fc.labels.length : 0;
-    if (!sameShape(nets.fastMlp.inputShape, [D])) fail(fileOf('fastMlp'), 'spec.input', `fastMlp input is [${nets.fastMlp.inputShape}] but code.dim is ${D}`);
-    if (!sameShape(nets.fastMlp.outputShape, [n])) fail(fileOf('fastMlp'), 'spec.layers', `fastMlp output is [${nets.fastMlp.outputShape}] but condition "${fc.id}" has ${n} labels`);
+    if (!sameShape(nets.fastMlp.inputShape, [D]))
+      fail(fileOf('fastMlp'), 'spec.input', `fastMlp input is [${nets.fastMlp.inputShape}] but code.dim is ${D}`);
+    if (!sameShape(nets.fastMlp.outputShape, [n]))
+      fail(
+        fileOf('fastMlp'),
+        'spec.layers',
+        `fastMlp output is [${nets.fastMlp.outputShape}] but condition "${fc.id}" has ${n} labels`,
+      );
   }
 }
 
@@ -226,7 +307,8 @@ function checkPack(m: PackManifest, nets: Record<string, Net>, manifestFile: str
 export function makePack(manifest: PackManifestInput, nets: Record<string, Net>, dir?: string): Pack {
   const mfile = dir ? `${dir}/${MANIFEST_FILE}` : MANIFEST_FILE;
   const m = parseManifest(manifest, mfile);
-  for (const k of Object.keys(m.networks)) if (!nets[k]) throw new PpgnPackError(mfile, `networks.${k}`, `network "${k}" was not provided`);
+  for (const k of Object.keys(m.networks))
+    if (!nets[k]) throw new PpgnPackError(mfile, `networks.${k}`, `network "${k}" was not provided`);
   checkPack(m, nets, mfile, (k) => (dir ? `${dir}/${m.networks[k]!.file}` : `networks.${k}`));
   return packObject(m, nets, dir);
 }
@@ -285,7 +367,11 @@ async function readBytes(src: PackSource, file: string, what: string): Promise<U
   try {
     return await src.read(file);
   } catch (e) {
-    throw new PpgnPackError(src.label(file), undefined, `cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new PpgnPackError(
+      src.label(file),
+      undefined,
+      `cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
 }
 
@@ -302,7 +388,13 @@ const netFileSchema = z.object({
   format: z.literal('ppgn-net/1'),
   spec: z.unknown(),
   weightsFile: z.string().min(1),
-  weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() })),
+  weights: z.array(
+    z.object({
+      name: z.string(),
+      shape: z.array(z.number().int().nonnegative()),
+      offset: z.number().int().nonnegative(),
+    }),
+  ),
 });
 
 /** Load one network (`<x>.net.json` + its weights file) from a source. Errors name the file and field. */
@@ -312,7 +404,8 @@ export async function loadNetFrom(src: PackSource, file: string): Promise<Net> {
   const r = netFileSchema.safeParse(json);
   if (!r.success) throw new PpgnPackError(df, formatPath(r.error.issues[0].path), zodIssueMessage(r.error.issues[0]));
   const spec = netSpecSchema.safeParse(r.data.spec);
-  if (!spec.success) throw new PpgnPackError(df, 'spec.' + formatPath(spec.error.issues[0].path), zodIssueMessage(spec.error.issues[0]));
+  if (!spec.success)
+    throw new PpgnPackError(df, 'spec.' + formatPath(spec.error.issues[0].path), zodIssueMessage(spec.error.issues[0]));
   const bytes = await readBytes(src, dirOf(file) + r.data.weightsFile, 'weights');
   try {
     return Net.deserialize(r.data as NetFile, bytes);
@@ -346,7 +439,10 @@ export async function loadPackFrom(src: PackSource): Promise<Pack> {
 }
 
 /** The files of a pack (manifest + every network), ready to be written anywhere. */
-export function serializePack(pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> }): Record<string, Uint8Array> {
+export function serializePack(pack: {
+  manifest: PackManifestInput | PackManifest;
+  nets: Record<string, Net>;
+}): Record<string, Uint8Array> {
   const m = parseManifest(pack.manifest);
   const enc = new TextEncoder();
   const out: Record<string, Uint8Array> = {};
@@ -393,11 +489,15 @@ export function convGeneratorSpec(o: ConvGeneratorOptions): NetSpec {
     { type: 'leakyRelu', alpha: 0.2 },
   ];
   for (let i = 1; i <= ups; i++) {
-    if (o.up === 'conv2dTranspose') layers.push({ type: 'conv2dTranspose', filters: ch[i], kernel: 4, stride: 2, name: `up${i}` });
+    if (o.up === 'conv2dTranspose')
+      layers.push({ type: 'conv2dTranspose', filters: ch[i], kernel: 4, stride: 2, name: `up${i}` });
     else layers.push({ type: 'upsample', factor: 2 }, { type: 'conv2d', filters: ch[i], kernel: 3, name: `up${i}` });
     layers.push({ type: 'leakyRelu', alpha: 0.2 });
   }
-  layers.push({ type: 'conv2d', filters: C, kernel: 3, name: 'rgb' }, { type: (o.range ?? '[0,1]') === '[0,1]' ? 'sigmoid' : 'tanh', name: 'image' });
+  layers.push(
+    { type: 'conv2d', filters: C, kernel: 3, name: 'rgb' },
+    { type: (o.range ?? '[0,1]') === '[0,1]' ? 'sigmoid' : 'tanh', name: 'image' },
+  );
   return { name: 'G', input: [o.codeDim], layers };
 }
 
@@ -415,7 +515,10 @@ export function convEncoderSpec(o: ConvEncoderOptions): NetSpec {
   const ch = o.channels ?? [16, 32, 64, 128];
   const layers: NetSpec['layers'] = [];
   ch.forEach((c, i) => {
-    layers.push({ type: 'conv2d', filters: c, kernel: 3, stride: 2, name: `conv${i + 1}` }, { type: 'relu', name: `relu${i + 1}` });
+    layers.push(
+      { type: 'conv2d', filters: c, kernel: 3, stride: 2, name: `conv${i + 1}` },
+      { type: 'relu', name: `relu${i + 1}` },
+    );
   });
   layers.push({ type: 'flatten' }, { type: 'dense', units: o.codeDim, name: 'fc' }, { type: 'relu', name: 'code' });
   layers.push({ type: 'dense', units: o.classes, name: 'logits', from: 'code' });
@@ -447,16 +550,24 @@ export interface RandomPackOptions {
 export function buildRandomPack(opts: RandomPackOptions = {}, seed = 1): Pack {
   const image = opts.image ?? [16, 16, 3];
   const D = opts.codeDim ?? 32;
-  const labels = typeof opts.classes === 'number' || opts.classes === undefined
-    ? Array.from({ length: (opts.classes as number | undefined) ?? 5 }, (_, i) => `class${i}`)
-    : opts.classes;
-  const vocab = typeof opts.keywords === 'number' || opts.keywords === undefined
-    ? Array.from({ length: (opts.keywords as number | undefined) ?? 0 }, (_, i) => `word${i}`)
-    : opts.keywords;
+  const labels =
+    typeof opts.classes === 'number' || opts.classes === undefined
+      ? Array.from({ length: (opts.classes as number | undefined) ?? 5 }, (_, i) => `class${i}`)
+      : opts.classes;
+  const vocab =
+    typeof opts.keywords === 'number' || opts.keywords === undefined
+      ? Array.from({ length: (opts.keywords as number | undefined) ?? 0 }, (_, i) => `word${i}`)
+      : opts.keywords;
   const range = opts.range ?? '[0,1]';
   const eChannels = opts.eChannels ?? (image[0] >= 64 ? [16, 32, 64, 128] : [8, 16]);
   const gSpec = convGeneratorSpec({ codeDim: D, image, base: opts.gBase ?? 4, channels: opts.gChannels, range });
-  const eSpec = convEncoderSpec({ image, channels: eChannels, codeDim: D, classes: labels.length, keywords: vocab.length });
+  const eSpec = convEncoderSpec({
+    image,
+    channels: eChannels,
+    codeDim: D,
+    classes: labels.length,
+    keywords: vocab.length,
+  });
   const w = opts.weights ?? {};
   const nets: Record<string, Net> = {
     G: new Net(gSpec, { seed: seed * 7 + 1, weights: w.G }),
@@ -466,7 +577,15 @@ export function buildRandomPack(opts: RandomPackOptions = {}, seed = 1): Pack {
   if (opts.hdae) {
     const hidden = Array.isArray(opts.hdae) ? opts.hdae : [Math.max(8, D >> 1)];
     nets.hdae = new Net(
-      { name: 'hdae', input: [D], layers: [...hidden.flatMap((u) => [{ type: 'dense' as const, units: u }, { type: 'relu' as const }]), { type: 'dense', units: D }, { type: 'relu', name: 'out' }] },
+      {
+        name: 'hdae',
+        input: [D],
+        layers: [
+          ...hidden.flatMap((u) => [{ type: 'dense' as const, units: u }, { type: 'relu' as const }]),
+          { type: 'dense', units: D },
+          { type: 'relu', name: 'out' },
+        ],
+      },
       { seed: seed * 7 + 3, weights: w.hdae },
     );
     networks.hdae = { file: 'hdae.net.json' };
@@ -474,13 +593,23 @@ export function buildRandomPack(opts: RandomPackOptions = {}, seed = 1): Pack {
   if (opts.fastMlp) {
     const hidden = Array.isArray(opts.fastMlp) ? opts.fastMlp : [Math.max(8, D >> 1)];
     nets.fastMlp = new Net(
-      { name: 'fastMlp', input: [D], layers: [...hidden.flatMap((u) => [{ type: 'dense' as const, units: u }, { type: 'relu' as const }]), { type: 'dense', units: labels.length, name: 'logits' }] },
+      {
+        name: 'fastMlp',
+        input: [D],
+        layers: [
+          ...hidden.flatMap((u) => [{ type: 'dense' as const, units: u }, { type: 'relu' as const }]),
+          { type: 'dense', units: labels.length, name: 'logits' },
+        ],
+      },
       { seed: seed * 7 + 4, weights: w.fastMlp },
     );
     networks.fastMlp = { file: 'fastMlp.net.json', condition: 'class' };
   }
-  const conditions: PackManifestInput['conditions'] = [{ id: 'class', kind: 'classes', net: 'E', output: 'logits', labels }];
-  if (vocab.length) conditions.push({ id: 'keywords', kind: 'keywords', net: 'E', output: 'keywords', vocabulary: vocab });
+  const conditions: PackManifestInput['conditions'] = [
+    { id: 'class', kind: 'classes', net: 'E', output: 'logits', labels },
+  ];
+  if (vocab.length)
+    conditions.push({ id: 'keywords', kind: 'keywords', net: 'E', output: 'keywords', vocabulary: vocab });
   conditions.push({
     id: 'units',
     kind: 'units',

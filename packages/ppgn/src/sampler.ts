@@ -20,7 +20,15 @@ import { currentRuntime, type ForwardPass } from './runtime/index';
 import { concat, evaluate, preprocessArray, type EvalOutput, type EvalScores } from './objective';
 import { Rng, seedState, type RngState } from './rng';
 import { PpgnInputError, finiteNumber } from './errors';
-import { Condition, resolveCondition, imageData, preprocessOf, type ResolvedCondition, type Term, type ImageInput } from './conditions';
+import {
+  Condition,
+  resolveCondition,
+  imageData,
+  preprocessOf,
+  type ResolvedCondition,
+  type Term,
+  type ImageInput,
+} from './conditions';
 import type { Pack, EpsDefaults } from './pack';
 
 export type Mode = 'ppgn' | 'dgnam' | 'fast' | 'mala' | 'hmc';
@@ -108,11 +116,96 @@ export interface ChainResult {
 // configuration
 
 const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
-  ppgn: { mode: 'ppgn', prior: 'eg', eps1: 1e-5, eps2: 1, eps3: 1e-17, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
-  dgnam: { mode: 'dgnam', prior: 'l2', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: true, clip: null, resetEvery: 0, decay: 0.01, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
-  fast: { mode: 'fast', prior: 'none', eps1: 1e-3, eps2: 1e-8, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 200, normalize: false, clip: null, resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
-  mala: { mode: 'mala', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 1000, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.01, leapfrog: 10, fastPrior: 0 },
-  hmc: { mode: 'hmc', prior: 'none', eps1: 0, eps2: 1, eps3: 0, eps4: 0, lr: 1, lrEnd: 1, steps: 500, normalize: false, clip: [null, null], resetEvery: 0, decay: 0, stepSize: 0.05, leapfrog: 10, fastPrior: 0 },
+  ppgn: {
+    mode: 'ppgn',
+    prior: 'eg',
+    eps1: 1e-5,
+    eps2: 1,
+    eps3: 1e-17,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    steps: 200,
+    normalize: true,
+    clip: null,
+    resetEvery: 0,
+    decay: 0,
+    stepSize: 0.01,
+    leapfrog: 10,
+    fastPrior: 0,
+  },
+  dgnam: {
+    mode: 'dgnam',
+    prior: 'l2',
+    eps1: 0,
+    eps2: 1,
+    eps3: 0,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    steps: 200,
+    normalize: true,
+    clip: null,
+    resetEvery: 0,
+    decay: 0.01,
+    stepSize: 0.01,
+    leapfrog: 10,
+    fastPrior: 0,
+  },
+  fast: {
+    mode: 'fast',
+    prior: 'none',
+    eps1: 1e-3,
+    eps2: 1e-8,
+    eps3: 0,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    steps: 200,
+    normalize: false,
+    clip: null,
+    resetEvery: 0,
+    decay: 0,
+    stepSize: 0.01,
+    leapfrog: 10,
+    fastPrior: 0,
+  },
+  mala: {
+    mode: 'mala',
+    prior: 'none',
+    eps1: 0,
+    eps2: 1,
+    eps3: 0,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    steps: 1000,
+    normalize: false,
+    clip: [null, null],
+    resetEvery: 0,
+    decay: 0,
+    stepSize: 0.01,
+    leapfrog: 10,
+    fastPrior: 0,
+  },
+  hmc: {
+    mode: 'hmc',
+    prior: 'none',
+    eps1: 0,
+    eps2: 1,
+    eps3: 0,
+    eps4: 0,
+    lr: 1,
+    lrEnd: 1,
+    steps: 500,
+    normalize: false,
+    clip: [null, null],
+    resetEvery: 0,
+    decay: 0,
+    stepSize: 0.05,
+    leapfrog: 10,
+    fastPrior: 0,
+  },
 };
 
 /** official per-kind settings (METHOD.md), used when the pack declares none */
@@ -129,14 +222,21 @@ function conditionKind(c: Condition): string | undefined {
   if (ts.some((t) => t.kind === 'context')) return 'context';
   const t = ts[0];
   if (!t) return undefined;
-  return t.kind === 'class' ? 'classes' : t.kind === 'text' || t.kind === 'keywords' ? 'keywords' : t.kind === 'unit' ? 'units' : t.kind;
+  return t.kind === 'class'
+    ? 'classes'
+    : t.kind === 'text' || t.kind === 'keywords'
+      ? 'keywords'
+      : t.kind === 'unit'
+        ? 'units'
+        : t.kind;
 }
 
 /** Effective config: mode defaults < official per-kind < pack per-kind < pack condition < user. */
 export function resolveConfig(pack: Pack, condition: Condition, user: SamplerConfigInput = {}): SamplerConfig {
   if (user === null || typeof user !== 'object') throw new PpgnInputError('config must be an object', 'config');
   const mode = user.mode ?? 'ppgn';
-  if (!MODES.includes(mode)) throw new PpgnInputError(`mode must be one of ${MODES.join(', ')} (got ${String(mode)})`, 'mode');
+  if (!MODES.includes(mode))
+    throw new PpgnInputError(`mode must be one of ${MODES.join(', ')} (got ${String(mode)})`, 'mode');
   const cfg: SamplerConfig = { ...BASE_DEFAULTS[mode] };
   const codeClip: [number | null, number | null] = [pack.manifest.code.min, pack.manifest.code.max];
   if (mode !== 'mala' && mode !== 'hmc') cfg.clip = codeClip;
@@ -155,13 +255,15 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
   // the pack's tuned settings for the mode itself (fast, dgnam, mala, hmc; there is no 'ppgn' entry)
   const md = pack.manifest.defaults?.[mode as keyof NonNullable<typeof pack.manifest.defaults>];
   if (md) layers.push(md);
-  for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  for (const l of layers)
+    for (const [k, v] of Object.entries(l)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   if (mode === 'dgnam') {
     cfg.eps1 = 0;
     cfg.prior = 'l2';
   }
   // a user lr without lrEnd keeps the schedule's shape (lrEnd scaled by the same ratio)
-  if (user.lr !== undefined && user.lrEnd === undefined && typeof user.lr === 'number' && cfg.lr > 0) cfg.lrEnd = (cfg.lrEnd / cfg.lr) * user.lr;
+  if (user.lr !== undefined && user.lrEnd === undefined && typeof user.lr === 'number' && cfg.lr > 0)
+    cfg.lrEnd = (cfg.lrEnd / cfg.lr) * user.lr;
   for (const [k, v] of Object.entries(user)) if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
   cfg.mode = mode;
   validateConfig(pack, cfg);
@@ -169,7 +271,8 @@ export function resolveConfig(pack: Pack, condition: Condition, user: SamplerCon
 }
 
 export function validateConfig(pack: Pack, c: SamplerConfig): void {
-  for (const k of ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'decay', 'fastPrior'] as const) finiteNumber(c[k], k, { min: 0 });
+  for (const k of ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'decay', 'fastPrior'] as const)
+    finiteNumber(c[k], k, { min: 0 });
   if (c.decay >= 1) throw new PpgnInputError(`decay must be < 1 (got ${c.decay})`, 'decay');
   finiteNumber(c.steps, 'steps', { integer: true, min: 1 });
   finiteNumber(c.resetEvery, 'resetEvery', { integer: true, min: 0 });
@@ -177,15 +280,20 @@ export function validateConfig(pack: Pack, c: SamplerConfig): void {
   if (!(c.stepSize > 0)) throw new PpgnInputError('stepSize must be > 0', 'stepSize');
   finiteNumber(c.leapfrog, 'leapfrog', { integer: true, min: 1, max: 1000 });
   if (typeof c.normalize !== 'boolean') throw new PpgnInputError('normalize must be a boolean', 'normalize');
-  if (!['eg', 'hdae', 'l2', 'none'].includes(c.prior)) throw new PpgnInputError(`prior must be eg, hdae, l2 or none (got ${String(c.prior)})`, 'prior');
-  if (c.prior === 'hdae' && !pack.hdae) throw new PpgnInputError(`pack ${pack.manifest.name} has no hdae network (prior "hdae")`, 'prior');
-  if (c.mode === 'fast' && !pack.fastMlp) throw new PpgnInputError(`pack ${pack.manifest.name} has no fastMlp network (mode "fast")`, 'mode');
+  if (!['eg', 'hdae', 'l2', 'none'].includes(c.prior))
+    throw new PpgnInputError(`prior must be eg, hdae, l2 or none (got ${String(c.prior)})`, 'prior');
+  if (c.prior === 'hdae' && !pack.hdae)
+    throw new PpgnInputError(`pack ${pack.manifest.name} has no hdae network (prior "hdae")`, 'prior');
+  if (c.mode === 'fast' && !pack.fastMlp)
+    throw new PpgnInputError(`pack ${pack.manifest.name} has no fastMlp network (mode "fast")`, 'mode');
   if (c.clip !== null) {
-    if (!Array.isArray(c.clip) || c.clip.length !== 2) throw new PpgnInputError('clip must be [min, max] or null', 'clip');
+    if (!Array.isArray(c.clip) || c.clip.length !== 2)
+      throw new PpgnInputError('clip must be [min, max] or null', 'clip');
     const [lo, hi] = c.clip;
     if (lo !== null) finiteNumber(lo, 'clip[0]');
     if (hi !== null) finiteNumber(hi, 'clip[1]');
-    if (lo !== null && hi !== null && !(lo < hi)) throw new PpgnInputError(`clip min must be < max (got [${lo}, ${hi}])`, 'clip');
+    if (lo !== null && hi !== null && !(lo < hi))
+      throw new PpgnInputError(`clip min must be < max (got [${lo}, ${hi}])`, 'clip');
   }
 }
 
@@ -234,9 +342,11 @@ export async function createChain(pack: Pack, opts: CreateChainOptions = {}): Pr
   await prepareChain(pack, chain);
   const rng = new Rng(chain.rng);
   if (opts.h0) {
-    if (opts.h0.length !== pack.codeDim) throw new PpgnInputError(`h0 has ${opts.h0.length} values, the code has ${pack.codeDim}`, 'h0');
+    if (opts.h0.length !== pack.codeDim)
+      throw new PpgnInputError(`h0 has ${opts.h0.length} values, the code has ${pack.codeDim}`, 'h0');
     chain.h = Float32Array.from(opts.h0);
-    for (let i = 0; i < chain.h.length; i++) if (!Number.isFinite(chain.h[i])) throw new PpgnInputError(`h0[${i}] is not finite`, 'h0');
+    for (let i = 0; i < chain.h.length; i++)
+      if (!Number.isFinite(chain.h[i])) throw new PpgnInputError(`h0[${i}] is not finite`, 'h0');
   } else if (opts.image) {
     const x = imageData(pack, opts.image, 'image');
     chain.h = (await encodeImages(pack, [x]))[0];
@@ -249,7 +359,11 @@ export async function createChain(pack: Pack, opts: CreateChainOptions = {}): Pr
 }
 
 /** Change a chain's condition / config in place (validated first; on error the chain is unchanged). */
-export async function updateChain(pack: Pack, chain: ChainState, patch: { condition?: CreateChainOptions['condition']; config?: SamplerConfigInput }): Promise<void> {
+export async function updateChain(
+  pack: Pack,
+  chain: ChainState,
+  patch: { condition?: CreateChainOptions['condition']; config?: SamplerConfigInput },
+): Promise<void> {
   const condition = patch.condition !== undefined ? Condition.from(patch.condition) : chain.condition;
   const base: SamplerConfigInput = patch.config ? { ...chain.config, ...patch.config } : { ...chain.config };
   const config = resolveConfig(pack, condition, base);
@@ -271,13 +385,22 @@ export async function encodeImages(pack: Pack, images: Float32Array[]): Promise<
 }
 
 /** G(h) for codes, optionally pasting known context pixels. Returns [H·W·C] arrays in the pack's range. */
-export async function renderCodes(pack: Pack, hs: Float32Array[], contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Promise<Float32Array[]> {
+export async function renderCodes(
+  pack: Pack,
+  hs: Float32Array[],
+  contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[],
+): Promise<Float32Array[]> {
   if (hs.length === 0) return [];
   return framesOf(pack, (await currentRuntime().forward(pack.G, concat(hs), hs.length)).output, hs.length, contexts);
 }
 
 /** G's batched output split into one image per code, with the known context pixels pasted back */
-function framesOf(pack: Pack, data: Float32Array, count: number, contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Float32Array[] {
+function framesOf(
+  pack: Pack,
+  data: Float32Array,
+  count: number,
+  contexts?: ({ image: Float32Array; mask: Float32Array } | undefined)[],
+): Float32Array[] {
   const [H, W, C] = pack.imageShape;
   const n = H * W * C;
   return Array.from({ length: count }, (_, i) => {
@@ -291,7 +414,11 @@ function framesOf(pack: Pack, data: Float32Array, count: number, contexts?: ({ i
 /** Render the current h of chains (with inpainting context pasted back). */
 export async function renderChains(pack: Pack, chains: ChainState[]): Promise<Float32Array[]> {
   for (const c of chains) await prepareChain(pack, c);
-  return renderCodes(pack, chains.map((c) => c.h), chains.map((c) => c.cache?.resolved?.context));
+  return renderCodes(
+    pack,
+    chains.map((c) => c.h),
+    chains.map((c) => c.cache?.resolved?.context),
+  );
 }
 
 /** resolve (and cache) a chain's condition; computes reference-image features when needed */
@@ -323,11 +450,16 @@ function checkModeTerms(pack: Pack, cond: Condition, resolved: ResolvedCondition
   if (mode === 'fast') {
     const fc = pack.manifest.networks.fastMlp?.condition;
     for (const t of cond.terms) {
-      if (t.kind !== 'class') throw new PpgnInputError(`fast mode supports class conditions only (got ${t.kind})`, 'condition');
-      if (t.condition !== undefined && t.condition !== fc) throw new PpgnInputError(`fast mode uses condition "${fc}" (got "${t.condition}")`, 'condition');
+      if (t.kind !== 'class')
+        throw new PpgnInputError(`fast mode supports class conditions only (got ${t.kind})`, 'condition');
+      if (t.condition !== undefined && t.condition !== fc)
+        throw new PpgnInputError(`fast mode uses condition "${fc}" (got "${t.condition}")`, 'condition');
     }
   }
-  if ((mode === 'mala' || mode === 'hmc') && resolved.groups.some((g) => g.transform === 'logit' || g.transform === 'softmax'))
+  if (
+    (mode === 'mala' || mode === 'hmc') &&
+    resolved.groups.some((g) => g.transform === 'logit' || g.transform === 'softmax')
+  )
     throw new PpgnInputError('exact modes need log-probability terms (class variant logsoftmax)', 'condition');
 }
 
@@ -337,7 +469,12 @@ function checkModeTerms(pack: Pack, cond: Condition, resolved: ResolvedCondition
  * refused before it is applied.
  */
 export function checkCondition(pack: Pack, cond: Condition, mode: SamplerConfig['mode']): void {
-  checkModeTerms(pack, cond, resolveCondition(pack, cond, () => new Float32Array(0)), mode);
+  checkModeTerms(
+    pack,
+    cond,
+    resolveCondition(pack, cond, () => new Float32Array(0)),
+    mode,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,7 +517,8 @@ export async function stepBatch(pack: Pack, chains: ChainState[], opts: StepOpti
   if (!Array.isArray(chains)) throw new PpgnInputError('chains must be an array', 'chains');
   const ids = new Set<string>();
   for (const c of chains) {
-    if (!c || !(c.h instanceof Float32Array) || c.h.length !== pack.codeDim) throw new PpgnInputError(`chain ${c?.id ?? '?'} has a code of the wrong size (expected ${pack.codeDim})`, 'h');
+    if (!c || !(c.h instanceof Float32Array) || c.h.length !== pack.codeDim)
+      throw new PpgnInputError(`chain ${c?.id ?? '?'} has a code of the wrong size (expected ${pack.codeDim})`, 'h');
     if (ids.has(c.id)) throw new PpgnInputError(`chain ${c.id} appears twice in one batch`, 'chains');
     ids.add(c.id);
     validateConfig(pack, c.config);
@@ -397,7 +535,12 @@ export async function stepBatch(pack: Pack, chains: ChainState[], opts: StepOpti
   for (const [mode, idx] of byMode) {
     const cs = idx.map((i) => chains[i]);
     const rs = idx.map((i) => resolved[i]);
-    const out = mode === 'mala' ? await stepMala(pack, cs, rs) : mode === 'hmc' ? await stepHmc(pack, cs, rs) : await stepLangevin(pack, cs, rs, mode === 'fast');
+    const out =
+      mode === 'mala'
+        ? await stepMala(pack, cs, rs)
+        : mode === 'hmc'
+          ? await stepHmc(pack, cs, rs)
+          : await stepLangevin(pack, cs, rs, mode === 'fast');
     idx.forEach((i, k) => (results[i] = out[k]));
   }
   if (opts.render) {
@@ -405,12 +548,20 @@ export async function stepBatch(pack: Pack, chains: ChainState[], opts: StepOpti
     for (const mode of G_FIRST) {
       const idx = byMode.get(mode);
       if (!idx) continue;
-      const imgs = await renderLookahead(pack, idx.map((i) => chains[i]), idx.map((i) => resolved[i].context));
+      const imgs = await renderLookahead(
+        pack,
+        idx.map((i) => chains[i]),
+        idx.map((i) => resolved[i].context),
+      );
       imgs.forEach((im, k) => (results[idx[k]].image = im));
     }
     const rest = chains.map((_, i) => i).filter((i) => !G_FIRST.includes(chains[i].config.mode));
     if (rest.length) {
-      const imgs = await renderCodes(pack, rest.map((i) => chains[i].h), rest.map((i) => resolved[i].context));
+      const imgs = await renderCodes(
+        pack,
+        rest.map((i) => chains[i].h),
+        rest.map((i) => resolved[i].context),
+      );
       imgs.forEach((im, k) => (results[rest[k]].image = im));
     }
   }
@@ -454,11 +605,16 @@ function takeLookahead(pack: Pack, chains: ChainState[]): ForwardPass | undefine
   if (!la) return undefined;
   lookaheads.get(pack)!.delete(mode);
   if (la.runtime !== currentRuntime() || la.ids.length !== chains.length) return undefined;
-  for (let i = 0; i < chains.length; i++) if (la.ids[i] !== chains[i].id || !sameCode(la.hs[i], chains[i].h)) return undefined;
+  for (let i = 0; i < chains.length; i++)
+    if (la.ids[i] !== chains[i].id || !sameCode(la.hs[i], chains[i].h)) return undefined;
   return la.pass;
 }
 
-async function renderLookahead(pack: Pack, chains: ChainState[], contexts: ({ image: Float32Array; mask: Float32Array } | undefined)[]): Promise<Float32Array[]> {
+async function renderLookahead(
+  pack: Pack,
+  chains: ChainState[],
+  contexts: ({ image: Float32Array; mask: Float32Array } | undefined)[],
+): Promise<Float32Array[]> {
   const rt = currentRuntime();
   const hs = chains.map((c) => Float32Array.from(c.h));
   const pass = await rt.forward(pack.G, concat(hs), hs.length, { keep: true });
@@ -467,12 +623,18 @@ async function renderLookahead(pack: Pack, chains: ChainState[], contexts: ({ im
   return framesOf(pack, pass.output, hs.length, contexts);
 }
 
-async function stepLangevin(pack: Pack, chains: ChainState[], resolved: ResolvedCondition[], fast: boolean): Promise<ChainResult[]> {
+async function stepLangevin(
+  pack: Pack,
+  chains: ChainState[],
+  resolved: ResolvedCondition[],
+  fast: boolean,
+): Promise<ChainResult[]> {
   const D = pack.codeDim;
   const rngs = chains.map((c) => new Rng(c.rng));
   // resets
   chains.forEach((c, b) => {
-    if (c.config.resetEvery > 0 && c.step > 0 && c.step % c.config.resetEvery === 0) c.h = drawInitialCode(pack, c.config, rngs[b]);
+    if (c.config.resetEvery > 0 && c.step > 0 && c.step % c.config.resetEvery === 0)
+      c.h = drawInitialCode(pack, c.config, rngs[b]);
   });
   const needCode = !fast && chains.some((c) => c.config.prior === 'eg' && c.config.eps1 !== 0);
   const ev = await evaluate(
@@ -492,7 +654,9 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
   );
   let hdaeOut: Float32Array | undefined;
   const priorWeight = (c: ChainState) => (fast ? c.config.fastPrior : c.config.eps1);
-  const hdaeChains = chains.map((c, b) => (c.config.prior === 'hdae' && priorWeight(c) !== 0 ? b : -1)).filter((b) => b >= 0);
+  const hdaeChains = chains
+    .map((c, b) => (c.config.prior === 'hdae' && priorWeight(c) !== 0 ? b : -1))
+    .filter((b) => b >= 0);
   if (hdaeChains.length) {
     hdaeOut = (await currentRuntime().forward(pack.hdae!, concat(chains.map((c) => c.h)), chains.length)).output;
   }
@@ -503,7 +667,12 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     const grad = ev.grad!.subarray(b * D, (b + 1) * D);
     const noiseStd = fast ? Math.sqrt(cfg.eps2) : cfg.eps3;
     const noise = rngs[b].normals(new Float32Array(D), noiseStd);
-    const R = cfg.prior === 'eg' && ev.code ? ev.code.subarray(b * D, (b + 1) * D) : cfg.prior === 'hdae' && hdaeOut ? hdaeOut.subarray(b * D, (b + 1) * D) : null;
+    const R =
+      cfg.prior === 'eg' && ev.code
+        ? ev.code.subarray(b * D, (b + 1) * D)
+        : cfg.prior === 'hdae' && hdaeOut
+          ? hdaeOut.subarray(b * D, (b + 1) * D)
+          : null;
     let absSum = 0;
     for (let i = 0; i < D; i++) {
       let v = grad[i] + noise[i];
@@ -521,7 +690,16 @@ async function stepLangevin(pack: Pack, chains: ChainState[], resolved: Resolved
     c.step++;
     c.rng = rngs[b].state;
     const s = ev.scores[b];
-    return { id: c.id, step: c.step, hNorm: norm(nh), scores: s.scores, termScores: s.termScores, pTarget: s.pTarget, classProbs: s.classProbs, objective: s.objective };
+    return {
+      id: c.id,
+      step: c.step,
+      hNorm: norm(nh),
+      scores: s.scores,
+      termScores: s.termScores,
+      pTarget: s.pTarget,
+      classProbs: s.classProbs,
+      objective: s.objective,
+    };
   });
 }
 
@@ -543,13 +721,26 @@ async function exactEval(pack: Pack, chains: ChainState[], resolved: ResolvedCon
 
 /** make sure every chain has logπ and ∇logπ cached at its current h */
 async function ensureExactCache(pack: Pack, chains: ChainState[], resolved: ResolvedCondition[]): Promise<void> {
-  const missing = chains.map((c, b) => (c.cache?.grad && c.cache.exactKey === exactKey(c) ? -1 : b)).filter((b) => b >= 0);
+  const missing = chains
+    .map((c, b) => (c.cache?.grad && c.cache.exactKey === exactKey(c) ? -1 : b))
+    .filter((b) => b >= 0);
   if (!missing.length) return;
   const D = pack.codeDim;
-  const ev = await exactEval(pack, missing.map((b) => chains[b]), missing.map((b) => resolved[b]), missing.map((b) => chains[b].h));
+  const ev = await exactEval(
+    pack,
+    missing.map((b) => chains[b]),
+    missing.map((b) => resolved[b]),
+    missing.map((b) => chains[b].h),
+  );
   missing.forEach((b, k) => {
     const c = chains[b];
-    c.cache = { ...c.cache, exactKey: exactKey(c), logp: ev.total[k], grad: ev.grad!.slice(k * D, (k + 1) * D), scores: ev.scores[k] };
+    c.cache = {
+      ...c.cache,
+      exactKey: exactKey(c),
+      logp: ev.total[k],
+      grad: ev.grad!.slice(k * D, (k + 1) * D),
+      scores: ev.scores[k],
+    };
   });
 }
 
@@ -656,7 +847,12 @@ async function stepHmc(pack: Pack, chains: ChainState[], resolved: ResolvedCondi
     if (accepted) {
       c.accepted++;
       c.h = q[b];
-      c.cache = { ...c.cache, logp: ev!.total[b], grad: Float32Array.from(ev!.grad!.subarray(b * D, (b + 1) * D)), scores: ev!.scores[b] };
+      c.cache = {
+        ...c.cache,
+        logp: ev!.total[b],
+        grad: Float32Array.from(ev!.grad!.subarray(b * D, (b + 1) * D)),
+        scores: ev!.scores[b],
+      };
     }
     c.step++;
     c.rng = rngs[b].state;
@@ -673,7 +869,11 @@ export interface RunOptions extends StepOptions {
 }
 
 /** Run chains for `steps` steps (default: the first chain's config.steps) and render final images. */
-export async function runChains(pack: Pack, chains: ChainState[], opts: RunOptions = {}): Promise<{ results: ChainResult[]; images: Float32Array[] }> {
+export async function runChains(
+  pack: Pack,
+  chains: ChainState[],
+  opts: RunOptions = {},
+): Promise<{ results: ChainResult[]; images: Float32Array[] }> {
   const steps = opts.steps ?? chains[0]?.config.steps ?? 0;
   finiteNumber(steps, 'steps', { integer: true, min: 0 });
   let results: ChainResult[] = [];
@@ -686,15 +886,46 @@ export async function runChains(pack: Pack, chains: ChainState[], opts: RunOptio
 }
 
 /** Serialisable snapshot of a chain (for persistence); restore with `restoreChain`. */
-export function snapshotChain(c: ChainState): { id: string; seed: number; h: number[]; step: number; rng: RngState; config: SamplerConfig; condition: { terms: Term[] }; accepted: number; proposed: number } {
-  return { id: c.id, seed: c.seed, h: Array.from(c.h), step: c.step, rng: [...c.rng] as RngState, config: { ...c.config }, condition: c.condition.toJSON(), accepted: c.accepted, proposed: c.proposed };
+export function snapshotChain(c: ChainState): {
+  id: string;
+  seed: number;
+  h: number[];
+  step: number;
+  rng: RngState;
+  config: SamplerConfig;
+  condition: { terms: Term[] };
+  accepted: number;
+  proposed: number;
+} {
+  return {
+    id: c.id,
+    seed: c.seed,
+    h: Array.from(c.h),
+    step: c.step,
+    rng: [...c.rng] as RngState,
+    config: { ...c.config },
+    condition: c.condition.toJSON(),
+    accepted: c.accepted,
+    proposed: c.proposed,
+  };
 }
 
 export async function restoreChain(pack: Pack, s: ReturnType<typeof snapshotChain>): Promise<ChainState> {
   const condition = Condition.from(s.condition);
   const config = resolveConfig(pack, condition, s.config);
-  const c: ChainState = { id: s.id, seed: s.seed, h: Float32Array.from(s.h), step: s.step, rng: [...s.rng] as RngState, config, condition, accepted: s.accepted, proposed: s.proposed };
-  if (c.h.length !== pack.codeDim) throw new PpgnInputError(`snapshot code has ${c.h.length} values, the pack needs ${pack.codeDim}`, 'h');
+  const c: ChainState = {
+    id: s.id,
+    seed: s.seed,
+    h: Float32Array.from(s.h),
+    step: s.step,
+    rng: [...s.rng] as RngState,
+    config,
+    condition,
+    accepted: s.accepted,
+    proposed: s.proposed,
+  };
+  if (c.h.length !== pack.codeDim)
+    throw new PpgnInputError(`snapshot code has ${c.h.length} values, the pack needs ${pack.codeDim}`, 'h');
   await prepareChain(pack, c);
   return c;
 }
@@ -711,7 +942,10 @@ export async function conditionObjective(
 ): Promise<{ values: Float32Array; grads: Float32Array[] }> {
   const c = Condition.from(condition);
   const chains: ChainState[] = [];
-  for (let i = 0; i < hs.length; i++) chains.push(await createChain(pack, { condition: c, seed: i, h0: hs[i], config: { mode: opts.fast ? 'fast' : 'ppgn' } }));
+  for (let i = 0; i < hs.length; i++)
+    chains.push(
+      await createChain(pack, { condition: c, seed: i, h0: hs[i], config: { mode: opts.fast ? 'fast' : 'ppgn' } }),
+    );
   const resolved = chains.map((ch) => ch.cache!.resolved!);
   const ev = await evaluate(pack, resolved, hs, {
     condScale: hs.map(() => opts.eps2 ?? 1),

@@ -16,7 +16,9 @@ async function registerGradients(): Promise<number> {
   const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-core/package.json')), 'dist', 'gradients');
   const files = readdirSync(dir).filter((f) => f.endsWith('_grad.js') && f !== 'Prod_grad.js');
   let n = 0;
-  const mods = await Promise.all(files.map((f) => import(pathToFileURL(path.join(dir, f)).href) as Promise<Record<string, unknown>>));
+  const mods = await Promise.all(
+    files.map((f) => import(pathToFileURL(path.join(dir, f)).href) as Promise<Record<string, unknown>>),
+  );
   for (const m of mods) {
     for (const v of Object.values(m)) {
       const cfg = v as tf.GradConfig;

@@ -56,8 +56,22 @@ export function smoothPack(seed = 1): Pack {
     networks: { G: { file: 'G.net.json' }, E: { file: 'E.net.json' } },
     conditions: [
       { id: 'class', kind: 'classes', net: 'E', output: 'logits', labels: ['cat', 'dog', 'smiling face'] },
-      { id: 'kw', kind: 'keywords', net: 'E', output: 'keywords', vocabulary: ['red', 'happy', 'ice cream', 'star', 'heart'] },
-      { id: 'units', kind: 'units', net: 'E', layers: [{ name: 't1', channels: 4 }, { name: 'code', channels: 6 }] },
+      {
+        id: 'kw',
+        kind: 'keywords',
+        net: 'E',
+        output: 'keywords',
+        vocabulary: ['red', 'happy', 'ice cream', 'star', 'heart'],
+      },
+      {
+        id: 'units',
+        kind: 'units',
+        net: 'E',
+        layers: [
+          { name: 't1', channels: 4 },
+          { name: 'code', channels: 6 },
+        ],
+      },
     ],
   };
   return makePack(manifest, { G, E });
@@ -96,7 +110,16 @@ export function linearPack(a: number[] = [1.5, 0, -1, 0.5]): { pack: Pack; A: nu
   // logits = x·Wc, Wc[:,0] = 0, Wc[:,1] = A⁻¹·a  →  logit1 − logit0 = h·A·A⁻¹·a = a·h
   const w1 = Ainv.map((row) => row.reduce((s, v, j) => s + v * a[j], 0));
   const Wc = w1.flatMap((v) => [0, v]);
-  const G = new Net({ input: [4], layers: [{ type: 'dense', units: 4, bias: false, name: 'fc' }, { type: 'reshape', shape: [2, 2, 1], name: 'image' }] }, { weights: { 'fc/kernel': A.flat() } });
+  const G = new Net(
+    {
+      input: [4],
+      layers: [
+        { type: 'dense', units: 4, bias: false, name: 'fc' },
+        { type: 'reshape', shape: [2, 2, 1], name: 'image' },
+      ],
+    },
+    { weights: { 'fc/kernel': A.flat() } },
+  );
   const E = new Net(
     {
       input: [2, 2, 1],

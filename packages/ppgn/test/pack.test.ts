@@ -2,7 +2,17 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildRandomPack, tf, Net, PpgnPackError, parseManifest, loadPackFrom, memorySource, serializePack, type Pack } from '../src/index';
+import {
+  buildRandomPack,
+  tf,
+  Net,
+  PpgnPackError,
+  parseManifest,
+  loadPackFrom,
+  memorySource,
+  serializePack,
+  type Pack,
+} from '../src/index';
 import { savePack, loadPack, listPacks } from '../src/node';
 import { useCpu, maxAbsDiff } from './helpers';
 
@@ -21,7 +31,9 @@ function outputs(p: Pack) {
     const h = tf.reshape(tf.linspace(0, 2, 2 * 20), [2, 20]);
     const x = p.G.apply(h).output;
     const e = p.E.apply(x, { taps: ['code', 'logits', 'keywords'] });
-    return [x, e.taps.code, e.taps.logits, e.taps.keywords, p.hdae!.apply(h).output, p.fastMlp!.apply(h).output].map((t) => t.dataSync() as Float32Array);
+    return [x, e.taps.code, e.taps.logits, e.taps.keywords, p.hdae!.apply(h).output, p.fastMlp!.apply(h).output].map(
+      (t) => t.dataSync() as Float32Array,
+    );
   });
 }
 
@@ -82,11 +94,27 @@ describe('pack format', () => {
   it.each([
     ['missing licence', (m: any) => delete m.licence, /manifest\.json: licence:/],
     ['bad image range', (m: any) => (m.image.range = '0..1'), /manifest\.json: image\.range:/],
-    ['label count mismatch', (m: any) => m.conditions[0].labels.push('extra'), /manifest\.json: conditions\[0\]\.labels: 6 entries but E\.logits has shape \[5\]/],
-    ['unknown tap', (m: any) => (m.code.encoderTap = 'fc7'), /manifest\.json: code\.encoderTap: E has no layer named "fc7"/],
-    ['wrong code dim', (m: any) => (m.code.dim = 21), /G\.net\.json: spec\.input: G input is \[20\] but code\.dim is 21/],
+    [
+      'label count mismatch',
+      (m: any) => m.conditions[0].labels.push('extra'),
+      /manifest\.json: conditions\[0\]\.labels: 6 entries but E\.logits has shape \[5\]/,
+    ],
+    [
+      'unknown tap',
+      (m: any) => (m.code.encoderTap = 'fc7'),
+      /manifest\.json: code\.encoderTap: E has no layer named "fc7"/,
+    ],
+    [
+      'wrong code dim',
+      (m: any) => (m.code.dim = 21),
+      /G\.net\.json: spec\.input: G input is \[20\] but code\.dim is 21/,
+    ],
     ['unit channels', (m: any) => (m.conditions[2].layers[0].channels = 99), /conditions\[2\]\.layers\[0\]\.channels/],
-    ['duplicate label', (m: any) => (m.conditions[0].labels[1] = m.conditions[0].labels[0]), /conditions\[0\]\.labels\[1\]: duplicate/],
+    [
+      'duplicate label',
+      (m: any) => (m.conditions[0].labels[1] = m.conditions[0].labels[0]),
+      /conditions\[0\]\.labels\[1\]: duplicate/,
+    ],
     ['unknown condition net', (m: any) => (m.conditions[0].net = 'C9'), /conditions\[0\]\.net: unknown network "C9"/],
   ])('%s', async (name, edit, re) => {
     const d = await brokenCopy(name.replace(/\s/g, '_'), edit);
@@ -100,12 +128,16 @@ describe('pack format', () => {
       nf.weights[0].shape = [3, 3, 3, 99];
       writeFileSync(f, JSON.stringify(nf));
     });
-    await expect(loadPack(d)).rejects.toThrow(/E\.net\.json: weights\[0\]\.shape: tensor "conv1\/kernel" has shape \[3,3,3,99\] but the spec needs \[3,3,3,8\]/);
+    await expect(loadPack(d)).rejects.toThrow(
+      /E\.net\.json: weights\[0\]\.shape: tensor "conv1\/kernel" has shape \[3,3,3,99\] but the spec needs \[3,3,3,8\]/,
+    );
     const d2 = await brokenCopy('trunc', (_m, dd) => {
       const f = path.join(dd, 'G.weights.bin');
       writeFileSync(f, readFileSync(f).subarray(0, 100));
     });
-    await expect(loadPack(d2)).rejects.toThrow(/G\.net\.json: weights\[\d+\]\.offset: .* outside the 100-byte weights file/);
+    await expect(loadPack(d2)).rejects.toThrow(
+      /G\.net\.json: weights\[\d+\]\.offset: .* outside the 100-byte weights file/,
+    );
     const d3 = await brokenCopy('nojson', (_m, dd) => writeFileSync(path.join(dd, 'hdae.net.json'), '{ nope'));
     await expect(loadPack(d3)).rejects.toThrow(/hdae\.net\.json: invalid JSON/);
   });
@@ -198,13 +230,24 @@ describe('Net', () => {
       [7, 4, 3, 'same'],
     ];
     for (const [n, k, s, pad] of cases) {
-      const net = new Net({ input: [n, n + 1, 2], layers: [{ type: 'conv2d', filters: 3, kernel: k, stride: s, padding: pad, bias: false, name: 'c' }] }, { seed: n + k });
+      const net = new Net(
+        {
+          input: [n, n + 1, 2],
+          layers: [{ type: 'conv2d', filters: 3, kernel: k, stride: s, padding: pad, bias: false, name: 'c' }],
+        },
+        { seed: n + k },
+      );
       const W = net.variables['c/kernel'];
       tf.tidy(() => {
         const x = tf.randomNormal([2, n, n + 1, 2], 0, 1, 'float32', 5);
-        const ref = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, s, pad))))([x, W]);
+        const ref = tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, s, pad))),
+        )([x, W]);
         const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.square(net.apply(a).output)))(x);
-        const { grads } = tf.variableGrads(() => tf.sum(tf.square(net.apply(x, { train: true }).output)) as tf.Scalar, [W]);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.square(net.apply(x, { train: true }).output)) as tf.Scalar,
+          [W],
+        );
         expect(maxAbsDiff(dx.dataSync(), ref[0].dataSync())).toBeLessThan(1e-3);
         expect(maxAbsDiff(grads[W.name].dataSync(), ref[1].dataSync())).toBeLessThan(1e-3);
       });
@@ -217,7 +260,15 @@ describe('packs from bytes (no file system)', () => {
   it('serializePack → memorySource → loadPackFrom gives the same outputs; a missing file is named in the error', async () => {
     const pack = buildRandomPack({ image: [16, 16, 3], codeDim: 8, hdae: true }, 4);
     const files = serializePack(pack);
-    expect(Object.keys(files).sort()).toEqual(['E.net.json', 'E.weights.bin', 'G.net.json', 'G.weights.bin', 'hdae.net.json', 'hdae.weights.bin', 'manifest.json']);
+    expect(Object.keys(files).sort()).toEqual([
+      'E.net.json',
+      'E.weights.bin',
+      'G.net.json',
+      'G.weights.bin',
+      'hdae.net.json',
+      'hdae.weights.bin',
+      'manifest.json',
+    ]);
     const back = await loadPackFrom(memorySource(files, 'mem'));
     const h = tf.randomNormal([2, 8], 0, 1, 'float32', 3);
     const a = pack.G.predict(h).dataSync();

@@ -11,7 +11,11 @@ function tfPads(n: number, k: number, s: number, padding: 'same' | 'valid'): num
 }
 
 /** forward pass of one example; returns every layer's output by index and by name */
-export function referenceForward(spec: NetSpec, weights: Record<string, Float32Array>, x: Float64Array): { outputs: T[]; byName: Record<string, T> } {
+export function referenceForward(
+  spec: NetSpec,
+  weights: Record<string, Float32Array>,
+  x: Float64Array,
+): { outputs: T[]; byName: Record<string, T> } {
   const plans = planLayers(spec);
   const outputs: T[] = [];
   const byName: Record<string, T> = {};
@@ -84,7 +88,10 @@ export function referenceForward(spec: NetSpec, weights: Record<string, Float32A
         break;
       }
       case 'upsample':
-        for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) for (let c = 0; c < C; c++) out[(y * ow + xx) * C + c] = at(Math.floor(y / sp.factor), Math.floor(xx / sp.factor), c);
+        for (let y = 0; y < oh; y++)
+          for (let xx = 0; xx < ow; xx++)
+            for (let c = 0; c < C; c++)
+              out[(y * ow + xx) * C + c] = at(Math.floor(y / sp.factor), Math.floor(xx / sp.factor), c);
         break;
       case 'relu':
         for (let q = 0; q < out.length; q++) out[q] = Math.max(0, X[q]);

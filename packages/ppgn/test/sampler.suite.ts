@@ -26,7 +26,10 @@ export function samplerSuite(runtime: RuntimeChoice): void {
   let pack: Pack;
   beforeAll(async () => {
     await useRuntime(runtime);
-    pack = buildRandomPack({ image: [16, 16, 3], codeDim: 24, keywords: ['red', 'blue', 'star'], hdae: true, fastMlp: true }, 5);
+    pack = buildRandomPack(
+      { image: [16, 16, 3], codeDim: 24, keywords: ['red', 'blue', 'star'], hdae: true, fastMlp: true },
+      5,
+    );
   });
 
   function mask16(): { shape: number[]; data: Float32Array } {
@@ -39,10 +42,25 @@ export function samplerSuite(runtime: RuntimeChoice): void {
 
   const chainSpecs = (): CreateChainOptions[] => [
     { id: 'a', seed: 11, condition: cond.class('class1'), config: { eps3: 0.05, eps1: 0.1 } },
-    { id: 'b', seed: 12, condition: add(cond.keywords('star'), cond.class(3).scale(0.5)), config: { lr: 2, lrEnd: 0.5, steps: 10 } },
+    {
+      id: 'b',
+      seed: 12,
+      condition: add(cond.keywords('star'), cond.class(3).scale(0.5)),
+      config: { lr: 2, lrEnd: 0.5, steps: 10 },
+    },
     { id: 'c', seed: 13, condition: cond.unit('conv2', 1), config: { mode: 'dgnam', decay: 0.05 } },
-    { id: 'd', seed: 14, condition: add(cond.class('class0'), cond.context(image16(1), mask16())), config: { eps4: 1e-3, eps3: 0.02 } },
-    { id: 'e', seed: 15, condition: cond.class('class2'), config: { prior: 'hdae', eps1: 0.3, eps3: 0.1, normalize: false, lr: 0.5 } },
+    {
+      id: 'd',
+      seed: 14,
+      condition: add(cond.class('class0'), cond.context(image16(1), mask16())),
+      config: { eps4: 1e-3, eps3: 0.02 },
+    },
+    {
+      id: 'e',
+      seed: 15,
+      condition: cond.class('class2'),
+      config: { prior: 'hdae', eps1: 0.3, eps3: 0.1, normalize: false, lr: 0.5 },
+    },
     { id: 'f', seed: 16, condition: cond.class('class4'), config: { mode: 'fast', eps1: 0.5, eps2: 1e-3 } },
     { id: 'g', seed: 17, condition: cond.class('class1'), config: { mode: 'mala', stepSize: 0.05 } },
     { id: 'h', seed: 18, condition: cond.class('class1'), config: { mode: 'hmc', stepSize: 0.05, leapfrog: 3 } },
@@ -102,7 +120,10 @@ export function samplerSuite(runtime: RuntimeChoice): void {
     });
 
     it('reports per-chain scores, class probabilities and h norms', async () => {
-      const c = await createChain(pack, { seed: 3, condition: add(cond.class('class1'), cond.keywords('red'), cond.unit('conv1', 2)) });
+      const c = await createChain(pack, {
+        seed: 3,
+        condition: add(cond.class('class1'), cond.keywords('red'), cond.unit('conv1', 2)),
+      });
       const [r] = await stepBatch(pack, [c]);
       expect(Object.keys(r.scores).sort()).toEqual(['kw(red)', 'p(class1)', 'unit(conv1:2)']);
       expect(r.classProbs).toHaveLength(5);
@@ -134,7 +155,8 @@ export function samplerSuite(runtime: RuntimeChoice): void {
           ref: ['refDist(code)'],
           ctx: ['contextError'],
         });
-        for (const names of Object.values(r.termScores)) for (const n of names) expect(r.scores[n]).toEqual(expect.any(Number));
+        for (const names of Object.values(r.termScores))
+          for (const n of names) expect(r.scores[n]).toEqual(expect.any(Number));
         expect(r.scores['p(class3)']).toEqual(expect.any(Number));
       }
       // terms without ids (the usual library use) list nothing
@@ -144,12 +166,18 @@ export function samplerSuite(runtime: RuntimeChoice): void {
 
     it('refuses a term id that is not a non-empty string', async () => {
       const bad = new Condition([{ kind: 'class', labels: ['class1'], variant: 'logsoftmax', weight: 1, id: '' }]);
-      await expect(createChain(pack, { seed: 1, condition: bad })).rejects.toThrow(/condition\.terms\[0\]\.id must be a non-empty string/);
+      await expect(createChain(pack, { seed: 1, condition: bad })).rejects.toThrow(
+        /condition\.terms\[0\]\.id must be a non-empty string/,
+      );
     });
 
     it('class conditioning raises p(target) (ppgn, dgnam, fast)', async () => {
       for (const mode of ['ppgn', 'dgnam', 'fast'] as const) {
-        const c = await createChain(pack, { seed: 4, condition: cond.class('class3'), config: { mode, ...(mode === 'fast' ? { eps1: 2, eps2: 0 } : { lr: 0.5 }) } });
+        const c = await createChain(pack, {
+          seed: 4,
+          condition: cond.class('class3'),
+          config: { mode, ...(mode === 'fast' ? { eps1: 2, eps2: 0 } : { lr: 0.5 }) },
+        });
         const first = (await stepBatch(pack, [c]))[0].pTarget!;
         const { results } = await runChains(pack, [c], { steps: 30 });
         expect(results[0].pTarget!, mode).toBeGreaterThan(Math.max(first, 0.5));
@@ -157,7 +185,11 @@ export function samplerSuite(runtime: RuntimeChoice): void {
     });
 
     it('clips h to the code range and applies reset_every', async () => {
-      const c = await createChain(pack, { seed: 5, condition: cond.class('class0'), config: { clip: [0, 0.3], resetEvery: 3, eps3: 1 } });
+      const c = await createChain(pack, {
+        seed: 5,
+        condition: cond.class('class0'),
+        config: { clip: [0, 0.3], resetEvery: 3, eps3: 1 },
+      });
       const hs: Float32Array[] = [];
       for (let i = 0; i < 4; i++) {
         await stepBatch(pack, [c]);
@@ -169,8 +201,16 @@ export function samplerSuite(runtime: RuntimeChoice): void {
       // with lr = 0 a step leaves h where it is, so any change is a reset: h is redrawn when a step
       // starts at a multiple of resetEvery (steps 3 and 6), and only then; a twin without resets never moves
       const still = { clip: [-5, 5] as [number, number], lr: 0, lrEnd: 0, eps3: 1 };
-      const r = await createChain(pack, { seed: 6, condition: cond.class('class0'), config: { ...still, resetEvery: 3 } });
-      const twin = await createChain(pack, { seed: 6, condition: cond.class('class0'), config: { ...still, resetEvery: 0 } });
+      const r = await createChain(pack, {
+        seed: 6,
+        condition: cond.class('class0'),
+        config: { ...still, resetEvery: 3 },
+      });
+      const twin = await createChain(pack, {
+        seed: 6,
+        condition: cond.class('class0'),
+        config: { ...still, resetEvery: 0 },
+      });
       const h0 = Float32Array.from(r.h);
       const seen: Float32Array[] = [];
       for (let i = 0; i < 7; i++) {
@@ -201,14 +241,19 @@ export function samplerSuite(runtime: RuntimeChoice): void {
 
     it('inpainting keeps known pixels and pulls G(h) towards the context', async () => {
       const ctx = image16(21);
-      const c = await createChain(pack, { seed: 2, condition: add(cond.class('class1'), cond.context(ctx, mask16())), config: { eps2: 0, eps4: 1, eps1: 0, lr: 0.05 } });
+      const c = await createChain(pack, {
+        seed: 2,
+        condition: add(cond.class('class1'), cond.context(ctx, mask16())),
+        config: { eps2: 0, eps4: 1, eps1: 0, lr: 0.05 },
+      });
       const first = (await stepBatch(pack, [c]))[0].scores.contextError;
       let last = first;
       for (let i = 0; i < 15; i++) last = (await stepBatch(pack, [c]))[0].scores.contextError;
       expect(last).toBeLessThan(first * 0.9);
       const [img] = await renderChains(pack, [c]);
       const m = mask16().data;
-      for (let p = 0; p < 256; p++) for (let k = 0; k < 3; k++) if (m[p]) expect(Math.abs(img[p * 3 + k] - ctx.data[p * 3 + k])).toBeLessThan(1e-6);
+      for (let p = 0; p < 256; p++)
+        for (let k = 0; k < 3; k++) if (m[p]) expect(Math.abs(img[p * 3 + k] - ctx.data[p * 3 + k])).toBeLessThan(1e-6);
       // unknown pixels come from G(h)
       const [raw] = await renderCodes(pack, [c.h]);
       expect(img[200 * 3]).toBeCloseTo(raw[200 * 3], 6);
@@ -221,14 +266,18 @@ export function samplerSuite(runtime: RuntimeChoice): void {
     function posteriorMeanAlongA(k: number): number {
       let s = 0;
       const dt = 1e-3;
-      for (let t = -10; t <= 10; t += dt) s += sigmoid(k * t) * (1 - sigmoid(k * t)) * Math.exp(-t * t / 2) / Math.sqrt(2 * Math.PI) * dt;
+      for (let t = -10; t <= 10; t += dt)
+        s += ((sigmoid(k * t) * (1 - sigmoid(k * t)) * Math.exp((-t * t) / 2)) / Math.sqrt(2 * Math.PI)) * dt;
       return 2 * k * s;
     }
 
     async function exactMean(mode: 'mala' | 'hmc', steps: number, burn: number, extra: object) {
       const { pack: lin, a } = linearPack();
       const chains = [];
-      for (let i = 0; i < 48; i++) chains.push(await createChain(lin, { seed: 100 + i, condition: cond.class('pos'), config: { mode, ...extra } }));
+      for (let i = 0; i < 48; i++)
+        chains.push(
+          await createChain(lin, { seed: 100 + i, condition: cond.class('pos'), config: { mode, ...extra } }),
+        );
       const sum = new Float64Array(4);
       let n = 0;
       for (let s = 0; s < steps; s++) {
@@ -248,13 +297,15 @@ export function samplerSuite(runtime: RuntimeChoice): void {
       const { mean, expected, rate } = await exactMean('mala', 500, 100, { stepSize: 0.4 });
       expect(rate).toBeGreaterThan(0.5);
       expect(rate).toBeLessThan(1);
-      for (let i = 0; i < 4; i++) expect(Math.abs(mean[i] - expected[i]), `dim ${i}: ${mean[i]} vs ${expected[i]}`).toBeLessThan(0.06);
+      for (let i = 0; i < 4; i++)
+        expect(Math.abs(mean[i] - expected[i]), `dim ${i}: ${mean[i]} vs ${expected[i]}`).toBeLessThan(0.06);
     });
 
     it('HMC converges to the same posterior mean', async () => {
       const { mean, expected, rate } = await exactMean('hmc', 150, 30, { stepSize: 0.3, leapfrog: 5 });
       expect(rate).toBeGreaterThan(0.7);
-      for (let i = 0; i < 4; i++) expect(Math.abs(mean[i] - expected[i]), `dim ${i}: ${mean[i]} vs ${expected[i]}`).toBeLessThan(0.06);
+      for (let i = 0; i < 4; i++)
+        expect(Math.abs(mean[i] - expected[i]), `dim ${i}: ${mean[i]} vs ${expected[i]}`).toBeLessThan(0.06);
     });
 
     it('MALA-approx (ppgn mode, R = E∘G = identity) with a Gaussian image-reference term is an AR(1) with known mean and variance', async () => {
@@ -269,7 +320,13 @@ export function samplerSuite(runtime: RuntimeChoice): void {
       const variance = (eps3 * eps3) / (1 - rho * rho);
       const chains = [];
       for (let i = 0; i < 48; i++)
-        chains.push(await createChain(lin, { seed: 500 + i, condition: cond.imageRef({ shape: [2, 2, 1], data: ref }), config: { eps1: 1, eps2, eps3, normalize: false, lr: 1, clip: null } }));
+        chains.push(
+          await createChain(lin, {
+            seed: 500 + i,
+            condition: cond.imageRef({ shape: [2, 2, 1], data: ref }),
+            config: { eps1: 1, eps2, eps3, normalize: false, lr: 1, clip: null },
+          }),
+        );
       const s1 = new Float64Array(4);
       const s2 = new Float64Array(4);
       let n = 0;
@@ -310,7 +367,13 @@ export function samplerSuite(runtime: RuntimeChoice): void {
   describe(`${runtime}: fast mode with the h-DAE prior, and per-mode pack defaults`, () => {
     it('fastPrior·(hdae(h) − h) is added to the SGLD step (no gradient, no noise: h moves exactly that far)', async () => {
       const h0 = Float32Array.from({ length: pack.codeDim }, (_, i) => 0.5 + 0.1 * Math.sin(i));
-      const mk = (fastPrior: number) => createChain(pack, { seed: 3, h0, condition: cond.class('class1'), config: { mode: 'fast', prior: 'hdae', fastPrior, eps1: 0, eps2: 0, clip: null } });
+      const mk = (fastPrior: number) =>
+        createChain(pack, {
+          seed: 3,
+          h0,
+          condition: cond.class('class1'),
+          config: { mode: 'fast', prior: 'hdae', fastPrior, eps1: 0, eps2: 0, clip: null },
+        });
       const plain = await mk(0);
       await stepBatch(pack, [plain]);
       expect(maxAbsDiff(plain.h, h0)).toBe(0);
@@ -323,7 +386,10 @@ export function samplerSuite(runtime: RuntimeChoice): void {
 
     it("a pack's mode defaults (fast, dgnam) apply in that mode, and the user still overrides them", async () => {
       const p = buildRandomPack({ image: [16, 16, 3], codeDim: 8, hdae: true, fastMlp: true }, 2);
-      p.manifest.defaults = { fast: { prior: 'hdae', fastPrior: 0.3, eps1: 0.2, eps2: 1e-4 }, dgnam: { decay: 0.05, lr: 0.3 } };
+      p.manifest.defaults = {
+        fast: { prior: 'hdae', fastPrior: 0.3, eps1: 0.2, eps2: 1e-4 },
+        dgnam: { decay: 0.05, lr: 0.3 },
+      };
       const f = await createChain(p, { condition: cond.class('class1'), config: { mode: 'fast' } });
       expect(f.config).toMatchObject({ prior: 'hdae', fastPrior: 0.3, eps1: 0.2, eps2: 1e-4 });
       const u = await createChain(p, { condition: cond.class('class1'), config: { mode: 'fast', fastPrior: 0.7 } });

@@ -46,7 +46,9 @@ export const Health = z.object({
       /** chains per sampler worker */
       load: z.number().nonnegative(),
       draining: z.boolean(),
-      peers: z.array(z.object({ id: z.string(), url: z.string(), load: z.number(), rooms: z.number(), draining: z.boolean() })),
+      peers: z.array(
+        z.object({ id: z.string(), url: z.string(), load: z.number(), rooms: z.number(), draining: z.boolean() }),
+      ),
     })
     .optional(),
 });

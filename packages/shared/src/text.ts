@@ -4,7 +4,25 @@
 // ("red apples" → red, apple), stop words are skipped, unknown words get near-spelling suggestions.
 import { EMOJI_NAMES_TSV } from './emoji-names';
 
-export const STOP_WORDS: ReadonlySet<string> = new Set(['a', 'an', 'the', 'of', 'with', 'and', 'in', 'on', 'at', 'to', 'is', 'are', 'its', 'his', 'her', 'some', 'very']);
+export const STOP_WORDS: ReadonlySet<string> = new Set([
+  'a',
+  'an',
+  'the',
+  'of',
+  'with',
+  'and',
+  'in',
+  'on',
+  'at',
+  'to',
+  'is',
+  'are',
+  'its',
+  'his',
+  'her',
+  'some',
+  'very',
+]);
 
 let emojiTable: Map<string, string> | null = null;
 function emojiNames(): Map<string, string> {
@@ -92,7 +110,13 @@ export function singular(word: string): string {
 
 /** The keywords a text is filed under: tokens without stop words, singular, unique, in order. */
 export function keywordsOf(text: string): string[] {
-  return [...new Set(tokenize(text).filter((t) => !STOP_WORDS.has(t)).map(singular))];
+  return [
+    ...new Set(
+      tokenize(text)
+        .filter((t) => !STOP_WORDS.has(t))
+        .map(singular),
+    ),
+  ];
 }
 
 export function editDistance(a: string, b: string): number {
@@ -101,7 +125,8 @@ export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: n + 1 }, (_, j) => j);
   for (let i = 1; i <= m; i++) {
     const cur = [i];
-    for (let j = 1; j <= n; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= n; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[n]!;

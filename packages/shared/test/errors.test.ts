@@ -22,7 +22,9 @@ describe('error codes', () => {
     expect(codeForStatus(502)).toBe('internal');
   });
   it('errorBody is the wire shape', () => {
-    expect(ErrorBody.parse(errorBody('not_found', 'no room "x"'))).toEqual({ error: { code: 'not_found', message: 'no room "x"' } });
+    expect(ErrorBody.parse(errorBody('not_found', 'no room "x"'))).toEqual({
+      error: { code: 'not_found', message: 'no room "x"' },
+    });
     expect(ErrorBody.safeParse({ error: 'not found' }).success).toBe(false);
   });
 });

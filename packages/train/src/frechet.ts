@@ -1,7 +1,11 @@
 /** Fréchet distance between two sets of feature vectors (as FID does, in any feature space). */
 
 /** eigenvalues of a symmetric matrix (cyclic Jacobi), a: row-major n×n (copied) */
-export function symmetricEigenvalues(a: Float64Array, n: number, vectors = false): { values: Float64Array; vectors?: Float64Array } {
+export function symmetricEigenvalues(
+  a: Float64Array,
+  n: number,
+  vectors = false,
+): { values: Float64Array; vectors?: Float64Array } {
   const A = Float64Array.from(a);
   const V = vectors ? new Float64Array(n * n) : undefined;
   if (V) for (let i = 0; i < n; i++) V[i * n + i] = 1;
@@ -88,7 +92,8 @@ export function frechetDistance(a: ArrayLike<number>[], b: ArrayLike<number>[]):
       half[i * d + j] = s;
     }
   const M = matmul(matmul(half, B.cov, d), half, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) M[i * d + j] = M[j * d + i] = (M[i * d + j] + M[j * d + i]) / 2;
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < i; j++) M[i * d + j] = M[j * d + i] = (M[i * d + j] + M[j * d + i]) / 2;
   const ev = symmetricEigenvalues(M, d).values;
   let trSqrt = 0;
   for (const v of ev) trSqrt += Math.sqrt(Math.max(v, 0));

@@ -30,4 +30,13 @@ export {
   type EmojiEntry,
 } from './data/dataset';
 export { ensureDataPackages, defaultDataDir, DATA_PACKAGES, repoRoot } from './data/fetch';
-export { CLASS_GROUPS, CLASS_NAMES, COLOUR_NAMES, VENDORS, coarseClassOf, colourBin, dominantColour, keywordTokens } from './data/labels';
+export {
+  CLASS_GROUPS,
+  CLASS_NAMES,
+  COLOUR_NAMES,
+  VENDORS,
+  coarseClassOf,
+  colourBin,
+  dominantColour,
+  keywordTokens,
+} from './data/labels';

@@ -60,7 +60,9 @@ export function findPython(): PythonInfo {
     }
     return { python: py, ...info };
   }
-  throw new PythonMissingError(`training needs Python 3 with PyTorch ≥ 1.13 (${tried.join('; ') || 'no python3'}): ${TORCH_HINT}`);
+  throw new PythonMissingError(
+    `training needs Python 3 with PyTorch ≥ 1.13 (${tried.join('; ') || 'no python3'}): ${TORCH_HINT}`,
+  );
 }
 
 /** run `python -m ppgn_train.<module> args…`, streaming its progress to stderr; rejects on a non-zero exit */

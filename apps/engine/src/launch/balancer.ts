@@ -57,7 +57,8 @@ export interface Balancer {
 export function parseBackend(s: string): BackendAddress {
   const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(s.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`not a backend address (host:port): "${s}"`);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`not a backend address (host:port): "${s}"`);
   return { host: m[1] || '127.0.0.1', port };
 }
 
@@ -69,7 +70,13 @@ export function stickyIndex(address: string, n: number): number {
 
 export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
   if (opts.backends.length === 0) throw new Error('the balancer needs at least one backend');
-  const backends: BackendState[] = opts.backends.map((b) => ({ ...(typeof b === 'string' ? parseBackend(b) : b), connections: 0, active: 0, failures: 0, downUntil: 0 }));
+  const backends: BackendState[] = opts.backends.map((b) => ({
+    ...(typeof b === 'string' ? parseBackend(b) : b),
+    connections: 0,
+    active: 0,
+    failures: 0,
+    downUntil: 0,
+  }));
   const downMs = opts.downMs ?? 3000;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
   const log = opts.log ?? (() => {});
@@ -95,7 +102,10 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
         clearTimeout(timer);
         up.destroy();
         b.failures += 1;
-        if (b.downUntil <= Date.now()) log(`backend ${b.host}:${b.port} is down (${(err as NodeJS.ErrnoException).code ?? err.message}); skipping it for ${downMs} ms`);
+        if (b.downUntil <= Date.now())
+          log(
+            `backend ${b.host}:${b.port} is down (${(err as NodeJS.ErrnoException).code ?? err.message}); skipping it for ${downMs} ms`,
+          );
         b.downUntil = Date.now() + downMs;
         resolve(null);
       };

@@ -117,9 +117,14 @@ function freePort(): Promise<number> {
 export async function consecutivePorts(n: number, base?: number, host = '0.0.0.0'): Promise<number[]> {
   if (base !== undefined) {
     const ports = Array.from({ length: n }, (_, i) => base + i);
-    if (ports[ports.length - 1]! > 65535) throw new ClusterError(`engine ports ${base}..${base + n - 1} go past 65535`, 'pick a lower --port');
+    if (ports[ports.length - 1]! > 65535)
+      throw new ClusterError(`engine ports ${base}..${base + n - 1} go past 65535`, 'pick a lower --port');
     for (const p of ports) {
-      if (!(await portFree(p, host))) throw new ClusterError(`port ${p} is already in use`, 'stop the other process or pick another --port (engines use the ports after it)');
+      if (!(await portFree(p, host)))
+        throw new ClusterError(
+          `port ${p} is already in use`,
+          'stop the other process or pick another --port (engines use the ports after it)',
+        );
     }
     return ports;
   }
@@ -164,7 +169,11 @@ function reasonFrom(output: string): string {
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const n = opts.engines;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINES) throw new ClusterError(`the number of engines must be a whole number from 1 to ${MAX_ENGINES} (got ${n})`, 'e.g. --engines 3');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINES)
+    throw new ClusterError(
+      `the number of engines must be a whole number from 1 to ${MAX_ENGINES} (got ${n})`,
+      'e.g. --engines 3',
+    );
   const log = opts.log ?? ((l: string) => console.log(l));
   const host = opts.host ?? '127.0.0.1';
   const readyTimeoutMs = opts.readyTimeoutMs ?? 180_000;
@@ -182,8 +191,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
   try {
     const ports = await consecutivePorts(n, opts.basePort, host);
-    if (opts.balancer && typeof opts.balancer === 'object' && opts.balancer.port && !(await portFree(opts.balancer.port, opts.balancer.host ?? '127.0.0.1')))
-      throw new ClusterError(`port ${opts.balancer.port} is already in use`, 'stop the other process or pick another --port');
+    if (
+      opts.balancer &&
+      typeof opts.balancer === 'object' &&
+      opts.balancer.port &&
+      !(await portFree(opts.balancer.port, opts.balancer.host ?? '127.0.0.1'))
+    )
+      throw new ClusterError(
+        `port ${opts.balancer.port} is already in use`,
+        'stop the other process or pick another --port',
+      );
 
     // the engines' shared secret: the caller's (PPGN_CLUSTER_SECRET), else a fresh random one
     const clusterSecret = process.env.PPGN_CLUSTER_SECRET?.trim() || randomBytes(24).toString('hex');
@@ -212,7 +229,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         const msg = (err as Error).message;
         throw new ClusterError(
           msg,
-          /lock file|already running|postmaster\.pid/i.test(msg) ? `another cluster is using ${dataDir}; stop it first` : 'set DATABASE_URL to an existing Postgres, or delete the data directory to start afresh',
+          /lock file|already running|postmaster\.pid/i.test(msg)
+            ? `another cluster is using ${dataDir}; stop it first`
+            : 'set DATABASE_URL to an existing Postgres, or delete the data directory to start afresh',
         );
       }
       started.postgres = { url: pg.url, dataDir, port: pg.port };
@@ -247,7 +266,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           ...(opts.modelsDir ? { PPGN_MODELS_DIR: opts.modelsDir } : {}),
           ...(opts.packs ? { PPGN_PACKS: opts.packs.join(',') } : {}),
           // engines on one machine share its cores: by default they split them (at least one worker each)
-          PPGN_SAMPLER_WORKERS: String(opts.samplerWorkers ?? Math.max(1, Math.floor(os.availableParallelism() / opts.engines))),
+          PPGN_SAMPLER_WORKERS: String(
+            opts.samplerWorkers ?? Math.max(1, Math.floor(os.availableParallelism() / opts.engines)),
+          ),
           ...opts.env,
           REDIS_URL: redisUrl,
           DATABASE_URL: databaseUrl,
@@ -296,7 +317,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         },
       };
       return new Promise<ClusterEngine>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new ClusterError(`${name} was not ready within ${readyTimeoutMs / 1000} s`, `see its output above (port ${port})`)), readyTimeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new ClusterError(
+                `${name} was not ready within ${readyTimeoutMs / 1000} s`,
+                `see its output above (port ${port})`,
+              ),
+            ),
+          readyTimeoutMs,
+        );
         const check = () => {
           if (!ready && READY.test(out.text())) {
             ready = true;
@@ -311,7 +341,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           clearTimeout(timer);
           const reason = reasonFrom(out.text());
           const m = /^error: (.*?)(?: — (.*))?$/.exec(reason);
-          reject(new ClusterError(`${name} (port ${port}) did not start: ${m ? m[1] : `${reason} (exit code ${code})`}`, m?.[2] ?? ''));
+          reject(
+            new ClusterError(
+              `${name} (port ${port}) did not start: ${m ? m[1] : `${reason} (exit code ${code})`}`,
+              m?.[2] ?? '',
+            ),
+          );
         });
       }).catch((err) => {
         engines.push(engine); // so teardown stops it too
@@ -328,7 +363,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await Promise.all(
       engines.map(async (e) => {
         try {
-          const h = (await (await fetch(`${e.url}/health`, { signal: AbortSignal.timeout(5000) })).json()) as { engine?: { id?: string } };
+          const h = (await (await fetch(`${e.url}/health`, { signal: AbortSignal.timeout(5000) })).json()) as {
+            engine?: { id?: string };
+          };
           if (h.engine?.id) e.id = h.engine.id;
         } catch {
           /* display only */
@@ -340,10 +377,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     if (opts.balancer) {
       const b = typeof opts.balancer === 'object' ? opts.balancer : {};
       try {
-        balancer = await startBalancer({ backends: engines.map((e) => ({ host: '127.0.0.1', port: e.port })), port: b.port, host: b.host, sticky: b.sticky, log: (l) => log(`[balancer] ${l}`) });
+        balancer = await startBalancer({
+          backends: engines.map((e) => ({ host: '127.0.0.1', port: e.port })),
+          port: b.port,
+          host: b.host,
+          sticky: b.sticky,
+          log: (l) => log(`[balancer] ${l}`),
+        });
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        if (e.code === 'EADDRINUSE') throw new ClusterError(`port ${b.port} is already in use`, 'stop the other process or pick another --port');
+        if (e.code === 'EADDRINUSE')
+          throw new ClusterError(`port ${b.port} is already in use`, 'stop the other process or pick another --port');
         throw err;
       }
     }

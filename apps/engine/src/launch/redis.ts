@@ -8,7 +8,8 @@ import path from 'node:path';
 import { freePort } from '@ppgn/db';
 
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH || 'redis-server';
-export const REDIS_INSTALL_HINT = 'install it (Debian/Ubuntu: sudo apt-get install -y redis-server), set REDIS_SERVER_PATH, or set REDIS_URL to a running Redis';
+export const REDIS_INSTALL_HINT =
+  'install it (Debian/Ubuntu: sudo apt-get install -y redis-server), set REDIS_SERVER_PATH, or set REDIS_URL to a running Redis';
 
 export function hasRedisServer(): boolean {
   const r = spawnSync(REDIS_SERVER, ['--version'], { stdio: 'ignore' });
@@ -19,10 +20,14 @@ export function hasRedisServer(): boolean {
 export function ensureRedisServer(log: (l: string) => void = console.log): void {
   if (hasRedisServer()) return;
   log(`[tests] ${REDIS_SERVER} missing: installing Debian's redis-server (apt-get)…`);
-  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'], {
-    stdio: 'inherit',
-    timeout: 600_000,
-  });
+  const r = spawnSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server'],
+    {
+      stdio: 'inherit',
+      timeout: 600_000,
+    },
+  );
   if (r.status !== 0 || !hasRedisServer()) throw new Error(`could not install redis-server; ${REDIS_INSTALL_HINT}`);
 }
 
@@ -38,9 +43,13 @@ export async function startRedis(opts: { port?: number; log?: (l: string) => voi
   if (!hasRedisServer()) throw new Error(`${REDIS_SERVER} is not installed; ${REDIS_INSTALL_HINT}`);
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ppgn-redis-'));
-  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (b) => (out += b.toString()));
   child.stderr!.on('data', (b) => (out += b.toString()));

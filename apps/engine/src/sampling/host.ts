@@ -129,7 +129,8 @@ export class ChainHost {
       terms?.set(c.id, { record: c, term });
       return term;
     };
-    if (terms) for (const id of [...terms.keys()]) if (!spec.state.conditions.some((c) => c.id === id)) terms.delete(id);
+    if (terms)
+      for (const id of [...terms.keys()]) if (!spec.state.conditions.some((c) => c.id === id)) terms.delete(id);
     return roomCondition(spec.state, pack, spec.contextImage ? { image: spec.contextImage } : null, false, termFor);
   }
 

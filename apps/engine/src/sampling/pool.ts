@@ -6,7 +6,14 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Pack, Term } from '@ppgn/core';
-import { ChainHost, type ChainChange, type ChainPosition, type ChainSpec, type OpenChain, type StepOutcome } from './host';
+import {
+  ChainHost,
+  type ChainChange,
+  type ChainPosition,
+  type ChainSpec,
+  type OpenChain,
+  type StepOutcome,
+} from './host';
 import {
   reviveError,
   type FromWorker,

@@ -45,13 +45,19 @@ export type FromWorker =
   | { type: 'result'; id: number; ok: false; error: SerialError };
 
 export function serialiseError(err: unknown): SerialError {
-  if (err instanceof Error) return { name: err.name, message: err.message, field: (err as PpgnInputError).field, stack: err.stack };
+  if (err instanceof Error)
+    return { name: err.name, message: err.message, field: (err as PpgnInputError).field, stack: err.stack };
   return { name: 'Error', message: String(err) };
 }
 
 /** The same error class on this side of the thread boundary (the HTTP layer maps input errors to 4xx). */
 export function reviveError(e: SerialError): Error {
-  const err = e.name === 'PngTooLargeError' ? new PngTooLargeError(e.message) : e.name === 'PpgnInputError' ? new PpgnInputError(e.message, e.field) : new Error(e.message);
+  const err =
+    e.name === 'PngTooLargeError'
+      ? new PngTooLargeError(e.message)
+      : e.name === 'PpgnInputError'
+        ? new PpgnInputError(e.message, e.field)
+        : new Error(e.message);
   if (e.stack) err.stack = e.stack;
   return err;
 }
@@ -67,7 +73,12 @@ export function transferables(value: unknown): { value: unknown; transfer: Array
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
       const t = v as Float32Array | Uint8Array;
       const whole = t.byteOffset === 0 && t.byteLength === t.buffer.byteLength && t.buffer instanceof ArrayBuffer;
-      const mine = whole && !transfer.has(t.buffer as ArrayBuffer) ? t : t instanceof Float32Array ? Float32Array.from(t) : Uint8Array.from(t as Uint8Array);
+      const mine =
+        whole && !transfer.has(t.buffer as ArrayBuffer)
+          ? t
+          : t instanceof Float32Array
+            ? Float32Array.from(t)
+            : Uint8Array.from(t as Uint8Array);
       transfer.add(mine.buffer as ArrayBuffer);
       return mine;
     }

@@ -73,15 +73,24 @@ export function GalleryView({ initial }: { initial: Filters }) {
   useEffect(() => {
     const el = sentinel.current;
     if (!el || done) return;
-    const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) void loadMore();
-    }, { rootMargin: '400px' });
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) void loadMore();
+      },
+      { rootMargin: '400px' },
+    );
     io.observe(el);
     return () => io.disconnect();
   }, [loadMore, done]);
 
-  const classes = [...new Set(packs.flatMap((p) => (p.conditionSpecs ?? []).flatMap((c) => (c.kind === 'classes' ? c.labels : []))))];
-  const vocab = [...new Set(packs.flatMap((p) => (p.conditionSpecs ?? []).flatMap((c) => (c.kind === 'keywords' ? c.vocabulary : []))))];
+  const classes = [
+    ...new Set(packs.flatMap((p) => (p.conditionSpecs ?? []).flatMap((c) => (c.kind === 'classes' ? c.labels : [])))),
+  ];
+  const vocab = [
+    ...new Set(
+      packs.flatMap((p) => (p.conditionSpecs ?? []).flatMap((c) => (c.kind === 'keywords' ? c.vocabulary : []))),
+    ),
+  ];
 
   return (
     <div className="gallery" data-testid="gallery">
@@ -103,7 +112,12 @@ export function GalleryView({ initial }: { initial: Filters }) {
       >
         <label>
           <span className="small muted">Class</span>
-          <input list="gallery-classes" value={filters.class} onChange={(e) => setFilters({ ...filters, class: e.target.value })} placeholder="any" />
+          <input
+            list="gallery-classes"
+            value={filters.class}
+            onChange={(e) => setFilters({ ...filters, class: e.target.value })}
+            placeholder="any"
+          />
           <datalist id="gallery-classes">
             {classes.map((c) => (
               <option key={c} value={c} />
@@ -112,7 +126,12 @@ export function GalleryView({ initial }: { initial: Filters }) {
         </label>
         <label>
           <span className="small muted">Keyword</span>
-          <input list="gallery-keywords" value={filters.keyword} onChange={(e) => setFilters({ ...filters, keyword: e.target.value })} placeholder="any" />
+          <input
+            list="gallery-keywords"
+            value={filters.keyword}
+            onChange={(e) => setFilters({ ...filters, keyword: e.target.value })}
+            placeholder="any"
+          />
           <datalist id="gallery-keywords">
             {vocab.map((c) => (
               <option key={c} value={c} />
@@ -121,7 +140,11 @@ export function GalleryView({ initial }: { initial: Filters }) {
         </label>
         <label>
           <span className="small muted">Author</span>
-          <input value={filters.author} onChange={(e) => setFilters({ ...filters, author: e.target.value })} placeholder="anyone" />
+          <input
+            value={filters.author}
+            onChange={(e) => setFilters({ ...filters, author: e.target.value })}
+            placeholder="anyone"
+          />
         </label>
         <label>
           <span className="small muted">Pack</span>
@@ -135,7 +158,11 @@ export function GalleryView({ initial }: { initial: Filters }) {
           </select>
         </label>
         <label className="inline">
-          <input type="checkbox" checked={filters.starred} onChange={(e) => setFilters({ ...filters, starred: e.target.checked })} />
+          <input
+            type="checkbox"
+            checked={filters.starred}
+            onChange={(e) => setFilters({ ...filters, starred: e.target.checked })}
+          />
           <span>Starred only</span>
         </label>
         <div style={{ display: 'flex', gap: '0.5rem' }}>
@@ -160,7 +187,14 @@ export function GalleryView({ initial }: { initial: Filters }) {
           items.map((it) => (
             <li key={it.id}>
               <a className="tile" href={`/gallery/${it.id}`} data-testid="gallery-item" data-id={it.id}>
-                <img className="pixel" src={galleryImage(base, it.id)} alt={it.title} width={170} height={170} loading="lazy" />
+                <img
+                  className="pixel"
+                  src={galleryImage(base, it.id)}
+                  alt={it.title}
+                  width={170}
+                  height={170}
+                  loading="lazy"
+                />
                 <span className="tile-meta">
                   <span className="tile-title">{it.title}</span>
                   <span className="small muted">

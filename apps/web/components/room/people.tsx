@@ -37,7 +37,12 @@ export function Presence({
                 <span className="name">
                   {m.name}
                   {isMe && <span className="muted"> (you)</span>}
-                  {m.away && <span className="muted" title="Their connection dropped; they keep their place for a moment"> (reconnecting…)</span>}
+                  {m.away && (
+                    <span className="muted" title="Their connection dropped; they keep their place for a moment">
+                      {' '}
+                      (reconnecting…)
+                    </span>
+                  )}
                 </span>
                 <span className="small muted">
                   {m.painting ? 'painting · ' : ''}
@@ -65,7 +70,12 @@ export function Presence({
                     <option value="editor">editor</option>
                     <option value="viewer">viewer</option>
                   </select>
-                  <button type="button" className="small-btn danger" onClick={() => admin({ type: 'kick', userId: m.userId })} aria-label={`Remove ${m.name} from the room`}>
+                  <button
+                    type="button"
+                    className="small-btn danger"
+                    onClick={() => admin({ type: 'kick', userId: m.userId })}
+                    aria-label={`Remove ${m.name} from the room`}
+                  >
                     Kick
                   </button>
                 </>

@@ -22,7 +22,11 @@ export interface SaveKeyState {
  * anyway) all reuse it, so the engine returns the first item instead of a duplicate. A click after
  * a finished save is a new save with a new key.
  */
-export function saveKeyFor(prev: SaveKeyState, now: number, newKey: () => string = () => shortId('s') + shortId('')): string {
+export function saveKeyFor(
+  prev: SaveKeyState,
+  now: number,
+  newKey: () => string = () => shortId('s') + shortId(''),
+): string {
   if (prev.key && (!prev.done || now - prev.at < DOUBLE_CLICK_MS)) return prev.key;
   return newKey();
 }

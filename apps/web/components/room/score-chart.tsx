@@ -54,19 +54,22 @@ export function ScoreChart({
   width?: number;
   height?: number;
 }) {
-  const names = [...new Set(points.flatMap((p) => Object.keys(p.scores)))].filter((n) => n !== 'contextError').slice(0, COLORS.length);
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.scores)))]
+    .filter((n) => n !== 'contextError')
+    .slice(0, COLORS.length);
   const colorsRef = useRef<Map<string, string>>(new Map());
   const colors = assignColors(names, colorsRef.current);
   colorsRef.current = colors;
   const pad = 4;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const p of points) for (const n of names) {
-    const v = p.scores[n];
-    if (v === undefined || !Number.isFinite(v)) continue;
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
+  for (const p of points)
+    for (const n of names) {
+      const v = p.scores[n];
+      if (v === undefined || !Number.isFinite(v)) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
   // probabilities: keep a 0..1 axis so lines do not jump around
   const probs = names.every((n) => /^(p|kw)\(/.test(n));
   if (probs) {
@@ -89,7 +92,14 @@ export function ScoreChart({
         <h2 id="chart-title">Scores</h2>
         <span className="muted small">{points.length ? `steps ${s0}–${s1}` : 'waiting for frames'}</span>
       </header>
-      <svg viewBox={`0 0 ${width} ${height}`} width="100%" height={height} role="img" aria-label={`Condition scores over the last ${plural(points.length, 'step')}`} preserveAspectRatio="none">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width="100%"
+        height={height}
+        role="img"
+        aria-label={`Condition scores over the last ${plural(points.length, 'step')}`}
+        preserveAspectRatio="none"
+      >
         <line x1={pad} x2={width - pad} y1={y(lo)} y2={y(lo)} className="axis" />
         <line x1={pad} x2={width - pad} y1={y(hi)} y2={y(hi)} className="axis faint" />
         {names.map((n) => {
@@ -97,7 +107,17 @@ export function ScoreChart({
             .filter((p) => p.scores[n] !== undefined && Number.isFinite(p.scores[n]))
             .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.step).toFixed(1)},${y(p.scores[n]!).toFixed(1)}`)
             .join(' ');
-          return d ? <path key={n} d={d} fill="none" stroke={colors.get(n)} strokeWidth={1.6} vectorEffect="non-scaling-stroke" data-series={n} /> : null;
+          return d ? (
+            <path
+              key={n}
+              d={d}
+              fill="none"
+              stroke={colors.get(n)}
+              strokeWidth={1.6}
+              vectorEffect="non-scaling-stroke"
+              data-series={n}
+            />
+          ) : null;
         })}
       </svg>
       {names.length === 0 ? (

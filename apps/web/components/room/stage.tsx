@@ -31,7 +31,18 @@ const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 const round = (v: number) => Math.round(v * 10_000) / 10_000;
 
 /** The live canvas: the frame upscaled without smoothing, the mask as an overlay, others' cursors, painting. */
-export function Stage({ frame, strokes, members, me, followId = null, canPaint, tool, send, onCursor, label = 'Live frame' }: StageProps) {
+export function Stage({
+  frame,
+  strokes,
+  members,
+  me,
+  followId = null,
+  canPaint,
+  tool,
+  send,
+  onCursor,
+  label = 'Live frame',
+}: StageProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const layerRef = useRef<HTMLDivElement>(null);
   const drawn = useRef(0);
@@ -72,7 +83,10 @@ export function Stage({ frame, strokes, members, me, followId = null, canPaint, 
 
   const point = (e: ReactPointerEvent): Pt => {
     const r = layerRef.current!.getBoundingClientRect();
-    return [round(clamp01((e.clientX - r.left) / (r.width || 1))), round(clamp01((e.clientY - r.top) / (r.height || 1)))];
+    return [
+      round(clamp01((e.clientX - r.left) / (r.width || 1))),
+      round(clamp01((e.clientY - r.top) / (r.height || 1))),
+    ];
   };
 
   const onDown = (e: ReactPointerEvent<HTMLDivElement>) => {
@@ -110,15 +124,32 @@ export function Stage({ frame, strokes, members, me, followId = null, canPaint, 
   };
 
   const others = members.filter((m) => m.userId !== me && m.cursor);
-  const pending = live ? [{ id: 'live', author: me ?? '', erase: tool.mode === 'eraser', radius: tool.radius, points: live }] : [];
+  const pending = live
+    ? [{ id: 'live', author: me ?? '', erase: tool.mode === 'eraser', radius: tool.radius, points: live }]
+    : [];
   const allStrokes = [...strokes, ...pending];
   const showMask = tool.showMask && allStrokes.length > 0;
 
   return (
     <div className="stage" data-testid="stage">
-      <canvas ref={canvasRef} className="frame" width={16} height={16} role="img" aria-label={label} data-testid="frame-canvas" />
+      <canvas
+        ref={canvasRef}
+        className="frame"
+        width={16}
+        height={16}
+        role="img"
+        aria-label={label}
+        data-testid="frame-canvas"
+      />
       {!frame && <div className="stage-empty muted">Waiting for the first frame…</div>}
-      <svg className="mask-overlay" viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden data-testid="mask-overlay" data-strokes={strokes.length}>
+      <svg
+        className="mask-overlay"
+        viewBox="0 0 1 1"
+        preserveAspectRatio="none"
+        aria-hidden
+        data-testid="mask-overlay"
+        data-strokes={strokes.length}
+      >
         {showMask && (
           <>
             <defs>
@@ -206,7 +237,11 @@ export function MaskToolbar({
                 aria-pressed={tool.mode === m}
                 className={tool.mode === m ? 'active' : ''}
                 onClick={() => setTool({ ...tool, mode: tool.mode === m ? null : m })}
-                title={m === 'brush' ? 'Paint context: painted pixels are kept from the context image' : 'Erase: pixels become free to generate again'}
+                title={
+                  m === 'brush'
+                    ? 'Paint context: painted pixels are kept from the context image'
+                    : 'Erase: pixels become free to generate again'
+                }
               >
                 {m === 'brush' ? 'Brush' : 'Eraser'}
               </button>
@@ -227,7 +262,11 @@ export function MaskToolbar({
           <button type="button" disabled={strokes === 0} onClick={() => void send({ type: 'mask.clear' })}>
             Clear mask
           </button>
-          <button type="button" onClick={() => void send({ type: 'mask.context', useCurrentFrame: true })} title="Painted regions will be held to this frame (inpainting, weight ε4)">
+          <button
+            type="button"
+            onClick={() => void send({ type: 'mask.context', useCurrentFrame: true })}
+            title="Painted regions will be held to this frame (inpainting, weight ε4)"
+          >
             Use frame as context
           </button>
           {hasContext && (
@@ -238,7 +277,11 @@ export function MaskToolbar({
         </>
       )}
       <label className="inline">
-        <input type="checkbox" checked={tool.showMask} onChange={(e) => setTool({ ...tool, showMask: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={tool.showMask}
+          onChange={(e) => setTool({ ...tool, showMask: e.target.checked })}
+        />
         <span className="small">Show mask ({strokes})</span>
       </label>
     </div>

@@ -77,7 +77,8 @@ function flipSwap(w: Float32Array, o: number, i: number, kh: number, kw: number)
   for (let a = 0; a < o; a++)
     for (let b = 0; b < i; b++)
       for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) out[((b * o + a) * kh + (kh - 1 - y)) * kw + (kw - 1 - x)] = w[((a * i + b) * kh + y) * kw + x];
+        for (let x = 0; x < kw; x++)
+          out[((b * o + a) * kh + (kh - 1 - y)) * kw + (kw - 1 - x)] = w[((a * i + b) * kh + y) * kw + x];
   return out;
 }
 
@@ -90,14 +91,16 @@ function transpose2(w: Float32Array, rows: number, cols: number): Float32Array {
 function weightOf(src: CompileSource, key: string, v: string, n: number): Float32Array {
   const w = src.weights[`${key}/${v}`];
   if (!w) throw new NetCompileError(`${src.name ?? 'net'}: missing weight "${key}/${v}"`);
-  if (w.length !== n) throw new NetCompileError(`${src.name ?? 'net'}: weight "${key}/${v}" has ${w.length} values, expected ${n}`);
+  if (w.length !== n)
+    throw new NetCompileError(`${src.name ?? 'net'}: weight "${key}/${v}" has ${w.length} values, expected ${n}`);
   return w;
 }
 
 /** per-channel scale and shift of a batchnorm / affine layer */
 function channelAffine(src: CompileSource, p: LayerPlan): { scale: Float32Array; shift: Float32Array } {
   const C = p.inShape[p.inShape.length - 1];
-  if (p.spec.type === 'affine') return { scale: weightOf(src, p.key, 'scale', C), shift: weightOf(src, p.key, 'shift', C) };
+  if (p.spec.type === 'affine')
+    return { scale: weightOf(src, p.key, 'scale', C), shift: weightOf(src, p.key, 'shift', C) };
   if (p.spec.type !== 'batchnorm') throw new Error('not an affine layer');
   const eps = p.spec.epsilon;
   const g = weightOf(src, p.key, 'gamma', C);
@@ -183,7 +186,11 @@ function emitForward(g: GraphBuilder, src: CompileSource, p: LayerPlan, x: strin
       const f = sp.factor;
       if (f === 1) return x;
       // Resize (nearest, integer scale) keeps ONNX Runtime's blocked conv layout; Reshape+Expand broke it
-      return g.op('Resize', [x, '', g.floats([1, 1, f, f])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      return g.op('Resize', [x, '', g.floats([1, 1, f, f])], {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+        nearest_mode: 'floor',
+      });
     }
     case 'relu':
       return g.op('Relu', [x]);
@@ -234,7 +241,13 @@ function convTransposeGeometry(p: LayerPlan): { pads: number[]; outputPadding: n
  * Emit the VJP of one layer: `gy` (gradient at its output, internal layout) → gradient at its input.
  * `saved(i, 'x' | 'y')` gives the saved activations.
  */
-function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: string, saved: (w: Saved) => string): string {
+function emitBackward(
+  g: GraphBuilder,
+  src: CompileSource,
+  p: LayerPlan,
+  gy: string,
+  saved: (w: Saved) => string,
+): string {
   const sp = p.spec;
   const spatialIn = p.inShape.length === 3;
   switch (sp.type) {
@@ -254,12 +267,25 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
         const pt = k - 1 - t;
         const pl = k - 1 - l;
         const pads = [pt, pl, H - Ho + k - 1 - pt, W - Wo + k - 1 - pl];
-        return g.op('Conv', [gy, g.weight(wf, [cin, sp.filters, k, k])], { kernel_shape: [k, k], strides: [1, 1], pads, dilations: [1, 1] });
+        return g.op('Conv', [gy, g.weight(wf, [cin, sp.filters, k, k])], {
+          kernel_shape: [k, k],
+          strides: [1, 1],
+          pads,
+          dilations: [1, 1],
+        });
       }
       const s = sp.stride;
       const outputPadding = [H - ((Ho - 1) * s + k - t - b), W - ((Wo - 1) * s + k - l - r)];
-      if (outputPadding.some((o) => o < 0 || o >= s)) throw new NetCompileError(`${src.name ?? 'net'} layer ${p.key}: unsupported conv geometry for the input gradient`);
-      return g.op('ConvTranspose', [gy, g.weight(w, [sp.filters, cin, k, k])], { kernel_shape: [k, k], strides: [s, s], pads: [t, l, b, r], output_padding: outputPadding });
+      if (outputPadding.some((o) => o < 0 || o >= s))
+        throw new NetCompileError(
+          `${src.name ?? 'net'} layer ${p.key}: unsupported conv geometry for the input gradient`,
+        );
+      return g.op('ConvTranspose', [gy, g.weight(w, [sp.filters, cin, k, k])], {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        pads: [t, l, b, r],
+        output_padding: outputPadding,
+      });
     }
     case 'conv2dTranspose': {
       const k = sp.kernel;
@@ -267,7 +293,12 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       const cin = p.inShape[2];
       const w = toOihw(weightOf(src, p.key, 'kernel', k * k * sp.filters * cin), k, k, sp.filters, cin);
       const { pads } = convTransposeGeometry(p);
-      return g.op('Conv', [gy, g.weight(w, [cin, sp.filters, k, k])], { kernel_shape: [k, k], strides: [s, s], pads, dilations: [1, 1] });
+      return g.op('Conv', [gy, g.weight(w, [cin, sp.filters, k, k])], {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        pads,
+        dilations: [1, 1],
+      });
     }
     case 'upsample': {
       const f = sp.factor;
@@ -314,12 +345,23 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       const ones = g.weight(new Float32Array(C * k * k).fill(1), [C, 1, k, k], 'ones');
       const outputPadding = [H - ((Ho - 1) * s + k - pads[0] - pads[2]), W - ((Wo - 1) * s + k - pads[1] - pads[3])];
       if (outputPadding.some((o) => o < 0 || o >= s))
-        throw new NetCompileError(`${src.name ?? 'net'} layer ${p.key}: avgPool of size ${k}, stride ${s} on ${H}×${W} has no input gradient here`);
-      return g.op('ConvTranspose', [scaled, ones], { kernel_shape: [k, k], strides: [s, s], pads, output_padding: outputPadding, group: C });
+        throw new NetCompileError(
+          `${src.name ?? 'net'} layer ${p.key}: avgPool of size ${k}, stride ${s} on ${H}×${W} has no input gradient here`,
+        );
+      return g.op('ConvTranspose', [scaled, ones], {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        pads,
+        output_padding: outputPadding,
+        group: C,
+      });
     }
     case 'maxPool': {
       const { k, s, pads } = poolAttrs(p as never);
-      if (s !== k) throw new NetCompileError(`${src.name ?? 'net'} layer ${p.key}: maxPool with overlapping windows (size ${k}, stride ${s}) has no ONNX input gradient yet; use PPGN_BACKEND=wasm`);
+      if (s !== k)
+        throw new NetCompileError(
+          `${src.name ?? 'net'} layer ${p.key}: maxPool with overlapping windows (size ${k}, stride ${s}) has no ONNX input gradient yet; use PPGN_BACKEND=wasm`,
+        );
       const [H, W, C] = p.inShape;
       const [Ho, Wo] = p.outShape;
       // route gy to the positions that equal their window's maximum; the windows cover rows/cols
@@ -328,7 +370,12 @@ function emitBackward(g: GraphBuilder, src: CompileSource, p: LayerPlan, gy: str
       const up = (v: string) => {
         const r = g.reshape(v, [0, C, Ho, 1, Wo, 1]);
         const e = g.reshape(g.op('Expand', [r, g.ints([1, 1, 1, k, 1, k])]), [0, C, Ho * k, Wo * k]);
-        const cropped = g.op('Slice', [e, g.ints([pads[0], pads[1]]), g.ints([Math.min(pads[0] + H, Ho * k), Math.min(pads[1] + W, Wo * k)]), g.ints([2, 3])]);
+        const cropped = g.op('Slice', [
+          e,
+          g.ints([pads[0], pads[1]]),
+          g.ints([Math.min(pads[0] + H, Ho * k), Math.min(pads[1] + W, Wo * k)]),
+          g.ints([2, 3]),
+        ]);
         return ph || pw ? g.op('Pad', [cropped, g.ints([0, 0, 0, 0, 0, 0, ph, pw])], { mode: 'constant' }) : cropped;
       };
       const mask = g.op('Equal', [saved('x'), up(saved('y'))]);
@@ -451,4 +498,3 @@ export function compileVjp(src: CompileSource, cotangents: string[]): CompiledGr
   g.output(toExternal(g, sum(toInput), inShape), 'dx', nhwc(inShape));
   return { bytes: g.toBytes(), inputs, outputs: ['dx'] };
 }
-

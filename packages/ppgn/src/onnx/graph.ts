@@ -32,7 +32,12 @@ const ELEM: Record<ElemType, number> = { float: FLOAT, bool: 9 };
 function valueInfo(name: string, dims: Dim[], type: ElemType = 'float'): OnnxNs.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: ELEM[type], shape: { dim: dims.map((d) => (d === 'B' ? { dimParam: 'B' } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType: ELEM[type],
+        shape: { dim: dims.map((d) => (d === 'B' ? { dimParam: 'B' } : { dimValue: d })) },
+      },
+    },
   };
 }
 
@@ -57,7 +62,8 @@ export class GraphBuilder {
 
   /** Make `value` a graph output called `name` (an Identity node when the names differ). */
   output(value: string, name: string, dims: Dim[], type: ElemType = 'float'): void {
-    if (value !== name) this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: this.fresh('out') });
+    if (value !== name)
+      this.nodes.push({ opType: 'Identity', input: [value], output: [name], name: this.fresh('out') });
     this.outputs.push(valueInfo(name, dims, type));
   }
 

@@ -75,7 +75,11 @@ export class OrtRuntime implements NetRuntime {
   private sessionsOf(net: Net): NetSessions {
     let s = this.nets.get(net);
     if (!s) {
-      s = { source: { spec: net.rawSpec, weights: net.getWeights(), name: net.spec.name }, forward: new Map(), vjp: new Map() };
+      s = {
+        source: { spec: net.rawSpec, weights: net.getWeights(), name: net.spec.name },
+        forward: new Map(),
+        vjp: new Map(),
+      };
       this.nets.set(net, s);
     }
     return s;

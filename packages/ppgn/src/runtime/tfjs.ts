@@ -41,7 +41,9 @@ export class TfjsRuntime implements NetRuntime {
     const names = Object.keys(cotangents);
     const taps = names.filter((n) => n !== '@output');
     const grad = tf.tidy(() => {
-      const cots = names.map((n) => tf.tensor(cotangents[n], n === '@output' ? [p.batch, ...net.outputShape] : [p.batch, ...net.tapShape(n)!]));
+      const cots = names.map((n) =>
+        tf.tensor(cotangents[n], n === '@output' ? [p.batch, ...net.outputShape] : [p.batch, ...net.tapShape(n)!]),
+      );
       const f = (xt: tf.Tensor) => {
         const r = net.apply(xt, { taps });
         let s: tf.Tensor = tf.mul(tf.sum(xt), 0); // keeps the sum connected to x when no term reaches it

@@ -14,10 +14,15 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const name = typeof a.pack === 'string' ? a.pack : 'emoji64';
-  const packDir = existsSync(path.join(root, 'models', name, 'manifest.json')) ? path.join(root, 'models', name) : path.resolve(name);
-  if (!existsSync(path.join(packDir, 'manifest.json'))) throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
+  const packDir = existsSync(path.join(root, 'models', name, 'manifest.json'))
+    ? path.join(root, 'models', name)
+    : path.resolve(name);
+  if (!existsSync(path.join(packDir, 'manifest.json')))
+    throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
   const log = (m: string) => process.stderr.write(m + '\n');
-  await initBackend((typeof a.backend === 'string' ? a.backend : (process.env.PPGN_BACKEND ?? 'wasm')) as 'wasm', { log });
+  await initBackend((typeof a.backend === 'string' ? a.backend : (process.env.PPGN_BACKEND ?? 'wasm')) as 'wasm', {
+    log,
+  });
   installFastMatMulGrad();
   const ppgn: SamplerConfigInput = {};
   const num = (k: string) => (a[k] !== undefined ? Number(a[k]) : undefined);
@@ -38,8 +43,11 @@ async function main() {
     modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
     config: tuned ? { ppgn } : undefined,
-    reuse: typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
-    imgDir: a['no-images'] ? undefined : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
+    reuse:
+      typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
+    imgDir: a['no-images']
+      ? undefined
+      : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
     writeCard: !a['no-write'] && !tuned && !a.classes,
     log,
   });

@@ -340,12 +340,10 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
 // cache
 
 function cacheKey(dataDir: string, o: Required<DatasetOptions>): string {
-  const versions = [...new Set(Object.values(VENDOR_PACKAGES))]
-    .concat(['emojilib'])
-    .map((p) => {
-      const f = path.join(packageDir(dataDir, p), 'package.json');
-      return existsSync(f) ? `${p}@${(JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version}` : p;
-    });
+  const versions = [...new Set(Object.values(VENDOR_PACKAGES))].concat(['emojilib']).map((p) => {
+    const f = path.join(packageDir(dataDir, p), 'package.json');
+    return existsSync(f) ? `${p}@${(JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version}` : p;
+  });
   return createHash('sha1')
     .update(JSON.stringify({ o, versions, v: 3 }))
     .digest('hex')

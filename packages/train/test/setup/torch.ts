@@ -12,10 +12,13 @@ export default function setup() {
   }
   console.log("[tests] no python3 with torch: installing Debian's python3-torch libopenblas0-pthread (apt-get)…");
   try {
-    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread', {
-      stdio: 'inherit',
-      timeout: 900_000,
-    });
+    execSync(
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-pthread',
+      {
+        stdio: 'inherit',
+        timeout: 900_000,
+      },
+    );
   } catch {
     throw new Error('could not install python3-torch; install PyTorch for python3 or set PYTHON');
   }
