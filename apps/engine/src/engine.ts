@@ -15,7 +15,8 @@ import { attachRoomSockets, socketEvents } from './rooms/socket';
 import { RoomStore } from './rooms/store';
 import { apiRouter } from './routes';
 import { loadEnginePacks, startBackend, type EnginePack } from './runtime';
-import { InProcessSampler, WorkerPool, defaultWorkerCount, type Sampler } from './sampling/pool';
+import { InProcessSampler, WorkerPool, defaultWorkerCount } from './sampling/pool';
+import type { Sampler } from './sampling/protocol';
 
 export interface Engine {
   port: number;

@@ -4,7 +4,7 @@
 // interleave with it, and cached.
 import type { Pack, Term } from '@ppgn/core';
 import { RoomError } from './rooms/model';
-import type { Sampler } from './sampling/pool';
+import type { Sampler } from './sampling/protocol';
 
 const STEPS = 30;
 const UNIT_CACHE = 256;

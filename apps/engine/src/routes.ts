@@ -579,7 +579,7 @@ export function apiRouter(
       if (!pack) throw new ApiError('unavailable', `pack "${a.item.packId}" is not loaded`);
       const h = a.h.map((v, i) => (1 - body.t) * v + body.t * b.h[i]!);
       // render through a room-free path: a temporary chain is not needed, G(h) is enough
-      const image = await manager.renderStandalone(pack.pack, h);
+      const image = await manager.pictures.render(pack.id, h);
       const item = await gallery.save({
         title: body.title || `${shorten(a.item.title, 39)} × ${shorten(b.item.title, 39)}`,
         packId: a.item.packId,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRandomPack, cond, resolveConfig, Condition } from '@ppgn/core';
-import { packParams } from '../src/rooms/mapping';
-import { samplerConfig } from '../src/rooms/mapping';
+import { packParams, samplerConfig } from '../src/recipe';
 import type { Tunable } from '@ppgn/shared';
 import { newRoomState } from '../src/rooms/defaults';
 

@@ -8,8 +8,8 @@ import { buildRandomPack, encodePng, initBackend, type Pack } from '@ppgn/core';
 import type { RoomCondition } from '@ppgn/shared';
 import { loadPack, savePack } from '@ppgn/core/node';
 import { newRoomState } from '../src/rooms/defaults';
-import type { ChainPosition, ChainSpec, OpenChain, StepOutcome } from '../src/sampling/host';
-import { InProcessSampler, WorkerPool, type Sampler, type StepResult } from '../src/sampling/pool';
+import { InProcessSampler, WorkerPool } from '../src/sampling/pool';
+import type { ChainPosition, ChainSpec, OpenChain, Sampler, StepOutcome, StepResult } from '../src/sampling/protocol';
 
 const LABELS = ['cat', 'dog', 'tree', 'star'];
 let dir: string;

@@ -6,7 +6,7 @@ import { buildRandomPack, resolveConfig, type Pack } from '@ppgn/core';
 import type { Intent, RoomState, SamplerMode, Tunable } from '@ppgn/shared';
 import { RoomModel, type Actor } from '../src/rooms/model';
 import { newRoomState } from '../src/rooms/defaults';
-import { effectiveSettings, overridesOf, packParams, roomCondition, samplerConfig } from '../src/rooms/mapping';
+import { effectiveSettings, overridesOf, packParams, roomCondition, samplerConfig } from '../src/recipe';
 
 const ed: Actor = { userId: 'ed', name: 'Ed', role: 'editor' };
 

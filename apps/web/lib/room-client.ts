@@ -16,6 +16,7 @@ import {
   type ClientToServerEvents,
   type ConditionSpec,
   type ErrorCode,
+  type Frame,
   type ErrorReason,
   type IntentInput,
   type JoinResult,
@@ -33,17 +34,12 @@ export type RoomSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 /** failed: the link is not valid, the room is gone or you were removed (no retry); reconnecting: the engine is unreachable (retrying) */
 export type ConnStatus = 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'kicked';
 
-export interface FrameView {
+/** A frame as the page keeps it: the engine's Frame with its PNG as a Blob. */
+export type FrameView = Omit<Frame, 'roomId' | 'image' | 'step'> & {
   /** null when the frame came from the HTTP snapshot rather than the live chain */
   step: number | null;
-  version: number;
   blob: Blob;
-  scores: Record<string, number>;
-  /** room condition id → the names of its scores in `scores` (from the engine) */
-  conditionScores: Record<string, string[]>;
-  hNorm: number;
-  at: number;
-}
+};
 
 export interface ScorePoint {
   step: number;

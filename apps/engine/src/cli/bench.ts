@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { initBackend, createChain, stepBatch, cond, BACKENDS, type ChainState, type BackendName } from '@ppgn/core';
 import { listPacks, savePack } from '@ppgn/core/node';
 import { newRoomState } from '../rooms/defaults';
-import { InProcessSampler, WorkerPool, type Sampler } from '../sampling/pool';
+import { InProcessSampler, WorkerPool } from '../sampling/pool';
+import type { Sampler } from '../sampling/protocol';
 import { CliError, modelsDir, openPack } from './common';
 
 const HELP = `npm run bench -- [options]

@@ -96,7 +96,7 @@ export class Cluster {
     prisma: PrismaClient,
     private readonly manager: RoomManager,
     private readonly io: IO,
-    readonly rpc: Rpc,
+    readonly rpc: Rpc<ClusterCalls>,
     private readonly adapterClient: ReturnType<typeof createClient>,
     private readonly opts: ClusterOptions & { engineId: string; leaseMs: number },
   ) {
@@ -125,9 +125,9 @@ export class Cluster {
     // 10 000 entries would keep ≈ 100 MB of frames in Redis. 2 000 keeps it ≈ 20 MB: seconds of history for
     // connection-state recovery at full load; a client that was away longer joins again and resyncs by version.
     io.adapter(createAdapter(adapterClient, { maxLen: STREAM_MAX_LEN }));
-    let rpc: Rpc;
+    let rpc: Rpc<ClusterCalls>;
     try {
-      rpc = await Rpc.connect(opts.redisUrl, engineId, opts.secret, log);
+      rpc = await Rpc.connect<ClusterCalls>(opts.redisUrl, engineId, opts.secret, log);
     } catch (err) {
       await adapterClient.quit().catch(() => {});
       throw err;
@@ -247,35 +247,27 @@ export class Cluster {
 
   private handlers() {
     const rpc = this.rpc;
-    rpc.handle('check', (a: { roomId: string; token: string; personId: string | null }) =>
-      this.ours(a.roomId).check(a.roomId, a.token, a.personId ?? null),
-    );
-    rpc.handle('join', async (a: JoinArgs, from: string) => {
+    rpc.handle('check', (a) => this.ours(a.roomId).check(a.roomId, a.token, a.personId ?? null));
+    rpc.handle('join', async (a, from) => {
       const joined = await this.ours(a.roomId).join(a);
       if (from !== this.id) this.remote.set(a.socketId, { engine: from, roomId: a.roomId, userId: a.userId });
       return joined;
     });
-    rpc.handle('intent', (a: { roomId: string; caller: Caller; intent: Intent }) =>
-      this.ours(a.roomId).intent(a.roomId, a.caller, a.intent),
-    );
-    rpc.handle('admin', (a: { roomId: string; caller: Caller; action: AdminAction }) =>
-      this.ours(a.roomId).admin(a.roomId, a.caller, a.action),
-    );
-    rpc.handle('presence', (a: { roomId: string; userId: string; p: PresenceUpdate }) =>
-      this.local.presence(a.roomId, a.userId, a.p),
-    );
-    rpc.handle('leave', (a: { roomId: string; userId: string; socketId: string; left: boolean }) => {
+    rpc.handle('intent', (a) => this.ours(a.roomId).intent(a.roomId, a.caller, a.intent));
+    rpc.handle('admin', (a) => this.ours(a.roomId).admin(a.roomId, a.caller, a.action));
+    rpc.handle('presence', (a) => this.local.presence(a.roomId, a.userId, a.p));
+    rpc.handle('leave', (a) => {
       this.remote.delete(a.socketId);
       this.local.leave(a.roomId, a.userId, a.socketId, a.left);
     });
     // a draining peer hands a room over
-    rpc.handle('adopt', async (a: { roomId: string }) => {
+    rpc.handle('adopt', async (a) => {
       if (this.draining || this.closed) return;
       await this.adopt(a.roomId).catch((err) =>
         this.log(`adopting room ${a.roomId} failed: ${(err as Error).message}`),
       );
     });
-    rpc.handle('owner', (a: { roomId: string; owner: string }) => {
+    rpc.handle('owner', (a) => {
       this.owners.set(a.roomId, a.owner);
       // a stale copy here (we lost the lease without noticing yet) goes at once
       if (a.owner !== this.id && this.manager.rooms.has(a.roomId)) void this.lose(a.roomId);
@@ -537,6 +529,21 @@ export class Cluster {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What engines ask each other (cluster/rpc.ts carries them): the owner of a room answers the gateway's calls
+ * for it; `adopt` hands a room over from a draining engine; `owner` tells everyone who runs a room now.
+ */
+export type ClusterCalls = {
+  check: { args: { roomId: string; token: string; personId: string | null }; result: void };
+  join: { args: JoinArgs; result: Joined };
+  intent: { args: { roomId: string; caller: Caller; intent: Intent }; result: number };
+  admin: { args: { roomId: string; caller: Caller; action: AdminAction }; result: number };
+  presence: { args: { roomId: string; userId: string; p: PresenceUpdate }; result: void };
+  leave: { args: { roomId: string; userId: string; socketId: string; left: boolean }; result: void };
+  adopt: { args: { roomId: string }; result: void };
+  owner: { args: { roomId: string; owner: string }; result: void };
+};
+
 /** The socket layer's rooms in a cluster: calls go to whichever engine owns the room. */
 export class ClusterRooms implements RoomGateway {
   constructor(
@@ -545,7 +552,12 @@ export class ClusterRooms implements RoomGateway {
   ) {}
 
   /** Run `method` where the room lives; follow it when it moves, wait out a dead owner's lease. */
-  private async route<T>(roomId: string, method: string, args: unknown, here: () => Promise<T>): Promise<T> {
+  private async route<M extends 'check' | 'join' | 'intent' | 'admin'>(
+    roomId: string,
+    method: M,
+    args: ClusterCalls[M]['args'],
+    here: () => Promise<ClusterCalls[M]['result']>,
+  ): Promise<ClusterCalls[M]['result']> {
     const until = Date.now() + 15_000;
     for (;;) {
       const where = await this.cluster.locate(roomId);
@@ -565,7 +577,7 @@ export class ClusterRooms implements RoomGateway {
         }
       }
       try {
-        return await this.cluster.rpc.call<T>(where, method, args, RPC_MS);
+        return await this.cluster.rpc.call(where, method, args, RPC_MS);
       } catch (err) {
         const retry = err instanceof RpcTimeout || (err instanceof RoomError && err.code === 'conflict');
         if (!retry || Date.now() > until)

@@ -11,7 +11,10 @@ import type { ErrorCode, ErrorReason } from '@ppgn/shared';
 import { RoomError } from '../rooms/errors';
 
 type RedisClient = ReturnType<typeof createClient>;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each handler states its own argument type
+
+/** The calls an Rpc carries: method name → its arguments and its answer (one map, typed at both ends). */
+export type CallMap = Record<string, { args: unknown; result: unknown }>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- stored untyped: `handle` types each one by the call map
 type Handler = (args: any, from: string) => unknown;
 
 interface Request {
@@ -67,7 +70,7 @@ function decode<T>(text: string): T {
   );
 }
 
-export class Rpc {
+export class Rpc<Calls extends CallMap = CallMap> {
   private pending = new Map<
     string,
     { resolve(v: unknown): void; reject(e: unknown): void; timer: ReturnType<typeof setTimeout> }
@@ -88,19 +91,19 @@ export class Rpc {
     private readonly log: (l: string) => void,
   ) {}
 
-  static async connect(
+  static async connect<C extends CallMap = CallMap>(
     url: string,
     engineId: string,
     secret: string,
     log: (l: string) => void = () => {},
-  ): Promise<Rpc> {
+  ): Promise<Rpc<C>> {
     const pub = createClient({ url });
     pub.on('error', (err) => log(`redis (rpc): ${(err as Error).message}`));
     const sub = pub.duplicate();
     sub.on('error', () => {});
     await pub.connect();
     await sub.connect();
-    const rpc = new Rpc(pub, sub, engineId, secret, log);
+    const rpc = new Rpc<C>(pub, sub, engineId, secret, log);
     const onMessage = (text: string) => rpc.receive(text);
     await sub.subscribe(PREFIX + engineId, onMessage);
     await sub.subscribe(ALL, onMessage);
@@ -108,12 +111,21 @@ export class Rpc {
   }
 
   /** Answer `method` calls (and notifications) with `fn`; a throw becomes the caller's error. */
-  handle(method: string, fn: Handler): void {
-    this.handlers.set(method, fn);
+  handle<M extends keyof Calls & string>(
+    method: M,
+    fn: (args: Calls[M]['args'], from: string) => Calls[M]['result'] | Promise<Calls[M]['result']>,
+  ): void {
+    this.handlers.set(method, fn as Handler);
   }
 
   /** Call `method` on engine `target`; rejects with RpcTimeout after `timeoutMs`. */
-  call<T>(target: string, method: string, args: unknown, timeoutMs = 3000): Promise<T> {
+  call<M extends keyof Calls & string>(
+    target: string,
+    method: M,
+    args: Calls[M]['args'],
+    timeoutMs = 3000,
+  ): Promise<Calls[M]['result']> {
+    type T = Calls[M]['result'];
     if (target === this.engineId) return Promise.resolve(this.local(method, args)) as Promise<T>;
     const id = randomUUID();
     return new Promise<T>((resolve, reject) => {
@@ -131,7 +143,7 @@ export class Rpc {
   }
 
   /** Fire and forget. */
-  notify(target: string, method: string, args: unknown): void {
+  notify<M extends keyof Calls & string>(target: string, method: M, args: Calls[M]['args']): void {
     if (target === this.engineId) {
       void Promise.resolve()
         .then(() => this.local(method, args))
@@ -142,7 +154,7 @@ export class Rpc {
   }
 
   /** Tell every engine (this one too). */
-  broadcast(method: string, args: unknown): void {
+  broadcast<M extends keyof Calls & string>(method: M, args: Calls[M]['args']): void {
     this.send(ALL, { k: 'req', id: null, from: this.engineId, method, args }).catch(() => {});
   }
 

@@ -3,10 +3,27 @@
 // Sockets, HTTP routes and the cluster all ask this policy (through the gateway), never the token lists.
 import type { Role } from '@ppgn/shared';
 import { RoomError } from './errors';
-import { newToken, type RoomTokens } from './store';
+import { randomBytes } from 'node:crypto';
+
+/** a new link secret */
+export const newToken = () => randomBytes(18).toString('base64url');
+
+/** the secret of each link: whoever holds it joins with that role */
+export interface RoomTokens {
+  owner: string;
+  editor: string;
+  viewer: string;
+}
 
 export const LINK_INVALID = 'this link is not valid for the room';
 export const REMOVED = 'you were removed from this room';
+
+/** Who acts: the person (their credential's id), their name, and their role in the room now. */
+export interface Actor {
+  userId: string;
+  name: string;
+  role: Role;
+}
 
 /** What a person asks to do: change what the chain samples, save to the gallery, or manage people and links. */
 export type RoomAction = 'steer' | 'save' | 'manage';

@@ -114,7 +114,7 @@ export class LocalRooms implements RoomGateway {
   async startFromImage(roomId: string, caller: Caller, png: Uint8Array): Promise<number> {
     const { room, role } = this.authorise(roomId, caller.token, caller.userId);
     assertMay(role, 'steer', room.model.state.locked);
-    const h = await this.manager.encodeUpload(room.model.state.packId, png);
+    const h = await this.manager.pictures.encodeUpload(room.model.state.packId, png);
     return (await room.startFrom({ userId: caller.userId, name: caller.name, role }, h)).version;
   }
 

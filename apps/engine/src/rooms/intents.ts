@@ -12,7 +12,7 @@ import {
   type SamplerParams,
 } from '@ppgn/shared';
 import { RoomError } from './errors';
-import type { Actor } from './model';
+import type { Actor } from './access';
 
 export type Changes = Partial<Omit<RoomState, 'id' | 'version'>>;
 

@@ -14,14 +14,14 @@ import {
 import { RoomError } from './errors';
 import { RoomModel } from './model';
 import { newRoomState } from './defaults';
-import { effectiveSettings, overridesOf, packParams, samplingProblem } from './mapping';
-import { Pictures, asBuffer, blobHash, decodeContext, norm } from './pictures';
+import { effectiveSettings, overridesOf, packParams, samplingProblem } from '../recipe';
+import { Pictures, blobHash, decodeContext, norm } from './pictures';
 import { ChainMirror } from './chain';
 import { Room, type RoomDeps, type RoomEvents } from './room';
 import { Scheduler } from './scheduler';
-import type { ChainSpec, OpenChain } from '../sampling/host';
-import type { Sampler } from '../sampling/pool';
-import { RoomStore, newId, newToken, type RoomTokens, type StoredRoom } from './store';
+import type { ChainSpec, OpenChain, Sampler } from '../sampling/protocol';
+import { RoomStore, newId, type RoomTokens, type StoredRoom } from './store';
+import { newToken } from './access';
 import { RoomWriter } from './writer';
 import type { Lease } from '../cluster/leases';
 
@@ -70,7 +70,8 @@ export class RoomManager {
    */
   maxUnsaved = 1000;
   private readonly deps: RoomDeps;
-  private readonly pictures: Pictures;
+  /** pictures coming in (checked and encoded in a sampler worker) and G(h) of any code */
+  readonly pictures: Pictures;
 
   constructor(
     private readonly packs: Map<string, Pack>,
@@ -211,7 +212,7 @@ export class RoomManager {
     state.strokes = input.strokes ? structuredClone(input.strokes) : [];
     state.context = input.contextPng && input.context ? { ...input.context } : null;
     const tokens = { owner: newToken(), editor: newToken(), viewer: newToken() };
-    const h0 = input.imagePng ? await this.encodeUpload(packId, input.imagePng) : input.h0;
+    const h0 = input.imagePng ? await this.pictures.encodeUpload(packId, input.imagePng) : input.h0;
     const stored: StoredRoom = {
       state,
       step: 0,
@@ -308,20 +309,6 @@ export class RoomManager {
   /** A room's chain as the main thread last saw it (a restarted sampler worker re-opens it from here). */
   restoreChain(roomId: string): OpenChain | null {
     return this.rooms.get(roomId)?.restore() ?? null;
-  }
-
-  // ------------------------------------------------------------------ pictures
-
-  /** h = E(x) of an uploaded start image: decoded, resized and encoded in a sampler worker. */
-  encodeUpload(packId: string, png: Uint8Array): Promise<Float32Array> {
-    return this.pictures.encodeUpload(packId, png);
-  }
-
-  /** G(h) of any pack as PNG (gallery mixes). */
-  async renderStandalone(pack: Pack, h: Float32Array): Promise<Buffer> {
-    const packId = [...this.packs].find(([, p]) => p === pack)?.[0];
-    if (!packId) throw new RoomError('that pack is not loaded');
-    return asBuffer(await this.sampler.renderPng(packId, h));
   }
 
   // ------------------------------------------------------------------ opening a stored room

@@ -4,7 +4,6 @@
 import {
   diffState,
   type Intent,
-  type Role,
   type RoomCondition,
   type RoomPatch,
   type RoomStart,
@@ -12,16 +11,12 @@ import {
 } from '@ppgn/shared';
 
 import { RoomError } from './errors';
-import { assertMay } from './access';
+import { assertMay, type Actor } from './access';
+
+export type { Actor } from './access';
 import { changeOf, type Changes, type Effects, type UndoableOp } from './intents';
 
 export { RoomError };
-
-export interface Actor {
-  userId: string;
-  name: string;
-  role: Role;
-}
 
 /** Checks a condition target against the room's pack; returns an error message or null. */
 export type TargetValidator = (target: RoomCondition['target']) => string | null;

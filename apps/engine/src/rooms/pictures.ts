@@ -13,9 +13,9 @@ import {
 } from '@ppgn/core';
 import { LIMITS, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './errors';
-import { termOf } from './mapping';
+import { termOf } from '../recipe';
 import { pictureRef } from './wire';
-import type { Sampler } from '../sampling/pool';
+import type { Sampler } from '../sampling/protocol';
 
 const REMEMBERED = 1000;
 
@@ -48,6 +48,11 @@ export class Pictures {
       if (err instanceof PpgnInputError) return err.message;
       throw err;
     }
+  }
+
+  /** G(h) of a pack as PNG, outside any room (gallery mixes). */
+  async render(packId: string, h: Float32Array): Promise<Buffer> {
+    return asBuffer(await this.sampler.renderPng(packId, h));
   }
 
   /** h = E(x) of an uploaded start image: decoded, resized and encoded in a sampler worker. */

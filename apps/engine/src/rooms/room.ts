@@ -15,32 +15,21 @@ import {
   type RoomCondition,
   type RoomPatch,
   type RoomStart,
-  type RoomState,
 } from '@ppgn/shared';
 import { RoomError } from './errors';
 import type { Actor, RoomModel } from './model';
 import { Access, assertMay } from './access';
+import type { RoomEvents } from './events';
+
+export type { RoomEvents } from './events';
 import { Presence } from './presence';
 import { ChainMirror, Kept } from './chain';
 import { asBuffer, blobHash, decodeContext, norm } from './pictures';
+import { chainChange } from '../recipe';
 import { loggedIntent, type RoomTokens } from './store';
 import type { RoomAccess, RoomWriter } from './writer';
-import type { ChainChange, ChainSpec, OpenChain } from '../sampling/host';
-import type { Sampler } from '../sampling/pool';
+import type { ChainSpec, OpenChain, Sampler } from '../sampling/protocol';
 import type { Lease } from '../cluster/leases';
-
-export interface RoomEvents {
-  patch(roomId: string, patch: RoomPatch): void;
-  /** frames are volatile (slow clients drop them) unless `reliable` (a one-off picture nobody may miss) */
-  frame(roomId: string, frame: Frame, reliable?: boolean): void;
-  /** `presenceOnly`: only cursors or names moved (best-effort delivery) */
-  members(roomId: string, members: Member[], presenceOnly?: boolean): void;
-  activity(roomId: string, item: ActivityItem): void;
-  kicked(roomId: string, userId: string, reason: string): void;
-  role(roomId: string, userId: string, role: Role): void;
-  /** the room's chain failed and is quarantined (error), or runs again (null) */
-  chainError(roomId: string, error: string | null): void;
-}
 
 /** What a room uses of the engine around it. */
 export interface RoomDeps {
@@ -406,15 +395,4 @@ export class Room {
     if (!(await this.writer.drain(ACCESS_WAIT_MS)))
       this.deps.log(`room ${this.id}: who may use the room is not stored yet (database unavailable); retrying`);
   }
-}
-
-/** What a patch changes in what the chain samples, record by record (null: nothing the chain sees). */
-function chainChange(patch: RoomPatch, state: RoomState, contextImage: Float32Array | null): ChainChange | null {
-  const change: ChainChange = {};
-  if (patch.conditions) change.conditions = patch.conditions;
-  if (patch.strokes) change.strokes = patch.strokes;
-  if (patch.params) change.params = state.params;
-  if (patch.set.overrides) change.overrides = state.overrides;
-  if ('context' in patch.set) change.context = { ref: state.context, image: contextImage };
-  return Object.keys(change).length ? change : null;
 }

@@ -2,7 +2,7 @@
 // batched call, workers in parallel; frames rendered and PNG-encoded there), hands frames out, quarantines
 // chains that throw, and checkpoints positions every few seconds.
 import type { Frame } from '@ppgn/shared';
-import type { Sampler } from '../sampling/pool';
+import type { Sampler } from '../sampling/protocol';
 import { asBuffer } from './pictures';
 import type { Room, RoomEvents } from './room';
 

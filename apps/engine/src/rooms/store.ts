@@ -3,12 +3,32 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '@ppgn/db';
 import { RoomState, type Role } from '@ppgn/shared';
 import { Leases, type Lease } from '../cluster/leases';
-import type { PendingWrite } from './writer';
 
-export interface RoomTokens {
-  owner: string;
-  editor: string;
-  viewer: string;
+export type { RoomTokens } from './access';
+import type { RoomTokens } from './access';
+
+/** who may use a room: role grants, removals, and (when the owner replaces them) the links' tokens */
+export interface RoomAccess {
+  roles?: Record<string, Role>;
+  banned?: string[];
+  tokens?: RoomTokens;
+}
+
+export interface ActivityRecord {
+  version: number;
+  author: string;
+  kind: string;
+  payload: object;
+}
+
+/** Everything not yet in Postgres. Latest state / context / checkpoint win; activity is a log, kept in full. */
+export interface PendingWrite {
+  state?: RoomState;
+  contextPng?: Uint8Array | null;
+  checkpoint?: { step: number; h: Float32Array };
+  /** who may use the room: the owner's role grants and removals (each field: the latest whole value) */
+  access?: RoomAccess;
+  activity: ActivityRecord[];
 }
 
 export interface StoredRoom {
@@ -25,7 +45,6 @@ export interface StoredRoom {
   banned: string[];
 }
 
-export const newToken = () => randomBytes(18).toString('base64url');
 export const newId = (bytes = 9) => randomBytes(bytes).toString('base64url').replace(/[-_]/g, 'x');
 
 export function floatsToBytes(h: Float32Array): Uint8Array<ArrayBuffer> {

@@ -2,33 +2,11 @@
 // retried with back-off while the database is unreachable. Rooms keep running meanwhile; once the
 // database answers again the backlog is flushed in one transaction, so nothing acknowledged is lost
 // and nothing is half-written.
-import type { Role, RoomState } from '@ppgn/shared';
 import { LeaseLostError, type Lease } from '../cluster/leases';
-import type { RoomStore, RoomTokens } from './store';
+import type { RoomState } from '@ppgn/shared';
+import type { ActivityRecord, PendingWrite, RoomAccess, RoomStore } from './store';
 
-/** who may use a room: role grants, removals, and (when the owner replaces them) the links' tokens */
-export interface RoomAccess {
-  roles?: Record<string, Role>;
-  banned?: string[];
-  tokens?: RoomTokens;
-}
-
-export interface ActivityRecord {
-  version: number;
-  author: string;
-  kind: string;
-  payload: object;
-}
-
-/** Everything not yet in Postgres. Latest state / context / checkpoint win; activity is a log, kept in full. */
-export interface PendingWrite {
-  state?: RoomState;
-  contextPng?: Uint8Array | null;
-  checkpoint?: { step: number; h: Float32Array };
-  /** who may use the room: the owner's role grants and removals (each field: the latest whole value) */
-  access?: RoomAccess;
-  activity: ActivityRecord[];
-}
+export type { ActivityRecord, PendingWrite, RoomAccess } from './store';
 
 export interface WriterOptions {
   /** first retry after this long; doubles per failure up to maxDelayMs */

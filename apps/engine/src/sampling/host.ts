@@ -21,67 +21,12 @@ import {
   type RngState,
   type Term,
 } from '@ppgn/core';
-import {
-  applyRecords,
-  type MaskStroke,
-  type RecordDiff,
-  type RoomCondition,
-  type RoomState,
-  type SamplerParams,
-  type Tunable,
-} from '@ppgn/shared';
+import { applyRecords, type RoomCondition } from '@ppgn/shared';
 import { encodeGif } from '../gif';
-import { roomCondition, samplerConfig, termOf } from '../rooms/mapping';
+import { roomCondition, samplerConfig, termOf } from '../recipe';
+import type { ChainChange, ChainPosition, ChainSpec, OpenChain, SamplerCalls, StepOutcome } from './protocol';
 
-/** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
-export interface ChainSpec {
-  state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context' | 'overrides'>;
-  contextImage: Float32Array | null;
-}
-
-/**
- * One steering change, record by record (what a room's patch changed): an edited condition sends that condition,
- * a stroke that stroke; pictures travel only with the condition that carries them and are decoded once here.
- */
-export interface ChainChange {
-  conditions?: RecordDiff<RoomCondition>;
-  strokes?: RecordDiff<MaskStroke>;
-  params?: SamplerParams;
-  overrides?: Tunable[];
-  /** the context changed: its reference and its pixels (null: none) */
-  context?: { ref: RoomState['context']; image: Float32Array | null };
-}
-
-export interface OpenChain {
-  roomId: string;
-  packId: string;
-  spec: ChainSpec;
-  seed: number;
-  step: number;
-  /** start from this code (else drawn from the seed) */
-  h0?: Float32Array | null;
-  /** resume this exact RNG state (a worker restart); else the seed's */
-  rng?: RngState | null;
-}
-
-/** Where a chain is after open / reset / a step (what the main thread mirrors for checkpoints and history). */
-export interface ChainPosition {
-  step: number;
-  h: Float32Array;
-  rng: RngState;
-}
-
-export type StepOutcome =
-  | (ChainPosition & {
-      roomId: string;
-      ok: true;
-      png: Uint8Array;
-      scores: Record<string, number>;
-      /** room condition id → its score names (the chain's terms carry the condition ids) */
-      conditionScores: Record<string, string[]>;
-      hNorm: number;
-    })
-  | { roomId: string; ok: false; error: string };
+export type { ChainChange, ChainPosition, ChainSpec, OpenChain, StepOutcome } from './protocol';
 
 interface HostedRoom {
   packId: string;
@@ -100,7 +45,7 @@ const position = (c: ChainState): ChainPosition => ({
   rng: [...c.rng] as RngState,
 });
 
-export class ChainHost {
+export class ChainHost implements SamplerCalls {
   private readonly rooms = new Map<string, HostedRoom>();
   private readonly previews = new Map<string, { packId: string; chains: ChainState[] }>();
 

@@ -6,16 +6,16 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Pack, Term } from '@ppgn/core';
+import { ChainHost } from './host';
 import {
-  ChainHost,
+  reviveError,
   type ChainChange,
   type ChainPosition,
   type ChainSpec,
   type OpenChain,
+  type Sampler,
   type StepOutcome,
-} from './host';
-import {
-  reviveError,
+  type StepResult,
   type FromWorker,
   type HostMethod,
   type Request,
@@ -25,49 +25,6 @@ import {
 
 /** how long close() waits for a worker to finish the request in flight before ending it */
 const CLOSE_WAIT_MS = 10_000;
-
-/**
- * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
- * the room's worker is being restarted (`retry`: try again on a later tick).
- */
-export type StepResult =
-  | StepOutcome
-  | { roomId: string; ok: false; error: string; crashed: true }
-  | { roomId: string; ok: false; error: string; retry: true };
-
-export interface Sampler {
-  /** worker threads (0 = sampling on the main thread) */
-  readonly workers: number;
-  open(o: OpenChain): Promise<ChainPosition>;
-  /** a steering change, record by record */
-  update(roomId: string, change: ChainChange): Promise<void>;
-  reset(roomId: string, spec: ChainSpec): Promise<ChainPosition>;
-  setCode(roomId: string, h: Float32Array): Promise<void>;
-  /** forget a room's chain */
-  drop(roomId: string): Promise<void>;
-  frameImage(roomId: string): Promise<{ image: Float32Array; png: Uint8Array }>;
-  /** one step of each room (rooms on different workers step in parallel) */
-  step(roomIds: string[]): Promise<StepResult[]>;
-  render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]>;
-  renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array>;
-  encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
-  /** decode + resize + encode an uploaded PNG off the main thread (see ChainHost.encodeUpload) */
-  encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array>;
-  /** an animated GIF of the codes (rendered and encoded off the main thread) */
-  exportGif(packId: string, hs: Float32Array[], opts: { scale?: number; delayMs?: number }): Promise<Uint8Array>;
-  /** why a reference picture cannot be used, or null (decoded off the main thread) */
-  checkPicture(packId: string, pngBase64: string): Promise<string | null>;
-  previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void>;
-  previewStep(key: string): Promise<void>;
-  previewFinish(key: string): Promise<Uint8Array[]>;
-  /** calls sent and not answered yet */
-  inFlight(): number;
-  /** steering changes handed to the sampler, and their size (typed arrays by their bytes, the rest as JSON) */
-  readonly traffic: { updates: number; updateBytes: number };
-  /** which worker runs a room's chain (0 on the main thread; undefined: unknown room) */
-  workerOf(roomId: string): number | undefined;
-  close(): Promise<void>;
-}
 
 /**
  * `PPGN_SAMPLER_WORKERS` unset: one worker per core (at most 8). The main thread (sockets, HTTP, the

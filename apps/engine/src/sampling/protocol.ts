@@ -1,11 +1,109 @@
-// Messages between the main thread and a sampler worker (worker.ts), and the helpers both sides use.
-import { PngTooLargeError, PpgnInputError } from '@ppgn/core';
-import type { ChainHost } from './host';
+// The sampler's contract: what the rooms ask of it (Sampler, and the chain records it takes and gives back), the
+// messages between the main thread and a sampler worker (worker.ts), and the helpers both sides use. The rooms
+// reach the sampler through these types only.
+import { PngTooLargeError, PpgnInputError, type RngState, type Term } from '@ppgn/core';
+import type { MaskStroke, RecordDiff, RoomCondition, RoomState, SamplerParams, Tunable } from '@ppgn/shared';
 
-/** The ChainHost methods a worker answers (everything a caller may ask of the sampler). */
-export type HostMethod = {
-  [K in keyof ChainHost]: ChainHost[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof ChainHost];
+/** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
+export interface ChainSpec {
+  state: Pick<RoomState, 'conditions' | 'params' | 'strokes' | 'context' | 'overrides'>;
+  contextImage: Float32Array | null;
+}
+
+/**
+ * One steering change, record by record (what a room's patch changed): an edited condition sends that condition,
+ * a stroke that stroke; pictures travel only with the condition that carries them and are decoded once here.
+ */
+export interface ChainChange {
+  conditions?: RecordDiff<RoomCondition>;
+  strokes?: RecordDiff<MaskStroke>;
+  params?: SamplerParams;
+  overrides?: Tunable[];
+  /** the context changed: its reference and its pixels (null: none) */
+  context?: { ref: RoomState['context']; image: Float32Array | null };
+}
+
+export interface OpenChain {
+  roomId: string;
+  packId: string;
+  spec: ChainSpec;
+  seed: number;
+  step: number;
+  /** start from this code (else drawn from the seed) */
+  h0?: Float32Array | null;
+  /** resume this exact RNG state (a worker restart); else the seed's */
+  rng?: RngState | null;
+}
+
+/** Where a chain is after open / reset / a step (what the main thread mirrors for checkpoints and history). */
+export interface ChainPosition {
+  step: number;
+  h: Float32Array;
+  rng: RngState;
+}
+
+export type StepOutcome =
+  | (ChainPosition & {
+      roomId: string;
+      ok: true;
+      png: Uint8Array;
+      scores: Record<string, number>;
+      /** room condition id → its score names (the chain's terms carry the condition ids) */
+      conditionScores: Record<string, string[]>;
+      hNorm: number;
+    })
+  | { roomId: string; ok: false; error: string };
+
+/**
+ * A step that did not happen: the worker died while running it (`crashed`: maybe the chain's fault), or
+ * the room's worker is being restarted (`retry`: try again on a later tick).
+ */
+export type StepResult =
+  | StepOutcome
+  | { roomId: string; ok: false; error: string; crashed: true }
+  | { roomId: string; ok: false; error: string; retry: true };
+
+export interface Sampler {
+  /** worker threads (0 = sampling on the main thread) */
+  readonly workers: number;
+  open(o: OpenChain): Promise<ChainPosition>;
+  /** a steering change, record by record */
+  update(roomId: string, change: ChainChange): Promise<void>;
+  reset(roomId: string, spec: ChainSpec): Promise<ChainPosition>;
+  setCode(roomId: string, h: Float32Array): Promise<void>;
+  /** forget a room's chain */
+  drop(roomId: string): Promise<void>;
+  frameImage(roomId: string): Promise<{ image: Float32Array; png: Uint8Array }>;
+  /** one step of each room (rooms on different workers step in parallel) */
+  step(roomIds: string[]): Promise<StepResult[]>;
+  render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]>;
+  renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array>;
+  encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
+  /** decode + resize + encode an uploaded PNG off the main thread (see ChainHost.encodeUpload) */
+  encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array>;
+  /** an animated GIF of the codes (rendered and encoded off the main thread) */
+  exportGif(packId: string, hs: Float32Array[], opts: { scale?: number; delayMs?: number }): Promise<Uint8Array>;
+  /** why a reference picture cannot be used, or null (decoded off the main thread) */
+  checkPicture(packId: string, pngBase64: string): Promise<string | null>;
+  previewOpen(key: string, packId: string, termSets: Term[][], steps: number): Promise<void>;
+  previewStep(key: string): Promise<void>;
+  previewFinish(key: string): Promise<Uint8Array[]>;
+  /** calls sent and not answered yet */
+  inFlight(): number;
+  /** steering changes handed to the sampler, and their size (typed arrays by their bytes, the rest as JSON) */
+  readonly traffic: { updates: number; updateBytes: number };
+  /** which worker runs a room's chain (0 on the main thread; undefined: unknown room) */
+  workerOf(roomId: string): number | undefined;
+  close(): Promise<void>;
+}
+
+/** The calls a sampler worker answers: the Sampler's own, minus what the pool answers itself. */
+export type HostMethod = Exclude<keyof Sampler, 'workers' | 'inFlight' | 'traffic' | 'workerOf' | 'close'>;
+
+/** What a worker's host implements: each call of the Sampler, answered directly or as a promise. */
+export type SamplerCalls = {
+  [K in HostMethod]: (...args: Parameters<Sampler[K]>) => Awaited<ReturnType<Sampler[K]>> | ReturnType<Sampler[K]>;
+};
 
 export interface WorkerInit {
   /** the backend the engine chose (every worker uses the same one) */

@@ -1,4 +1,5 @@
-// Room state → sampler inputs (a @ppgn/core Condition and config). Pure functions.
+// A room's recipe (its versioned state) → the sampler's inputs: terms, the condition, the config and the settings in
+// effect, and the record-level change a patch makes. Pure functions, used by the rooms and by the sampler workers.
 import {
   Condition,
   PpgnInputError,
@@ -12,16 +13,18 @@ import {
   type SamplerConfigInput,
   type Term,
 } from '@ppgn/core';
+import type { ChainChange } from './sampling/protocol';
 import {
   TUNABLE,
   type EffectiveSettings,
   type MaskStroke,
   type RoomCondition,
+  type RoomPatch,
   type RoomState,
   type SamplerParams,
   type Tunable,
 } from '@ppgn/shared';
-import { DEFAULT_PARAMS } from './defaults';
+import { DEFAULT_PARAMS } from './rooms/defaults';
 
 /**
  * The parameters a new room on this pack starts with: the pack's tuned class settings, and the inpainting
@@ -262,4 +265,15 @@ export function samplingProblem(
     if (err instanceof PpgnInputError) return err.message;
     throw err;
   }
+}
+
+/** What a patch changes in what the chain samples, record by record (null: nothing the chain sees). */
+export function chainChange(patch: RoomPatch, state: RoomState, contextImage: Float32Array | null): ChainChange | null {
+  const change: ChainChange = {};
+  if (patch.conditions) change.conditions = patch.conditions;
+  if (patch.strokes) change.strokes = patch.strokes;
+  if (patch.params) change.params = state.params;
+  if (patch.set.overrides) change.overrides = state.overrides;
+  if ('context' in patch.set) change.context = { ref: state.context, image: contextImage };
+  return Object.keys(change).length ? change : null;
 }
