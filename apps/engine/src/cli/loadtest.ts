@@ -27,6 +27,26 @@ function usage(line: string): never {
   process.exit(2);
 }
 
+const HELP = `usage: npm run loadtest -- [--rooms R] [--clients C] [--seconds S] [--fps F] [--steer-every MS] [--engines N] [--compare]
+
+  --rooms R          rooms to open (default 10, at most 50)
+  --clients C        socket.io clients per room (default 20, at most 100)
+  --seconds S        how long to measure (default 20, at most 300)
+  --fps F            each room's frame rate (default 10)
+  --steer-every MS   each room is steered this often (default 1000)
+  --engines N        a cluster of N engines behind Redis instead of one engine
+  --compare          the same load on one engine, then on --engines N; a table of both
+  --help             this text
+
+Prints one JSON object last: steer→frame p50/p95, steer→ack p50/p95, frames per client per second, engine CPU, peak RSS.`;
+const FLAGS = new Set(['rooms', 'clients', 'seconds', 'fps', 'steer-every', 'engines', 'compare', 'help', 'h']);
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(HELP);
+  process.exit(0);
+}
+for (const a of process.argv.slice(2))
+  if (a.startsWith('-') && !FLAGS.has(a.replace(/^-+/, ''))) usage(`unknown option ${a}\n\n${HELP}`);
+
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
