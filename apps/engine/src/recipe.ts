@@ -15,6 +15,7 @@ import {
 } from '@ppgn/core';
 import type { ChainChange } from './sampling/protocol';
 import {
+  SamplerMode,
   TUNABLE,
   type EffectiveSettings,
   type MaskStroke,
@@ -77,6 +78,16 @@ export function samplerConfig(p: SamplerParams, pack: Pack, overrides: readonly 
         return { ...common, ...eps, mode: 'ppgn', prior: pack.hdae ? 'hdae' : 'eg' };
       case 'dgnam':
         return { ...common, ...eps, eps1: 0, mode: 'dgnam', prior: 'l2', decay: pick('decay', p.decay) };
+      case 'mala':
+      case 'hmc':
+        // exact samplers of p(h|y) ∝ p(y|G(h))^ε2 · N(h; 0, I): the step τ (and HMC's leapfrog count) set the move
+        return {
+          mode: p.mode,
+          eps2: eps.eps2,
+          eps4: eps.eps4,
+          stepSize: pick('stepSize', p.stepSize),
+          leapfrog: p.mode === 'hmc' ? pick('leapfrog', p.leapfrog) : undefined,
+        };
       case 'fast':
         // SGLD on p(y|h) with the h-DAE prior: room ε1 → prior weight, ε2 → condition-gradient scale,
         // ε3 → noise std (core's fast ε2 is a variance)
@@ -125,7 +136,9 @@ export function effectiveSettings(
   } catch {
     // a state the sampler refuses (its chain is paused with the reason): show what the room holds
     const { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery } = state.params;
-    return { values: { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery }, ignored: {} };
+    const { stepSize = 0.01, leapfrog = 10 } = state.params;
+    const values = { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery, stepSize, leapfrog };
+    return { values, ignored: {}, unavailable: unavailableModes(state, pack) };
   }
   const fast = mode === 'fast';
   const values: Record<Tunable, number> = {
@@ -138,15 +151,43 @@ export function effectiveSettings(
     lrSteps: cfg.steps,
     decay: cfg.decay,
     resetEvery: cfg.resetEvery,
+    stepSize: cfg.stepSize,
+    leapfrog: cfg.leapfrog,
   };
   const ignored: Partial<Record<Tunable, string>> = {};
+  const exact = mode === 'mala' || mode === 'hmc';
   if (mode === 'dgnam') ignored.eps1 = 'DGN-AM has no learned prior: ε1 is 0 in this mode';
   else ignored.decay = 'the L2 decay is used in DGN-AM mode only';
   if (fast) {
     ignored.eps4 = 'fast mode steers by class only: no inpainting context';
     if (!pack.hdae) ignored.eps1 = 'this pack has no h-DAE prior for fast mode';
   }
-  return { values, ignored };
+  if (exact) {
+    const why = 'the exact samplers draw from p(y|G(h))^ε2 · N(h; 0, I): ';
+    ignored.eps1 = `${why}no learned prior term`;
+    ignored.eps3 = `${why}the noise is the proposal's, set by the step τ`;
+    ignored.lr = ignored.lrEnd = ignored.lrSteps = `${why}the step τ sets how far each proposal moves`;
+    if (mode === 'mala') ignored.leapfrog = 'leapfrog steps are HMC’s';
+  } else ignored.stepSize = ignored.leapfrog = 'used by the exact samplers (MALA, HMC) only';
+  return { values, ignored, unavailable: unavailableModes(state, pack) };
+}
+
+/** Why each mode the room is not in could not sample its conditions now (the sampler's own checks). */
+function unavailableModes(
+  state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
+  pack: Pack,
+): Partial<Record<SamplerParams['mode'], string>> {
+  const out: Partial<Record<SamplerParams['mode'], string>> = {};
+  for (const mode of SamplerMode.options) {
+    if (mode === state.params.mode) continue;
+    if (mode === 'fast' && !pack.fastMlp) {
+      out[mode] = 'this pack has no fast-mode classifier';
+      continue;
+    }
+    const problem = samplingProblem({ ...state, params: { ...state.params, mode } }, pack);
+    if (problem) out[mode] = problem;
+  }
+  return out;
 }
 
 /**

@@ -6,7 +6,14 @@ import { buildRandomPack, resolveConfig, type Pack } from '@ppgn/core';
 import type { Intent, RoomState, SamplerMode, Tunable } from '@ppgn/shared';
 import { RoomModel, type Actor } from '../src/rooms/model';
 import { newRoomState } from '../src/rooms/defaults';
-import { effectiveSettings, overridesOf, packParams, roomCondition, samplerConfig } from '../src/recipe';
+import {
+  effectiveSettings,
+  overridesOf,
+  packParams,
+  roomCondition,
+  samplerConfig,
+  samplingProblem,
+} from '../src/recipe';
 
 const ed: Actor = { userId: 'ed', name: 'Ed', role: 'editor' };
 
@@ -27,7 +34,7 @@ function model(pack: Pack): RoomModel {
   return new RoomModel(
     state,
     () => null,
-    undefined,
+    (s) => samplingProblem(s, pack),
     (s) => ({ effective: effectiveSettings(s, pack) }),
   );
 }
@@ -52,6 +59,8 @@ function samplerRuns(state: RoomState, pack: Pack): Record<Tunable, number> {
     lrSteps: cfg.steps,
     decay: cfg.decay,
     resetEvery: cfg.resetEvery,
+    stepSize: cfg.stepSize,
+    leapfrog: cfg.leapfrog,
   };
 }
 
@@ -79,19 +88,27 @@ describe('the settings in effect (what the panel shows) are what the sampler run
       ['keywords', [text]],
       ['class + inpainting', [cls, stroke, context]],
     ];
-    const modes: SamplerMode[] = ['ppgn', 'hdae', 'dgnam', 'fast'];
+    const modes: SamplerMode[] = ['ppgn', 'hdae', 'dgnam', 'fast', 'mala', 'hmc'];
     let checked = 0;
+    let refused = 0;
     for (const [kind, intents] of kinds) {
       const m = model(pack);
       for (const i of intents) m.apply(i, ed, 3, i.type === 'mask.context' ? 'hash' : undefined);
       for (const mode of modes) {
-        if (mode === 'fast' && kind !== 'class') continue; // fast steers by classes only (refused elsewhere)
+        // what the panel says beforehand is what the engine does: an unavailable mode is refused, with that reason
+        const why = m.state.effective?.unavailable?.[mode];
+        if (why) {
+          expect(() => m.apply({ type: 'params.set', params: { mode } }, ed), `${kind}, ${mode}`).toThrow(why);
+          refused++;
+          continue;
+        }
         if (m.state.params.mode !== mode) m.apply({ type: 'params.set', params: { mode } }, ed);
         expect(m.state.effective?.values, `${kind}, ${mode}`).toEqual(samplerRuns(m.state, pack));
         checked++;
       }
     }
-    expect(checked).toBe(13);
+    expect(checked).toBe(22);
+    expect(refused).toBe(2); // fast mode with a keyword condition, fast mode with inpainting
     pack.dispose();
   });
 

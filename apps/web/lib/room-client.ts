@@ -226,6 +226,7 @@ export class RoomClient {
           scores,
           conditionScores: f.conditionScores ?? {},
           hNorm: f.hNorm,
+          ...(f.acceptRate !== undefined ? { acceptRate: f.acceptRate } : {}),
           at: f.at,
         },
         scores: history,

@@ -115,8 +115,24 @@ describe('the sampler panel shows the settings in effect', () => {
   // what the engine derived: the pack's inpainting tunings (ε3 0, ε4 0.7) although the stored values differ;
   // ε1 set in this room; DGN-AM ignores nothing here but the L2 decay is not shown as a slider anyway
   const effective = {
-    values: { eps1: 0.05, eps2: 1, eps3: 0, eps4: 0.7, lr: 0.4, lrEnd: 0.1, lrSteps: 60, decay: 0, resetEvery: 0 },
-    ignored: { eps4: 'fast mode steers by class only: no inpainting context' },
+    values: {
+      eps1: 0.05,
+      eps2: 1,
+      eps3: 0,
+      eps4: 0.7,
+      lr: 0.4,
+      lrEnd: 0.1,
+      lrSteps: 60,
+      decay: 0,
+      resetEvery: 0,
+      stepSize: 0.01,
+      leapfrog: 10,
+    },
+    ignored: {
+      eps4: 'fast mode steers by class only: no inpainting context',
+      stepSize: 'exact samplers only',
+      leapfrog: 'HMC only',
+    },
   };
 
   it('slider values are the values in effect, overrides are marked, ignored settings are disabled with the reason', () => {
@@ -146,5 +162,47 @@ describe('the sampler panel shows the settings in effect', () => {
     );
     expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
     expect(screen.getByTestId('param-eps4-value').textContent).toBe('not used');
+  });
+});
+
+describe('exact samplers in the panel', () => {
+  const exact = {
+    values: {
+      eps1: 0,
+      eps2: 1,
+      eps3: 0,
+      eps4: 0,
+      lr: 1,
+      lrEnd: 1,
+      lrSteps: 500,
+      decay: 0,
+      resetEvery: 0,
+      stepSize: 0.05,
+      leapfrog: 12,
+    },
+    ignored: {
+      eps1: 'the exact samplers draw from p(y|G(h))^ε2 · N(h; 0, I): no learned prior term',
+      eps3: 'the noise is the proposal’s',
+      lr: 'the step τ sets how far each proposal moves',
+      decay: 'DGN-AM only',
+    },
+  };
+
+  it('HMC shows its step τ and leapfrog steps, and disables what it does not use', () => {
+    render(<ParamsPanel params={{ ...params, mode: 'hmc' }} effective={exact} overrides={[]} canSteer send={ok} />);
+    expect(screen.getByTestId('param-stepSize-value').textContent).toBe('0.05');
+    expect((screen.getByTestId('param-leapfrog') as HTMLInputElement).value).toBe('12');
+    for (const k of ['eps1', 'eps3', 'lr'])
+      expect((screen.getByTestId(`param-${k}`) as HTMLInputElement).disabled).toBe(true);
+    expect((screen.getByTestId('param-eps2') as HTMLInputElement).disabled).toBe(false);
+    const options = [...screen.getByRole('combobox', { name: 'Mode' }).querySelectorAll('option')].map((o) => o.value);
+    expect(options).toEqual(['ppgn', 'hdae', 'dgnam', 'fast', 'mala', 'hmc']);
+  });
+
+  it('the Langevin modes have no τ or leapfrog sliders', () => {
+    const ppgn = { ...exact, ignored: { stepSize: 'exact samplers only', leapfrog: 'exact samplers only' } };
+    render(<ParamsPanel params={params} effective={ppgn} overrides={[]} canSteer send={ok} />);
+    expect(screen.queryByTestId('param-stepSize')).toBeNull();
+    expect(screen.queryByTestId('param-leapfrog')).toBeNull();
   });
 });

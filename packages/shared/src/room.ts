@@ -22,7 +22,8 @@ export const LIMITS = {
 export const Role = z.enum(['owner', 'editor', 'viewer']);
 export type Role = z.infer<typeof Role>;
 
-export const SamplerMode = z.enum(['ppgn', 'hdae', 'dgnam', 'fast']);
+/** ppgn, hdae, dgnam, fast: Langevin-style samplers of the paper; mala, hmc: exact samplers with Metropolis–Hastings */
+export const SamplerMode = z.enum(['ppgn', 'hdae', 'dgnam', 'fast', 'mala', 'hmc']);
 export type SamplerMode = z.infer<typeof SamplerMode>;
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -94,11 +95,27 @@ export const SamplerParams = z.object({
     .min(0)
     .max(2 ** 31 - 1),
   fps: z.number().int().min(LIMITS.fps.min).max(LIMITS.fps.max),
+  /** exact modes: the MALA step τ / the HMC leapfrog step (absent: the pack's or the sampler's default) */
+  stepSize: finite.min(1e-6).max(10).optional(),
+  /** HMC: leapfrog steps per proposal */
+  leapfrog: z.number().int().min(1).max(100).optional(),
 });
 export type SamplerParams = z.infer<typeof SamplerParams>;
 
 /** The sampler settings whose value comes from the pack's tunings unless someone overrides it. */
-export const TUNABLE = ['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'lrSteps', 'decay', 'resetEvery'] as const;
+export const TUNABLE = [
+  'eps1',
+  'eps2',
+  'eps3',
+  'eps4',
+  'lr',
+  'lrEnd',
+  'lrSteps',
+  'decay',
+  'resetEvery',
+  'stepSize',
+  'leapfrog',
+] as const;
 export const Tunable = z.enum(TUNABLE);
 export type Tunable = z.infer<typeof Tunable>;
 
@@ -110,6 +127,8 @@ export type Tunable = z.infer<typeof Tunable>;
 export const EffectiveSettings = z.object({
   values: z.record(Tunable, finite),
   ignored: z.partialRecord(Tunable, z.string().max(200)),
+  /** the modes the room's conditions do not allow now, with the reason (the sampler's own checks) */
+  unavailable: z.partialRecord(SamplerMode, z.string().max(300)).optional(),
 });
 export type EffectiveSettings = z.infer<typeof EffectiveSettings>;
 
@@ -234,6 +253,8 @@ export interface Frame {
    */
   conditionScores: Record<string, string[]>;
   hNorm: number;
+  /** exact modes (mala, hmc): the share of Metropolis–Hastings proposals accepted so far */
+  acceptRate?: number;
   at: number;
 }
 

@@ -136,6 +136,7 @@ export class Scheduler {
             scores: res.scores,
             conditionScores: res.conditionScores,
             hNorm: res.hNorm,
+            ...(res.acceptRate !== undefined ? { acceptRate: res.acceptRate } : {}),
             at: Date.now(),
           });
       }

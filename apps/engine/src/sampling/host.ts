@@ -179,6 +179,7 @@ export class ChainHost implements SamplerCalls {
           scores: res.scores,
           conditionScores: res.termScores,
           hNorm: res.hNorm,
+          ...(res.acceptRate !== undefined ? { acceptRate: res.acceptRate } : {}),
         });
       });
       for (const [roomId, err] of failed)

@@ -51,6 +51,8 @@ export type StepOutcome =
       /** room condition id → its score names (the chain's terms carry the condition ids) */
       conditionScores: Record<string, string[]>;
       hNorm: number;
+      /** exact modes: the share of proposals accepted so far */
+      acceptRate?: number;
     })
   | { roomId: string; ok: false; error: string };
 

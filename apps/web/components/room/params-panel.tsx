@@ -14,7 +14,7 @@ import { Tip } from '../tip';
 import { useGestureValue } from '../gesture';
 import { plural } from '../../lib/format';
 
-type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr';
+type LogKey = 'eps1' | 'eps2' | 'eps3' | 'eps4' | 'lr' | 'stepSize';
 
 export const PARAM_INFO: Record<LogKey, { label: string; min: number; max: number; tip: string }> = {
   eps1: {
@@ -47,6 +47,12 @@ export const PARAM_INFO: Record<LogKey, { label: string; min: number; max: numbe
     max: 100,
     tip: 'Step size of each update of h (decays to the end rate over the schedule).',
   },
+  stepSize: {
+    label: 'τ step',
+    min: 1e-4,
+    max: 1,
+    tip: 'Exact samplers: how far each proposal moves h. Smaller τ: more proposals accepted, slower moves.',
+  },
 };
 
 const MODE_INFO: Record<SamplerMode, string> = {
@@ -54,6 +60,8 @@ const MODE_INFO: Record<SamplerMode, string> = {
   hdae: 'h-DAE prior only',
   dgnam: 'DGN-AM: no learned prior, L2 decay only',
   fast: 'Fast: small classifier for quick previews',
+  mala: 'MALA: exact sampler (Langevin proposals, Metropolis–Hastings accept/reject)',
+  hmc: 'HMC: exact sampler (Hamiltonian leapfrog proposals, Metropolis–Hastings accept/reject)',
 };
 
 const STEPS = 100;
@@ -97,9 +105,13 @@ export function ParamsPanel({
   const commit = (p: Partial<SamplerParams>) => send({ type: 'params.set', params: p });
   const mode = useGestureValue(params.mode, (m: SamplerMode) => commit({ mode: m }));
   const fps = useGestureValue(params.fps, (v: number) => commit({ fps: v }));
+  const leapfrog = useGestureValue(effective?.values.leapfrog ?? params.leapfrog ?? 10, (v: number) =>
+    commit({ leapfrog: v }),
+  );
+  const leapfrogId = useId();
   const modeId = useId();
   const fpsId = useId();
-  const shown = (k: LogKey) => effective?.values[k] ?? params[k];
+  const shown = (k: LogKey) => effective?.values[k] ?? params[k] ?? 0.01;
   const origin = (k: LogKey) => (overrides.includes(k) ? 'set here' : 'pack tuning');
 
   if (!canSteer)
@@ -157,17 +169,42 @@ export function ParamsPanel({
         </select>
         <Tip text={MODE_INFO[mode.value]} label="About the sampler mode" />
       </div>
-      {(Object.keys(PARAM_INFO) as LogKey[]).map((k) => (
-        <LogSlider
-          key={k}
-          k={k}
-          value={shown(k)}
-          overridden={overrides.includes(k)}
-          ignored={effective?.ignored[k]}
-          disabled={!canSteer}
-          onCommit={(v) => commit({ [k]: v })}
-        />
-      ))}
+      {(Object.keys(PARAM_INFO) as LogKey[])
+        .filter((k) => k !== 'stepSize' || !effective?.ignored.stepSize)
+        .map((k) => (
+          <LogSlider
+            key={k}
+            k={k}
+            value={shown(k)}
+            overridden={overrides.includes(k)}
+            ignored={effective?.ignored[k]}
+            disabled={!canSteer}
+            onCommit={(v) => commit({ [k]: v })}
+          />
+        ))}
+      {effective && !effective.ignored.leapfrog && (
+        <div className="param-row" data-overridden={overrides.includes('leapfrog') || undefined}>
+          <label htmlFor={leapfrogId}>leapfrog steps</label>
+          <input
+            id={leapfrogId}
+            type="range"
+            min={1}
+            max={50}
+            step={1}
+            value={leapfrog.value}
+            disabled={!canSteer}
+            data-testid="param-leapfrog"
+            aria-valuetext={`${leapfrog.value} leapfrog steps per proposal`}
+            onChange={(e) => leapfrog.move(Number(e.target.value))}
+            {...leapfrog.endProps}
+          />
+          <output className="num">{leapfrog.value}</output>
+          <Tip
+            text="HMC: leapfrog steps per proposal (longer moves, more work per frame)."
+            label="About leapfrog steps"
+          />
+        </div>
+      )}
       <div className="param-row">
         <label htmlFor={fpsId}>Speed</label>
         <input

@@ -184,12 +184,14 @@ export function ItemView({ id }: { id: string }) {
               </dd>
               <dt>Mode</dt>
               <dd>{p.mode}</dd>
-              {(Object.keys(PARAM_INFO) as (keyof typeof PARAM_INFO)[]).map((k) => (
-                <div className="contents" key={k}>
-                  <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
-                  <dd className="num">{fmt(p[k])}</dd>
-                </div>
-              ))}
+              {(Object.keys(PARAM_INFO) as (keyof typeof PARAM_INFO)[])
+                .filter((k) => p[k] !== undefined)
+                .map((k) => (
+                  <div className="contents" key={k}>
+                    <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
+                    <dd className="num">{fmt(p[k]!)}</dd>
+                  </div>
+                ))}
               <dt>Mask</dt>
               <dd data-testid="recipe-mask">
                 {item.recipe.strokes.length === 0 && !item.recipe.context ? (

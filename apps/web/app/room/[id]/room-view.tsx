@@ -209,6 +209,16 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
                     ? `live · step ${view.frame?.step ?? '…'}`
                     : `paused${view.frame?.step != null ? ` · step ${view.frame.step}` : ''}`}
             </span>
+            {view.frame?.acceptRate !== undefined &&
+              (state?.params.mode === 'mala' || state?.params.mode === 'hmc') && (
+                <span
+                  className="badge"
+                  data-testid="accept-rate"
+                  title="Metropolis–Hastings: the share of proposals accepted so far (about 0.5–0.8 mixes well; lower τ if it is near 0)"
+                >
+                  accepted {Math.round(view.frame.acceptRate * 100)} %
+                </span>
+              )}
           </span>
         </div>
         <div className="room-actions">
@@ -374,7 +384,7 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
                 overrides={state.overrides}
                 canSteer={canSteer}
                 send={send}
-                modeProblems={modeProblems(state, pack)}
+                modeProblems={state.effective?.unavailable ?? modeProblems(state, pack)}
               />
             </>
           ) : (
