@@ -212,7 +212,8 @@ describe('ConditionPanel', () => {
     expect(score('c1')?.getAttribute('title')).toBe('p(cat) at the latest frame');
     expect(score('k1')?.textContent).toBe('0.75');
     expect(score('k1')?.getAttribute('title')).toBe('kw(round) at the latest frame');
-    expect(score('u1')?.textContent).toBe('1.50');
+    // on the chart's 0–1 scale: an activation a is drawn as a / (1 + |a|)
+    expect(score('u1')?.textContent).toBe('0.60');
     // no score listed for the condition: nothing, even when a score of that name exists
     expect(score('i1')).toBeNull();
     expect(score('off')).toBeNull();

@@ -116,3 +116,21 @@ describe('image reference', () => {
     expect(screen.queryByAltText('Reference apple.png')).toBeNull();
   });
 });
+
+describe('scores on one scale', () => {
+  it('a reference picture, a keyword, a hidden unit and a class share one 0–1 axis, with readable names', () => {
+    const points = [
+      { step: 1, scores: { 'p(cat)': 0.4, 'kw(round)': 0.3, 'refDist(code)': 8.98, 'unit(conv3:7)': 2 } },
+      { step: 2, scores: { 'p(cat)': 0.5, 'kw(round)': 0.35, 'refDist(code)': 3, 'unit(conv3:7)': 1 } },
+    ];
+    render(<ScoreChart points={points} conditions={4} />);
+    const legend = (series: string) => document.querySelector(`li[data-series="${series}"]`)!;
+    expect(legend('refDist(code)').textContent).toBe('reference picture0.25');
+    expect(legend('kw(round)').textContent).toBe('“round”0.35');
+    expect(legend('unit(conv3:7)').textContent).toBe('unit conv3:70.50');
+    expect(legend('p(cat)').textContent).toBe('p(cat)0.50');
+    expect(legend('refDist(code)').getAttribute('title')).toMatch(/raw value 3\.00/);
+    // every value drawn inside the chart (the axis is 0–1)
+    for (const s of ['refDist(code)', 'unit(conv3:7)']) expect(colorOf(s)).toBeTruthy();
+  });
+});

@@ -8,6 +8,7 @@ import type { SendOptions } from '../../lib/room-client';
 import { shortId } from '../debounce';
 import { useGestureValue } from '../gesture';
 import { plural } from '../../lib/format';
+import { scoreMeaning } from '../../lib/scores';
 
 export interface ConditionPanelProps {
   conditions: RoomCondition[];
@@ -150,8 +151,13 @@ function ConditionRow({
           </span>
         )}
         {score && (
-          <span className="score" data-testid="condition-score" title={`${score.name} at the latest frame`}>
-            {score.value.toFixed(2)}
+          <span
+            className="score"
+            data-testid="condition-score"
+            title={`${score.name} at the latest frame`}
+            aria-description={scoreMeaning(score.name).tip}
+          >
+            {scoreMeaning(score.name).unit(score.value).toFixed(2)}
           </span>
         )}
       </div>

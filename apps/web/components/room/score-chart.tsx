@@ -3,6 +3,7 @@
 import { useRef } from 'react';
 import type { ScorePoint } from '../../lib/room-client';
 import { plural } from '../../lib/format';
+import { scoreMeaning } from '../../lib/scores';
 
 const COLORS = ['#7c9cff', '#3ecf8e', '#ffb454', '#ff6b9a', '#56d4ff', '#c792ea', '#f78c6c', '#a3be8c'];
 
@@ -61,26 +62,17 @@ export function ScoreChart({
   const colors = assignColors(names, colorsRef.current);
   colorsRef.current = colors;
   const pad = 4;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const p of points)
-    for (const n of names) {
-      const v = p.scores[n];
-      if (v === undefined || !Number.isFinite(v)) continue;
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-  // probabilities: keep a 0..1 axis so lines do not jump around
-  const probs = names.every((n) => /^(p|kw)\(/.test(n));
-  if (probs) {
-    lo = 0;
-    hi = Math.max(1e-6, Math.min(1, hi));
-    hi = hi < 0.05 ? hi * 1.2 : Math.max(hi, 1);
-  }
-  if (!(hi > lo)) {
-    hi = (Number.isFinite(hi) ? hi : 0) + 1;
-    lo = hi - 2;
-  }
+  // every score on one 0–1 scale (higher = closer to what its condition asks), so they can share the axis
+  const meaning = new Map(names.map((n) => [n, scoreMeaning(n)]));
+  const value = (p: ScorePoint, n: string): number | undefined => {
+    const v = p.scores[n];
+    return v === undefined || !Number.isFinite(v) ? undefined : meaning.get(n)!.unit(v);
+  };
+  let hi = 0;
+  for (const p of points) for (const n of names) hi = Math.max(hi, value(p, n) ?? 0);
+  // a 0..1 axis (zoomed in while every score stays small) so lines do not jump around
+  const lo = 0;
+  hi = hi < 0.05 ? Math.max(1e-6, hi * 1.2) : 1;
   const s0 = points[0]?.step ?? 0;
   const s1 = points[points.length - 1]?.step ?? 1;
   const x = (s: number) => pad + ((s - s0) / Math.max(1, s1 - s0)) * (width - 2 * pad);
@@ -104,8 +96,8 @@ export function ScoreChart({
         <line x1={pad} x2={width - pad} y1={y(hi)} y2={y(hi)} className="axis faint" />
         {names.map((n) => {
           const d = points
-            .filter((p) => p.scores[n] !== undefined && Number.isFinite(p.scores[n]))
-            .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.step).toFixed(1)},${y(p.scores[n]!).toFixed(1)}`)
+            .filter((p) => value(p, n) !== undefined)
+            .map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.step).toFixed(1)},${y(value(p, n)!).toFixed(1)}`)
             .join(' ');
           return d ? (
             <path
@@ -131,10 +123,14 @@ export function ScoreChart({
       ) : (
         <ul className="legend">
           {names.map((n) => (
-            <li key={n} data-series={n}>
+            <li
+              key={n}
+              data-series={n}
+              title={`${meaning.get(n)!.tip}${last?.scores[n] !== undefined ? ` — raw value ${last.scores[n]!.toPrecision(3)}` : ''}`}
+            >
               <span className="swatch" style={{ background: colors.get(n) }} aria-hidden />
-              {n}
-              <span className="num">{last?.scores[n] !== undefined ? last.scores[n]!.toFixed(3) : '–'}</span>
+              {meaning.get(n)!.label}
+              <span className="num">{last && value(last, n) !== undefined ? value(last, n)!.toFixed(2) : '–'}</span>
             </li>
           ))}
         </ul>
