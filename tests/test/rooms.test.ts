@@ -572,7 +572,7 @@ describe('gallery', () => {
     const a = client();
     await a.join(room.id, room.tokens.owner, 'Ann');
     await a.waitFor(() => a.frames.length >= 3, 20_000, 'frames');
-    const saved = await api<{ id: string; classLabel: string; author: string }>(
+    const saved = await api<{ id: string; classLabel: string; author: string; step: number }>(
       t.base,
       'POST',
       '/gallery',
@@ -605,6 +605,14 @@ describe('gallery', () => {
         .body,
     );
     expect(sha(roomPng)).toBe(sha(itemPng));
+    // paused on the saved picture, at the item's step (not "step 0", which reads as a reset): Play goes on from there
+    const opened = await api<{ step: number; state: { running: boolean } }>(
+      t.base,
+      'GET',
+      `/rooms/${remix.body.id}?token=${remix.body.tokens.owner}`,
+    );
+    expect(saved.body.step).toBeGreaterThan(0);
+    expect(opened.body).toMatchObject({ step: saved.body.step, state: { running: false } });
     const child = await api<{ id: string }>(
       t.base,
       'POST',
@@ -696,6 +704,26 @@ describe('gallery', () => {
       a.credential,
     );
     expect(fork.status).toBe(201);
+    // a viewer may fork too (it reads the room, never steers it): the copy is theirs, the original unchanged
+    const v = client();
+    await v.join(room.id, room.tokens.viewer, 'V');
+    const before = (await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`))
+      .body.state.version;
+    const viewerFork = await api<{ id: string; tokens: { owner: string } }>(
+      t.base,
+      'POST',
+      `/rooms/${room.id}/fork`,
+      { token: room.tokens.viewer, step: 5 },
+      v.credential,
+    );
+    expect(viewerFork.status).toBe(201);
+    const mine = new TestClient(t.base, { credential: v.credential });
+    clients.push(mine);
+    expect(await mine.join(viewerFork.body.id, viewerFork.body.tokens.owner, 'V')).toMatchObject({ ok: true, role: 'owner' });
+    expect(
+      (await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`)).body.state
+        .version,
+    ).toBe(before);
     const gif = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/export.gif?token=${room.tokens.viewer}`);
     expect(gif.status).toBe(200);
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');

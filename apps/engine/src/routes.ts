@@ -555,8 +555,10 @@ export function apiRouter(
         context: item.recipe.context,
         contextPng,
         h0: h,
-        // the remix opens on the saved frame (the same code h), and steps on from the full recipe
+        // the remix opens paused on the saved frame (the same code h, at the item's step), so people see what they
+        // remixed; Play steps on from the full recipe
         firstFrame: image,
+        step: item.step,
         running: false,
         parentItemId: item.id,
       });

@@ -52,6 +52,8 @@ export interface CreateRoomInput {
   contextPng?: Uint8Array | null;
   /** the gallery item this room remixes (its lineage, kept on the room) */
   parentItemId?: string | null;
+  /** the chain's step count to go on from (a remix: the saved item's step) */
+  step?: number;
   /** the frame to show before the first step (a remix opens on the saved frame); default: G(h₀) when h₀ is given */
   firstFrame?: Uint8Array;
 }
@@ -215,7 +217,7 @@ export class RoomManager {
     const h0 = input.imagePng ? await this.pictures.encodeUpload(packId, input.imagePng) : input.h0;
     const stored: StoredRoom = {
       state,
-      step: 0,
+      step: input.step ?? 0,
       h: h0 ?? null,
       contextPng: state.context ? (input.contextPng ?? null) : null,
       tokens,
@@ -381,7 +383,7 @@ function firstFrame(room: Room, image: Uint8Array): Frame {
   const h = room.chain.h;
   return {
     roomId: room.id,
-    step: 0,
+    step: room.chain.step,
     version: room.model.version,
     image,
     scores: {},

@@ -96,7 +96,11 @@ export function Timeline({
             />
             <span className="num">step {step}</span>
             {canFork && (
-              <button type="button" onClick={() => onFork(step)}>
+              <button
+                type="button"
+                onClick={() => onFork(step)}
+                title="Make a room of your own from this step: you own the copy (also with a viewer link); this room does not change"
+              >
                 Fork from here
               </button>
             )}
