@@ -707,8 +707,9 @@ describe('gallery', () => {
     // a viewer may fork too (it reads the room, never steers it): the copy is theirs, the original unchanged
     const v = client();
     await v.join(room.id, room.tokens.viewer, 'V');
-    const before = (await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`))
-      .body.state.version;
+    const before = (
+      await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`)
+    ).body.state.version;
     const viewerFork = await api<{ id: string; tokens: { owner: string } }>(
       t.base,
       'POST',
@@ -719,10 +720,13 @@ describe('gallery', () => {
     expect(viewerFork.status).toBe(201);
     const mine = new TestClient(t.base, { credential: v.credential });
     clients.push(mine);
-    expect(await mine.join(viewerFork.body.id, viewerFork.body.tokens.owner, 'V')).toMatchObject({ ok: true, role: 'owner' });
+    expect(await mine.join(viewerFork.body.id, viewerFork.body.tokens.owner, 'V')).toMatchObject({
+      ok: true,
+      role: 'owner',
+    });
     expect(
-      (await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`)).body.state
-        .version,
+      (await api<{ state: { version: number } }>(t.base, 'GET', `/rooms/${room.id}?token=${room.tokens.viewer}`)).body
+        .state.version,
     ).toBe(before);
     const gif = await api<ArrayBuffer>(t.base, 'GET', `/rooms/${room.id}/export.gif?token=${room.tokens.viewer}`);
     expect(gif.status).toBe(200);
