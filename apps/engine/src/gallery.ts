@@ -1,7 +1,7 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { GalleryListQuery, Recipe, keywordsOf, type GalleryItem, type RoomCondition } from '@ppgn/shared';
-import { RoomError } from './rooms/model';
+import { GalleryListQuery, LIMITS, Recipe, keywordsOf, type GalleryItem, type RoomCondition } from '@ppgn/shared';
+import { RoomError } from './rooms/errors';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
 export const ListQuery = GalleryListQuery;
@@ -72,6 +72,25 @@ export function labelsOf(conditions: RoomCondition[]): { classLabel: string | nu
     classLabel: cls && cls.target.kind === 'class' ? cls.target.labels[0]! : null,
     keywords: [...new Set(keywords)].slice(0, 20),
   };
+}
+
+/**
+ * The conditions of a mix of two items' codes, (1 − t)·a + t·b: each parent's conditions with their weights
+ * scaled the same way (ids kept unique, at most LIMITS.conditions, the heavier side first).
+ */
+export function mixConditions(a: RoomCondition[], b: RoomCondition[], t: number): RoomCondition[] {
+  const scale = (list: RoomCondition[], f: number, prefix: string, taken: Set<string>) =>
+    list.map((c) => {
+      let id = c.id;
+      for (let n = 2; taken.has(id); n++) id = `${prefix}${c.id}`.slice(0, 36) + (n > 2 ? `-${n}` : '');
+      taken.add(id);
+      return { ...c, id, weight: Math.round(c.weight * f * 1000) / 1000 };
+    });
+  const taken = new Set<string>();
+  const first = t <= 0.5 ? scale(a, 1 - t, 'a-', taken) : [];
+  const second = scale(b, t, 'b-', taken);
+  const out = t <= 0.5 ? [...first, ...second] : [...second, ...scale(a, 1 - t, 'a-', taken)];
+  return out.filter((c) => c.weight !== 0).slice(0, LIMITS.conditions);
 }
 
 export class Gallery {

@@ -16,7 +16,7 @@ import {
 } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
-import { Gallery, ListQuery } from './gallery';
+import { Gallery, ListQuery, mixConditions } from './gallery';
 import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
 import type { RoomManager } from './rooms/manager';
@@ -589,7 +589,12 @@ export function apiRouter(
         authorId: personId,
         image,
         h,
-        recipe: { ...a.item.recipe, conditions: [...a.item.recipe.conditions], roomId: null },
+        // what the mix was drawn from: both parents' conditions, weighed as their codes were (1 − t and t)
+        recipe: {
+          ...a.item.recipe,
+          conditions: mixConditions(a.item.recipe.conditions, b.item.recipe.conditions, body.t),
+          roomId: null,
+        },
         contextPng: a.contextPng,
         seed: a.item.seed,
         step: 0,

@@ -166,7 +166,9 @@ export function ItemView({ id }: { id: string }) {
               <dt>Seed</dt>
               <dd className="num">{item.seed}</dd>
               <dt>Step</dt>
-              <dd className="num">{item.step}</dd>
+              <dd className="num" data-testid="recipe-step">
+                {item.mixParentId ? 'a mix of two codes (no chain step)' : item.step}
+              </dd>
               <dt>Conditions</dt>
               <dd>
                 {item.recipe.conditions.length === 0 ? (
