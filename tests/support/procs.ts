@@ -79,4 +79,5 @@ export function startProcess(args: string[], env: Record<string, string | undefi
   };
 }
 
-export const ENGINE_ENTRY = ['--import', 'tsx', 'apps/engine/src/main.ts'];
+/** node's arguments that run an engine: the same entry the cluster launcher, load test and soak test use */
+export { ENGINE_ARGS as ENGINE_ENTRY } from '../../apps/engine/src/launch/engine-process';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { readConfig } from '../src/config';
 import { startBackend } from '../src/runtime';
@@ -38,6 +39,9 @@ describe('one default engine port', () => {
     const { REPO_ROOT } = await import('../src/config');
     const start = readFileSync(`${REPO_ROOT}/scripts/start.mjs`, 'utf8');
     expect(start).toMatch(new RegExp(`portFrom\\('ENGINE_PORT', ${DEFAULT_ENGINE_PORT}\\)`));
+    // and runs the engine the one way the launcher, the benchmarks and the tests do
+    const { ENGINE_ARGS } = await import('../src/launch/engine-process');
+    expect(start).toContain(`['--import', 'tsx', '${path.relative(REPO_ROOT, ENGINE_ARGS[2]!)}']`);
     expect(readConfig({}).port).toBe(DEFAULT_ENGINE_PORT);
   });
 });

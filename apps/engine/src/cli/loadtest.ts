@@ -10,14 +10,13 @@
 // engines; the JSON gains per-engine CPU / RSS, Redis and Postgres CPU, the load generator's own CPU
 // and the whole machine's. `--compare`: the same load on one engine first (the default mode), then on
 // N; prints a table of both, then `{"single": …, "cluster": …}`.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '@ppgn/shared';
-import { REPO_ROOT } from '../config';
 import { ClusterError, MAX_ENGINES, startCluster } from '../launch/cluster';
+import { ENGINE_READY, spawnEngine } from '../launch/engine-process';
 import { benchModels, cpuTicks, freePort, postgresTicks, round1, rssMb, singleEngineEnv } from './proc-stats';
 
 type Sock = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -97,19 +96,16 @@ interface Deployment {
 async function single(tmp: string, modelsDir: string): Promise<Deployment> {
   const port = await freePort();
   const pgDir = path.join(tmp, 'pg');
-  const engine = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: singleEngineEnv(port, pgDir, modelsDir),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const engine = spawnEngine(singleEngineEnv(port, pgDir, modelsDir));
   let out = '';
-  engine.stdout.on('data', (b) => (out += b));
-  engine.stderr.on('data', (b) => (out += b));
+  engine.stdout!.on('data', (b) => (out += b));
+  engine.stderr!.on('data', (b) => (out += b));
   const stop = async () => {
     engine.kill('SIGTERM');
     await new Promise((r) => (engine.exitCode !== null || engine.signalCode !== null ? r(null) : engine.on('exit', r)));
   };
   const t0 = Date.now();
-  while (!/ready on/.test(out)) {
+  while (!ENGINE_READY.test(out)) {
     if (engine.exitCode !== null || Date.now() - t0 > 120_000) {
       await stop();
       throw new Error(`engine did not start:\n${out.slice(-2000)}`);

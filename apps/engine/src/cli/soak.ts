@@ -8,7 +8,8 @@
 // the Postgres database and its "ActivityEntry" rows, and the frames the viewers receive. Prints a table
 // to stderr, then one JSON object on stdout. Exit code 0 whatever the verdict (a benchmark, not a test);
 // non-zero only when the engine dies or the soak cannot run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { ENGINE_READY, spawnEngine } from '../launch/engine-process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,6 @@ import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { encodePng } from '@ppgn/core';
 import type { Ack, ClientToServerEvents, IntentInput, JoinResult, ServerToClientEvents } from '@ppgn/shared';
-import { REPO_ROOT } from '../config';
 import {
   benchModels,
   cpuTicks,
@@ -159,13 +159,9 @@ async function startEngine(tmp: string, modelsDir: string): Promise<Engine> {
   const port = await freePort();
   const pgDir = path.join(tmp, 'pg');
   const log = new EngineLog();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'apps/engine/src/main.ts')], {
-    env: singleEngineEnv(port, pgDir, modelsDir),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // its own process group: a Ctrl-C in the terminal reaches this process only, which then stops the engine
-    // (the engine saves its rooms, then stops its Postgres) instead of the terminal's SIGINT hitting all at once
-    detached: true,
-  });
+  // its own process group: a Ctrl-C in the terminal reaches this process only, which then stops the engine
+  // (the engine saves its rooms, then stops its Postgres) instead of the terminal's SIGINT hitting all at once
+  const child = spawnEngine(singleEngineEnv(port, pgDir, modelsDir), { detached: true });
   child.stdout!.on('data', (b) => log.push(b));
   child.stderr!.on('data', (b) => log.push(b));
   let stopping = false;
@@ -204,7 +200,7 @@ async function startEngine(tmp: string, modelsDir: string): Promise<Engine> {
     }
   };
   const t0 = Date.now();
-  while (!/ready on/.test(log.text())) {
+  while (!ENGINE_READY.test(log.text())) {
     if (!alive() || Date.now() - t0 > 180_000) {
       const out = log.text();
       await stop();

@@ -5,19 +5,17 @@
 // balancer in front. `stop()` sends every engine SIGTERM (an engine drains: hands its rooms over /
 // saves them), waits, and only then stops the Redis and Postgres it started.
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, redactUrl, startEmbeddedPostgres } from '@ppgn/db';
-import { REPO_ROOT } from '../config';
 import { startBalancer, type Balancer } from './balancer';
+import { ENGINE_READY, spawnEngine } from './engine-process';
 import { REDIS_INSTALL_HINT, hasRedisServer, startRedis, type LocalRedis } from './redis';
 
 export const MAX_ENGINES = 16;
-export const ENGINE_MAIN = path.join(REPO_ROOT, 'apps/engine/src/main.ts');
-const READY = /\[engine\] ready on /;
 
 /** A problem the user can fix: one line "what is wrong — what to do". */
 export class ClusterError extends Error {
@@ -254,29 +252,24 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
 
     // the engines, all at once (each waits for its ready line)
-    const spawnEngine = (i: number, port: number): Promise<ClusterEngine> => {
+    const startEngine = (i: number, port: number): Promise<ClusterEngine> => {
       const name = `engine-${i + 1}`;
       const out = prefixer(`[${name}]`, log);
       const url = `http://127.0.0.1:${port}`;
-      const child = spawn(process.execPath, ['--import', 'tsx', ENGINE_MAIN], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          ...(opts.modelsDir ? { PPGN_MODELS_DIR: opts.modelsDir } : {}),
-          ...(opts.packs ? { PPGN_PACKS: opts.packs.join(',') } : {}),
-          // engines on one machine share its cores: by default they split them (at least one worker each)
-          PPGN_SAMPLER_WORKERS: String(
-            opts.samplerWorkers ?? Math.max(1, Math.floor(os.availableParallelism() / opts.engines)),
-          ),
-          ...opts.env,
-          REDIS_URL: redisUrl,
-          DATABASE_URL: databaseUrl,
-          PPGN_CLUSTER_SECRET: clusterSecret,
-          ENGINE_PORT: String(port),
-          ENGINE_HOST: host,
-          PPGN_ENGINE_URL: url,
-        },
+      const child = spawnEngine({
+        ...(opts.modelsDir ? { PPGN_MODELS_DIR: opts.modelsDir } : {}),
+        ...(opts.packs ? { PPGN_PACKS: opts.packs.join(',') } : {}),
+        // engines on one machine share its cores: by default they split them (at least one worker each)
+        PPGN_SAMPLER_WORKERS: String(
+          opts.samplerWorkers ?? Math.max(1, Math.floor(os.availableParallelism() / opts.engines)),
+        ),
+        ...opts.env,
+        REDIS_URL: redisUrl,
+        DATABASE_URL: databaseUrl,
+        PPGN_CLUSTER_SECRET: clusterSecret,
+        ENGINE_PORT: String(port),
+        ENGINE_HOST: host,
+        PPGN_ENGINE_URL: url,
       });
       child.stdout!.on('data', (b) => out.write(b));
       child.stderr!.on('data', (b) => out.write(b));
@@ -328,7 +321,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           readyTimeoutMs,
         );
         const check = () => {
-          if (!ready && READY.test(out.text())) {
+          if (!ready && ENGINE_READY.test(out.text())) {
             ready = true;
             clearTimeout(timer);
             resolve(engine);
@@ -353,7 +346,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         throw err;
       });
     };
-    const results = await Promise.allSettled(ports.map((p, i) => spawnEngine(i, p)));
+    const results = await Promise.allSettled(ports.map((p, i) => startEngine(i, p)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     for (const r of results) if (r.status === 'fulfilled') engines.push(r.value);
     engines.sort((a, b) => a.port - b.port);
