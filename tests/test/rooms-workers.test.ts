@@ -187,3 +187,31 @@ describe('sampler workers', () => {
     await Promise.all(cs.map((c, i) => c.waitFor(() => c.frames.length > n[i]!, 30_000, 'more frames')));
   });
 });
+
+describe('pictures people send are decoded off the main thread (issue 19, item 1)', () => {
+  it('a start picture and a reference picture are decoded in a sampler worker: the main thread decodes no PNG', async () => {
+    const { encodePng, pngStats } = await import('@ppgn/core');
+    const t = await engine('decode-thread', { samplerWorkers: 1 });
+    const N = 48;
+    const data = new Float32Array(N * N * 3).map((_, i) => (i % 7) / 7);
+    const png = Buffer.from(encodePng({ shape: [N, N, 3], data })).toString('base64');
+    const before = pngStats.decoded;
+    const made = await createRoom(t, { imagePng: png, running: false });
+    const c = client(t);
+    await c.join(made.id, made.tokens.owner, 'Ann');
+    expect(
+      await c.intent({ type: 'condition.add', id: 'ref', target: { kind: 'image', png, name: 'a picture' } } as never),
+    ).toMatchObject({ ok: true });
+    const upload = await api(
+      t.base,
+      'POST',
+      `/rooms/${made.id}/image`,
+      { token: made.tokens.owner, imagePng: png },
+      c.credential,
+    );
+    expect(upload.status).toBe(200);
+    await c.waitFor(() => (c.state?.conditions.length ?? 0) === 1, 10_000, 'the reference condition');
+    // this thread is the engine's main thread (the test engine runs in-process); its workers count their own
+    expect(pngStats.decoded).toBe(before);
+  });
+});

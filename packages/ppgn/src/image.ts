@@ -85,6 +85,9 @@ export function packImageLimits(imageShape: readonly number[], maxBytes = PNG_LI
   return { maxSide: side, maxPixels: side * side, maxBytes };
 }
 
+/** PNGs decoded by this thread (each worker thread has its own count): lets an engine show where decoding runs. */
+export const pngStats = { decoded: 0 };
+
 /**
  * Decode PNG bytes to an [H, W, channels] image in `range` (alpha is composited on white).
  * The size is checked from the header against `limits` before inflating (decompression bombs).
@@ -95,6 +98,7 @@ export function decodePng(
   range: ValueRange = '[0,1]',
   limits: PngLimits = PNG_LIMITS,
 ): ImageData3 {
+  pngStats.decoded++;
   pngSize(bytes, limits);
   let png: PNG;
   try {

@@ -110,6 +110,7 @@ export {
   tensorToPng,
   pngToTensor,
   contactSheet,
+  pngStats,
   type ImageData3,
   type ValueRange,
   type PngLimits,
