@@ -29,6 +29,7 @@ import { RoomError } from './errors';
 import type { Joined, RoomGateway } from './gateway';
 import type { RoomEvents } from './manager';
 import { wirePatch, wireState } from './wire';
+import { RateLimiter, WindowCounter } from './rate';
 
 type IO = Server<ClientToServerEvents, ServerToClientEvents>;
 type Sock = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -92,43 +93,6 @@ const PRESENCE_PER_SECOND = 40;
 /** joins per second on one connection (a burst of as many) */
 const JOINS_PER_SECOND = 2;
 
-class RateLimiter {
-  private tokens: number;
-  private last = Date.now();
-  constructor(private readonly rate: number) {
-    this.tokens = rate;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-/** At most `limit` events per key (a client address) per fixed window. */
-class WindowCounter {
-  private counts = new Map<string, { start: number; n: number }>();
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-  ) {}
-  take(key: string, now = Date.now()): boolean {
-    let c = this.counts.get(key);
-    if (!c || now - c.start >= this.windowMs) {
-      if (this.counts.size > 10_000)
-        for (const [k, v] of this.counts) if (now - v.start >= this.windowMs) this.counts.delete(k);
-      c = { start: now, n: 0 };
-      this.counts.set(key, c);
-    }
-    if (c.n >= this.limit) return false;
-    c.n += 1;
-    return true;
-  }
-}
-
 function message(err: unknown): string {
   if (err instanceof RoomError || err instanceof PpgnInputError) return err.message;
   return 'internal error';
@@ -148,7 +112,6 @@ export function attachRoomSockets(
   const log = opts.log ?? (() => {});
   // every join without a credential stores a new person: per client address, like the HTTP limits
   const mints = opts.identityLimit ? new WindowCounter(opts.identityLimit.limit, opts.identityLimit.windowMs) : null;
-  const credentialOf = (socket: Sock) => (socket.handshake.auth as SocketAuth | undefined)?.credential;
   // the name a person goes by, for what they publish (best effort: a join never waits on it)
   const rememberName = (userId: string, name: string) =>
     void identities.setName(userId, name).catch((err) => log(`could not store a name: ${(err as Error).message}`));
@@ -185,6 +148,8 @@ export function attachRoomSockets(
     return b;
   };
 
+  const deps: JoinDeps = { rooms, identities, log, mints, identityLimit: opts.identityLimit, rememberName };
+
   io.on('connection', (raw) => {
     const socket = raw as unknown as Sock;
     // each join broadcasts the member list: a joined connection may join again a couple of times a second
@@ -220,8 +185,7 @@ export function attachRoomSockets(
 
     socket.on('room:join', async (req, cb) => {
       const reply = ack<JoinResult>(cb);
-      const refuse = (code: ErrorCode, error: string, reason?: ErrorReason) =>
-        reply({ ok: false, code, error, ...(reason ? { reason } : {}) });
+      const refuse = (code: ErrorCode, error: string, reason?: ErrorReason) => reply(refusal(code, error, reason));
       if (joining) return refuse('invalid', 'a join is already under way on this connection');
       // a re-join of a joined connection broadcasts the member list again: those are limited
       if (socket.data.roomId && !joins.take())
@@ -230,7 +194,7 @@ export function attachRoomSockets(
       try {
         const parsed = JoinRequest.safeParse(req);
         if (!parsed.success) return refuse('invalid', describeZodError(parsed.error));
-        const { roomId, token, name, sinceVersion, protocol } = parsed.data;
+        const { roomId, protocol } = parsed.data;
         if (protocol !== undefined && protocol !== PROTOCOL_VERSION)
           return refuse(
             'invalid',
@@ -239,71 +203,11 @@ export function attachRoomSockets(
           );
         if (socket.data.roomId && socket.data.roomId !== roomId)
           return refuse('invalid', 'this connection already joined another room');
-        // who this is: the person of this connection (a repeated join), else the credential's, else a new person
-        let userId = socket.data.userId;
-        let credential: string | undefined;
-        if (!userId) {
-          try {
-            userId = (await identities.verify(credentialOf(socket)))?.id;
-          } catch (err) {
-            log(`identity check failed: ${(err as Error).message}`);
-            return refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment');
-          }
-        }
-        // the room and the link before a new person is minted: a bad link never mints one (a person the owner
-        // granted a role keeps it with a link the owner has since replaced)
-        await rooms.check(roomId, token, userId ?? null);
-        if (!userId) {
-          try {
-            if (mints && !mints.take(socket.handshake.address)) {
-              const { limit, windowMs } = opts.identityLimit!;
-              return refuse(
-                'rate_limited',
-                `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`,
-              );
-            } else {
-              const minted = await identities.mint();
-              userId = minted.person.id;
-              credential = minted.credential;
-            }
-          } catch (err) {
-            log(`identity check failed: ${(err as Error).message}`);
-            return refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment');
-          }
-        }
-        if (socket.disconnected) return;
-        // in the room's channels before the member exists: no frame or patch after the join is missed
-        const before = socket.data;
-        socket.data = { ...before, roomId, userId, name, token };
-        await socket.join([channel(roomId), userChannel(roomId, userId)]);
-        let joined: Joined;
-        try {
-          joined = await rooms.join({ roomId, token, userId, name, sinceVersion, socketId: socket.id });
-        } catch (err) {
-          if (!before.roomId) {
-            socket.data = before;
-            await socket.leave(channel(roomId));
-            await socket.leave(userChannel(roomId, userId));
-          }
-          throw err;
-        }
-        if (socket.disconnected) return rooms.leave(roomId, userId, socket.id, true);
-        socket.data.role = joined.role;
-        rememberName(userId, name);
-        reply({
-          ok: true,
-          userId,
-          ...(credential ? { credential } : {}),
-          role: joined.role,
-          state: wireState(joined.state),
-          patches: joined.patches.map(wirePatch),
-          members: joined.members,
-          activity: joined.activity,
-          pack: joined.pack,
-          protocol: PROTOCOL_VERSION,
-        });
-        if (joined.lastFrame) socket.emit('room:frame', joined.lastFrame);
-        if (joined.chainError) socket.emit('room:error', { error: joined.chainError, intent: 'chain' });
+        const done = await joinRoom(socket, parsed.data, deps, refusal);
+        if (!done) return;
+        reply(done.result);
+        if (done.joined?.lastFrame) socket.emit('room:frame', done.joined.lastFrame);
+        if (done.joined?.chainError) socket.emit('room:error', { error: done.joined.chainError, intent: 'chain' });
       } catch (err) {
         if (!(err instanceof RoomError)) log(`join failed: ${(err as Error).stack}`);
         if (err instanceof RoomError) refuse(err.code, message(err), err.reason);
@@ -376,4 +280,100 @@ export function attachRoomSockets(
       if (roomId && userId) rooms.leave(roomId, userId, socket.id, left);
     });
   });
+}
+
+interface JoinDeps {
+  rooms: RoomGateway;
+  identities: Identities;
+  log: (l: string) => void;
+  /** new people per client address (null: unlimited) */
+  mints: WindowCounter | null;
+  identityLimit?: { limit: number; windowMs: number };
+  rememberName: (userId: string, name: string) => void;
+}
+
+/** the credential of a connection's handshake (absent the first time) */
+const credentialOf = (socket: Sock) => (socket.handshake.auth as SocketAuth | undefined)?.credential;
+
+type Refuse = (code: ErrorCode, error: string, reason?: ErrorReason) => JoinResult;
+/** a refused join, as the client reads it */
+const refusal: Refuse = (code, error, reason) => ({ ok: false, code, error, ...(reason ? { reason } : {}) });
+
+/**
+ * A checked join request of a connection: who this is (the connection's person, else the credential's, else a
+ * new person, minted only for a valid link), then the room's channels and its member. Null: the connection
+ * closed meanwhile (nothing to answer).
+ */
+async function joinRoom(
+  socket: Sock,
+  req: { roomId: string; token: string; name: string; sinceVersion?: number },
+  d: JoinDeps,
+  refuse: Refuse,
+): Promise<{ result: JoinResult; joined?: Joined } | null> {
+  const { roomId, token, name, sinceVersion } = req;
+  // who this is: the person of this connection (a repeated join), else the credential's, else a new person
+  let userId = socket.data.userId;
+  let credential: string | undefined;
+  if (!userId) {
+    try {
+      userId = (await d.identities.verify(credentialOf(socket)))?.id;
+    } catch (err) {
+      d.log(`identity check failed: ${(err as Error).message}`);
+      return { result: refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment') };
+    }
+  }
+  // the room and the link before a new person is minted: a bad link never mints one (a person the owner
+  // granted a role keeps it with a link the owner has since replaced)
+  await d.rooms.check(roomId, token, userId ?? null);
+  if (!userId) {
+    try {
+      if (d.mints && !d.mints.take(socket.handshake.address)) {
+        const { limit, windowMs } = d.identityLimit!;
+        const why = `too many new people from this address (at most ${limit} per ${Math.round(windowMs / 1000)} s); try again shortly`;
+        return { result: refuse('rate_limited', why) };
+      } else {
+        const minted = await d.identities.mint();
+        userId = minted.person.id;
+        credential = minted.credential;
+      }
+    } catch (err) {
+      d.log(`identity check failed: ${(err as Error).message}`);
+      return { result: refuse('unavailable', 'the engine cannot check who you are right now; try again in a moment') };
+    }
+  }
+  if (socket.disconnected) return null;
+  // in the room's channels before the member exists: no frame or patch after the join is missed
+  const before = socket.data;
+  socket.data = { ...before, roomId, userId, name, token };
+  await socket.join([channel(roomId), userChannel(roomId, userId)]);
+  let joined: Joined;
+  try {
+    joined = await d.rooms.join({ roomId, token, userId, name, sinceVersion, socketId: socket.id });
+  } catch (err) {
+    if (!before.roomId) {
+      socket.data = before;
+      await socket.leave(channel(roomId));
+      await socket.leave(userChannel(roomId, userId));
+    }
+    throw err;
+  }
+  if (socket.disconnected) {
+    d.rooms.leave(roomId, userId, socket.id, true);
+    return null;
+  }
+  socket.data.role = joined.role;
+  d.rememberName(userId, name);
+  const result: JoinResult = {
+    ok: true,
+    userId,
+    ...(credential ? { credential } : {}),
+    role: joined.role,
+    state: wireState(joined.state),
+    patches: joined.patches.map(wirePatch),
+    members: joined.members,
+    activity: joined.activity,
+    pack: joined.pack,
+    protocol: PROTOCOL_VERSION,
+  };
+  return { result, joined };
 }
