@@ -30,17 +30,22 @@ def load_pair(source: str, data: Data) -> tuple[SpecNet, SpecNet]:
     kind, _, rest = source.partition(":")
     if kind == "pack":
         return load_net(os.path.join(rest, "E.net.json")), load_net(os.path.join(rest, "G.net.json"))
-    if kind == "run":
+    if kind == "run":  # a run's checkpoints (G: its EMA when the run keeps one)
         name, _, run_dir = rest.partition(":")
         cfg = configs.CONFIGS[name]
         sizes = dict(image=[data.size, data.size, 3], classes=len(data.class_names), keywords=len(data.vocab),
                      vendors=len(data.vendor_names), colours=len(data.colour_names))
         specs = cfg.nets(sizes)
         out = []
+        run_dir = os.path.expanduser(run_dir)
         for k in ("E", "G"):
             net = SpecNet(specs[k])
-            net.load_state_dict(torch.load(os.path.join(os.path.expanduser(run_dir), f"{k}.pt"), map_location="cpu"))
+            net.load_state_dict(torch.load(os.path.join(run_dir, f"{k}.pt"), map_location="cpu"))
             out.append(net)
+        # during and after gref the G that would ship is the moving average of its weights
+        ema = os.path.join(run_dir, "gref_Gema.pt")
+        if os.path.exists(ema):
+            out[1].load_state_dict(torch.load(ema, map_location="cpu")["shadow"])
         return out[0], out[1]
     raise SystemExit(f"--candidate NAME=pack:DIR or NAME=run:CONFIG:RUN_DIR (got {source})")
 
