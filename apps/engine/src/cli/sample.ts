@@ -27,7 +27,7 @@ import {
 import { CliError, openPack } from './common';
 
 const USAGE = `usage: sample --pack <name> (--class <label> | --text "..." | --unit layer:channel)... [--steps N] [--seed S] [--batch B]
-              [--mode ${MODES.join('|')}] [--eps1 x] [--eps2 x] [--eps3 x] [--eps4 x] [--lr x] [--lr-end x] [--backend b]
+              [--mode ${MODES.join('|')}] [--eps1 x] [--eps2 x] [--eps3 x] [--eps4 x] [--lr x] [--lr-end x] [--step-size τ] [--leapfrog n] [--backend b]
               [--progress] --out <file.png | dir>
        sample --pack <name> --list`;
 
@@ -64,6 +64,8 @@ async function main(): Promise<void> {
         eps4: { type: 'string' },
         lr: { type: 'string' },
         'lr-end': { type: 'string' },
+        'step-size': { type: 'string' },
+        leapfrog: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -110,6 +112,8 @@ async function main(): Promise<void> {
     eps4: num(args.eps4, 'eps4'),
     lr: num(args.lr, 'lr'),
     lrEnd: num(args['lr-end'], 'lr-end'),
+    stepSize: num(args['step-size'], 'step-size'),
+    leapfrog: num(args.leapfrog, 'leapfrog'),
     steps,
   };
   const chains = [];

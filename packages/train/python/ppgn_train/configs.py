@@ -106,6 +106,9 @@ SAMPLER = {
     "units": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 300, "resetEvery": 0},
     "context": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.0, "eps4": 1.0, "lr": 0.5, "lrEnd": 0.1, "steps": 100},
     "imageRef": {"eps1": 1.0, "eps2": 1.0, "eps3": 0.02, "lr": 0.5, "lrEnd": 0.1, "steps": 200},
+    # the exact samplers: a step τ that accepts about half of MALA's proposals and ~3/4 of HMC's on emoji64
+    "mala": {"stepSize": 0.2},
+    "hmc": {"stepSize": 0.2, "leapfrog": 10},
 }
 
 EMOJI64 = SimpleNamespace(
