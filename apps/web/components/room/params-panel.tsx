@@ -274,7 +274,7 @@ function LogSlider({
         {ignored ? 'off' : fmt(g.value)}
       </output>
       {ignored && (
-        <span id={`${id}-why`} className="sr-only">
+        <span id={`${id}-why`} className="visually-hidden">
           {ignored}
         </span>
       )}
