@@ -4,7 +4,6 @@
 import { PpgnInputError, type Pack } from '@ppgn/core';
 import {
   LIMITS,
-  type Frame,
   type RoomCondition,
   type RoomState,
   type MaskStroke,
@@ -15,7 +14,7 @@ import { RoomError } from './errors';
 import { RoomModel } from './model';
 import { newRoomState } from './defaults';
 import { effectiveSettings, overridesOf, packParams, samplingProblem } from '../recipe';
-import { Pictures, blobHash, decodeContext, norm } from './pictures';
+import { Pictures, blobHash, decodeContext } from './pictures';
 import { ChainMirror } from './chain';
 import { Room, type RoomDeps, type RoomEvents } from './room';
 import { Scheduler } from './scheduler';
@@ -231,7 +230,7 @@ export class RoomManager {
       if (h0) {
         // the room opens on its starting picture, also while paused (a remix: the saved frame itself)
         const image = input.firstFrame ?? (await room.render(room.chain.h));
-        room.lastFrame = firstFrame(room, image);
+        room.still(image, room.model.version);
       }
       await this.store.create({ ...stored, h: room.chain.h });
       if (this.ownership) {
@@ -376,19 +375,4 @@ export class RoomManager {
     });
     return room;
   }
-}
-
-/** the frame a new room shows before its first step */
-function firstFrame(room: Room, image: Uint8Array): Frame {
-  const h = room.chain.h;
-  return {
-    roomId: room.id,
-    step: room.chain.step,
-    version: room.model.version,
-    image,
-    scores: {},
-    conditionScores: {},
-    hNorm: norm(h),
-    at: Date.now(),
-  };
 }

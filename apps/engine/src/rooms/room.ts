@@ -250,8 +250,13 @@ export class Room {
   }
 
   /** A picture of the chain as it stands (a new start), sent to everyone now: reliable, it is not followed by more. */
-  showStill(image: Uint8Array, version: number, scores: Partial<Pick<Frame, 'scores' | 'conditionScores'>>): Frame {
-    const frame: Frame = {
+  showStill(image: Uint8Array, version: number, scores: Partial<Pick<Frame, 'scores' | 'conditionScores'>>): void {
+    this.deps.events.frame(this.id, this.still(image, version, scores), true);
+  }
+
+  /** The chain as it stands, as the room's last frame (a new room: shown to whoever joins, sent to no one now). */
+  still(image: Uint8Array, version: number, scores: Partial<Pick<Frame, 'scores' | 'conditionScores'>> = {}): Frame {
+    return (this.lastFrame = {
       roomId: this.id,
       step: this.chain.step,
       version,
@@ -260,10 +265,7 @@ export class Room {
       conditionScores: scores.conditionScores ?? {},
       hNorm: norm(this.chain.h),
       at: Date.now(),
-    };
-    this.lastFrame = frame;
-    this.deps.events.frame(this.id, frame, true);
-    return frame;
+    });
   }
 
   /** What the sampler needs to (re)build the chain: its steering and context picture. */
