@@ -123,22 +123,19 @@ export function effectiveSettings(
   state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
   pack: Pack,
 ): EffectiveSettings {
-  const [H, W, C] = pack.imageShape;
-  const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
   const mode = state.params.mode;
   let cfg: SamplerConfig;
+  // built once for the resolution and every mode's check
+  let cond: Condition | undefined;
   try {
-    cfg = resolveConfig(
-      pack,
-      roomCondition(state, pack, context, true),
-      samplerConfig(state.params, pack, state.overrides),
-    );
+    cond = checkedCondition(state, pack);
+    cfg = resolveConfig(pack, cond, samplerConfig(state.params, pack, state.overrides));
   } catch {
     // a state the sampler refuses (its chain is paused with the reason): show what the room holds
     const { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery } = state.params;
     const { stepSize = 0.01, leapfrog = 10 } = state.params;
     const values = { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery, stepSize, leapfrog };
-    return { values, ignored: {}, unavailable: unavailableModes(state, pack) };
+    return { values, ignored: {}, unavailable: unavailableModes(state, pack, cond) };
   }
   const fast = mode === 'fast';
   const values: Record<Tunable, number> = {
@@ -169,13 +166,14 @@ export function effectiveSettings(
     ignored.lr = ignored.lrEnd = ignored.lrSteps = `${why}the step τ sets how far each proposal moves`;
     if (mode === 'mala') ignored.leapfrog = 'leapfrog steps are HMC’s';
   } else ignored.stepSize = ignored.leapfrog = 'used by the exact samplers (MALA, HMC) only';
-  return { values, ignored, unavailable: unavailableModes(state, pack) };
+  return { values, ignored, unavailable: unavailableModes(state, pack, cond) };
 }
 
 /** Why each mode the room is not in could not sample its conditions now (the sampler's own checks). */
 function unavailableModes(
   state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
   pack: Pack,
+  cond?: Condition,
 ): Partial<Record<SamplerParams['mode'], string>> {
   const out: Partial<Record<SamplerParams['mode'], string>> = {};
   for (const mode of SamplerMode.options) {
@@ -184,7 +182,7 @@ function unavailableModes(
       out[mode] = 'this pack has no fast-mode classifier';
       continue;
     }
-    const problem = samplingProblem({ ...state, params: { ...state.params, mode } }, pack);
+    const problem = samplingProblem({ ...state, params: { ...state.params, mode } }, pack, cond);
     if (problem) out[mode] = problem;
   }
   return out;
@@ -288,6 +286,13 @@ export function roomCondition(
   return new Condition(terms);
 }
 
+/** The state's condition as the checks see it: image references and the inpainting context as placeholders. */
+function checkedCondition(state: Pick<RoomState, 'conditions' | 'context' | 'strokes'>, pack: Pack): Condition {
+  const [H, W, C] = pack.imageShape;
+  const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
+  return roomCondition(state, pack, context, true);
+}
+
 /**
  * Why a chain could not sample this state (its conditions, mode and inpainting context taken together, checked
  * as the sampler checks them), or null when it can: a change that would lead there is refused before it applies.
@@ -295,12 +300,12 @@ export function roomCondition(
 export function samplingProblem(
   state: Pick<RoomState, 'conditions' | 'context' | 'strokes' | 'params' | 'overrides'>,
   pack: Pack,
+  /** the state's checkedCondition, when the caller has it already */
+  cond?: Condition,
 ): string | null {
   try {
-    const [H, W, C] = pack.imageShape;
-    const context = state.context && state.strokes.length > 0 ? { image: new Float32Array(H * W * C) } : null;
     const mode = samplerConfig(state.params, pack, state.overrides).mode ?? 'ppgn';
-    checkCondition(pack, roomCondition(state, pack, context, true), mode);
+    checkCondition(pack, cond ?? checkedCondition(state, pack), mode);
     return null;
   } catch (err) {
     if (err instanceof PpgnInputError) return err.message;
