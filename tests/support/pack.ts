@@ -1,22 +1,36 @@
 // A models directory with one small random-weight pack for tests that start the engine.
 import path from 'node:path';
-import { buildRandomEmoji64Pack, buildRandomPack } from '@ppgn/core';
+import { buildRandomEmoji64Pack, buildRandomPack, makePack } from '@ppgn/core';
 import { savePack } from '@ppgn/core/node';
 import { freePort } from './procs';
 
 export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
+/** the tiny pack's keyword lexicon: words of other languages → its keywords red, round, happy */
+export const TEST_LEXICON = {
+  format: 'ppgn-lexicon/1' as const,
+  languages: ['es', 'fr', 'ja'],
+  words: { rojo: 'red', rouge: 'red', redondo: 'round', feliz: 'happy', heureux: 'happy', 幸せ: 'happy' },
+};
 
 export async function makeModelsDir(dir: string, id = 'testpack', kind: 'tiny' | 'emoji64' = 'tiny'): Promise<string> {
-  const pack =
-    kind === 'emoji64'
-      ? buildRandomEmoji64Pack(7)
-      : buildRandomPack(
-          { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
-          7,
-        );
+  const pack = kind === 'emoji64' ? buildRandomEmoji64Pack(7) : tinyPackWithLexicon(id);
   await savePack(path.join(dir, id), pack);
   pack.dispose();
   return dir;
+}
+
+function tinyPackWithLexicon(id: string) {
+  const base = buildRandomPack(
+    { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
+    7,
+  );
+  const manifest = {
+    ...base.manifest,
+    conditions: base.manifest.conditions.map((c) =>
+      c.kind === 'keywords' ? { ...c, lexicon: 'keywords.lexicon.json' } : c,
+    ),
+  };
+  return makePack(manifest, base.nets, undefined, { keywords: TEST_LEXICON });
 }
 
 /**

@@ -5,6 +5,7 @@ import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { encodePng } from '../../packages/ppgn/src/image';
 import { PROTOCOL_VERSION } from '@ppgn/shared';
 import { api, person, startTestEngine, TestClient } from '../support/engine';
+import { TEST_LEXICON } from '../support/pack';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 const clients: TestClient[] = [];
@@ -295,6 +296,79 @@ describe('join contract', () => {
       kinds.units?.kind === 'units' && kinds.units.layers.every((l) => typeof l.name === 'string' && l.channels > 0),
     ).toBe(true);
     a.close();
+  });
+});
+
+describe('text in other languages (the pack lexicon)', () => {
+  it('the join reply announces the lexicon; words of other languages steer the keywords they mean, scored live', async () => {
+    const room = await createRoom({ running: false });
+    const a = client();
+    const res = await a.join(room.id, room.tokens.owner, 'Ana');
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const kw = res.pack.conditions.find((c) => c.kind === 'keywords');
+    expect(kw).toMatchObject({
+      lexicon: { words: Object.keys(TEST_LEXICON.words).length, languages: ['es', 'fr', 'ja'] },
+    });
+    expect(
+      await a.intent({
+        type: 'condition.add',
+        id: 'es',
+        target: { kind: 'text', condition: 'keywords', text: 'algo rojo y feliz' },
+      }),
+    ).toMatchObject({ ok: true });
+    // Japanese without spaces: 幸せ (happy) is found inside the run
+    expect(
+      await a.intent({
+        type: 'condition.add',
+        id: 'ja',
+        target: { kind: 'text', condition: 'keywords', text: 'とても幸せ' },
+      }),
+    ).toMatchObject({ ok: true });
+    // still refused when no word means a keyword, with the words named once
+    expect(
+      await a.intent({
+        type: 'condition.add',
+        id: 'no',
+        target: { kind: 'text', condition: 'keywords', text: 'gato gato' },
+      }),
+    ).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(
+        /^no word of "gato gato" is in the vocabulary of keywords; "gato" is not a known word$/,
+      ),
+    });
+    await a.intent({ type: 'chain.step', steps: 2 });
+    await a.waitFor(() => a.frames.some((f) => f.conditionScores?.es && f.conditionScores?.ja), 10_000, 'scored frame');
+    const f = a.frames.find((x) => x.conditionScores?.es)!;
+    // each condition is scored by the keywords its words mean
+    expect(f.conditionScores.es!.join(' ')).toMatch(/red/);
+    expect(f.conditionScores.es!.join(' ')).toMatch(/happy/);
+    expect(f.conditionScores.ja!.join(' ')).toMatch(/happy/);
+    expect(f.conditionScores.ja!.join(' ')).not.toMatch(/red/);
+    a.close();
+  });
+
+  it('serves the lexicon for the web (gzipped when asked), and 404 for a condition without one', async () => {
+    const plain = await fetch(`${t.base}/packs/testpack/lexicon/keywords.json`, {
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    const body = (await plain.json()) as { words: Record<string, string>; languages: string[] };
+    expect(body.words).toEqual(TEST_LEXICON.words);
+    expect(body.languages).toEqual(TEST_LEXICON.languages);
+    // fetch decodes gzip itself: the same words arrive
+    const zipped = await fetch(`${t.base}/packs/testpack/lexicon/keywords.json`);
+    expect(zipped.headers.get('content-encoding')).toBe('gzip');
+    expect(((await zipped.json()) as { words: unknown }).words).toEqual(TEST_LEXICON.words);
+    const none = await api<{ error: { code: string; message: string } }>(
+      t.base,
+      'GET',
+      '/packs/testpack/lexicon/class.json',
+    );
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toBe('pack "testpack" has no lexicon for condition "class"');
   });
 });
 

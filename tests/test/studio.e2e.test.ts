@@ -101,6 +101,22 @@ describe('studio', () => {
     await expect(bob.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('editor');
     await bob.getByLabel('Class of condition cat').selectOption('dog');
 
+    // keywords in another language: the chips say what each word means, and the engine steers by it
+    await bob.getByRole('tab', { name: 'Keywords' }).click();
+    await bob.getByLabel('Describe with keywords').fill('algo rojo y feliz');
+    const chips = bob.getByTestId('keyword-matches');
+    await until(
+      () => chips.textContent(),
+      (t) => t === '? algo✓ rojo → red✓ feliz → happy',
+      'translated keyword chips (the lexicon loads from the engine)',
+    );
+    await bob.getByRole('button', { name: 'Add keywords' }).click();
+    await until(
+      () => owner.getByTestId('condition-panel').textContent(),
+      (t) => (t ?? '').includes('“algo rojo y feliz”'),
+      'the keyword condition on the other page',
+    );
+
     // paint a diagonal stroke with the brush
     await bob.getByRole('button', { name: 'Brush' }).click();
     await bob.getByTestId('stage').scrollIntoViewIfNeeded();

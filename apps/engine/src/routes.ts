@@ -1,4 +1,5 @@
 // HTTP API for rooms and the gallery. Thin: parse with zod, call the domain, errors → { error: { code, message } }.
+import { gzipSync } from 'node:zlib';
 import express from 'express';
 import { ipKeyGenerator, rateLimit, type Store } from 'express-rate-limit';
 import { clientAddress } from './cluster/client-address';
@@ -269,6 +270,35 @@ export function apiRouter(
       const img = await previews.classThumb(p.id, p.pack, String(req.params.condition), String(req.params.label));
       res.setHeader('Cache-Control', 'public, max-age=3600');
       png(res, img);
+    }),
+  );
+
+  // a keyword condition's lexicon (words of many languages → keywords) for the web's live word chips: built once
+  // per pack and condition, gzipped when the client accepts it (≈ 650 KB → 170 KB)
+  const lexiconBodies = new Map<string, { json: Buffer; gzip: Buffer }>();
+  r.get(
+    '/packs/:id/lexicon/:condition.json',
+    wrap(async (req, res) => {
+      const p = packById(String(req.params.id));
+      const condition = String(req.params.condition);
+      const lex = p.pack.lexicons[condition];
+      if (!lex) throw new ApiError('not_found', `pack "${p.id}" has no lexicon for condition "${condition}"`);
+      const key = `${p.id}\u0000${condition}`;
+      let body = lexiconBodies.get(key);
+      if (!body) {
+        const json = Buffer.from(
+          JSON.stringify({ format: 'ppgn-lexicon/1', languages: lex.languages, words: Object.fromEntries(lex.words) }),
+        );
+        body = { json, gzip: gzipSync(json) };
+        lexiconBodies.set(key, body);
+      }
+      res.setHeader('Cache-Control', 'public, max-age=3600');
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Vary', 'Accept-Encoding');
+      if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        res.setHeader('Content-Encoding', 'gzip');
+        res.end(body.gzip);
+      } else res.end(body.json);
     }),
   );
 

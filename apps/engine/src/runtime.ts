@@ -21,7 +21,14 @@ export function wireConditions(pack: Pack): ConditionSpec[] {
     c.kind === 'classes'
       ? { id: c.id, kind: 'classes', labels: c.labels }
       : c.kind === 'keywords'
-        ? { id: c.id, kind: 'keywords', vocabulary: c.vocabulary }
+        ? {
+            id: c.id,
+            kind: 'keywords',
+            vocabulary: c.vocabulary,
+            ...(pack.lexicons[c.id]
+              ? { lexicon: { words: pack.lexicons[c.id]!.words.size, languages: pack.lexicons[c.id]!.languages } }
+              : {}),
+          }
         : { id: c.id, kind: 'units', layers: c.layers.map((l) => ({ name: l.name, channels: l.channels })) },
   );
 }

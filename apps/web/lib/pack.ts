@@ -1,12 +1,19 @@
 // What the pack's conditions are for: typed by the engine (the join reply), never guessed here.
-import { matchText, type ConditionSpec, type RoomState, type SamplerMode, type WordMatch } from '@ppgn/shared';
+import {
+  matchText,
+  type ConditionSpec,
+  type Lexicon,
+  type RoomState,
+  type SamplerMode,
+  type WordMatch,
+} from '@ppgn/shared';
 
 export interface PackConditions {
   /** the first class condition (the pack's main one: E's classes) */
   classes: { id: string; labels: string[] } | null;
   /** every class condition the pack declares, in its order: E's classes and plug-ins (art style, colour, …) */
   classSets: { id: string; labels: string[] }[];
-  keywords: { id: string; vocabulary: string[] } | null;
+  keywords: { id: string; vocabulary: string[]; lexicon?: { words: number; languages: string[] } } | null;
   units: { id: string; layers: { name: string; channels: number }[] } | null;
 }
 
@@ -16,7 +23,8 @@ export function packConditions(specs: ConditionSpec[]): PackConditions {
   for (const c of specs) {
     if (c.kind === 'classes') out.classSets.push({ id: c.id, labels: c.labels });
     if (c.kind === 'classes' && !out.classes) out.classes = { id: c.id, labels: c.labels };
-    else if (c.kind === 'keywords' && !out.keywords) out.keywords = { id: c.id, vocabulary: c.vocabulary };
+    else if (c.kind === 'keywords' && !out.keywords)
+      out.keywords = { id: c.id, vocabulary: c.vocabulary, ...(c.lexicon ? { lexicon: c.lexicon } : {}) };
     else if (c.kind === 'units' && !out.units) out.units = { id: c.id, layers: c.layers };
   }
   return out;
@@ -56,7 +64,10 @@ export function modeProblems(
 
 export type { WordMatch };
 
-/** Which words of a text are in the vocabulary: the shared tokenizer the engine uses (bigrams, plurals, emoji, stop words). */
-export function matchWords(text: string, vocabulary: string[]): WordMatch[] {
-  return matchText(text, vocabulary).words;
+/**
+ * Which words of a text are in the vocabulary: the shared tokenizer the engine uses (bigrams, plurals, emoji, stop
+ * words), and with the pack's lexicon the words of other languages ("gato" → cat).
+ */
+export function matchWords(text: string, vocabulary: string[], lexicon?: Lexicon): WordMatch[] {
+  return matchText(text, vocabulary, 3, lexicon).words;
 }

@@ -320,7 +320,7 @@ export function resolveCondition(
         if (t.kind === 'text') {
           if (typeof t.text !== 'string' || !t.text.trim())
             throw new PpgnInputError(`${f}.text must be a non-empty string`, `${f}.text`);
-          const m = matchText(t.text, c.vocabulary);
+          const m = matchText(t.text, c.vocabulary, 3, pack.lexicons?.[c.id]?.words);
           res.text = m;
           // each unknown word once (a long paste repeats them), at most 8 named
           const unknown = [...new Map(m.unknown.map((u) => [u.word, u])).values()];

@@ -35,6 +35,8 @@ export {
   type PackManifest,
   type PackManifestInput,
   type PackConditionSpec,
+  type PackLexicon,
+  type LexiconFileJson,
   type EpsDefaults,
   type Preprocess,
   type RandomPackOptions,

@@ -16,7 +16,6 @@ import {
   buildRandomPack,
   type Pack,
   type PackManifest,
-  type PackManifestInput,
   type PackSource,
 } from './pack';
 
@@ -45,10 +44,7 @@ export async function loadNet(netJsonPath: string): Promise<Net> {
 }
 
 /** Write a pack folder (manifest + every network). */
-export async function savePack(
-  dir: string,
-  pack: { manifest: PackManifestInput | PackManifest; nets: Record<string, Net> },
-): Promise<void> {
+export async function savePack(dir: string, pack: Parameters<typeof serializePack>[0]): Promise<void> {
   const files = serializePack(pack);
   for (const [file, bytes] of Object.entries(files)) {
     await fs.mkdir(path.dirname(path.join(dir, file)), { recursive: true });

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Net, NetSpecError, netSpecSchema, type NetFile, type NetSpec } from './net';
 import { PpgnPackError } from './errors';
+import { lexiconFrom, type Lexicon } from '@ppgn/shared';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -68,6 +69,8 @@ export const conditionSpecSchema = z.discriminatedUnion('kind', [
     kind: z.literal('keywords'),
     output: z.string().min(1),
     vocabulary: z.array(z.string().min(1)).min(1),
+    /** file of the keyword lexicon (words of many languages → keywords; `npm run lexicon -w @ppgn/train`) */
+    lexicon: z.string().min(1).optional(),
   }),
   z.object({
     ...condBase,
@@ -150,7 +153,27 @@ export interface Pack {
   /** image shape [H, W, C] */
   imageShape: [number, number, number];
   codeDim: number;
+  /** keyword condition id → its lexicon (words of other languages and synonyms → keywords), where the pack has one */
+  lexicons: Record<string, PackLexicon>;
   dispose(): void;
+}
+
+const lexiconFileSchema = z.object({
+  format: z.literal('ppgn-lexicon/1'),
+  source: z.string().optional(),
+  languages: z.array(z.string()).optional(),
+  words: z.record(z.string(), z.string().min(1)),
+});
+
+/** A lexicon as its file holds it. */
+export type LexiconFileJson = z.infer<typeof lexiconFileSchema>;
+
+/** A keyword condition's lexicon as loaded: the folded lookup table, and where its words come from. */
+export interface PackLexicon {
+  words: Lexicon;
+  /** locales the words were taken from (empty when the file does not say) */
+  languages: string[];
+  source?: string;
 }
 
 export function formatPath(p: PropertyKey[]): string {
@@ -303,19 +326,48 @@ function checkPack(
   }
 }
 
-/** Build an in-memory pack from a manifest and networks (validated like loadPack). */
-export function makePack(manifest: PackManifestInput, nets: Record<string, Net>, dir?: string): Pack {
+/**
+ * Build an in-memory pack from a manifest and networks (validated like loadPack); `lexicons` gives keyword
+ * conditions their word lists ({ word: keyword } per condition id).
+ */
+export function makePack(
+  manifest: PackManifestInput,
+  nets: Record<string, Net>,
+  dir?: string,
+  lexicons: Record<string, Record<string, string> | LexiconFileJson> = {},
+): Pack {
   const mfile = dir ? `${dir}/${MANIFEST_FILE}` : MANIFEST_FILE;
   const m = parseManifest(manifest, mfile);
   for (const k of Object.keys(m.networks))
     if (!nets[k]) throw new PpgnPackError(mfile, `networks.${k}`, `network "${k}" was not provided`);
   checkPack(m, nets, mfile, (k) => (dir ? `${dir}/${m.networks[k]!.file}` : `networks.${k}`));
-  return packObject(m, nets, dir);
+  const lex: Record<string, PackLexicon> = {};
+  for (const c of m.conditions) {
+    const given = lexicons[c.id];
+    if (!given) continue;
+    if (c.kind !== 'keywords')
+      throw new PpgnPackError(mfile, `conditions.${c.id}`, `only keyword conditions have a lexicon (got ${c.kind})`);
+    const file = lexiconFileSchema.safeParse(given);
+    lex[c.id] = file.success
+      ? {
+          words: lexiconFrom(file.data.words, c.vocabulary),
+          languages: file.data.languages ?? [],
+          source: file.data.source,
+        }
+      : { words: lexiconFrom(given as Record<string, string>, c.vocabulary), languages: [] };
+  }
+  return packObject(m, nets, dir, lex);
 }
 
-function packObject(m: PackManifest, nets: Record<string, Net>, dir?: string): Pack {
+function packObject(
+  m: PackManifest,
+  nets: Record<string, Net>,
+  dir: string | undefined,
+  lexicons: Record<string, PackLexicon>,
+): Pack {
   let disposed = false;
   return {
+    lexicons,
     dir,
     manifest: m,
     nets,
@@ -435,13 +487,32 @@ export async function loadPackFrom(src: PackSource): Promise<Pack> {
     for (const n of Object.values(nets)) n.dispose();
     throw e;
   }
-  return packObject(m, nets, src.dir);
+  const lexicons: Record<string, PackLexicon> = {};
+  for (const c of m.conditions) {
+    if (c.kind !== 'keywords' || !c.lexicon) continue;
+    const r = lexiconFileSchema.safeParse(await readJson(src, c.lexicon));
+    if (!r.success) {
+      for (const n of Object.values(nets)) n.dispose();
+      throw new PpgnPackError(
+        src.label(c.lexicon),
+        formatPath(r.error.issues[0].path),
+        zodIssueMessage(r.error.issues[0]),
+      );
+    }
+    lexicons[c.id] = {
+      words: lexiconFrom(r.data.words, c.vocabulary),
+      languages: r.data.languages ?? [],
+      source: r.data.source,
+    };
+  }
+  return packObject(m, nets, src.dir, lexicons);
 }
 
-/** The files of a pack (manifest + every network), ready to be written anywhere. */
+/** The files of a pack (manifest, every network, the lexicons it names and has), ready to be written anywhere. */
 export function serializePack(pack: {
   manifest: PackManifestInput | PackManifest;
   nets: Record<string, Net>;
+  lexicons?: Record<string, PackLexicon>;
 }): Record<string, Uint8Array> {
   const m = parseManifest(pack.manifest);
   const enc = new TextEncoder();
@@ -455,6 +526,17 @@ export function serializePack(pack: {
     const { file, weights } = net.serialize(weightsFile);
     out[ref.file] = enc.encode(JSON.stringify(file, null, 1));
     out[dirOf(ref.file) + weightsFile] = weights;
+  }
+  for (const c of m.conditions) {
+    const lex = pack.lexicons?.[c.id];
+    if (c.kind !== 'keywords' || !c.lexicon || !lex) continue;
+    const file: LexiconFileJson = {
+      format: 'ppgn-lexicon/1',
+      source: lex.source,
+      languages: lex.languages,
+      words: Object.fromEntries(lex.words),
+    };
+    out[c.lexicon] = enc.encode(JSON.stringify(file) + '\n');
   }
   out[MANIFEST_FILE] = enc.encode(JSON.stringify(m, null, 2) + '\n');
   return out;

@@ -11,6 +11,9 @@ import {
   loadPackFrom,
   memorySource,
   serializePack,
+  makePack,
+  resolveCondition,
+  cond,
   type Pack,
 } from '../src/index';
 import { savePack, loadPack, listPacks } from '../src/node';
@@ -278,6 +281,57 @@ describe('packs from bytes (no file system)', () => {
     await expect(loadPackFrom(memorySource(rest, 'mem'))).rejects.toThrow(/mem\/G\.weights\.bin: cannot read weights/);
     tf.dispose(h);
     pack.dispose();
+    back.dispose();
+  });
+});
+
+describe('keyword lexicons', () => {
+  it('a lexicon named by the manifest travels with the pack and lets text of other languages steer the keywords', async () => {
+    const base = buildRandomPack({ image: [16, 16, 3], codeDim: 8, keywords: ['red', 'cat', 'heart'] }, 5);
+    const manifest = {
+      ...base.manifest,
+      conditions: base.manifest.conditions.map((c) =>
+        c.kind === 'keywords' ? { ...c, lexicon: 'keywords.lexicon.json' } : c,
+      ),
+    };
+    const pack = makePack(manifest, base.nets, undefined, {
+      keywords: {
+        format: 'ppgn-lexicon/1',
+        languages: ['es', 'fr'],
+        words: { gato: 'cat', Cœur: 'heart', rojo: 'red', x: 'dog' },
+      },
+    });
+    const files = serializePack(pack);
+    expect(Object.keys(files)).toContain('keywords.lexicon.json');
+    const back = await loadPackFrom(memorySource(files, 'mem'));
+    const lex = back.lexicons.keywords!;
+    expect(lex.languages).toEqual(['es', 'fr']);
+    // keys folded like the tokenizer folds text; an entry for a keyword the vocabulary lacks is dropped
+    expect([...lex.words.entries()].sort()).toEqual([
+      ['coeur', 'heart'],
+      ['gato', 'cat'],
+      ['rojo', 'red'],
+    ]);
+    const noRef = () => new Float32Array(0);
+    const r = resolveCondition(back, cond.text('un gato y un corazón rojo'), noRef);
+    expect(r.text?.matched).toEqual(['cat', 'red']);
+    expect(r.text?.words.find((w) => w.word === 'gato')?.translated).toBe(true);
+    // the same text without a lexicon has no known word
+    expect(() => resolveCondition(base, cond.text('un gato'), noRef)).toThrow(
+      /no word of "un gato" is in the vocabulary/,
+    );
+
+    // a broken lexicon file is named with its field
+    const broken = {
+      ...files,
+      'keywords.lexicon.json': new TextEncoder().encode('{"format":"ppgn-lexicon/1","words":{"a":1}}'),
+    };
+    await expect(loadPackFrom(memorySource(broken, 'mem'))).rejects.toThrow(/mem\/keywords\.lexicon\.json.*words\.a/);
+    const { ['keywords.lexicon.json']: _gone, ...missing } = files;
+    await expect(loadPackFrom(memorySource(missing, 'mem'))).rejects.toThrow(
+      /mem\/keywords\.lexicon\.json: cannot read/,
+    );
+    base.dispose();
     back.dispose();
   });
 });

@@ -333,7 +333,13 @@ export interface RecordDiff<T> {
 /** One of a pack's conditions as the engine tells clients: its kind decides what it can target. */
 export type ConditionSpec =
   | { id: string; kind: 'classes'; labels: string[] }
-  | { id: string; kind: 'keywords'; vocabulary: string[] }
+  | {
+      id: string;
+      kind: 'keywords';
+      vocabulary: string[];
+      /** the pack's lexicon for this condition (words of other languages → keywords), fetched from `/packs/:id/lexicon/:condition.json` */
+      lexicon?: { words: number; languages: string[] };
+    }
   | { id: string; kind: 'units'; layers: { name: string; channels: number }[] };
 
 export interface RoomPatch {

@@ -4,24 +4,48 @@
 // ("red apples" → red, apple), stop words are skipped, unknown words get near-spelling suggestions.
 import { EMOJI_NAMES_TSV } from './emoji-names';
 
-export const STOP_WORDS: ReadonlySet<string> = new Set([
-  'a',
-  'an',
-  'the',
-  'of',
-  'with',
-  'and',
-  'in',
-  'on',
-  'at',
-  'to',
-  'is',
-  'are',
-  'its',
-  'his',
-  'her',
-  'some',
-  'very',
+/**
+ * Words that carry no picture: English, and the articles, prepositions and conjunctions of the languages the
+ * packs' lexicons cover (so "chat avec des cœurs" reads as chat + cœurs). A vocabulary or lexicon entry always wins
+ * over a stop word.
+ */
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  [
+    // English
+    'a an the of with and in on at to is are its his her some very',
+    // French, Spanish, Portuguese, Italian, Catalan
+    'le la les l un une des du de d au aux avec et ou sur dans pour par en est sont',
+    'el los las uno una unos unas del al y o con sin por para es son muy',
+    'os as um uma dos das do da no na nos nas e com em',
+    'il lo gli i uno di dei degli delle della dello con e ed su nel nella per tra fra',
+    // German, Dutch, Scandinavian
+    'der die das den dem des ein eine einer eines einem einen und oder mit im ist sind auf zu vom zum zur',
+    'het een en van met op te voor bij',
+    'och med ett en og til af paa på i',
+    // Polish, Czech, Russian, Ukrainian
+    'z ze w we na do i oraz a',
+    'и с со в во на к о об у а или',
+    'і з зі та й',
+  ].flatMap((line) => line.split(' ')),
+);
+
+/** Particles of unspaced scripts that carry no picture ("猫の顔" reads as 猫 + 顔). */
+const UNSPACED_STOP: ReadonlySet<string> = new Set([
+  'の',
+  'と',
+  'が',
+  'は',
+  'を',
+  'に',
+  'で',
+  'や',
+  'も',
+  'な',
+  '的',
+  '和',
+  '与',
+  '及',
+  '跟',
 ]);
 
 let emojiTable: Map<string, string> | null = null;
@@ -84,20 +108,40 @@ export function stripMarkup(text: string): string {
     .replace(/[<>]/g, ' ');
 }
 
-/** Lowercase words of a text: markup stripped, emoji named, accents removed, split on non-letters. */
-export function tokenize(text: string): string[] {
-  const plain = emojiToWords(stripMarkup(text))
+/**
+ * A word as every lookup keys it: lowercase, Latin/Greek/Cyrillic accents removed ("Café" → cafe, "ё" → е),
+ * ligatures spelt out ("cœur" → coeur, "Straße" → strasse); other scripts' marks (kana voicing, Indic vowel signs)
+ * are part of the word and kept.
+ */
+export function foldWord(text: string): string {
+  return text
     .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
+    .replace(/[\u0300-\u036f]+/g, '')
+    .normalize('NFC')
     .toLowerCase()
+    .replace(/œ/g, 'oe')
+    .replace(/æ/g, 'ae')
+    .replace(/ß/g, 'ss')
+    .replace(/ø/g, 'o')
+    .replace(/ł/g, 'l')
+    .replace(/đ/g, 'd')
     .replace(/[’‘]/g, "'");
+}
+
+/** Lowercase words of a text in any script: markup stripped, emoji named, accents folded, split on non-letters. */
+export function tokenize(text: string): string[] {
+  const plain = foldWord(emojiToWords(stripMarkup(text)));
   const out: string[] = [];
-  for (const raw of plain.split(/[^a-z0-9']+/)) {
+  for (const raw of plain.split(/[^\p{L}\p{M}\p{N}']+/u)) {
     const w = raw.replace(/^'+|'+$/g, '').replace(/'s$/, '');
     if (w) out.push(w);
   }
   return out;
 }
+
+/** Scripts written without spaces between words: a run of them is split by the longest known words. */
+const UNSPACED =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
 
 /** Singular form of a lowercase word: "apples" → apple, "berries" → berry, "boxes" → box; short words and -ss/-us/-is stay. */
 export function singular(word: string): string {
@@ -159,6 +203,8 @@ export interface WordMatch {
   match: string | null;
   /** for unknown words: vocabulary entries near in spelling (may be empty) */
   nearest: string[];
+  /** true when the match came from the pack's lexicon (another language or a synonym: "gato" → cat) */
+  translated?: true;
 }
 
 export interface TextMatch {
@@ -169,10 +215,32 @@ export interface TextMatch {
   unknown: { word: string; nearest: string[] }[];
 }
 
+/**
+ * A pack's lexicon: words and two-word phrases of many languages (folded as `foldWord` does) → the vocabulary
+ * keyword each one means. Built from emoji annotations: words that tag the same emoji mean the same keyword.
+ */
+export type Lexicon = ReadonlyMap<string, string>;
+
+/** A lexicon from its JSON form ({ word: keyword }), keys folded; entries whose keyword is not in the vocabulary are dropped. */
+export function lexiconFrom(words: Record<string, string>, vocabulary?: readonly string[]): Lexicon {
+  const known = vocabulary ? new Set(vocabulary) : null;
+  const out = new Map<string, string>();
+  for (const [w, k] of Object.entries(words)) {
+    if (typeof k !== 'string' || (known && !known.has(k))) continue;
+    const key = tokenize(w).join(' ');
+    if (key && !out.has(key)) out.set(key, k);
+  }
+  return out;
+}
+
 const normEntry = (s: string) => tokenize(s.replace(/[_-]+/g, ' ')).join(' ');
 
-/** Tokenise free text and match tokens (and two-word phrases) against a vocabulary, singular and plural alike. */
-export function matchText(text: string, vocabulary: readonly string[], k = 3): TextMatch {
+/**
+ * Tokenise free text and match tokens (and two-word phrases) against a vocabulary, singular and plural alike;
+ * with a lexicon, words of other languages and synonyms match the keyword they mean, and runs of unspaced scripts
+ * (Chinese, Japanese, Thai) are split into the longest words the vocabulary or lexicon knows.
+ */
+export function matchText(text: string, vocabulary: readonly string[], k = 3, lexicon?: Lexicon): TextMatch {
   const index = new Map<string, string>();
   for (const v of vocabulary) {
     const n = normEntry(v);
@@ -182,24 +250,30 @@ export function matchText(text: string, vocabulary: readonly string[], k = 3): T
     const s = [...parts.slice(0, -1), singular(parts[parts.length - 1]!)].join(' ');
     if (!index.has(s)) index.set(s, v);
   }
-  const lookup = (phrase: string): string | undefined => {
+  const singularOf = (phrase: string): string => {
     const parts = phrase.split(' ');
-    const last = parts[parts.length - 1]!;
-    return index.get(phrase) ?? index.get([...parts.slice(0, -1), singular(last)].join(' '));
+    return [...parts.slice(0, -1), singular(parts[parts.length - 1]!)].join(' ');
   };
-  const toks = tokenize(text);
+  const lookup = (phrase: string): WordMatch | null => {
+    const own = index.get(phrase) ?? index.get(singularOf(phrase));
+    if (own) return { word: phrase, match: own, nearest: [] };
+    const meant = lexicon?.get(phrase) ?? lexicon?.get(singularOf(phrase));
+    if (meant) return { word: phrase, match: meant, nearest: [], translated: true };
+    return null;
+  };
   const words: WordMatch[] = [];
+  const toks = tokenize(text);
   for (let i = 0; i < toks.length; i++) {
-    const bi = i + 1 < toks.length ? `${toks[i]} ${toks[i + 1]}` : null;
-    const biMatch = bi ? lookup(bi) : undefined;
-    if (bi && biMatch) {
-      words.push({ word: bi, match: biMatch, nearest: [] });
+    const bi = i + 1 < toks.length ? lookup(`${toks[i]} ${toks[i + 1]}`) : null;
+    if (bi) {
+      words.push(bi);
       i++;
       continue;
     }
     const t = toks[i]!;
     const m = lookup(t);
-    if (m) words.push({ word: t, match: m, nearest: [] });
+    if (m) words.push(m);
+    else if (UNSPACED.test(t)) words.push(...segment(t, lookup));
     else if (!STOP_WORDS.has(t)) words.push({ word: t, match: null, nearest: nearestWords(t, vocabulary, k) });
   }
   return {
@@ -207,4 +281,32 @@ export function matchText(text: string, vocabulary: readonly string[], k = 3): T
     matched: [...new Set(words.flatMap((w) => (w.match ? [w.match] : [])))],
     unknown: words.filter((w) => !w.match).map((w) => ({ word: w.word, nearest: w.nearest })),
   };
+}
+
+/** Split a run of an unspaced script by the longest known words (at most 8 characters); the rest is reported once per gap. */
+function segment(run: string, lookup: (w: string) => WordMatch | null): WordMatch[] {
+  const chars = Array.from(run);
+  const out: WordMatch[] = [];
+  let gap = '';
+  const flush = () => {
+    if (gap) out.push({ word: gap, match: null, nearest: [] });
+    gap = '';
+  };
+  for (let i = 0; i < chars.length;) {
+    let len = Math.min(8, chars.length - i);
+    let found: WordMatch | null = null;
+    while (len > 0 && !(found = lookup(chars.slice(i, i + len).join('')))) len--;
+    if (found) {
+      flush();
+      out.push(found);
+      i += len;
+    } else {
+      // a particle ends an unknown run and is dropped
+      if (UNSPACED_STOP.has(chars[i]!)) flush();
+      else gap += chars[i];
+      i++;
+    }
+  }
+  flush();
+  return out;
 }

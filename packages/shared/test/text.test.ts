@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { editDistance, emojiName, keywordsOf, matchText, nearestWords, singular, stripMarkup, tokenize } from '../src';
+import {
+  editDistance,
+  emojiName,
+  foldWord,
+  keywordsOf,
+  lexiconFrom,
+  matchText,
+  nearestWords,
+  singular,
+  stripMarkup,
+  tokenize,
+} from '../src';
 
 const vocab = ['red', 'round', 'happy', 'apple', 'ice cream', 'star', 'heart', 'berry', 'box', 'glass'];
 
@@ -76,5 +87,72 @@ describe('nearestWords', () => {
     expect(nearestWords('hapy', vocab)).toEqual(['happy']);
     expect(nearestWords('blorp', vocab)).toEqual([]);
     expect(nearestWords('applez', vocab)).toEqual(['apple']);
+  });
+});
+
+describe('text in any language', () => {
+  const vocabulary = ['cat', 'heart', 'happy', 'face', 'red', 'car'];
+  const lexicon = lexiconFrom(
+    {
+      gato: 'cat',
+      chat: 'cat',
+      cœur: 'heart',
+      feliz: 'happy',
+      кот: 'cat',
+      猫: 'cat',
+      顔: 'face',
+      笑顔: 'happy',
+      rouge: 'red',
+      voiture: 'car',
+      blau: 'blue',
+    },
+    vocabulary,
+  );
+
+  it('tokenizes every script, folding only Latin-like accents and ligatures', () => {
+    expect(tokenize('Chat avec des CŒURS')).toEqual(['chat', 'avec', 'des', 'coeurs']);
+    expect(tokenize('Straße, ÉTÉ')).toEqual(['strasse', 'ete']);
+    expect(tokenize('кот и сердце')).toEqual(['кот', 'и', 'сердце']);
+    expect(tokenize('猫の顔')).toEqual(['猫の顔']);
+    // kana voicing marks are part of the word (が is not か)
+    expect(tokenize('がか')).toEqual(['がか']);
+    expect(foldWord('Ёлка')).toBe('елка');
+  });
+
+  it('maps words of other languages to the keywords they mean, skipping their articles and prepositions', () => {
+    const m = matchText('chat avec des cœurs', vocabulary, 3, lexicon);
+    expect(m.words.map((w) => [w.word, w.match, w.translated ?? false])).toEqual([
+      ['chat', 'cat', true],
+      ['coeurs', 'heart', true],
+    ]);
+    expect(matchText('gato feliz', vocabulary, 3, lexicon).matched).toEqual(['cat', 'happy']);
+    expect(matchText('кот и voiture rouge', vocabulary, 3, lexicon).matched).toEqual(['cat', 'car', 'red']);
+    // without the lexicon the same words are unknown
+    expect(matchText('gato feliz', vocabulary).matched).toEqual([]);
+    // the vocabulary wins over the lexicon, and English still matches as before
+    expect(matchText('a happy cat with hearts', vocabulary, 3, lexicon).words.map((w) => w.match)).toEqual([
+      'happy',
+      'cat',
+      'heart',
+    ]);
+    expect(matchText('happy', vocabulary, 3, lexicon).words[0]!.translated).toBeUndefined();
+  });
+
+  it('splits unspaced scripts by the longest known words and drops their particles', () => {
+    expect(matchText('猫の顔', vocabulary, 3, lexicon).words.map((w) => [w.word, w.match])).toEqual([
+      ['猫', 'cat'],
+      ['顔', 'face'],
+    ]);
+    // 笑顔 (smile) is one word, not 笑 + 顔; an unknown run is reported once
+    expect(matchText('笑顔の猫と犬犬', vocabulary, 3, lexicon).words.map((w) => [w.word, w.match])).toEqual([
+      ['笑顔', 'happy'],
+      ['猫', 'cat'],
+      ['犬犬', null],
+    ]);
+  });
+
+  it('a lexicon keeps only keywords of its vocabulary', () => {
+    expect(lexicon.get('blau')).toBeUndefined();
+    expect(lexicon.get('coeur')).toBe('heart');
   });
 });

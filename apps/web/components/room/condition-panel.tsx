@@ -4,6 +4,7 @@ import { useId, useMemo, useRef, useState } from 'react';
 import { fileToPngBase64 } from '../../lib/image';
 import { LIMITS, type Ack, type Frame, type IntentInput, type Member, type RoomCondition } from '@ppgn/shared';
 import { classSetOf, conditionTitle, matchWords, type PackConditions } from '../../lib/pack';
+import { useLexicon } from '../../lib/lexicon';
 import type { SendOptions } from '../../lib/room-client';
 import { shortId } from '../debounce';
 import { useGestureValue } from '../gesture';
@@ -19,10 +20,11 @@ export interface ConditionPanelProps {
   /** the latest frame's scores, e.g. { "p(cat)": 0.4 }, and which of them measure each condition (both from the engine) */
   scores?: FrameScores | null;
   members?: Member[];
-  /** preview image URLs from the engine (class thumbnails, unit visualisations) */
+  /** URLs of the engine's pack resources: preview images (class thumbnails, unit visualisations), keyword lexicons */
   previews?: {
     classThumb(condition: string, label: string): string;
     unit(condition: string, layer: string, channel: number): string;
+    lexicon?(condition: string): string;
   } | null;
 }
 
@@ -253,7 +255,13 @@ function AddCondition({
       </div>
       <div role="tabpanel" id={`tabpanel-${tabKey(tab)}`} aria-labelledby={`tab-${tabKey(tab)}`}>
         {classSet && <ClassPicker key={classSet.id} cond={classSet} send={send} thumb={previews?.classThumb} />}
-        {tab === 'text' && pack.keywords && <KeywordBox cond={pack.keywords} send={send} />}
+        {tab === 'text' && pack.keywords && (
+          <KeywordBox
+            cond={pack.keywords}
+            send={send}
+            lexiconUrl={pack.keywords.lexicon && previews?.lexicon ? previews.lexicon(pack.keywords.id) : null}
+          />
+        )}
         {tab === 'unit' && pack.units && <UnitPicker cond={pack.units} send={send} preview={previews?.unit} />}
         {tab === 'image' && <ImageReference send={send} />}
       </div>
@@ -348,18 +356,29 @@ function ClassPicker({
 function KeywordBox({
   cond,
   send,
+  lexiconUrl,
 }: {
   cond: NonNullable<PackConditions['keywords']>;
   send: ConditionPanelProps['send'];
+  /** where the pack's lexicon for this condition is (null: none) */
+  lexiconUrl: string | null;
 }) {
   const [text, setText] = useState('');
+  const lexicon = useLexicon(lexiconUrl, cond.vocabulary);
+  // locales (es, es-mx) counted as languages
+  const languages = new Set(cond.lexicon?.languages.map((l) => l.split('-')[0]) ?? []).size;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // a long paste is not cut silently: it is refused with the limit, and each word is listed once
   const tooLong = text.length > LIMITS.textLength;
   const words = useMemo(
-    () => matchWords(text.slice(0, LIMITS.textLength * 4), cond.vocabulary),
-    [text, cond.vocabulary],
+    () =>
+      matchWords(
+        text.slice(0, LIMITS.textLength * 4),
+        cond.vocabulary,
+        lexicon.status === 'ready' ? lexicon.lexicon : undefined,
+      ),
+    [text, cond.vocabulary, lexicon],
   );
   const suggestions = useMemo(() => {
     const seen = new Set<string>();
@@ -397,7 +416,7 @@ function KeywordBox({
       <input
         type="text"
         aria-label="Describe with keywords"
-        placeholder="e.g. red round"
+        placeholder={languages ? 'e.g. red round — or gato feliz, chat avec des cœurs' : 'e.g. red round'}
         value={text}
         aria-invalid={error || tooLong ? true : undefined}
         aria-describedby={error || tooLong ? errId : undefined}
@@ -413,21 +432,30 @@ function KeywordBox({
             key={`${i}:${w.word}`}
             className={w.match ? 'chip match' : 'chip unknown'}
             title={
-              w.match
-                ? `matches “${w.match}”`
-                : w.nearest.length
-                  ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?`
-                  : 'not in the vocabulary'
+              w.translated
+                ? `“${w.word}” means “${w.match}” (the pack's word list in ${languages} languages)`
+                : w.match
+                  ? `matches “${w.match}”`
+                  : w.nearest.length
+                    ? `not in the vocabulary; did you mean ${w.nearest.join(' / ')}?`
+                    : 'not in the vocabulary'
             }
           >
             {w.match ? '✓ ' : '? '}
             {w.word}
+            {w.translated && <span className="chip-meaning"> → {w.match}</span>}
           </span>
         ))}
         {words.length === 0 && (
           <span className="muted small">
             Vocabulary: {cond.vocabulary.slice(0, 12).join(', ')}
             {cond.vocabulary.length > 12 ? '…' : ''}
+            {languages > 0 &&
+              (lexicon.status === 'failed'
+                ? ` · other languages unavailable: ${lexicon.message}`
+                : lexicon.status === 'loading'
+                  ? ` · loading words in ${languages} languages…`
+                  : ` · or write in any of ${languages} languages`)}
           </span>
         )}
       </div>

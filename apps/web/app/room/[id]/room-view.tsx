@@ -67,6 +67,8 @@ export function RoomView({ roomId, token }: { roomId: string; token: string }) {
               `${base}/packs/${encodeURIComponent(view.packId!)}/thumbs/${encodeURIComponent(c)}/${encodeURIComponent(l)}.png`,
             unit: (c: string, layer: string, ch: number) =>
               `${base}/packs/${encodeURIComponent(view.packId!)}/units/${encodeURIComponent(c)}/${encodeURIComponent(layer)}/${ch}.png`,
+            lexicon: (c: string) =>
+              `${base}/packs/${encodeURIComponent(view.packId!)}/lexicon/${encodeURIComponent(c)}.json`,
           }
         : null,
     [base, view.packId],
