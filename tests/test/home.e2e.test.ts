@@ -72,13 +72,73 @@ describe('home page', () => {
   });
 
   // last: it takes the engine down
-  it('npm start restarts an engine that stops unexpectedly while the web app stays up (issue 21, item 4)', async () => {
+  it('npm start restarts an engine killed with SIGKILL: the page stays up, shows the outage, and the room resumes at its step (issue 21, item 4)', async () => {
+    const engine = `http://127.0.0.1:${enginePort}`;
+    const created = (await (
+      await fetch(`${engine}/rooms`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ author: 'Sam', name: 'Outage room' }),
+      })
+    ).json()) as { id: string; tokens: { owner: string } };
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`http://localhost:${webPort}/room/${created.id}?t=${created.tokens.owner}`);
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Display name').fill('Sam');
+    await dialog.getByRole('button', { name: 'Join the room' }).click();
+    const badge = page.getByTestId('run-state');
+    // let it run a little, then pause: the step it stopped at is what must come back
+    await page.waitForFunction(
+      () =>
+        /live · step (\d+)/.test(document.querySelector('[data-testid=run-state]')?.textContent ?? '') &&
+        Number(/step (\d+)/.exec(document.querySelector('[data-testid=run-state]')!.textContent!)![1]) >= 5,
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.getByTestId('play-pause').click();
+    await page.waitForFunction(
+      () => /^paused · step \d+$/.test(document.querySelector('[data-testid=run-state]')?.textContent ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+    const step = Number(/step (\d+)/.exec((await badge.textContent())!)![1]);
+    // a paused room's version is written within the write-behind window (1 s)
+    await page.waitForTimeout(1500);
+
     const pid = Number(/engine running \(pid (\d+)\)/.exec(app.output())![1]);
+    const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     await app.waitFor(/the engine stopped unexpectedly \(SIGKILL\); starting it again in 1 s/, 20_000);
+    // the web app is still up and the room says the engine is away, with the last step it saw
     expect((await fetch(`http://127.0.0.1:${webPort}/`)).status).toBe(200);
+    await page.getByTestId('reconnect-banner').waitFor({ timeout: 10_000 });
+    expect(await badge.textContent()).toBe(`offline · last step ${step}`);
+
     await app.waitFor(/the engine is running again \(pid \d+\)/, 180_000);
-    expect((await fetch(`http://127.0.0.1:${enginePort}/health`)).status).toBe(200);
+    const engineBackS = (Date.now() - killedAt) / 1000;
+    expect((await fetch(`${engine}/health`)).status).toBe(200);
+    // the same page reconnects by itself and shows the room where it stopped
+    await page.getByTestId('reconnect-banner').waitFor({ state: 'detached', timeout: 30_000 });
+    const pageBackS = (Date.now() - killedAt) / 1000;
+    await page.waitForFunction(
+      (s) => document.querySelector('[data-testid=run-state]')?.textContent === `paused · step ${s}`,
+      step,
+      { timeout: 10_000 },
+    );
+    // and it runs on from there
+    await page.getByTestId('play-pause').click();
+    await page.waitForFunction(
+      (s) =>
+        Number(
+          /live · step (\d+)/.exec(document.querySelector('[data-testid=run-state]')?.textContent ?? '')?.[1] ?? -1,
+        ) > s,
+      step,
+      { timeout: 30_000 },
+    );
+    console.log(
+      `[supervisor] SIGKILL → engine answering in ${engineBackS.toFixed(1)} s, the open room page back in ${pageBackS.toFixed(1)} s (room resumed at step ${step})`,
+    );
     expect(app.child.exitCode).toBeNull();
-  }, 240_000);
+    await page.close();
+  }, 300_000);
 });

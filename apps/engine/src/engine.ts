@@ -35,31 +35,35 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
   const packs = await loadEnginePacks(config);
   const backend = await startBackend(config.backend);
   log(`[engine] backend: ${backend.name}, ${backend.runtime} (${backend.reason})`);
-  let db: Database;
-  try {
-    db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  } catch (err) {
-    if (err instanceof DatabaseError) throw new StartupError(err.message, err.hint);
-    throw err;
-  }
-  log(`[engine] database: ${db.embedded ? 'embedded Postgres' : 'DATABASE_URL'} (migrations applied)`);
+  // the sampler workers (each loads its runtime and packs: seconds) start while the database opens
   let server: EngineServer | undefined;
   /** the manager, once it exists: a restarted worker re-opens its rooms from the manager's copy */
   const rooms: { manager?: RoomManager } = {};
   const packMap = new Map(packs.map((p) => [p.id, p.pack]));
   const workers = config.samplerWorkers ?? defaultWorkerCount();
+  const samplerStart: Promise<Sampler> =
+    workers === 0
+      ? Promise.resolve(new InProcessSampler(packMap, (l) => log(`[engine] ${l}`)))
+      : WorkerPool.start({
+          workers,
+          backend: backend.name,
+          packDirs: new Map(packs.map((p) => [p.id, p.dir])),
+          restore: (roomId) => rooms.manager?.restoreChain(roomId) ?? null,
+          log: (l) => log(`[engine] ${l}`),
+        });
+  samplerStart.catch(() => {}); // awaited (and reported) after the database; not an unhandled rejection meanwhile
+  let db: Database;
+  try {
+    db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  } catch (err) {
+    await samplerStart.then((s) => s.close()).catch(() => {});
+    if (err instanceof DatabaseError) throw new StartupError(err.message, err.hint);
+    throw err;
+  }
+  log(`[engine] database: ${db.embedded ? 'embedded Postgres' : 'DATABASE_URL'} (migrations applied)`);
   let sampler: Sampler;
   try {
-    sampler =
-      workers === 0
-        ? new InProcessSampler(packMap, (l) => log(`[engine] ${l}`))
-        : await WorkerPool.start({
-            workers,
-            backend: backend.name,
-            packDirs: new Map(packs.map((p) => [p.id, p.dir])),
-            restore: (roomId) => rooms.manager?.restoreChain(roomId) ?? null,
-            log: (l) => log(`[engine] ${l}`),
-          });
+    sampler = await samplerStart;
   } catch (err) {
     await db.close();
     throw new StartupError(

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
-import { tf } from './tf';
+import { ensureGradients, tf } from './tf';
 import { setRuntime, TfjsRuntime } from './runtime/index';
 import { OrtRuntime, loadOrt, type OrtProvider } from './runtime/ort';
 
@@ -192,6 +192,8 @@ export async function initBackend(
           ? `auto: ${why}${tried.length ? ` (skipped ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')})` : ''}`
           : `requested: ${why}`;
       const onnx = b.startsWith('onnx');
+      // tfjs autodiff needs its gradient functions: loaded now rather than in the first step
+      if (!onnx) await ensureGradients();
       const description = onnx ? ortRuntime!.description : `TensorFlow.js ${tf.version_core} (${tf.getBackend()})`;
       const gpu = b === 'onnx-webgpu' || b === 'onnx-cuda' || b === 'webgpu' || b === 'tensorflow';
       current = {

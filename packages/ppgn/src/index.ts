@@ -1,4 +1,4 @@
-export { tf, installFastMatMulGrad } from './tf';
+export { tf, installFastMatMulGrad, ensureGradients } from './tf';
 export { PpgnInputError, PpgnPackError } from './errors';
 export { Rng, seedState, type RngState } from './rng';
 export {

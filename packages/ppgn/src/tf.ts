@@ -45,7 +45,21 @@ async function registerAllGradients(): Promise<number> {
   }
 }
 
-export const gradientCount = await registerAllGradients();
+let gradients: Promise<number> | null = null;
+
+/**
+ * Register tfjs's gradient functions (about 1.5 s of module loading per thread, paid at every engine and
+ * worker start when it was done on import). Only tfjs autodiff needs them (the tfjs runtime's vjp, tests):
+ * the ONNX Runtime path never does, so it is done on first use. Idempotent; keeps the fast BatchMatMul gradient.
+ */
+export function ensureGradients(): Promise<number> {
+  gradients ??= registerAllGradients().then((n) => {
+    installed = false;
+    installFastMatMulGrad();
+    return n;
+  });
+  return gradients;
+}
 
 // Production mode: no console banner suggesting tfjs-node on every start (the backend choice is
 // ours and is logged with its reason); PPGN_DEBUG=1 keeps tfjs's warnings.

@@ -1,8 +1,9 @@
-import { tf, Net, makePack, type Pack, type PackManifestInput } from '../src/index';
+import { tf, ensureGradients, Net, makePack, type Pack, type PackManifestInput } from '../src/index';
 import { setRuntime } from '../src/runtime/index';
 import { OrtRuntime } from '../src/runtime/ort';
 
 export async function useCpu(): Promise<void> {
+  await ensureGradients();
   await tf.setBackend('cpu');
   await tf.ready();
 }

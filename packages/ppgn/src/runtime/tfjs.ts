@@ -3,7 +3,7 @@
  * autodiff (the forward pass is recomputed inside `tf.grad`). It runs on whichever tfjs backend is active
  * (tensorflow, webgpu, wasm, cpu) and is the reference the ONNX Runtime graphs are checked against.
  */
-import { tf } from '../tf';
+import { ensureGradients, tf } from '../tf';
 import type { Net } from '../net';
 import type { ForwardOptions, ForwardPass, NetRuntime } from './types';
 
@@ -37,6 +37,7 @@ export class TfjsRuntime implements NetRuntime {
   }
 
   async vjp(net: Net, pass: ForwardPass, cotangents: Record<string, Float32Array>): Promise<Float32Array> {
+    await ensureGradients();
     const p = pass as TfjsPass;
     const names = Object.keys(cotangents);
     const taps = names.filter((n) => n !== '@output');
