@@ -5,7 +5,7 @@ import { pngBomb } from '../../packages/ppgn/test/png-bomb';
 import { encodePng } from '../../packages/ppgn/src/image';
 import { PROTOCOL_VERSION } from '@ppgn/shared';
 import { api, person, startTestEngine, TestClient } from '../support/engine';
-import { TEST_LEXICON } from '../support/pack';
+import { TEST_LABELS, TEST_LEXICON } from '../support/pack';
 
 let t: Awaited<ReturnType<typeof startTestEngine>>;
 const clients: TestClient[] = [];
@@ -409,7 +409,14 @@ describe('gallery', () => {
         packVersion: string | null;
         params: { eps1: number };
       };
+      seen: { label: string; p: number }[] | null;
     }>(t.base, 'GET', `/gallery/${saved.body.id}`);
+    // what the picture looks like to the pack's classifier, measured at save: three labels, most probable first
+    const seen = item.body.seen!;
+    expect(seen).toHaveLength(3);
+    expect(seen.every((x) => TEST_LABELS.includes(x.label) && x.p >= 0 && x.p <= 1)).toBe(true);
+    expect(seen.map((x) => x.p)).toEqual([...seen.map((x) => x.p)].sort((x, y) => y - x));
+    expect(seen.reduce((acc, x) => acc + x.p, 0)).toBeLessThanOrEqual(1.001);
     expect(item.body.recipe.strokes).toMatchObject([
       { id: 's-recipe', erase: false, radius: 0.1, points: stroke.points, author: a.userId },
     ]);

@@ -248,6 +248,9 @@ describe('studio', () => {
       'thumbnail loaded',
     );
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-gallery.png') });
+    // the tile says what the picture looks like (the pack's classifier at save), not only what it was steered to
+    const seenOnTile = await tile.getByTestId('tile-seen').textContent();
+    expect(seenOnTile).toMatch(/^ · looks like (cat|dog|tree|star)$/);
     // the filters narrow the grid
     await owner.getByLabel('Class').fill('tree');
     await owner.getByRole('button', { name: 'Filter' }).click();
@@ -259,6 +262,10 @@ describe('studio', () => {
     await tile.click();
     await owner.waitForURL(new RegExp(`/gallery/${itemId}$`));
     await expect(owner.getByTestId('recipe').textContent({ timeout: 20_000 })).resolves.toMatch(/class dog · weight 1/);
+    // the item page lists the three labels with their probabilities, the tile's first
+    const seenOnPage = (await owner.getByTestId('recipe-seen').textContent())!;
+    expect(seenOnPage).toMatch(/^(cat|dog|tree|star) \d+ % · (cat|dog|tree|star) \d+ % · (cat|dog|tree|star) \d+ %$/);
+    expect(seenOnPage.split(' ')[0]).toBe(seenOnTile!.split(' ').pop());
     await owner.screenshot({ path: path.join(ARTIFACTS, 'studio-gallery-item.png'), fullPage: true });
     // the recipe keeps the painted stroke itself, not just a count
     await expect(owner.getByTestId('recipe-mask').textContent()).resolves.toMatch(/^1 stroke/);

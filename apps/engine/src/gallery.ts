@@ -26,9 +26,11 @@ export interface NewItem {
   mixParentId?: string | null;
   /** sent once per intended save; with recipe.roomId and author it identifies a repeated save */
   idempotencyKey?: string | null;
+  /** what the picture looks like to the pack's class condition (null: not measured) */
+  seen?: { label: string; p: number }[] | null;
 }
 
-type Row = Omit<ItemSummary, 'createdAt'> & { createdAt: Date };
+type Row = Omit<ItemSummary, 'createdAt' | 'seen'> & { createdAt: Date; seen: unknown };
 
 const summarySelect = {
   id: true,
@@ -37,6 +39,7 @@ const summarySelect = {
   author: true,
   classLabel: true,
   keywords: true,
+  seen: true,
   seed: true,
   step: true,
   parentId: true,
@@ -45,7 +48,17 @@ const summarySelect = {
   createdAt: true,
 } as const;
 
-const toSummary = (r: Row): ItemSummary => ({ ...r, createdAt: r.createdAt.toISOString() });
+const toSummary = (r: Row): ItemSummary => ({ ...r, seen: seenOf(r.seen), createdAt: r.createdAt.toISOString() });
+
+/** the stored "looks like" labels, or null when absent or not in the expected shape */
+function seenOf(raw: unknown): ItemSummary['seen'] {
+  if (!Array.isArray(raw)) return null;
+  const ok = raw.filter(
+    (x): x is { label: string; p: number } =>
+      !!x && typeof (x as { label?: unknown }).label === 'string' && Number.isFinite((x as { p?: unknown }).p),
+  );
+  return ok.length ? ok : null;
+}
 
 /** A stored recipe as the current schema reads it (older rows: strokes were only counted). */
 export function readRecipe(raw: unknown): Recipe {
@@ -151,6 +164,7 @@ export class Gallery {
         contextPng: item.contextPng ? Uint8Array.from(item.contextPng) : null,
         classLabel,
         keywords,
+        ...(item.seen ? { seen: item.seen } : {}),
         seed: item.seed,
         step: item.step,
         parentId: item.parentId ?? null,

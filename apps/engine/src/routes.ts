@@ -497,6 +497,7 @@ export function apiRouter(
         // a remixed room knows its parent item (kept on the room, not in a browser)
         parentId: body.parentId ?? room.parentItemId ?? null,
         idempotencyKey: key,
+        seen: await manager.pictures.seenAs(s.packId, h),
       });
       res.status(created ? 201 : 200).json(item);
     }),
@@ -630,6 +631,7 @@ export function apiRouter(
         step: 0,
         parentId: a.item.id,
         mixParentId: b.item.id,
+        seen: await manager.pictures.seenAs(pack.id, h),
       });
       res.status(201).json(item);
     }),

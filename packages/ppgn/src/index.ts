@@ -63,6 +63,8 @@ export {
   runChains,
   renderChains,
   renderCodes,
+  classifyImages,
+  type SeenLabel,
   encodeImages,
   resolveConfig,
   validateConfig,

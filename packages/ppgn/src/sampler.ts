@@ -384,6 +384,48 @@ export async function encodeImages(pack: Pack, images: Float32Array[]): Promise<
   return images.map((_, i) => data.slice(i * D, (i + 1) * D));
 }
 
+/** One label of a class condition and its probability. */
+export interface SeenLabel {
+  label: string;
+  p: number;
+}
+
+/**
+ * What pictures look like to a pack's class condition (default: its first, E's classes): the `k` most probable
+ * labels of each image (softmax of the condition's output), most probable first. Images are [H·W·C] in the
+ * pack's range.
+ */
+export async function classifyImages(
+  pack: Pack,
+  images: Float32Array[],
+  opts: { condition?: string; k?: number } = {},
+): Promise<SeenLabel[][]> {
+  const spec = pack.manifest.conditions.find(
+    (c) => c.kind === 'classes' && (opts.condition === undefined || c.id === opts.condition),
+  );
+  if (!spec || spec.kind !== 'classes')
+    throw new PpgnInputError(
+      `pack ${pack.manifest.name} has no class condition${opts.condition ? ` "${opts.condition}"` : ''}`,
+      'condition',
+    );
+  if (images.length === 0) return [];
+  const net = pack.nets[spec.net]!;
+  const x = preprocessArray(concat(images), pack, preprocessOf(pack, spec.net, spec.preprocess));
+  const logits = (await currentRuntime().forward(net, x, images.length, { taps: [spec.output] })).taps[spec.output]!;
+  const n = spec.labels.length;
+  const k = Math.min(opts.k ?? 3, n);
+  return images.map((_, i) => {
+    const row = logits.subarray(i * n, (i + 1) * n);
+    const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
+    const e = Array.from(row, (v) => Math.exp(v - max));
+    const sum = e.reduce((a, v) => a + v, 0);
+    return e
+      .map((v, j) => ({ label: spec.labels[j]!, p: v / sum }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, k);
+  });
+}
+
 /** G(h) for codes, optionally pasting known context pixels. Returns [H·W·C] arrays in the pack's range. */
 export async function renderCodes(
   pack: Pack,

@@ -9,6 +9,7 @@ import {
   renderChains,
   encodeImages,
   renderCodes,
+  classifyImages,
   snapshotChain,
   restoreChain,
   buildRandomPack,
@@ -182,6 +183,24 @@ export function samplerSuite(runtime: RuntimeChoice): void {
         const { results } = await runChains(pack, [c], { steps: 30 });
         expect(results[0].pTarget!, mode).toBeGreaterThan(Math.max(first, 0.5));
       }
+    });
+
+    it('classifyImages says what a picture looks like: the class a chain was steered to comes out on top', async () => {
+      const c = await createChain(pack, { seed: 4, condition: cond.class('class3'), config: { lr: 0.5 } });
+      await runChains(pack, [c], { steps: 30 });
+      const [img] = await renderCodes(pack, [c.h]);
+      const [all] = await classifyImages(pack, [img!], { k: 99 });
+      const labels = (pack.manifest.conditions[0] as { labels: string[] }).labels;
+      expect(all!.map((x) => x.label).sort()).toEqual([...labels].sort());
+      expect(all!.reduce((a, x) => a + x.p, 0)).toBeCloseTo(1, 5);
+      expect(all!.map((x) => x.p)).toEqual([...all!.map((x) => x.p)].sort((a, b) => b - a));
+      expect(all![0]!.label).toBe('class3');
+      // the chain's own score of its target is the same probability
+      const pTarget = (await stepBatch(pack, [c]))[0]!.pTarget!;
+      const [after] = await classifyImages(pack, await renderCodes(pack, [c.h]));
+      expect(after).toHaveLength(3);
+      expect(Math.abs(after!.find((x) => x.label === 'class3')!.p - pTarget)).toBeLessThan(0.05);
+      await expect(classifyImages(pack, [img!], { condition: 'nope' })).rejects.toThrow(/no class condition "nope"/);
     });
 
     it('clips h to the code range and applies reset_every', async () => {

@@ -61,6 +61,11 @@ export interface GalleryItem {
   author: string;
   classLabel: string | null;
   keywords: string[];
+  /**
+   * What the picture looks like to the pack's class condition when it was saved (most probable first), which
+   * can differ from what it was steered to; null for items saved before this was measured.
+   */
+  seen: { label: string; p: number }[] | null;
   seed: number;
   step: number;
   parentId: string | null;

@@ -10,6 +10,7 @@ import {
   packImageLimits,
   resolveCondition,
   type Pack,
+  type SeenLabel,
 } from '@ppgn/core';
 import { LIMITS, type RoomCondition } from '@ppgn/shared';
 import { RoomError } from './errors';
@@ -53,6 +54,19 @@ export class Pictures {
   /** G(h) of a pack as PNG, outside any room (gallery mixes). */
   async render(packId: string, h: Float32Array): Promise<Buffer> {
     return asBuffer(await this.sampler.renderPng(packId, h));
+  }
+
+  /**
+   * What G(h) looks like to the pack's class condition (its three most probable labels), for the gallery;
+   * null when it cannot be said (a missing class condition, a sampler error): a save never fails for it.
+   */
+  async seenAs(packId: string, h: Float32Array): Promise<SeenLabel[] | null> {
+    try {
+      const seen = await this.sampler.seenAs(packId, h);
+      return seen.length ? seen.map((s) => ({ label: s.label, p: Math.round(s.p * 1000) / 1000 })) : null;
+    } catch {
+      return null;
+    }
   }
 
   /** h = E(x) of an uploaded start image: decoded, resized and encoded in a sampler worker. */

@@ -5,6 +5,7 @@
 import {
   Condition,
   PpgnInputError,
+  classifyImages,
   createChain,
   decodePng,
   encodeImages,
@@ -19,6 +20,7 @@ import {
   type ChainState,
   type Pack,
   type RngState,
+  type SeenLabel,
   type Term,
 } from '@ppgn/core';
 import { applyRecords, type RoomCondition } from '@ppgn/shared';
@@ -237,6 +239,13 @@ export class ChainHost implements SamplerCalls {
   async renderPng(packId: string, h: Float32Array): Promise<Uint8Array> {
     const pack = this.pack(packId);
     return this.png(pack, (await renderCodes(pack, [h]))[0]!);
+  }
+
+  /** What G(h) looks like to the pack's main class condition (the gallery's "looks like"); [] without one. */
+  async seenAs(packId: string, h: Float32Array): Promise<SeenLabel[]> {
+    const pack = this.pack(packId);
+    if (!pack.manifest.conditions.some((c) => c.kind === 'classes')) return [];
+    return (await classifyImages(pack, await renderCodes(pack, [h])))[0]!;
   }
 
   /** An animated GIF of G(h) for each code (history export): rendered and encoded here, off the main thread. */

@@ -5,7 +5,7 @@
 // main thread last received (`restore`).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Pack, Term } from '@ppgn/core';
+import type { Pack, SeenLabel, Term } from '@ppgn/core';
 import { ChainHost } from './host';
 import {
   reviveError,
@@ -85,6 +85,7 @@ export class InProcessSampler implements Sampler {
   step = (roomIds: string[]): Promise<StepResult[]> => this.run((h) => h.step(roomIds));
   render = (packId: string, hs: Float32Array[]) => this.run((h) => h.render(packId, hs));
   renderPng = (packId: string, code: Float32Array) => this.run((h) => h.renderPng(packId, code));
+  seenAs = (packId: string, code: Float32Array) => this.run((h) => h.seenAs(packId, code));
   encode = (packId: string, images: Float32Array[]) => this.run((h) => h.encode(packId, images));
   encodeUpload = (packId: string, png: Uint8Array, maxBytes: number) =>
     this.run((h) => h.encodeUpload(packId, png, maxBytes));
@@ -433,6 +434,10 @@ export class WorkerPool implements Sampler {
       packId,
       h,
     ]);
+  }
+
+  seenAs(packId: string, h: Float32Array): Promise<SeenLabel[]> {
+    return this.post(this.leastBusy(), 'seenAs', [packId, h]);
   }
 
   encode(packId: string, images: Float32Array[]): Promise<Float32Array[]> {

@@ -1,7 +1,7 @@
 // The sampler's contract: what the rooms ask of it (Sampler, and the chain records it takes and gives back), the
 // messages between the main thread and a sampler worker (worker.ts), and the helpers both sides use. The rooms
 // reach the sampler through these types only.
-import { PngTooLargeError, PpgnInputError, type RngState, type Term } from '@ppgn/core';
+import { PngTooLargeError, PpgnInputError, type RngState, type SeenLabel, type Term } from '@ppgn/core';
 import type { MaskStroke, RecordDiff, RoomCondition, RoomState, SamplerParams, Tunable } from '@ppgn/shared';
 
 /** What a chain samples: the room's steering, plus the inpainting context frame (pixels in the pack's range). */
@@ -80,6 +80,8 @@ export interface Sampler {
   step(roomIds: string[]): Promise<StepResult[]>;
   render(packId: string, hs: Float32Array[], roomId?: string): Promise<Float32Array[]>;
   renderPng(packId: string, h: Float32Array, roomId?: string): Promise<Uint8Array>;
+  /** what G(h) looks like to the pack's main class condition: its three most probable labels */
+  seenAs(packId: string, h: Float32Array): Promise<SeenLabel[]>;
   encode(packId: string, images: Float32Array[]): Promise<Float32Array[]>;
   /** decode + resize + encode an uploaded PNG off the main thread (see ChainHost.encodeUpload) */
   encodeUpload(packId: string, png: Uint8Array, maxBytes: number): Promise<Float32Array>;

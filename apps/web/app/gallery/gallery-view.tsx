@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { galleryImage, galleryQuery, request, type GalleryItem, type PackInfo } from '../../lib/api';
 import { useEngineBase, useToast } from '../../components/providers';
+import { seenText } from '../../lib/format';
 
 interface Filters {
   class: string;
@@ -199,7 +200,16 @@ export function GalleryView({ initial }: { initial: Filters }) {
                   <span className="tile-title">{it.title}</span>
                   <span className="small muted">
                     {it.author}
-                    {it.classLabel ? ` · ${it.classLabel}` : ''}
+                    {/* what the picture shows (measured when saved), else what it was steered to */}
+                    {it.seen?.[0] ? (
+                      <span title={`looks like: ${seenText(it.seen)}`} data-testid="tile-seen">
+                        {` · looks like ${it.seen[0].label}`}
+                      </span>
+                    ) : it.classLabel ? (
+                      ` · ${it.classLabel}`
+                    ) : (
+                      ''
+                    )}
                     {it.stars > 0 ? ` · ★ ${it.stars}` : ''}
                   </span>
                 </span>

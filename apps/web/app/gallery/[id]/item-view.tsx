@@ -18,6 +18,7 @@ import { nameOrDefault, rememberRoom, setCredential } from '../../../lib/identit
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
 import { PARAM_INFO, fmt } from '../../../components/room/params-panel';
+import { seenText } from '../../../lib/format';
 
 export function ItemView({ id }: { id: string }) {
   const base = useEngineBase();
@@ -163,6 +164,14 @@ export function ItemView({ id }: { id: string }) {
                 {item.packId}
                 {item.recipe.packVersion ? ` ${item.recipe.packVersion}` : ''}
               </dd>
+              {item.seen && (
+                <>
+                  <dt title="What the picture looks like to the pack's classifier when it was saved: it can differ from what the chain was steered to">
+                    Looks like
+                  </dt>
+                  <dd data-testid="recipe-seen">{seenText(item.seen)}</dd>
+                </>
+              )}
               <dt>Seed</dt>
               <dd className="num">{item.seed}</dd>
               <dt>Step</dt>

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "GalleryItem" ADD COLUMN     "seen" JSONB;
+
