@@ -228,6 +228,49 @@ describe('a cluster of engines', () => {
     }
   });
 
+  it('keeps the Socket.IO Redis stream within its byte budget (PPGN_STREAM_MAX_BYTES) whatever its entries weigh, and delivery goes on', async () => {
+    const budget = 200_000;
+    const capped = await cluster.startEngine('D', { PPGN_STREAM_MAX_BYTES: String(budget) });
+    const redis = createClient({ url: cluster.redis.url });
+    await redis.connect();
+    try {
+      const { room, owner, others } = await createRoom(byId('A'), 'Long strokes');
+      const editor = client(owner.base);
+      const watcher = client(others[0]!.base);
+      expect((await editor.join(room.id, room.tokens.editor, 'Ed')).ok).toBe(true);
+      expect((await watcher.join(room.id, room.tokens.viewer, 'Wes')).ok).toBe(true);
+      // 120 strokes of 256 points: each change is a ≈ 5 KB entry in the stream, 600 KB in all (the entry cap,
+      // 2 000, would keep every one of them)
+      const usage = async () => Number(await redis.sendCommand(['MEMORY', 'USAGE', 'socket.io', 'SAMPLES', '0']));
+      let peak = 0;
+      for (let i = 0; i < 120; i++) {
+        const points = Array.from({ length: 256 }, (_, k) => [((k * 7 + i) % 997) / 997, ((k * 13 + i) % 991) / 991]);
+        const ack = await editor.intent({
+          type: 'mask.stroke',
+          stroke: { id: `long-${i}`, erase: false, radius: 0.01, points },
+        });
+        expect(ack.ok).toBe(true);
+        if (i % 10 === 0) peak = Math.max(peak, await usage());
+        await sleep(40); // (within the intent rate limit, 30 a second)
+      }
+      // one check interval (1 s) later the stream is within budget
+      await sleep(1500);
+      const after = await usage();
+      console.log(
+        `[cluster test] stream: peak ${peak} B while 600 KB of changes passed, ${after} B after (budget ${budget})`,
+      );
+      expect(after).toBeLessThanOrEqual(budget);
+      expect(peak).toBeLessThan(budget * 2);
+      // nothing was lost to the trimming: the watcher on another engine has every stroke
+      await watcher.waitFor(() => watcher.state?.strokes.length === 120, 10_000, 'all strokes on the other engine');
+      expect(watcher.state!.version).toBe(editor.state!.version);
+    } finally {
+      await redis.quit().catch(() => {});
+      await capped.proc.stop();
+      cluster.engines.splice(cluster.engines.indexOf(capped), 1);
+    }
+  });
+
   it('serves one room to clients on different engines: same versions, byte-identical frames; a viewer elsewhere cannot steer', async () => {
     const { room, owner, others } = await createRoom(byId('A'), 'Shared room');
     const [other] = others;

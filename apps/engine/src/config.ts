@@ -43,6 +43,8 @@ export interface EngineConfig {
   leaseMs?: number;
   /** cluster: PPGN_CLUSTER_SECRET, shared by the engines (required with REDIS_URL) */
   clusterSecret?: string;
+  /** cluster: Redis memory the Socket.IO stream may use, in bytes (PPGN_STREAM_MAX_BYTES; default 20 MB) */
+  streamMaxBytes?: number;
 }
 
 /** Requests per client address per `windowMs`, by what they cost. */
@@ -245,5 +247,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     engineUrl: env.PPGN_ENGINE_URL ? urlOf(env.PPGN_ENGINE_URL, 'PPGN_ENGINE_URL') : undefined,
     engineId: engineId(env.PPGN_ENGINE_ID),
     leaseMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_LEASE_S, 'PPGN_LEASE_S')),
+    streamMaxBytes: ((n) => (n === undefined ? undefined : Math.floor(n)))(
+      positive(env.PPGN_STREAM_MAX_BYTES, 'PPGN_STREAM_MAX_BYTES'),
+    ),
   };
 }

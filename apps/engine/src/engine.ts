@@ -121,6 +121,7 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
           leaseMs: config.leaseMs,
           databaseUrl: db.url,
           secret: config.clusterSecret!,
+          streamMaxBytes: config.streamMaxBytes,
           log: (l) => log(`[engine] ${l}`),
         });
       } catch (err) {

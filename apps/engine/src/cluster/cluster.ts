@@ -14,6 +14,7 @@
 //   room to the least-loaded peer before it exits.
 import { randomBytes } from 'node:crypto';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { DEFAULT_STREAM_MAX_BYTES, StreamCap } from './stream-cap';
 import type express from 'express';
 import { createClient } from 'redis';
 import { RedisStore } from 'rate-limit-redis';
@@ -39,6 +40,8 @@ export interface ClusterOptions {
   /** shared by the engines of a cluster (PPGN_CLUSTER_SECRET): peers' forwarded client addresses are trusted with it */
   secret: string;
   databaseUrl: string;
+  /** Redis memory the Socket.IO stream may use (PPGN_STREAM_MAX_BYTES; default 20 MB) */
+  streamMaxBytes?: number;
   log?: (l: string) => void;
 }
 
@@ -89,6 +92,8 @@ export class Cluster {
   private beating = false;
   private draining = false;
   private closed = false;
+  /** keeps the Socket.IO Redis stream within its byte budget (set in start) */
+  streamCap: StreamCap | null = null;
   private readonly secret: string;
   private readonly log: (l: string) => void;
 
@@ -121,9 +126,9 @@ export class Cluster {
     } catch (err) {
       throw new Error(`cannot reach Redis at ${opts.redisUrl} (${(err as Error).message})`);
     }
-    // every broadcast (frames too, ≈ 10 KB each) passes through one Redis stream; the adapter's default of
-    // 10 000 entries would keep ≈ 100 MB of frames in Redis. 2 000 keeps it ≈ 20 MB: seconds of history for
-    // connection-state recovery at full load; a client that was away longer joins again and resyncs by version.
+    // every broadcast (frames too) passes through one Redis stream: capped by entries here (the adapter's
+    // default of 10 000 is far more history than connection-state recovery needs) and by bytes in StreamCap
+    // (entries differ in size by 100×); a client that was away longer joins again and resyncs by version.
     io.adapter(createAdapter(adapterClient, { maxLen: STREAM_MAX_LEN }));
     let rpc: Rpc<ClusterCalls>;
     try {
@@ -133,6 +138,8 @@ export class Cluster {
       throw err;
     }
     const cluster = new Cluster(prisma, manager, io, rpc, adapterClient, { ...opts, engineId, leaseMs });
+    cluster.streamCap = new StreamCap(adapterClient, opts.streamMaxBytes ?? DEFAULT_STREAM_MAX_BYTES, log);
+    cluster.streamCap.start();
     try {
       await cluster.registry.register();
     } catch (err) {
@@ -521,6 +528,7 @@ export class Cluster {
     if (this.closed) return;
     this.closed = true;
     if (this.loop) clearInterval(this.loop);
+    this.streamCap?.stop();
     if (registered) await this.registry.remove().catch(() => {});
     await this.rpc.close();
     await this.adapterClient.quit().catch(() => {});
