@@ -1,6 +1,7 @@
 // The database goes away for 10 s in the middle of a session: rooms keep sampling and steering
 // (and the owner managing people), saves answer a clear 503, nothing is half-written, and once Postgres is back every change people
 // were told about is in it. Real engine, real Postgres behind a TCP proxy the test cuts.
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ let t: Awaited<ReturnType<typeof startTestEngine>>;
 let pgDb: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
 let proxy: TcpProxy;
 let realUrl = '';
+let proxiedUrl = '';
 const tmp = tempDir('db-outage');
 const clients: TestClient[] = [];
 
@@ -23,7 +25,8 @@ beforeAll(async () => {
   proxy = new TcpProxy(Number(u.port));
   await proxy.listen();
   u.port = String(proxy.port);
-  t = await startTestEngine('db-outage', { databaseUrl: u.toString() });
+  proxiedUrl = u.toString();
+  t = await startTestEngine('db-outage', { databaseUrl: proxiedUrl });
 });
 
 afterAll(async () => {
@@ -186,4 +189,64 @@ describe('database outage', () => {
       proxy.refuse = false;
     }
   }, 60_000);
+
+  it('a stop during an outage keeps the unwritten changes on disk; the next start writes them into Postgres', async () => {
+    // an engine of its own: this test stops it while the database is away
+    const own = await startTestEngine('db-outage-stop', {
+      databaseUrl: proxiedUrl,
+      dataDir: path.join(tmp.dir, 'stop-pg'),
+    });
+    const spillDir = path.join(tmp.dir, 'unsaved');
+    const created = await api<{ id: string; tokens: { owner: string } }>(own.base, 'POST', '/rooms', {
+      author: 'Ann',
+      running: false,
+    });
+    const roomId = created.body.id;
+    const a = new TestClient(own.base);
+    clients.push(a);
+    await a.join(roomId, created.body.tokens.owner, 'Ann');
+    let last = 0;
+    try {
+      proxy.refuse = true;
+      proxy.cut();
+      for (const name of ['Outage one', 'Outage two', 'Outage three']) {
+        const ack = (await a.intent({ type: 'room.rename', name })) as { ok: boolean; version: number };
+        expect(ack.ok).toBe(true);
+        last = ack.version;
+      }
+      a.close();
+      // the database is still away when the engine stops: its writes cannot drain (5 s), they are kept on disk
+      await own.engine.close();
+      // (with every other room this engine had open: their checkpoints at stop did not drain either)
+      expect(readdirSync(spillDir)).toContain(`${roomId}.json`);
+    } finally {
+      proxy.refuse = false;
+    }
+    const [before] = await query<{ name: string }>('SELECT name FROM "Room" WHERE id = $1', [roomId]);
+    expect(before!.name).not.toBe('Outage three');
+
+    const next = await startTestEngine('db-outage-next', {
+      databaseUrl: proxiedUrl,
+      dataDir: path.join(tmp.dir, 'stop-pg'),
+    });
+    try {
+      const [row] = await query<{ name: string; version: number }>('SELECT name, version FROM "Room" WHERE id = $1', [
+        roomId,
+      ]);
+      expect(row).toEqual({ name: 'Outage three', version: last });
+      const logged = await query<{ version: number }>(
+        'SELECT version FROM "ActivityEntry" WHERE "roomId" = $1 AND version >= $2 ORDER BY version',
+        [roomId, last - 2],
+      );
+      expect(logged.map((r) => r.version)).toEqual([last - 2, last - 1, last]);
+      expect(readdirSync(spillDir)).toEqual([]);
+      // and the room opens where it was
+      const b = new TestClient(next.base);
+      clients.push(b);
+      const res = await b.join(roomId, created.body.tokens.owner, 'Ann');
+      expect(res.ok && b.state?.name).toBe('Outage three');
+    } finally {
+      await next.engine.close();
+    }
+  }, 90_000);
 });

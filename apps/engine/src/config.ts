@@ -15,6 +15,11 @@ export interface EngineConfig {
   backend?: string;
   databaseUrl?: string;
   dataDir?: string;
+  /**
+   * where changes the database did not take by the end of a stop are kept for the next start
+   * (PPGN_SPILL_DIR; default: `unsaved/` beside the embedded Postgres data folder)
+   */
+  spillDir?: string;
   /** steering changes and admin actions per second per person (default LIMITS.intentsPerSecond) */
   intentRate?: number;
   /** cursor/presence updates per second per person (default 40; over it they are dropped: presence is best-effort) */
@@ -225,6 +230,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     backend: env.PPGN_BACKEND || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.PPGN_DATA_DIR || undefined,
+    spillDir: env.PPGN_SPILL_DIR || undefined,
     httpLimits: readHttpLimits(env),
     idleMs: ((s) => (s === undefined ? undefined : s * 1000))(positive(env.PPGN_ROOM_IDLE_S, 'PPGN_ROOM_IDLE_S')),
     activityKeep: wholeNumber(

@@ -1,6 +1,7 @@
 // Composition root: packs + backend + database + rooms + HTTP/Socket.IO.
 import express from 'express';
-import { openDatabase, DatabaseError, redactUrl, type Database } from '@ppgn/db';
+import path from 'node:path';
+import { DEFAULT_DATA_DIR, openDatabase, DatabaseError, redactUrl, type Database } from '@ppgn/db';
 import { Cluster, DEFAULT_LEASE_MS } from './cluster/cluster';
 import { EngineIdInUse } from './cluster/engines';
 import { HTTP_LIMITS, type EngineConfig } from './config';
@@ -12,6 +13,7 @@ import { assertPortFree } from './ports';
 import { LocalRooms } from './rooms/gateway';
 import { RoomManager } from './rooms/manager';
 import { attachRoomSockets, socketEvents } from './rooms/socket';
+import { replaySpilled } from './rooms/spill';
 import { RoomStore } from './rooms/store';
 import { apiRouter } from './routes';
 import { loadEnginePacks, startBackend, type EnginePack } from './runtime';
@@ -72,16 +74,25 @@ export async function startEngine(config: EngineConfig, log: (line: string) => v
     );
   }
   log(`[engine] sampler: ${workers === 0 ? 'main thread (PPGN_SAMPLER_WORKERS=0)' : `${workers} worker thread(s)`}`);
+  const store = new RoomStore(db.prisma, config.activityKeep);
+  // changes an earlier stop could not write (the database was down) go in before any room opens
+  const spillDir = config.spillDir ?? path.join(path.dirname(config.dataDir ?? DEFAULT_DATA_DIR), 'unsaved');
+  const replay = await replaySpilled(store, spillDir, (l) => log(`[engine] ${l}`));
+  if (replay.replayed)
+    log(
+      `[engine] wrote ${replay.changes} change(s) of ${replay.replayed} room(s) kept from the last stop (${spillDir})`,
+    );
   const manager = new RoomManager(
     packMap,
     sampler,
-    new RoomStore(db.prisma, config.activityKeep),
+    store,
     socketEvents(() => server?.io),
     (l) => log(`[engine] ${l}`),
     config.idleMs,
     config.reconnectGraceMs,
   );
   manager.scheduler.maxBatch = config.maxBatch ?? (backend.gpu ? 32 : 2);
+  manager.spillDir = spillDir;
   const identities = new Identities(db.prisma);
   rooms.manager = manager;
   let cluster: Cluster | null = null;

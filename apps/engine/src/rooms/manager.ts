@@ -21,6 +21,7 @@ import { Scheduler } from './scheduler';
 import type { ChainSpec, OpenChain, Sampler } from '../sampling/protocol';
 import { RoomStore, newId, type RoomTokens, type StoredRoom } from './store';
 import { newToken } from './access';
+import { spillRoom } from './spill';
 import { RoomWriter } from './writer';
 import type { Lease } from '../cluster/leases';
 
@@ -70,6 +71,8 @@ export class RoomManager {
    * refuses steering with "unavailable" until the backlog drains — acknowledged changes never pile up unbounded.
    */
   maxUnsaved = 1000;
+  /** where changes the database did not take by the end of stop() are kept for the next start (null: dropped) */
+  spillDir: string | null = null;
   private readonly deps: RoomDeps;
   /** pictures coming in (checked and encoded in a sampler worker) and G(h) of any code */
   readonly pictures: Pictures;
@@ -177,9 +180,27 @@ export class RoomManager {
     this.scheduler.checkpointAll(true);
     // the database may be down: give the backlog a bounded time, then say what could not be written
     const drained = await Promise.all([...this.rooms.values()].map((r) => r.writer.drain(this.drainMs)));
-    const lost = drained.filter((ok) => !ok).length;
-    if (lost) this.log(`${lost} room(s) still had changes the database did not take when the engine stopped`);
+    const undrained = [...this.rooms.values()].filter((_, i) => !drained[i]);
     for (const r of this.rooms.values()) r.writer.close();
+    if (!undrained.length) return;
+    // kept on disk and replayed at the next start, not dropped
+    let kept = 0;
+    let changes = 0;
+    for (const r of undrained) {
+      const w = r.writer.unsaved();
+      if (!w || !this.spillDir) continue;
+      try {
+        spillRoom(this.spillDir, r.id, w);
+        kept++;
+        changes += w.activity.length;
+      } catch (err) {
+        this.log(`room ${r.id}: its unsaved changes could not be kept on disk (${(err as Error).message})`);
+      }
+    }
+    this.log(
+      `${undrained.length} room(s) still had changes the database did not take when the engine stopped` +
+        (kept ? `; ${changes} change(s) of ${kept} room(s) kept in ${this.spillDir} for the next start` : ''),
+    );
   }
 
   // ------------------------------------------------------------------ rooms

@@ -114,20 +114,7 @@ export class RoomStore {
    * state, context image, checkpoint, role grants and removals, and every activity entry in order.
    */
   async write(id: string, w: PendingWrite, lease: Lease | null = null): Promise<void> {
-    const data = {
-      ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
-      ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
-      ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
-      ...(w.access?.roles ? { roles: w.access.roles } : {}),
-      ...(w.access?.banned ? { banned: w.access.banned } : {}),
-      ...(w.access?.tokens
-        ? {
-            ownerToken: w.access.tokens.owner,
-            editorToken: w.access.tokens.editor,
-            viewerToken: w.access.tokens.viewer,
-          }
-        : {}),
-    };
+    const data = roomData(w);
     const entries = w.activity.map((a) => ({
       roomId: id,
       version: a.version,
@@ -155,6 +142,30 @@ export class RoomStore {
     }
     if (ops.length === 1) await ops[0];
     else await this.prisma.$transaction(ops);
+  }
+
+  /**
+   * Write changes kept on disk at the last stop (spill.ts): the room's fields only when they are newer than what
+   * is stored (never a roll-back), activity entries that are missing. 'gone': the room no longer exists;
+   * 'older': the stored room was already newer, only history was added.
+   */
+  async replay(id: string, w: PendingWrite): Promise<'written' | 'older' | 'gone'> {
+    const row = await this.prisma.room.findUnique({ where: { id }, select: { version: true } });
+    if (!row) return 'gone';
+    const newer = !w.state || w.state.version > row.version;
+    const entries = w.activity.map((a) => ({
+      roomId: id,
+      version: a.version,
+      author: a.author,
+      kind: a.kind,
+      payload: a.payload,
+    }));
+    await this.prisma.$transaction(async (tx) => {
+      const data = newer ? roomData(w) : {};
+      if (Object.keys(data).length) await tx.room.update({ where: { id }, data });
+      if (entries.length) await tx.activityEntry.createMany({ data: entries, skipDuplicates: true });
+    });
+    return newer ? 'written' : 'older';
   }
 
   async load(id: string): Promise<StoredRoom | null> {
@@ -193,4 +204,22 @@ export class RoomStore {
       banned: r.banned ?? [],
     };
   }
+}
+
+/** The room row's columns a pending write changes. */
+function roomData(w: PendingWrite) {
+  return {
+    ...(w.state ? { name: w.state.name, state: w.state as object, version: w.state.version } : {}),
+    ...(w.contextPng !== undefined ? { contextPng: w.contextPng ? Uint8Array.from(w.contextPng) : null } : {}),
+    ...(w.checkpoint ? { step: w.checkpoint.step, h: floatsToBytes(w.checkpoint.h) } : {}),
+    ...(w.access?.roles ? { roles: w.access.roles } : {}),
+    ...(w.access?.banned ? { banned: w.access.banned } : {}),
+    ...(w.access?.tokens
+      ? {
+          ownerToken: w.access.tokens.owner,
+          editorToken: w.access.tokens.editor,
+          viewerToken: w.access.tokens.viewer,
+        }
+      : {}),
+  };
 }

@@ -39,6 +39,8 @@ export function mergePending(earlier: PendingWrite, later: PendingWrite): Pendin
 export class RoomWriter {
   private pending: PendingWrite = { activity: [] };
   private inFlight: Promise<void> | null = null;
+  /** what the write in flight carries (it is put back under `pending` if it fails) */
+  private inFlightBatch: PendingWrite | null = null;
   private retry: ReturnType<typeof setTimeout> | null = null;
   private failures = 0;
   private closed = false;
@@ -101,6 +103,15 @@ export class RoomWriter {
     });
   }
 
+  /**
+   * Everything not known to be in Postgres: the write in flight and what waits behind it, merged (null: none).
+   * For keeping on disk at a stop the database did not let drain (spill.ts; a replay never rolls back).
+   */
+  unsaved(): PendingWrite | null {
+    const all = mergePending(this.inFlightBatch ?? { activity: [] }, this.pending);
+    return isEmpty(all) ? null : all;
+  }
+
   /** Stop retrying (after a final drain); later additions are dropped. */
   close() {
     this.closed = true;
@@ -122,6 +133,7 @@ export class RoomWriter {
     }
     const batch = this.pending;
     this.pending = { activity: [] };
+    this.inFlightBatch = batch;
     this.inFlight = this.store
       .write(this.roomId, batch, this.opts.lease?.() ?? null)
       .then(
@@ -159,6 +171,7 @@ export class RoomWriter {
       )
       .finally(() => {
         this.inFlight = null;
+        this.inFlightBatch = null;
         if (!this.retry) this.kick();
       });
   }
