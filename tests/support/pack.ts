@@ -21,7 +21,14 @@ export async function makeModelsDir(dir: string, id = 'testpack', kind: 'tiny' |
 
 function tinyPackWithLexicon(id: string) {
   const base = buildRandomPack(
-    { name: id, image: [16, 16, 3], codeDim: 16, classes: TEST_LABELS, keywords: ['red', 'round', 'happy'] },
+    {
+      name: id,
+      image: [16, 16, 3],
+      codeDim: 16,
+      classes: TEST_LABELS,
+      keywords: ['red', 'round', 'happy'],
+      fastMlp: true,
+    },
     7,
   );
   const manifest = {

@@ -393,6 +393,66 @@ describe('studio', () => {
     await until(canvasPixels, (now) => now !== before, 'the new starting picture on the canvas');
   });
 
+  it('says beforehand what cannot be done (fast mode with keywords, an over-long keyword paste), shows real class thumbnails, and the publisher renames an item (issue 21, items 2, 6, 7, 9)', async () => {
+    const res = await fetch(`${app.engine}/rooms`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        author: 'Kim',
+        name: 'Checks room',
+        running: false,
+        conditions: [{ target: { kind: 'text', condition: 'keywords', text: 'red round' } }],
+      }),
+    });
+    const room = (await res.json()) as { id: string; tokens: { owner: string } };
+    const kim = await newPerson('Kim');
+    await kim.goto(`${app.web}/room/${room.id}?t=${room.tokens.owner}`);
+    await expect(kim.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('owner');
+
+    // item 2: with a keyword condition fast mode is greyed out, with the reason, before anyone picks it
+    const fast = kim.getByLabel('Mode').locator('option[value="fast"]');
+    expect(await fast.isDisabled()).toBe(true);
+    expect(await fast.textContent()).toBe('fast (not with these conditions)');
+    expect(await fast.getAttribute('title')).toMatch(/^fast mode supports class conditions only/);
+
+    // item 7: a 10 500-character paste is refused with the limit (nothing sent), each near miss named once
+    await kim.getByRole('tab', { name: 'Keywords' }).click();
+    await kim.getByLabel('Describe with keywords').fill('rond '.repeat(2100));
+    expect(await kim.getByTestId('keyword-error').textContent()).toBe(
+      'Keywords are at most 200 characters (this is 10,500): shorten it to a few words.',
+    );
+    expect(await kim.getByTestId('keyword-suggestions').textContent()).toBe('“rond”: did you mean round?');
+    expect(await kim.getByRole('button', { name: 'Add keywords' }).isDisabled()).toBe(true);
+
+    // item 6: every class thumbnail is a real picture once the engine has made them
+    await kim.getByRole('tab', { name: 'Class' }).click();
+    await until(
+      () =>
+        kim
+          .getByRole('group', { name: 'Classes' })
+          .locator('img')
+          .evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth)),
+      (ws) => ws.length === 4 && ws.every((w) => w > 0),
+      'class thumbnails loaded',
+    );
+
+    // item 9: the person who published an item may rename it; the new title is stored
+    await owner.goto(`${app.web}/gallery/${savedItemId}`);
+    owner.once('dialog', (d) => void d.accept('Evening dog'));
+    await owner.getByTestId('rename-item').click();
+    await until(
+      () => owner.getByTestId('item-title').textContent(),
+      (t) => (t ?? '').startsWith('Evening dog'),
+      'renamed title',
+    );
+    const stored = (await (await fetch(`${app.engine}/gallery/${savedItemId}`)).json()) as { title: string };
+    expect(stored.title).toBe('Evening dog');
+    // someone else sees no rename button
+    await kim.goto(`${app.web}/gallery/${savedItemId}`);
+    await kim.getByTestId('item-title').waitFor({ timeout: 20_000 });
+    expect(await kim.getByTestId('rename-item').count()).toBe(0);
+  });
+
   it('room, gallery and item page at 1440 and 390 px wide: nothing overflows sideways (screenshots in tests/artifacts)', async () => {
     expect(savedItemId).not.toBe('');
     for (const [width, height] of [

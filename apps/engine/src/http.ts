@@ -47,7 +47,7 @@ export function createEngineServer(deps: EngineDeps): EngineServer {
     // The studio's web app runs on another port; the engine's API is public to it.
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('Access-Control-Allow-Headers', 'content-type, authorization');
-    res.setHeader('Access-Control-Allow-Methods', 'GET,POST,PUT,DELETE,OPTIONS');
+    res.setHeader('Access-Control-Allow-Methods', 'GET,POST,PUT,PATCH,DELETE,OPTIONS');
     if (req.method === 'OPTIONS') return void res.status(204).end();
     next();
   });
