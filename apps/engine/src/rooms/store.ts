@@ -115,13 +115,7 @@ export class RoomStore {
    */
   async write(id: string, w: PendingWrite, lease: Lease | null = null): Promise<void> {
     const data = roomData(w);
-    const entries = w.activity.map((a) => ({
-      roomId: id,
-      version: a.version,
-      author: a.author,
-      kind: a.kind,
-      payload: a.payload,
-    }));
+    const entries = activityRows(id, w);
     // retention: the room's last `activityKeep` versions (an index range delete, with the insert)
     const newest = entries.reduce((m, e) => Math.max(m, e.version), 0);
     const prune = newest > this.activityKeep ? { roomId: id, version: { lte: newest - this.activityKeep } } : null;
@@ -153,13 +147,7 @@ export class RoomStore {
     const row = await this.prisma.room.findUnique({ where: { id }, select: { version: true } });
     if (!row) return 'gone';
     const newer = !w.state || w.state.version > row.version;
-    const entries = w.activity.map((a) => ({
-      roomId: id,
-      version: a.version,
-      author: a.author,
-      kind: a.kind,
-      payload: a.payload,
-    }));
+    const entries = activityRows(id, w);
     await this.prisma.$transaction(async (tx) => {
       const data = newer ? roomData(w) : {};
       if (Object.keys(data).length) await tx.room.update({ where: { id }, data });
@@ -204,6 +192,11 @@ export class RoomStore {
       banned: r.banned ?? [],
     };
   }
+}
+
+/** The activity log rows of a pending write. */
+function activityRows(roomId: string, w: PendingWrite) {
+  return w.activity.map((a) => ({ roomId, version: a.version, author: a.author, kind: a.kind, payload: a.payload }));
 }
 
 /** The room row's columns a pending write changes. */
