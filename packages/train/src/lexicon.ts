@@ -101,6 +101,8 @@ export function buildLexicon(
         s.add(emojiKey(emoji));
       }
   const direct = new Set<string>();
+  /** keyword (as a phrase) → its index */
+  const indexOf = new Map(vocabulary.map((k, i) => [phrase(k), i] as const));
   const keywordsOfEmoji = new Map<string, number[]>();
   const sizes: number[] = [];
   vocabulary.forEach((k, i) => {
@@ -123,11 +125,16 @@ export function buildLexicon(
     for (const e of s) for (const i of keywordsOfEmoji.get(e) ?? []) shared.set(i, (shared.get(i) ?? 0) + 1);
     let best = -1;
     let bestScore = 0;
+    const scores = new Map<number, number>();
     for (const [i, n] of shared) {
       const score = n / Math.sqrt((s.size + a) * (sizes[i]! + a));
+      scores.set(i, score);
       if (score > bestScore || (score === bestScore && i < best)) [best, bestScore] = [i, score];
     }
-    if (best >= 0 && bestScore >= minScore) out[w] = vocabulary[best]!;
+    if (best < 0 || bestScore < minScore) continue;
+    // "gato" → cat rather than cats when both keywords fit almost as well: the singular reads as the word meant
+    const one = indexOf.get(singular(phrase(vocabulary[best]!)));
+    out[w] = vocabulary[one !== undefined && one !== best && (scores.get(one) ?? 0) >= 0.85 * bestScore ? one : best]!;
   }
   return out;
 }

@@ -83,3 +83,31 @@ describe('keyword lexicon from emoji annotations', () => {
     expect(JSON.parse(readFileSync(path.join(dir, 'es', 'data.json'), 'utf8'))).toHaveLength(11);
   });
 });
+
+describe('singular or plural keyword', () => {
+  it('a word goes to the singular keyword when it fits almost as well as the plural ("gato" → cat, not cats)', () => {
+    const faces = ['😺', '😸', '😻'];
+    const enCats: Annotations = {
+      locale: 'en',
+      entries: [
+        ...faces.map((emoji) => ({ emoji, label: 'cat face', tags: ['cat', 'cats'] })),
+        { emoji: '🐈', label: 'cat', tags: ['cat'] },
+      ],
+    };
+    const esCats: Annotations = {
+      locale: 'es',
+      entries: faces.map((emoji) => ({ emoji, label: 'cara de gato', tags: ['gato'] })),
+    };
+    // "gato" tags exactly the emoji of "cats" (cosine 0.60) and three of the four of "cat" (0.55, within 85 %)
+    expect(buildLexicon(['cats', 'cat'], [enCats, esCats]).gato).toBe('cat');
+    // with the singular far behind, the plural stays
+    const moreCats: Annotations = {
+      locale: 'en',
+      entries: [
+        ...enCats.entries,
+        ...['🐱', '🐆', '🐅', '🦁'].map((emoji) => ({ emoji, label: 'cat', tags: ['cat'] })),
+      ],
+    };
+    expect(buildLexicon(['cats', 'cat'], [moreCats, esCats]).gato).toBe('cats');
+  });
+});
