@@ -391,6 +391,17 @@ describe('studio', () => {
     // still paused, and the canvas already shows the new start
     await expect(owner.getByTestId('play-pause').textContent()).resolves.toMatch(/play/i);
     await until(canvasPixels, (now) => now !== before, 'the new starting picture on the canvas');
+    const uploaded = await canvasPixels();
+    // the start picture is a change like any other (issue 21, item 3): Undo takes the chain back to where it
+    // was, shown at once while paused, and Redo brings the picture back
+    await owner.getByRole('button', { name: 'Undo', exact: true }).click();
+    await owner
+      .getByTestId('activity')
+      .getByText(/undid: the start from an uploaded image/)
+      .waitFor({ timeout: 20_000 });
+    await until(canvasPixels, (now) => now !== uploaded, 'the earlier picture back on the canvas');
+    await owner.getByRole('button', { name: 'Redo', exact: true }).click();
+    await until(canvasPixels, (now) => now === uploaded, 'the uploaded picture again');
   });
 
   it('says beforehand what cannot be done (fast mode with keywords, an over-long keyword paste), shows real class thumbnails, and the publisher renames an item (issue 21, items 2, 6, 7, 9)', async () => {
