@@ -111,3 +111,24 @@ describe('singular or plural keyword', () => {
     expect(buildLexicon(['cats', 'cat'], [moreCats, esCats]).gato).toBe('cats');
   });
 });
+
+describe('the shipped emoji64 lexicon', () => {
+  it('maps everyday words of other languages to the keywords they mean', async () => {
+    const { lexiconFrom, matchText } = await import('@ppgn/shared');
+    const dir = path.resolve(__dirname, '../../../models/emoji64');
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      conditions: { kind: string; vocabulary?: string[]; lexicon?: string }[];
+    };
+    const kw = manifest.conditions.find((c) => c.kind === 'keywords')!;
+    const file = JSON.parse(readFileSync(path.join(dir, kw.lexicon!), 'utf8')) as { words: Record<string, string> };
+    const lexicon = lexiconFrom(file.words, kw.vocabulary);
+    const meaning = (text: string) => matchText(text, kw.vocabulary!, 3, lexicon).matched;
+    expect(meaning('gato feliz')).toEqual(['cat', 'happy']);
+    expect(meaning('chat avec des cœurs')[0]).toBe('cat');
+    expect(meaning('Katze, Herz, Blume')).toEqual(['cat', 'heart', 'flower']);
+    expect(meaning('soleil et lune')).toEqual(['sun', 'moon']);
+    expect(meaning('voiture rouge')).toEqual(['car', 'red']);
+    expect(meaning('кот и сердце')).toEqual(['cat', 'heart']);
+    expect(meaning('猫の顔')).toEqual(['cat', 'face']);
+  });
+});
