@@ -251,10 +251,18 @@ describe('studio', () => {
     // the tile says what the picture looks like (the pack's classifier at save), not only what it was steered to
     const seenOnTile = await tile.getByTestId('tile-seen').textContent();
     expect(seenOnTile).toMatch(/^ · looks like (cat|dog|tree|star)$/);
-    // the filters narrow the grid
-    await owner.getByLabel('Class').fill('tree');
+    // the filters narrow the grid (a class the item neither was steered to nor looks like)
+    const looksLike = seenOnTile!.split(' ').pop()!;
+    await owner.getByLabel('Class').fill(['tree', 'star', 'cat'].find((l) => l !== looksLike)!);
     await owner.getByRole('button', { name: 'Filter' }).click();
     await owner.getByText('No items match these filters yet.').waitFor({ timeout: 10_000 });
+    await owner.getByLabel('Class').fill('dog');
+    await owner.getByRole('button', { name: 'Filter' }).click();
+    await tile.waitFor({ timeout: 10_000 });
+    // the class filter also finds an item by what its picture looks like
+    await owner.getByLabel('Class').fill(looksLike);
+    await owner.getByRole('button', { name: 'Filter' }).click();
+    await tile.waitFor({ timeout: 10_000 });
     await owner.getByLabel('Class').fill('dog');
     await owner.getByRole('button', { name: 'Filter' }).click();
     await tile.waitFor({ timeout: 10_000 });

@@ -182,7 +182,8 @@ export class Gallery {
   /** The filter of a gallery query: one definition for the list, its total and the home page's count. */
   static where(q: GalleryFilter) {
     return {
-      ...(q.class ? { classLabel: q.class } : {}),
+      // a class is what the item was steered to, or what its picture looks like most (its first "seen" label)
+      ...(q.class ? { OR: [{ classLabel: q.class }, { seen: { path: ['0', 'label'], equals: q.class } }] } : {}),
       ...(q.keyword ? { keywords: { has: keywordsOf(q.keyword)[0] ?? q.keyword.toLowerCase() } } : {}),
       ...(q.author ? { author: q.author } : {}),
       ...(q.pack ? { packId: q.pack } : {}),
