@@ -1,10 +1,12 @@
 // A models directory with one small random-weight pack for tests that start the engine.
 import path from 'node:path';
-import { buildRandomEmoji64Pack, buildRandomPack, makePack } from '@ppgn/core';
+import { Net, buildRandomEmoji64Pack, buildRandomPack, convEncoderSpec, makePack } from '@ppgn/core';
 import { savePack } from '@ppgn/core/node';
 import { freePort } from './procs';
 
 export const TEST_LABELS = ['cat', 'dog', 'tree', 'star'];
+/** the tiny pack's plug-in condition (a classifier of its own) */
+export const TEST_STYLES = ['flat', 'outline', 'glossy'];
 /** the tiny pack's keyword lexicon: words of other languages → its keywords red, round, happy */
 export const TEST_LEXICON = {
   format: 'ppgn-lexicon/1' as const,
@@ -31,13 +33,23 @@ function tinyPackWithLexicon(id: string) {
     },
     7,
   );
+  // a plug-in condition on a network of its own, like emoji64's art style and colour
+  const style = new Net(
+    {
+      ...convEncoderSpec({ image: [16, 16, 3], channels: [8], codeDim: 8, classes: TEST_STYLES.length }),
+      name: 'style',
+    },
+    { seed: 71 },
+  );
   const manifest = {
     ...base.manifest,
-    conditions: base.manifest.conditions.map((c) =>
-      c.kind === 'keywords' ? { ...c, lexicon: 'keywords.lexicon.json' } : c,
-    ),
+    networks: { ...base.manifest.networks, style: { file: 'style.net.json' } },
+    conditions: [
+      ...base.manifest.conditions.map((c) => (c.kind === 'keywords' ? { ...c, lexicon: 'keywords.lexicon.json' } : c)),
+      { id: 'style', kind: 'classes' as const, net: 'style', output: 'logits', labels: TEST_STYLES },
+    ],
   };
-  return makePack(manifest, base.nets, undefined, { keywords: TEST_LEXICON });
+  return makePack(manifest, { ...base.nets, style }, undefined, { keywords: TEST_LEXICON });
 }
 
 /**

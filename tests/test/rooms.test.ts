@@ -289,8 +289,10 @@ describe('join contract', () => {
     const res = await a.join(room.id, room.tokens.viewer, 'Ann');
     expect(res.ok).toBe(true);
     if (!res.ok) return;
-    const kinds = Object.fromEntries(res.pack.conditions.map((c) => [c.kind, c]));
+    // (the first condition of each kind; the pack's plug-in "style" is a second class condition)
+    const kinds = Object.fromEntries([...res.pack.conditions].reverse().map((c) => [c.kind, c]));
     expect(kinds.classes).toMatchObject({ kind: 'classes', labels: expect.arrayContaining(['dog']) });
+    expect(res.pack.conditions.map((c) => c.id)).toEqual(['class', 'keywords', 'units', 'style']);
     expect(kinds.keywords?.kind === 'keywords' && kinds.keywords.vocabulary.length).toBeGreaterThan(0);
     expect(
       kinds.units?.kind === 'units' && kinds.units.layers.every((l) => typeof l.name === 'string' && l.channels > 0),

@@ -412,7 +412,7 @@ describe('studio', () => {
     await until(canvasPixels, (now) => now === uploaded, 'the uploaded picture again');
   });
 
-  it('says beforehand what cannot be done (fast mode with keywords, an over-long keyword paste), shows real class thumbnails, and the publisher renames an item (issue 21, items 2, 6, 7, 9)', async () => {
+  it('offers every condition of the pack, says beforehand what cannot be done (fast mode with keywords, an over-long keyword paste), shows real class thumbnails, and the publisher renames an item (issue 21, items 1, 2, 6, 7, 9)', async () => {
     const res = await fetch(`${app.engine}/rooms`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -427,6 +427,21 @@ describe('studio', () => {
     const kim = await newPerson('Kim');
     await kim.goto(`${app.web}/room/${room.id}?t=${room.tokens.owner}`);
     await expect(kim.getByTestId('my-role').textContent({ timeout: 20_000 })).resolves.toBe('owner');
+
+    // item 1: every condition the pack declares has its tab, the plug-in (a classifier of its own) included
+    expect(await kim.getByRole('tablist', { name: 'Add a condition' }).getByRole('tab').allTextContents()).toEqual([
+      'Class',
+      'Style',
+      'Keywords',
+      'Hidden unit',
+      'Image',
+    ]);
+    await kim.getByRole('tab', { name: 'Style' }).click();
+    expect(await kim.getByRole('group', { name: 'Classes' }).getByRole('button').allTextContents()).toEqual([
+      'flat',
+      'outline',
+      'glossy',
+    ]);
 
     // item 2: with a keyword condition fast mode is greyed out, with the reason, before anyone picks it
     const fast = kim.getByLabel('Mode').locator('option[value="fast"]');
