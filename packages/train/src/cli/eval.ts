@@ -45,9 +45,11 @@ async function main() {
     config: tuned ? { ppgn } : undefined,
     reuse:
       typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
-    imgDir: a['no-images']
-      ? undefined
-      : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
+    // --no-write writes nothing into the repository: no card, and no contact sheets unless --img-dir names a folder
+    imgDir:
+      a['no-images'] || (a['no-write'] && typeof a['img-dir'] !== 'string')
+        ? undefined
+        : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
     writeCard: !a['no-write'] && !tuned && !a.classes,
     log,
   });
