@@ -176,6 +176,11 @@ export interface PackLexicon {
   source?: string;
 }
 
+/** A lexicon file's contents as a pack holds them (keys folded, keywords outside the vocabulary dropped). */
+function packLexicon(file: LexiconFileJson, vocabulary: readonly string[]): PackLexicon {
+  return { words: lexiconFrom(file.words, vocabulary), languages: file.languages ?? [], source: file.source };
+}
+
 export function formatPath(p: PropertyKey[]): string {
   let s = '';
   for (const k of p) {
@@ -328,13 +333,13 @@ function checkPack(
 
 /**
  * Build an in-memory pack from a manifest and networks (validated like loadPack); `lexicons` gives keyword
- * conditions their word lists ({ word: keyword } per condition id).
+ * conditions their lexicon files' contents (per condition id).
  */
 export function makePack(
   manifest: PackManifestInput,
   nets: Record<string, Net>,
   dir?: string,
-  lexicons: Record<string, Record<string, string> | LexiconFileJson> = {},
+  lexicons: Record<string, LexiconFileJson> = {},
 ): Pack {
   const mfile = dir ? `${dir}/${MANIFEST_FILE}` : MANIFEST_FILE;
   const m = parseManifest(manifest, mfile);
@@ -348,13 +353,13 @@ export function makePack(
     if (c.kind !== 'keywords')
       throw new PpgnPackError(mfile, `conditions.${c.id}`, `only keyword conditions have a lexicon (got ${c.kind})`);
     const file = lexiconFileSchema.safeParse(given);
-    lex[c.id] = file.success
-      ? {
-          words: lexiconFrom(file.data.words, c.vocabulary),
-          languages: file.data.languages ?? [],
-          source: file.data.source,
-        }
-      : { words: lexiconFrom(given as Record<string, string>, c.vocabulary), languages: [] };
+    if (!file.success)
+      throw new PpgnPackError(
+        mfile,
+        `lexicons.${c.id}.${formatPath(file.error.issues[0].path)}`,
+        zodIssueMessage(file.error.issues[0]),
+      );
+    lex[c.id] = packLexicon(file.data, c.vocabulary);
   }
   return packObject(m, nets, dir, lex);
 }
@@ -499,11 +504,7 @@ export async function loadPackFrom(src: PackSource): Promise<Pack> {
         zodIssueMessage(r.error.issues[0]),
       );
     }
-    lexicons[c.id] = {
-      words: lexiconFrom(r.data.words, c.vocabulary),
-      languages: r.data.languages ?? [],
-      source: r.data.source,
-    };
+    lexicons[c.id] = packLexicon(r.data, c.vocabulary);
   }
   return packObject(m, nets, src.dir, lexicons);
 }
