@@ -233,7 +233,14 @@ export function lexiconFrom(words: Record<string, string>, vocabulary?: readonly
   return out;
 }
 
-const normEntry = (s: string) => tokenize(s.replace(/[_-]+/g, ' ')).join(' ');
+/** A vocabulary entry as lookups key it: "ice_cream" → "ice cream", folded like text. */
+export const phraseKey = (s: string) => tokenize(s.replace(/[_-]+/g, ' ')).join(' ');
+
+/** A phrase with its last word singular ("red apples" → "red apple"). */
+function singularOf(phrase: string): string {
+  const parts = phrase.split(' ');
+  return [...parts.slice(0, -1), singular(parts[parts.length - 1]!)].join(' ');
+}
 
 /**
  * Tokenise free text and match tokens (and two-word phrases) against a vocabulary, singular and plural alike;
@@ -243,17 +250,12 @@ const normEntry = (s: string) => tokenize(s.replace(/[_-]+/g, ' ')).join(' ');
 export function matchText(text: string, vocabulary: readonly string[], k = 3, lexicon?: Lexicon): TextMatch {
   const index = new Map<string, string>();
   for (const v of vocabulary) {
-    const n = normEntry(v);
+    const n = phraseKey(v);
     if (!n) continue;
     if (!index.has(n)) index.set(n, v);
-    const parts = n.split(' ');
-    const s = [...parts.slice(0, -1), singular(parts[parts.length - 1]!)].join(' ');
+    const s = singularOf(n);
     if (!index.has(s)) index.set(s, v);
   }
-  const singularOf = (phrase: string): string => {
-    const parts = phrase.split(' ');
-    return [...parts.slice(0, -1), singular(parts[parts.length - 1]!)].join(' ');
-  };
   const lookup = (phrase: string): WordMatch | null => {
     const own = index.get(phrase) ?? index.get(singularOf(phrase));
     if (own) return { word: phrase, match: own, nearest: [] };

@@ -11,7 +11,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { STOP_WORDS, singular, tokenize } from '@ppgn/shared';
+import { STOP_WORDS, phraseKey as phrase, singular, tokenize } from '@ppgn/shared';
 import { defaultDataDir, ensureDataPackages, LEXICON_PACKAGES, packageDir } from './data/fetch';
 
 export const LEXICON_FORMAT = 'ppgn-lexicon/1';
@@ -45,7 +45,6 @@ export interface LexiconOptions {
 
 /** emoji identity across sources: the variation selector FE0F is optional in the wild */
 const emojiKey = (e: string) => e.replace(/\uFE0F/g, '');
-const phrase = (s: string) => tokenize(s.replace(/[_-]+/g, ' ')).join(' ');
 
 /** word → emoji it tags, for one locale; words are whole tags plus the single words of names and tags */
 function wordSets(a: Annotations, maxSpread: number): Map<string, Set<string>> {
