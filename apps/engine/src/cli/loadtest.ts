@@ -12,6 +12,7 @@
 // N; prints a table of both, then `{"single": …, "cluster": …}`.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '@ppgn/shared';
@@ -32,13 +33,27 @@ const HELP = `usage: npm run loadtest -- [--rooms R] [--clients C] [--seconds S]
   --clients C        socket.io clients per room (default 20, at most 100)
   --seconds S        how long to measure (default 20, at most 300)
   --fps F            each room's frame rate (default 10)
-  --steer-every MS   each room is steered this often (default 1000)
+  --steer-every MS   each room is steered this often (default 1000), each room at its own moment
+                     (room r at r/R of the period)
+  --steer-together   every room steered in the same millisecond instead (the worst case)
   --engines N        a cluster of N engines behind Redis instead of one engine
   --compare          the same load on one engine, then on --engines N; a table of both
   --help             this text
 
-Prints one JSON object last: steer→frame p50/p95, steer→ack p50/p95, frames per client per second, engine CPU, peak RSS.`;
-const FLAGS = new Set(['rooms', 'clients', 'seconds', 'fps', 'steer-every', 'engines', 'compare', 'help', 'h']);
+Prints one JSON object last: steer→frame p50/p95 (and split at the frame's making: made_*, delivered_*),
+steer→ack p50/p95, the load generator's own event-loop delay p95, frames per client per second, engine CPU, peak RSS.`;
+const FLAGS = new Set([
+  'rooms',
+  'clients',
+  'seconds',
+  'fps',
+  'steer-every',
+  'steer-together',
+  'engines',
+  'compare',
+  'help',
+  'h',
+]);
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(HELP);
   process.exit(0);
@@ -61,6 +76,7 @@ const FPS = Math.min(30, arg('fps', 10));
 const STEER_MS = arg('steer-every', 1000);
 const ENGINES = arg('engines', 1);
 const COMPARE = process.argv.includes('--compare');
+const TOGETHER = process.argv.includes('--steer-together');
 if (!Number.isInteger(ENGINES) || ENGINES > MAX_ENGINES)
   usage(`--engines must be a whole number from 1 to ${MAX_ENGINES}`);
 if (COMPARE && ENGINES < 2) usage('--compare runs one engine, then --engines N: give --engines 2 or more');
@@ -156,7 +172,7 @@ interface EngineResult {
   chains?: number;
 }
 
-async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
+async function runLoad(dep: Deployment, packNote: string) {
   const { targets } = dep;
   const n = targets.length;
   const packs = (await (await fetch(`${targets[0]!.base}/packs`)).json()) as {
@@ -169,6 +185,10 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
   );
 
   const latencies: number[] = [];
+  /** the same steers split at the frame's making (its `at`, the engine's clock = this machine's): steer → frame
+   * made in the engine, and frame made → handled here (sending, the client library, this process's event loop) */
+  const made: number[] = [];
+  const delivered: number[] = [];
   /** intent sent → its ack (the change applied, versioned and broadcast as a patch) */
   const acks: number[] = [];
   const framesPerClient: number[] = [];
@@ -206,8 +226,13 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
           framesPerClient[idx] = frames;
           if (c === 0) {
             // the steering client measures: first frame sampled under (or after) the version it created
-            while (room.pending.length && f.version >= room.pending[0]!.version)
-              latencies.push(Date.now() - room.pending.shift()!.sentAt);
+            const now = Date.now();
+            while (room.pending.length && f.version >= room.pending[0]!.version) {
+              const sentAt = room.pending.shift()!.sentAt;
+              latencies.push(now - sentAt);
+              made.push(f.at - sentAt);
+              delivered.push(now - f.at);
+            }
           }
         });
         const res = await s
@@ -222,11 +247,17 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
   const self0 = process.cpuUsage();
   const machine0 = machineTicks();
   const wall0 = Date.now();
+  // how late this process runs its callbacks: a frame that reached the socket waits that long to be counted
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   measuring = true;
-  let round = 0;
-  const steer = setInterval(() => {
-    round++;
-    for (const room of rooms) {
+  // Each room's steering person acts on their own: room r steers at r/R of the period, every period. With
+  // --steer-together every room steers in the same millisecond (the worst case: all chains change at once)
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  rooms.forEach((room, r) => {
+    let round = 0;
+    const steerOnce = () => {
+      round++;
       const eps = 0.001 + (round % 100) * 1e-5; // a new value every time, so every steer is a change
       const sentAt = Date.now();
       room
@@ -237,13 +268,21 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
           if (ack.ok) room.pending.push({ version: ack.version, sentAt });
         })
         .catch(() => {});
-    }
-  }, STEER_MS);
+    };
+    const phase = TOGETHER ? STEER_MS : STEER_MS * (1 + r / ROOMS);
+    timers.push(
+      setTimeout(() => {
+        steerOnce();
+        timers.push(setInterval(steerOnce, STEER_MS));
+      }, phase),
+    );
+  });
   const peakRss = targets.map(() => 0);
   const sampler = setInterval(() => targets.forEach((t, i) => (peakRss[i] = Math.max(peakRss[i]!, rssMb(t.pid)))), 500);
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   measuring = false;
-  clearInterval(steer);
+  loopDelay.disable();
+  for (const t of timers) clearTimeout(t);
   clearInterval(sampler);
   const wall = (Date.now() - wall0) / 1000;
   const cpuPct = targets.map((t, i) => round1(((cpuTicks(t.pid) - cpu0[i]!) / 100 / wall) * 100));
@@ -270,14 +309,20 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
     clients: CLIENTS,
     seconds: SECONDS,
     fps_target: FPS,
+    steering: TOGETHER ? 'together' : 'each room at its own moment',
     pack: packNote,
     backend: /\[engine\] backend: ([\w-]+)/.exec(dep.output())?.[1] ?? 'unknown',
     steers_measured: latencies.length,
     p50_ms: pct(latencies, 50),
     p95_ms: pct(latencies, 95),
+    made_p50_ms: pct(made, 50),
+    made_p95_ms: pct(made, 95),
+    delivered_p50_ms: pct(delivered, 50),
+    delivered_p95_ms: pct(delivered, 95),
     ack_p50_ms: pct(acks, 50),
     ack_p95_ms: pct(acks, 95),
     frames_per_client_per_s: Number((mean(framesPerClient) / wall).toFixed(2)),
+    loadgen_loop_delay_p95_ms: round1(loopDelay.percentile(95) / 1e6),
     engine_cpu_percent: round1(cpuPct.reduce((a, b) => a + b, 0)),
     engine_peak_rss_mb: round1(peakRss.reduce((a, b) => a + b, 0)),
   };
@@ -293,29 +338,28 @@ async function runLoad(dep: Deployment, packNote: string, extra: boolean) {
       ...(chains[i] !== undefined ? { chains: chains[i] } : {}),
     }));
   }
-  if (extra || n > 1) {
-    const ticksPct = (a?: number, b?: number) =>
-      a === undefined || b === undefined ? null : round1(((b - a) / 100 / wall) * 100);
-    if (extra1.redis !== undefined) result.redis_cpu_percent = ticksPct(extra0.redis, extra1.redis);
-    result.postgres_cpu_percent = ticksPct(extra0.postgres, extra1.postgres);
-    result.loadtest_cpu_percent = round1(((self.user + self.system) / 1e6 / wall) * 100);
-    result.machine_cpu_percent = round1(
-      ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100 * os.cpus().length,
-    );
-    result.cores = os.cpus().length;
-    // frames every client of a room gets are that room's chain steps: steps per engine CPU-second is
-    // what compares runs that got different CPU shares on a shared machine
-    const cpu = (result.engine_cpu_percent as number) / 100;
-    result.room_frames_per_engine_cpu_s =
-      cpu > 0 ? round1(((result.frames_per_client_per_s as number) * ROOMS) / cpu) : null;
-  }
+  // where the machine's CPU went (the load generator shares the cores with the engine)
+  const ticksPct = (a?: number, b?: number) =>
+    a === undefined || b === undefined ? null : round1(((b - a) / 100 / wall) * 100);
+  if (extra1.redis !== undefined) result.redis_cpu_percent = ticksPct(extra0.redis, extra1.redis);
+  result.postgres_cpu_percent = ticksPct(extra0.postgres, extra1.postgres);
+  result.loadtest_cpu_percent = round1(((self.user + self.system) / 1e6 / wall) * 100);
+  result.machine_cpu_percent = round1(
+    ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100 * os.cpus().length,
+  );
+  result.cores = os.cpus().length;
+  // frames every client of a room gets are that room's chain steps: steps per engine CPU-second is
+  // what compares runs that got different CPU shares on a shared machine
+  const cpu = (result.engine_cpu_percent as number) / 100;
+  result.room_frames_per_engine_cpu_s =
+    cpu > 0 ? round1(((result.frames_per_client_per_s as number) * ROOMS) / cpu) : null;
   return result;
 }
 
-async function run(engines: number, packNote: string, modelsDir: string, tmp: string, extra: boolean) {
+async function run(engines: number, packNote: string, modelsDir: string, tmp: string) {
   const dep = engines === 1 ? await single(tmp, modelsDir) : await cluster(engines, modelsDir);
   try {
-    return await runLoad(dep, packNote, extra);
+    return await runLoad(dep, packNote);
   } finally {
     await dep.stop();
   }
@@ -356,13 +400,13 @@ async function main() {
   try {
     const { modelsDir, packNote } = await benchModels(tmp);
     if (COMPARE) {
-      const one = await run(1, packNote, modelsDir, tmp, true);
+      const one = await run(1, packNote, modelsDir, tmp);
       console.error(`[loadtest] 1 engine: ${JSON.stringify(one)}`);
-      const many = await run(ENGINES, packNote, modelsDir, tmp, true);
+      const many = await run(ENGINES, packNote, modelsDir, tmp);
       console.log(table(one, many));
       console.log(JSON.stringify({ single: one, cluster: many }));
     } else {
-      console.log(JSON.stringify(await run(ENGINES, packNote, modelsDir, tmp, false)));
+      console.log(JSON.stringify(await run(ENGINES, packNote, modelsDir, tmp)));
     }
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });

@@ -103,6 +103,7 @@ export class RoomManager {
       graceMs,
       checkPictures: (packId, targets) => this.pictures.check(packId, targets),
       maxUnsaved: () => this.maxUnsaved,
+      wake: () => this.scheduler.wake(),
     };
     this.scheduler = new Scheduler(this.rooms, sampler, events, exclusive, log);
   }

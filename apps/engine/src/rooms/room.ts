@@ -48,6 +48,8 @@ export interface RoomDeps {
   checkPictures(packId: string, targets: RoomCondition['target'][]): Promise<void>;
   /** a room whose database backlog is longer than this refuses steering ("unavailable") until it drains */
   maxUnsaved(): number;
+  /** the scheduler: a room became due now (steered, reset, woken) — step it without waiting for the next timer */
+  wake(): void;
 }
 
 export interface RoomParts {
@@ -86,6 +88,8 @@ export class Room {
   lastFrame: Frame | null = null;
   readonly activity: ActivityItem[] = [];
   nextDue = Date.now();
+  /** counts the requests for a step now (steering, reset, a wake): one made while a step is in flight keeps the room due */
+  dueRequests = 0;
   pendingSteps = 0;
   /** when the last client left (ms); null while someone is connected. Idle rooms are not sampled. */
   emptySince: number | null = Date.now();
@@ -164,7 +168,10 @@ export class Room {
         this.contextImage = blob ? decodeContext(this.pack, blob) : null;
       }
     }
-    if (effects.step) this.pendingSteps = Math.min(LIMITS.stepsPerRequest, this.pendingSteps + effects.step);
+    if (effects.step) {
+      this.pendingSteps = Math.min(LIMITS.stepsPerRequest, this.pendingSteps + effects.step);
+      this.deps.wake();
+    }
     const change = chainChange(patch, state, this.contextImage);
     const chainChanged = change !== null;
     // sent now, in version order (not awaited: the sampler applies calls in the order they were made): only
@@ -176,7 +183,7 @@ export class Room {
     // a quarantined chain gets another chance once someone changes what it samples
     if ((chainChanged || effects.reset) && this.chainError !== null) this.setChainError(null);
     // steering shows up in the very next frame, not one frame period later
-    if (chainChanged || effects.reset) this.nextDue = Math.min(this.nextDue, Date.now());
+    if (chainChanged || effects.reset) this.dueNow();
     const item = this.logActivity(patch.version, actor, summary);
     this.writer.state(
       this.model.snapshot(),
@@ -196,7 +203,7 @@ export class Room {
         await this.deps.exclusive(async () => {
           await this.setCode(code);
           this.chain.movedTo(code);
-          this.nextDue = Date.now();
+          this.dueNow();
           this.showStill(await this.render(code), patch.version, this.lastFrame ?? {});
         });
     }
@@ -230,7 +237,7 @@ export class Room {
       const { patch, summary } = this.model.startFrom(actor, next, before);
       await this.setCode(h);
       this.chain.movedTo(h);
-      this.nextDue = Date.now();
+      this.dueNow();
       // show the new starting picture now, also in a paused room (it would otherwise wait for Play or Step)
       const image = await this.render(h);
       const item = this.logActivity(patch.version, actor, summary);
@@ -289,9 +296,16 @@ export class Room {
     );
   }
 
+  /** Step this room at the next tick, and have that tick now (not one timer period later). */
+  private dueNow(): void {
+    this.nextDue = Math.min(this.nextDue, Date.now());
+    this.dueRequests += 1;
+    this.deps.wake();
+  }
+
   private setChainError(error: string | null): void {
     this.chainError = error;
-    this.nextDue = Date.now();
+    this.dueNow();
     this.deps.events.chainError(this.id, error);
   }
 
@@ -299,7 +313,7 @@ export class Room {
 
   /** A connection of a person joins, or rejoins (an idle room wakes up). */
   join(userId: string, name: string, role: Role, socketId: string): Member {
-    if (this.emptySince !== null && this.idle()) this.nextDue = Date.now();
+    if (this.emptySince !== null && this.idle()) this.dueNow();
     this.emptySince = null;
     return this.presence.join(userId, name, role, socketId);
   }

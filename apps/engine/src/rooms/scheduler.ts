@@ -13,6 +13,8 @@ const CRASHES_QUARANTINE = 2;
 export class Scheduler {
   private loop: ReturnType<typeof setTimeout> | undefined;
   private stopped = true;
+  /** a tick is running (its sampler call in flight) */
+  private ticking = false;
   private lastCheckpoint = 0;
   /** exposed for the benchmark / health */
   readonly stats = { ticks: 0, lastTickMs: 0, framesOut: 0 };
@@ -35,23 +37,40 @@ export class Scheduler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    const tick = async () => {
-      if (this.stopped) return;
-      try {
-        await this.tick();
-      } catch (err) {
-        if (!this.stopped) this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
-      }
-      if (this.stopped) return;
-      this.loop = setTimeout(tick, this.delayToNext());
-    };
-    this.loop = setTimeout(tick, 0);
+    this.loop = setTimeout(this.run, 0);
   }
 
   stop(): void {
     this.stopped = true;
     if (this.loop) clearTimeout(this.loop);
   }
+
+  /**
+   * A room became due now (steered, reset, asked for steps): tick at once instead of at the end of the timer,
+   * which may be up to 50 ms away while no other room is due. A tick in flight is left alone: the next one
+   * follows it without delay, steered rooms first.
+   */
+  wake(): void {
+    if (this.stopped || this.ticking) return;
+    if (this.loop) clearTimeout(this.loop);
+    // a macrotask, not a microtask: the other intents that arrived in the same read are applied first and
+    // share the tick
+    this.loop = setTimeout(this.run, 0);
+  }
+
+  private readonly run = async () => {
+    if (this.stopped) return;
+    this.ticking = true;
+    try {
+      await this.tick();
+    } catch (err) {
+      if (!this.stopped) this.log(`sampling tick failed: ${(err as Error).stack ?? err}`);
+    } finally {
+      this.ticking = false;
+    }
+    if (this.stopped) return;
+    this.loop = setTimeout(this.run, this.delayToNext());
+  };
 
   /** Sampled on ticks: not idle, not quarantined, and (in a cluster) still leased. */
   private active(room: Room, now: number): boolean {
@@ -109,6 +128,7 @@ export class Scheduler {
     await this.exclusive(async () => {
       // the version each room's step is sent under (steering applied meanwhile shows in the next frame)
       const versions = new Map(due.map((r) => [r.id, r.model.version]));
+      const requests = new Map(due.map((r) => [r.id, r.dueRequests]));
       const results = await this.sampler.step(due.map((r) => r.id));
       for (const res of results) {
         const room = this.rooms.get(res.roomId);
@@ -125,7 +145,10 @@ export class Scheduler {
         }
         room.crashes = 0;
         if (room.pendingSteps > 0) room.pendingSteps -= 1;
-        room.nextDue = Math.max(room.nextDue + 1000 / room.model.state.params.fps, now);
+        // the next frame one period on — unless the room was steered while this step was in flight: that
+        // change shows in the very next tick (its step here was sent before it), not a whole period later
+        if (room.dueRequests === requests.get(room.id))
+          room.nextDue = Math.max(room.nextDue + 1000 / room.model.state.params.fps, now);
         room.chain.advanced(res);
         if (res.png.byteLength > 0)
           frames.push({
