@@ -311,7 +311,8 @@ async function runLoad(dep: Deployment, packNote: string) {
     fps_target: FPS,
     steering: TOGETHER ? 'together' : 'each room at its own moment',
     pack: packNote,
-    backend: /\[engine\] backend: ([\w-]+)/.exec(dep.output())?.[1] ?? 'unknown',
+    // one engine prints "[engine] backend: …"; the cluster launcher prefixes each engine's lines with its name
+    backend: /\[engine(?:-\d+)?\] backend: ([\w-]+)/.exec(dep.output())?.[1] ?? 'unknown',
     steers_measured: latencies.length,
     p50_ms: pct(latencies, 50),
     p95_ms: pct(latencies, 95),
