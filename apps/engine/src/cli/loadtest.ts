@@ -1,6 +1,6 @@
-// `npm run loadtest -- --rooms R --clients C --seconds S [--fps F] [--steer-every MS] [--engines N] [--compare]`
+// `npm run loadtest -- --rooms R --clients C --seconds S [--fps F] [--steer-every MS] [--steer-together] [--engines N] [--compare]`
 // Starts a real engine process on loopback (own embedded Postgres in a temp dir), opens R rooms with
-// C socket.io clients each, steers every room periodically and measures steer-to-frame latency
+// C socket.io clients each, steers every room periodically (each at its own moment, or all at once) and measures steer-to-frame latency
 // (intent sent → first frame sampled under the new version), frames per client, engine CPU and
 // memory. Bounded in time; prints one JSON object last.
 //
@@ -27,7 +27,8 @@ function usage(line: string): never {
   process.exit(2);
 }
 
-const HELP = `usage: npm run loadtest -- [--rooms R] [--clients C] [--seconds S] [--fps F] [--steer-every MS] [--engines N] [--compare]
+const HELP = `usage: npm run loadtest -- [--rooms R] [--clients C] [--seconds S] [--fps F] [--steer-every MS] [--steer-together]
+  [--engines N] [--compare]
 
   --rooms R          rooms to open (default 10, at most 50)
   --clients C        socket.io clients per room (default 20, at most 100)
