@@ -1,8 +1,8 @@
 // `npm run loadtest -- --rooms R --clients C --seconds S [--fps F] [--steer-every MS] [--steer-together] [--engines N] [--compare]`
 // Starts a real engine process on loopback (own embedded Postgres in a temp dir), opens R rooms with
-// C socket.io clients each, steers every room periodically (each at its own moment, or all at once) and measures steer-to-frame latency
-// (intent sent → first frame sampled under the new version), frames per client, engine CPU and
-// memory. Bounded in time; prints one JSON object last.
+// C socket.io clients each, steers every room periodically (each at its own moment, or all at once)
+// and measures steer-to-frame latency (intent sent → first frame sampled under the new version),
+// frames per client, engine CPU and memory. Bounded in time; prints one JSON object last.
 //
 // `--engines N` (N > 1): a cluster through launch/cluster.ts instead (a throwaway Redis, one embedded
 // Postgres, N engines); room r is created through engine r mod N and its clients connect round-robin
