@@ -84,6 +84,7 @@ export {
   type StepOptions,
   type RunOptions,
 } from './sampler';
+export { rollImages } from './objective';
 export {
   initBackend,
   currentBackend,

@@ -151,6 +151,39 @@ export interface EvalOptions {
   needImage: boolean;
   /** fast mode: conditions read the fastMlp on h instead of G→E */
   fast: boolean;
+  /**
+   * per chain, a whole-pixel offset [dy, dx] by which the condition nets see the picture (a circular roll; their
+   * gradient is rolled back): transformation robustness. E's code for the prior reads the picture as it is.
+   */
+  shifts?: (readonly [number, number])[];
+}
+
+/**
+ * Roll each picture of a batch [B, H, W, C] circularly by sign·[dy, dx] (its own offset per picture): pixel (y, x)
+ * moves to (y + sign·dy, x + sign·dx) mod (H, W). sign −1 undoes sign +1.
+ */
+export function rollImages(
+  a: Float32Array,
+  shape: readonly [number, number, number],
+  shifts: readonly (readonly [number, number])[],
+  sign: 1 | -1,
+): Float32Array {
+  const [H, W, C] = shape;
+  const n = H * W * C;
+  const row = W * C;
+  const out = new Float32Array(a.length);
+  shifts.forEach(([dy, dx], b) => {
+    const sy = (((sign * dy) % H) + H) % H;
+    const sx = ((((sign * dx) % W) + W) % W) * C;
+    for (let y = 0; y < H; y++) {
+      const from = b * n + y * row;
+      const to = b * n + ((y + sy) % H) * row;
+      // the row's first row − sx values land at sx, the rest wrap to the row's start
+      out.set(a.subarray(from, from + row - sx), to + sx);
+      out.set(a.subarray(from + row - sx, from + row), to);
+    }
+  });
+  return out;
 }
 
 export interface EvalOutput {
@@ -203,16 +236,20 @@ export async function evaluate(
   interface Run {
     net: string;
     pre: Preprocess | undefined;
+    /** the run reads the pictures rolled by `o.shifts` */
+    shifted: boolean;
     taps: Set<string>;
     pass?: ForwardPass;
     cots: Map<string, Float32Array>;
   }
   const runs = new Map<string, Run>();
-  /** the run of (net, preprocess), made on first use */
-  const runFor = (net: string, pre: Preprocess | undefined): Run => {
-    const k = runKey(net, pre);
+  const shifts = !o.fast && o.shifts?.some(([dy, dx]) => dy !== 0 || dx !== 0) ? o.shifts : undefined;
+  if (shifts && shifts.length !== B) throw new Error(`shifts: ${shifts.length} offsets for ${B} chains`);
+  /** the run of (net, preprocess), made on first use; condition nets read the shifted pictures, E's code does not */
+  const runFor = (net: string, pre: Preprocess | undefined, shifted = shifts !== undefined): Run => {
+    const k = runKey(net, pre) + (shifted ? '|shifted' : '');
     let r = runs.get(k);
-    if (!r) runs.set(k, (r = { net, pre, taps: new Set(), cots: new Map() }));
+    if (!r) runs.set(k, (r = { net, pre, shifted, taps: new Set(), cots: new Map() }));
     return r;
   };
   let gPass: ForwardPass | undefined;
@@ -222,7 +259,7 @@ export async function evaluate(
   let maskArr: Float32Array | undefined;
   const runKey = (net: string, pre: Preprocess | undefined) => `${net}|${pre ? JSON.stringify(pre) : ''}`;
   if (o.fast) {
-    const run: Run = { net: 'fastMlp', pre: undefined, taps: new Set(), cots: new Map() };
+    const run: Run = { net: 'fastMlp', pre: undefined, shifted: false, taps: new Set(), cots: new Map() };
     run.pass = await rt.forward(pack.fastMlp!, hAll, B, { keep: o.needGrad });
     runs.set('fast', run);
     for (const g of groupKeys.values()) data[`tap:${g.key}`] = run.pass.output;
@@ -254,10 +291,11 @@ export async function evaluate(
       data.ctx = ctxTerm;
     }
     for (const g of groupKeys.values()) runFor(g.net, g.preprocess).taps.add(g.tap);
-    const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E')) : undefined;
+    const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E'), false) : undefined;
     codeRun?.taps.add(pack.manifest.code.encoderTap);
+    const xsShifted = shifts ? rollImages(xs, pack.imageShape, shifts, 1) : xs;
     for (const r of runs.values())
-      r.pass = await rt.forward(pack.nets[r.net], preprocessArray(xs, pack, r.pre), B, {
+      r.pass = await rt.forward(pack.nets[r.net], preprocessArray(r.shifted ? xsShifted : xs, pack, r.pre), B, {
         taps: [...r.taps],
         keep: o.needGrad,
       });
@@ -317,7 +355,8 @@ export async function evaluate(
       let any = false;
       for (const r of runs.values()) {
         if (!r.cots.size) continue;
-        const dIn = await rt.vjp(pack.nets[r.net], r.pass!, Object.fromEntries(r.cots));
+        const dRun = await rt.vjp(pack.nets[r.net], r.pass!, Object.fromEntries(r.cots));
+        const dIn = r.shifted ? rollImages(dRun, pack.imageShape, shifts!, -1) : dRun;
         const scale = preprocessScale(pack, r.pre, C);
         for (let k = 0; k < gx.length; k++) gx[k] += dIn[k] * scale[k % C];
         any = true;

@@ -38,6 +38,8 @@ export const epsDefaultsSchema = z.object({
   /** exact modes: MALA step τ / HMC leapfrog step and count */
   stepSize: num.positive().optional(),
   leapfrog: z.number().int().positive().optional(),
+  /** ppgn / dgnam: condition nets read G(h) shifted by up to ±jitter px each step (transformation robustness) */
+  jitter: z.number().int().nonnegative().optional(),
   /** fast mode: prior network ('hdae' or 'none') */
   prior: z.enum(['eg', 'hdae', 'l2', 'none']).optional(),
 });

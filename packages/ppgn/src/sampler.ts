@@ -7,6 +7,7 @@
  *    h ← h + lr_t·d           (normalize = false, eq. 11 with lr = 1)
  *    prior R: 'eg' R = E(G(h)), 'hdae' R = hdae(h), 'l2' h ← (1−λ)h (DGN-AM, ε1 = 0), 'none'.
  *    then clip to the code range. lr_t goes linearly lr → lrEnd over `steps`.
+ *    jitter J > 0: the condition nets read G(h) rolled by a random offset in [−J, J]² each step (see `jitter`).
  *  fast (seed 001): SGLD on the fastMlp p(y|h): h ← h + ε1·∇log p(y|h) + N(0, ε2·I)  (ε2 is a variance),
  *    plus, with prior 'hdae' and fastPrior > 0, the h-DAE prior term fastPrior·(hdae(h) − h) that keeps h
  *    where real codes live (G stays out of the loop either way).
@@ -59,6 +60,12 @@ export interface SamplerConfig {
   leapfrog: number;
   /** fast mode: weight of the h-DAE prior term (prior 'hdae'); 0 = plain SGLD as in seed 001 */
   fastPrior: number;
+  /**
+   * ppgn / dgnam: transformation robustness. Each step the condition nets see G(h) rolled by a random whole-pixel
+   * offset of up to ±jitter in each direction (from the chain's RNG; their gradient is rolled back), so the chain
+   * cannot fool them with pixel-exact patterns. 0 = off.
+   */
+  jitter: number;
 }
 
 export type SamplerConfigInput = Partial<SamplerConfig>;
@@ -133,6 +140,7 @@ const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
     stepSize: 0.01,
     leapfrog: 10,
     fastPrior: 0,
+    jitter: 0,
   },
   dgnam: {
     mode: 'dgnam',
@@ -151,6 +159,7 @@ const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
     stepSize: 0.01,
     leapfrog: 10,
     fastPrior: 0,
+    jitter: 0,
   },
   fast: {
     mode: 'fast',
@@ -169,6 +178,7 @@ const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
     stepSize: 0.01,
     leapfrog: 10,
     fastPrior: 0,
+    jitter: 0,
   },
   mala: {
     mode: 'mala',
@@ -187,6 +197,7 @@ const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
     stepSize: 0.01,
     leapfrog: 10,
     fastPrior: 0,
+    jitter: 0,
   },
   hmc: {
     mode: 'hmc',
@@ -205,6 +216,7 @@ const BASE_DEFAULTS: Record<Mode, SamplerConfig> = {
     stepSize: 0.05,
     leapfrog: 10,
     fastPrior: 0,
+    jitter: 0,
   },
 };
 
@@ -279,6 +291,8 @@ export function validateConfig(pack: Pack, c: SamplerConfig): void {
   finiteNumber(c.stepSize, 'stepSize', { min: 0 });
   if (!(c.stepSize > 0)) throw new PpgnInputError('stepSize must be > 0', 'stepSize');
   finiteNumber(c.leapfrog, 'leapfrog', { integer: true, min: 1, max: 1000 });
+  const [H, W] = pack.imageShape;
+  finiteNumber(c.jitter, 'jitter', { integer: true, min: 0, max: Math.floor(Math.min(H, W) / 4) });
   if (typeof c.normalize !== 'boolean') throw new PpgnInputError('normalize must be a boolean', 'normalize');
   if (!['eg', 'hdae', 'l2', 'none'].includes(c.prior))
     throw new PpgnInputError(`prior must be eg, hdae, l2 or none (got ${String(c.prior)})`, 'prior');
@@ -679,6 +693,11 @@ async function stepLangevin(
       c.h = drawInitialCode(pack, c.config, rngs[b]);
   });
   const needCode = !fast && chains.some((c) => c.config.prior === 'eg' && c.config.eps1 !== 0);
+  // transformation robustness: this step's offsets, drawn only by chains that jitter (the others' numbers stay as they were)
+  const shifts =
+    !fast && chains.some((c) => c.config.jitter > 0)
+      ? chains.map((c, b) => jitterOffset(rngs[b], c.config.jitter))
+      : undefined;
   const ev = await evaluate(
     pack,
     resolved,
@@ -692,6 +711,7 @@ async function stepLangevin(
       needGrad: true,
       needImage: false,
       fast,
+      shifts,
     },
   );
   let hdaeOut: Float32Array | undefined;
@@ -743,6 +763,15 @@ async function stepLangevin(
       objective: s.objective,
     };
   });
+}
+
+/** a whole-pixel offset [dy, dx], each uniform in [−J, J] (J = 0: no draw, [0, 0]) */
+function jitterOffset(rng: Rng, J: number): [number, number] {
+  if (J <= 0) return [0, 0];
+  const k = 2 * J + 1;
+  const dy = Math.min(k - 1, Math.floor(rng.uniform() * k)) - J;
+  const dx = Math.min(k - 1, Math.floor(rng.uniform() * k)) - J;
+  return [dy, dx];
 }
 
 function exactKey(c: ChainState): string {
@@ -980,7 +1009,8 @@ export async function conditionObjective(
   pack: Pack,
   condition: Condition | { terms: Term[] } | Term[],
   hs: Float32Array[],
-  opts: { eps2?: number; eps4?: number; fast?: boolean } = {},
+  /** shift: the condition nets read every picture rolled by [dy, dx] px (the sampler's `jitter`, one offset) */
+  opts: { eps2?: number; eps4?: number; fast?: boolean; shift?: readonly [number, number] } = {},
 ): Promise<{ values: Float32Array; grads: Float32Array[] }> {
   const c = Condition.from(condition);
   const chains: ChainState[] = [];
@@ -997,6 +1027,7 @@ export async function conditionObjective(
     needGrad: true,
     needImage: false,
     fast: !!opts.fast,
+    shifts: opts.shift ? hs.map(() => opts.shift!) : undefined,
   });
   const D = pack.codeDim;
   return { values: ev.total, grads: hs.map((_, i) => ev.grad!.slice(i * D, (i + 1) * D)) };

@@ -3,6 +3,7 @@ import {
   cond,
   add,
   conditionObjective,
+  rollImages,
   matchText,
   Rng,
   PpgnInputError,
@@ -26,11 +27,11 @@ function randomImage(seed: number, shape: number[] = [8, 8, 3]) {
 }
 
 /** central finite differences along random directions vs the analytic gradient */
-async function gradCheck(c: Condition, opts: { eps4?: number } = {}) {
+async function gradCheck(c: Condition, opts: { eps4?: number; shift?: [number, number] } = {}) {
   const rng = new Rng(42);
   const D = pack.codeDim;
   const h = rng.normals(new Float32Array(D), 0.7);
-  const { values, grads } = await conditionObjective(pack, c, [h], { eps4: opts.eps4 });
+  const { values, grads } = await conditionObjective(pack, c, [h], opts);
   expect(Number.isFinite(values[0])).toBe(true);
   const g = grads[0];
   expect(g.some((v) => v !== 0)).toBe(true);
@@ -39,7 +40,7 @@ async function gradCheck(c: Condition, opts: { eps4?: number } = {}) {
     const v = rng.normals(new Float32Array(D));
     const hp = h.map((x, i) => x + delta * v[i]);
     const hm = h.map((x, i) => x - delta * v[i]);
-    const { values: vv } = await conditionObjective(pack, c, [hp, hm], { eps4: opts.eps4 });
+    const { values: vv } = await conditionObjective(pack, c, [hp, hm], opts);
     const fd = (vv[0] - vv[1]) / (2 * delta);
     const an = g.reduce((s, x, i) => s + x * v[i], 0);
     expect(Math.abs(fd - an)).toBeLessThan(3e-3 * (1 + Math.abs(an)));
@@ -61,6 +62,23 @@ describe('condition gradients match finite differences', () => {
     const mask = { shape: [8, 8], data: Float32Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)) };
     return gradCheck(cond.context(randomImage(7), mask), { eps4: 1 });
   });
+  it('class, with the picture shifted (jitter): the gradient is rolled back', () =>
+    gradCheck(cond.class('dog'), { shift: [2, -3] }));
+  it('hidden unit at x,y, shifted', () => gradCheck(cond.unit('t1', 1, { x: 2, y: 3 }), { shift: [-1, 1] }));
+  it('context term with the classifier reading a shifted picture', () => {
+    const mask = { shape: [8, 8], data: Float32Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 1 : 0)) };
+    return gradCheck(add(cond.class('cat'), cond.context(randomImage(7), mask)), { eps4: 1, shift: [3, 2] });
+  });
+  it('a shift changes what a position-dependent condition sees; a shift by the whole picture changes nothing', async () => {
+    const c = cond.unit('t1', 1, { x: 2, y: 3 });
+    const h = new Rng(8).normals(new Float32Array(pack.codeDim), 0.7);
+    const plain = await conditionObjective(pack, c, [h]);
+    const shifted = await conditionObjective(pack, c, [h], { shift: [1, 2] });
+    const whole = await conditionObjective(pack, c, [h], { shift: [8, -8] });
+    expect(Math.abs(shifted.values[0] - plain.values[0])).toBeGreaterThan(1e-4);
+    expect(whole.values[0]).toBeCloseTo(plain.values[0], 5);
+    for (let i = 0; i < pack.codeDim; i++) expect(whole.grads[0][i]).toBeCloseTo(plain.grads[0][i], 5);
+  });
   it('weighted sum of terms = sum of weighted gradients', async () => {
     const a = cond.class('cat');
     const b = cond.keywords('heart');
@@ -78,6 +96,29 @@ describe('condition gradients match finite differences', () => {
     const h = new Rng(4).normals(new Float32Array(6));
     const r = await conditionObjective(pack, c, [h], { eps4: 0 });
     expect(Math.max(...r.grads[0].map(Math.abs))).toBe(0);
+  });
+});
+
+describe('rollImages', () => {
+  it('moves pixel (y, x) to (y + dy, x + dx) mod the size, per picture, and −1 undoes it', () => {
+    const shape = [3, 4, 2] as const;
+    const n = 3 * 4 * 2;
+    const a = Float32Array.from({ length: 2 * n }, (_, i) => i);
+    const shifts: [number, number][] = [
+      [1, -1],
+      [-4, 6],
+    ];
+    const r = rollImages(a, shape, shifts, 1);
+    shifts.forEach(([dy, dx], b) => {
+      for (let y = 0; y < 3; y++)
+        for (let x = 0; x < 4; x++)
+          for (let c = 0; c < 2; c++) {
+            const ty = (((y + dy) % 3) + 3) % 3;
+            const tx = (((x + dx) % 4) + 4) % 4;
+            expect(r[b * n + (ty * 4 + tx) * 2 + c]).toBe(a[b * n + (y * 4 + x) * 2 + c]);
+          }
+    });
+    expect(Array.from(rollImages(r, shape, shifts, -1))).toEqual(Array.from(a));
   });
 });
 

@@ -10,6 +10,7 @@ import {
   encodeImages,
   renderCodes,
   classifyImages,
+  conditionObjective,
   snapshotChain,
   restoreChain,
   buildRandomPack,
@@ -65,6 +66,7 @@ export function samplerSuite(runtime: RuntimeChoice): void {
     { id: 'f', seed: 16, condition: cond.class('class4'), config: { mode: 'fast', eps1: 0.5, eps2: 1e-3 } },
     { id: 'g', seed: 17, condition: cond.class('class1'), config: { mode: 'mala', stepSize: 0.05 } },
     { id: 'h', seed: 18, condition: cond.class('class1'), config: { mode: 'hmc', stepSize: 0.05, leapfrog: 3 } },
+    { id: 'i', seed: 19, condition: cond.class('class3'), config: { eps1: 0.1, eps3: 0.05, jitter: 3 } },
   ];
 
   describe(`${runtime}: sampler`, () => {
@@ -417,6 +419,72 @@ export function samplerSuite(runtime: RuntimeChoice): void {
       expect(d.config).toMatchObject({ decay: 0.05, lr: 0.3, eps1: 0, prior: 'l2' });
       const g = await createChain(p, { condition: cond.class('class1') });
       expect(g.config.lr).toBe(1); // ppgn ignores the other modes' settings
+      p.dispose();
+    });
+  });
+
+  describe(`${runtime}: transformation robustness (jitter)`, () => {
+    const steer = async (seed: number, config: CreateChainOptions['config'], steps = 5) => {
+      const c = await createChain(pack, { seed, condition: cond.class('class2'), config });
+      for (let i = 0; i < steps; i++) await stepBatch(pack, [c]);
+      return c;
+    };
+
+    it('offsets come from the chain’s RNG: same seed → same chain; jitter changes the chain', async () => {
+      const a = await steer(7, { eps1: 0.1, eps3: 0.05, jitter: 2 });
+      const b = await steer(7, { eps1: 0.1, eps3: 0.05, jitter: 2 });
+      const plain = await steer(7, { eps1: 0.1, eps3: 0.05 });
+      expect(Array.from(a.h)).toEqual(Array.from(b.h));
+      expect(a.rng).toEqual(b.rng);
+      expect(maxAbsDiff(a.h, plain.h)).toBeGreaterThan(1e-3);
+    });
+
+    it('only the condition nets see the shifted picture: with ε2 = 0 and no noise, jitter changes nothing', async () => {
+      // the prior's E(G(h)) reads G(h) as it is; were it shifted, the chains would part at the first step
+      const cfg = { eps1: 0.3, eps2: 0, eps3: 0 };
+      const a = await steer(4, { ...cfg, jitter: 4 }, 3);
+      const b = await steer(4, cfg, 3);
+      expect(maxAbsDiff(a.h, b.h)).toBeLessThan(1e-6);
+    });
+
+    it('a shifted step moves h along the rolled-back gradient of the shifted objective', async () => {
+      // no prior, no noise, lr·d without normalisation: h₁ − h₀ = lr·ε2·∇h log p(y | roll(G(h₀), offset)).
+      // The offset is the first two uniform draws of the chain's RNG, as the sampler draws them.
+      const J = 3;
+      const c = await createChain(pack, {
+        seed: 21,
+        condition: cond.class('class4'),
+        config: { eps1: 0, eps3: 0, lr: 0.5, lrEnd: 0.5, normalize: false, clip: null, jitter: J },
+      });
+      const rng = new Rng(c.rng);
+      const off = [rng.uniform(), rng.uniform()].map((u) => Math.floor(u * (2 * J + 1)) - J) as [number, number];
+      const h0 = Float32Array.from(c.h);
+      await stepBatch(pack, [c]);
+      const { grads } = await conditionObjective(pack, cond.class('class4'), [h0], { shift: off });
+      const want = h0.map((v, i) => v + 0.5 * grads[0][i]);
+      expect(maxAbsDiff(c.h, want)).toBeLessThan(1e-5);
+      if (off[0] !== 0 || off[1] !== 0) {
+        const { grads: g0 } = await conditionObjective(pack, cond.class('class4'), [h0]);
+        expect(maxAbsDiff(grads[0], g0[0])).toBeGreaterThan(1e-6);
+      }
+    });
+
+    it('refuses a jitter that is not a whole number of pixels or is over a quarter of the picture', async () => {
+      for (const jitter of [1.5, -1, 5, Number.NaN])
+        await expect(
+          createChain(pack, { condition: cond.class('class1'), config: { jitter } }),
+          String(jitter),
+        ).rejects.toThrow(/jitter must be/);
+    });
+
+    it("a pack's tuned jitter applies to its class conditions, and the user overrides it", async () => {
+      const p = buildRandomPack({ image: [16, 16, 3], codeDim: 8, fastMlp: true }, 3);
+      p.manifest.defaults = { classes: { jitter: 2 } };
+      expect((await createChain(p, { condition: cond.class('class1') })).config.jitter).toBe(2);
+      expect((await createChain(p, { condition: cond.class('class1'), config: { jitter: 0 } })).config.jitter).toBe(0);
+      expect((await createChain(p, { condition: cond.class('class1'), config: { mode: 'fast' } })).config.jitter).toBe(
+        0,
+      );
       p.dispose();
     });
   });

@@ -1,6 +1,6 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--no-write] [--img-dir docs/img]
+ *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x --jitter px (ppgn overrides)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
@@ -31,6 +31,7 @@ async function main() {
   if (num('eps3') !== undefined) ppgn.eps3 = num('eps3');
   if (num('lr') !== undefined) ppgn.lr = num('lr');
   if (num('lr-end') !== undefined) ppgn.lrEnd = num('lr-end');
+  if (num('jitter') !== undefined) ppgn.jitter = num('jitter');
   if (typeof a.prior === 'string') ppgn.prior = a.prior as SamplerConfigInput['prior'];
   const tuned = Object.keys(ppgn).length > 0;
   const out = await evaluatePack({
