@@ -43,6 +43,7 @@ export function packParams(pack: Pack): Partial<SamplerParams> {
     if (d.lrEnd !== undefined) out.lrEnd = d.lrEnd;
     if (d.steps !== undefined) out.lrSteps = d.steps;
     if (d.resetEvery !== undefined) out.resetEvery = d.resetEvery;
+    if (d.jitter !== undefined) out.jitter = d.jitter;
   }
   const ctx = pack.manifest.defaults?.context?.eps4;
   if (ctx !== undefined && out.eps4 === undefined) out.eps4 = ctx;
@@ -64,6 +65,8 @@ export function samplerConfig(p: SamplerParams, pack: Pack, overrides: readonly 
     steps: pick('lrSteps', p.lrSteps),
     resetEvery: pick('resetEvery', p.resetEvery),
   };
+  // transformation robustness: the view G(h) is read through (ppgn, h-DAE and DGN-AM steps)
+  const jitter = pick('jitter', p.jitter);
   const eps = {
     eps1: pick('eps1', p.eps1),
     eps2: pick('eps2', p.eps2),
@@ -73,11 +76,11 @@ export function samplerConfig(p: SamplerParams, pack: Pack, overrides: readonly 
   const out = ((): SamplerConfigInput => {
     switch (p.mode) {
       case 'ppgn':
-        return { ...common, ...eps, mode: 'ppgn', prior: 'eg' };
+        return { ...common, ...eps, jitter, mode: 'ppgn', prior: 'eg' };
       case 'hdae':
-        return { ...common, ...eps, mode: 'ppgn', prior: pack.hdae ? 'hdae' : 'eg' };
+        return { ...common, ...eps, jitter, mode: 'ppgn', prior: pack.hdae ? 'hdae' : 'eg' };
       case 'dgnam':
-        return { ...common, ...eps, eps1: 0, mode: 'dgnam', prior: 'l2', decay: pick('decay', p.decay) };
+        return { ...common, ...eps, jitter, eps1: 0, mode: 'dgnam', prior: 'l2', decay: pick('decay', p.decay) };
       case 'mala':
       case 'hmc':
         // exact samplers of p(h|y) ∝ p(y|G(h))^ε2 · N(h; 0, I): the step τ (and HMC's leapfrog count) set the move
@@ -133,8 +136,8 @@ export function effectiveSettings(
   } catch {
     // a state the sampler refuses (its chain is paused with the reason): show what the room holds
     const { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery } = state.params;
-    const { stepSize = 0.01, leapfrog = 10 } = state.params;
-    const values = { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery, stepSize, leapfrog };
+    const { stepSize = 0.01, leapfrog = 10, jitter = 0 } = state.params;
+    const values = { eps1, eps2, eps3, eps4, lr, lrEnd, lrSteps, decay, resetEvery, stepSize, leapfrog, jitter };
     return { values, ignored: {}, unavailable: unavailableModes(state, pack, cond) };
   }
   const fast = mode === 'fast';
@@ -150,6 +153,7 @@ export function effectiveSettings(
     resetEvery: cfg.resetEvery,
     stepSize: cfg.stepSize,
     leapfrog: cfg.leapfrog,
+    jitter: cfg.jitter,
   };
   const ignored: Partial<Record<Tunable, string>> = {};
   const exact = mode === 'mala' || mode === 'hmc';
@@ -157,6 +161,7 @@ export function effectiveSettings(
   else ignored.decay = 'the L2 decay is used in DGN-AM mode only';
   if (fast) {
     ignored.eps4 = 'fast mode steers by class only: no inpainting context';
+    ignored.jitter = 'fast mode reads the code, not the picture: nothing to shift';
     if (!pack.hdae) ignored.eps1 = 'this pack has no h-DAE prior for fast mode';
   }
   if (exact) {
@@ -164,6 +169,7 @@ export function effectiveSettings(
     ignored.eps1 = `${why}no learned prior term`;
     ignored.eps3 = `${why}the noise is the proposal's, set by the step τ`;
     ignored.lr = ignored.lrEnd = ignored.lrSteps = `${why}the step τ sets how far each proposal moves`;
+    ignored.jitter = `${why}a random shift of the picture would change the distribution they sample`;
     if (mode === 'mala') ignored.leapfrog = 'leapfrog steps are HMC’s';
   } else ignored.stepSize = ignored.leapfrog = 'used by the exact samplers (MALA, HMC) only';
   return { values, ignored, unavailable: unavailableModes(state, pack, cond) };
@@ -304,8 +310,11 @@ export function samplingProblem(
   cond?: Condition,
 ): string | null {
   try {
-    const mode = samplerConfig(state.params, pack, state.overrides).mode ?? 'ppgn';
-    checkCondition(pack, cond ?? checkedCondition(state, pack), mode);
+    const input = samplerConfig(state.params, pack, state.overrides);
+    const c = cond ?? checkedCondition(state, pack);
+    checkCondition(pack, c, input.mode ?? 'ppgn');
+    // the settings themselves (a shift too large for this pack's pictures, …)
+    resolveConfig(pack, c, input);
     return null;
   } catch (err) {
     if (err instanceof PpgnInputError) return err.message;

@@ -20,7 +20,7 @@ const ed: Actor = { userId: 'ed', name: 'Ed', role: 'editor' };
 function tunedPack(): Pack {
   const pack = buildRandomPack({ name: 'p', hdae: true, fastMlp: true, keywords: ['red', 'blue'] }, 1);
   pack.manifest.defaults = {
-    classes: { eps1: 0.5, eps2: 1, eps3: 0.02, lr: 0.4, lrEnd: 0.1, steps: 200 },
+    classes: { eps1: 0.5, eps2: 1, eps3: 0.02, lr: 0.4, lrEnd: 0.1, steps: 200, jitter: 2 },
     keywords: { eps1: 0.9, lr: 0.2 },
     context: { eps4: 0.7, eps3: 0, steps: 60 },
     fast: { prior: 'hdae', fastPrior: 0.3, eps1: 0.05, eps2: 1e-4 },
@@ -61,6 +61,7 @@ function samplerRuns(state: RoomState, pack: Pack): Record<Tunable, number> {
     resetEvery: cfg.resetEvery,
     stepSize: cfg.stepSize,
     leapfrog: cfg.leapfrog,
+    jitter: cfg.jitter,
   };
 }
 
@@ -141,6 +142,31 @@ describe('the settings in effect (what the panel shows) are what the sampler run
     expect(m.state.effective?.values).toMatchObject({ eps1: 0.3, eps2: 0.05, eps3: expect.closeTo(0.01, 9) });
     expect(m.state.effective?.ignored).toMatchObject({ eps4: expect.any(String), decay: expect.any(String) });
     expect(m.state.effective?.ignored.eps1).toBeUndefined();
+    pack.dispose();
+  });
+
+  it('shifts of the view (jitter): the pack tuning of its class conditions, an override, the modes that ignore it, and a refusal', () => {
+    const pack = tunedPack();
+    const m = model(pack);
+    m.apply(cls, ed);
+    expect(m.state.params.jitter).toBe(2);
+    expect(m.state.effective?.values.jitter).toBe(2);
+    expect(m.state.effective?.ignored.jitter).toBeUndefined();
+    m.apply({ type: 'params.set', params: { jitter: 3 } }, ed);
+    expect(m.state.overrides).toEqual(['jitter']);
+    expect(m.state.effective?.values).toEqual(samplerRuns(m.state, pack));
+    expect(samplerRuns(m.state, pack).jitter).toBe(3);
+    for (const mode of ['fast', 'mala', 'hmc'] as const) {
+      m.apply({ type: 'params.set', params: { mode } }, ed);
+      expect(m.state.effective?.ignored.jitter, mode).toMatch(/fast mode reads the code|exact samplers/);
+      expect(samplerRuns(m.state, pack).jitter, mode).toBe(0);
+    }
+    m.apply({ type: 'params.set', params: { mode: 'ppgn' } }, ed);
+    // the pack's pictures are 16 px: a shift of more than 4 px is refused, with the reason, and nothing changes
+    const v = m.state.version;
+    expect(() => m.apply({ type: 'params.set', params: { jitter: 6 } }, ed)).toThrow(/jitter must be <= 4/);
+    expect(m.state.version).toBe(v);
+    expect(m.state.params.jitter).toBe(3);
     pack.dispose();
   });
 

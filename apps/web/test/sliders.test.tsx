@@ -127,6 +127,7 @@ describe('the sampler panel shows the settings in effect', () => {
       resetEvery: 0,
       stepSize: 0.01,
       leapfrog: 10,
+      jitter: 3,
     },
     ignored: {
       eps4: 'fast mode steers by class only: no inpainting context',
@@ -150,6 +151,21 @@ describe('the sampler panel shows the settings in effect', () => {
     expect((screen.getByTestId('param-eps2') as HTMLInputElement).disabled).toBe(false);
   });
 
+  it('view shifts (jitter): the value in effect, marked when set here; a drag sends one whole-pixel change', async () => {
+    const send = vi.fn((_: IntentInput) => ok());
+    render(<ParamsPanel params={params} effective={effective} overrides={['jitter']} canSteer send={send} />);
+    const slider = screen.getByTestId('param-jitter') as HTMLInputElement;
+    expect(slider.value).toBe('3');
+    expect(slider.closest('.param-row')?.getAttribute('data-overridden')).toBe('true');
+    expect(screen.getByTestId('param-jitter-value').textContent).toBe('±3 px');
+    fireEvent.pointerDown(slider);
+    for (const v of [4, 5, 0]) fireEvent.change(slider, { target: { value: String(v) } });
+    expect(screen.getByTestId('param-jitter-value').textContent).toBe('off');
+    fireEvent.pointerUp(slider);
+    await flush();
+    expect(send.mock.calls.map((c) => c[0])).toEqual([{ type: 'params.set', params: { jitter: 0 } }]);
+  });
+
   it('a viewer sees the same values in effect', () => {
     render(
       <ParamsPanel
@@ -162,6 +178,7 @@ describe('the sampler panel shows the settings in effect', () => {
     );
     expect(screen.getByTestId('param-eps3-value').textContent).toBe('0');
     expect(screen.getByTestId('param-eps4-value').textContent).toBe('not used');
+    expect(screen.getByTestId('param-jitter-value').textContent).toBe('±3 px');
   });
 });
 
@@ -179,8 +196,10 @@ describe('exact samplers in the panel', () => {
       resetEvery: 0,
       stepSize: 0.05,
       leapfrog: 12,
+      jitter: 0,
     },
     ignored: {
+      jitter: 'a random shift of the picture would change the distribution they sample',
       eps1: 'the exact samplers draw from p(y|G(h))^ε2 · N(h; 0, I): no learned prior term',
       eps3: 'the noise is the proposal’s',
       lr: 'the step τ sets how far each proposal moves',
@@ -195,6 +214,7 @@ describe('exact samplers in the panel', () => {
     for (const k of ['eps1', 'eps3', 'lr'])
       expect((screen.getByTestId(`param-${k}`) as HTMLInputElement).disabled).toBe(true);
     expect((screen.getByTestId('param-eps2') as HTMLInputElement).disabled).toBe(false);
+    expect(screen.queryByTestId('param-jitter')).toBeNull(); // the exact samplers do not shift the view
     const options = [...screen.getByRole('combobox', { name: 'Mode' }).querySelectorAll('option')].map((o) => o.value);
     expect(options).toEqual(['ppgn', 'hdae', 'dgnam', 'fast', 'mala', 'hmc']);
   });

@@ -16,6 +16,8 @@ export const LIMITS = {
   referencePngBase64: 64_000,
   intentsPerSecond: 30,
   fps: { min: 1, max: 30 },
+  /** whole pixels the sampler may shift the condition nets' view by (a pack also caps it at a quarter of its picture) */
+  jitter: { max: 16 },
   stepsPerRequest: 500,
 } as const;
 
@@ -99,6 +101,11 @@ export const SamplerParams = z.object({
   stepSize: finite.min(1e-6).max(10).optional(),
   /** HMC: leapfrog steps per proposal */
   leapfrog: z.number().int().min(1).max(100).optional(),
+  /**
+   * PPGN / DGN-AM: the condition nets see the picture shifted by a random offset of up to ±jitter px each step
+   * (transformation robustness: steers to pictures, not to pixel patterns); absent: the pack's tuning
+   */
+  jitter: z.number().int().min(0).max(LIMITS.jitter.max).optional(),
 });
 export type SamplerParams = z.infer<typeof SamplerParams>;
 
@@ -115,6 +122,7 @@ export const TUNABLE = [
   'resetEvery',
   'stepSize',
   'leapfrog',
+  'jitter',
 ] as const;
 export const Tunable = z.enum(TUNABLE);
 export type Tunable = z.infer<typeof Tunable>;

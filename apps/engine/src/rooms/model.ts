@@ -107,7 +107,7 @@ export class RoomModel {
     // the whole resulting state, as the sampler will take it: refused here rather than failing in the chain
     const samplerSees =
       changes.conditions !== undefined ||
-      (changes.params !== undefined && changes.params.mode !== s.params.mode) ||
+      changes.params !== undefined ||
       changes.context !== undefined ||
       changes.strokes !== undefined;
     if (samplerSees) {

@@ -64,6 +64,11 @@ const MODE_INFO: Record<SamplerMode, string> = {
   hmc: 'HMC: exact sampler (Hamiltonian leapfrog proposals, Metropolis–Hastings accept/reject)',
 };
 
+const JITTER_TIP =
+  'PPGN and DGN-AM: each step the condition network sees the picture shifted by a random offset of up to this many pixels, so the chain steers toward pictures the network recognises wherever they sit, not toward pixel patterns that fool it. 0 = off.';
+/** the slider's range (a pack caps it at a quarter of its picture's size; the engine says so if a value is too large) */
+const JITTER_MAX = 8;
+
 const STEPS = 100;
 /** Slider position 0 = off (0); 1..STEPS spread log-uniformly over [min, max]. */
 export function toSlider(v: number, min: number, max: number): number {
@@ -109,6 +114,8 @@ export function ParamsPanel({
     commit({ leapfrog: v }),
   );
   const leapfrogId = useId();
+  const jitter = useGestureValue(effective?.values.jitter ?? params.jitter ?? 0, (v: number) => commit({ jitter: v }));
+  const jitterId = useId();
   const modeId = useId();
   const fpsId = useId();
   const shown = (k: LogKey) => effective?.values[k] ?? params[k] ?? 0.01;
@@ -132,6 +139,10 @@ export function ParamsPanel({
               </dd>
             </div>
           ))}
+          <dt title={JITTER_TIP}>view shifts</dt>
+          <dd className="num" data-testid="param-jitter-value" title={effective?.ignored.jitter}>
+            {effective?.ignored.jitter ? 'not used' : `±${effective?.values.jitter ?? params.jitter ?? 0} px`}
+          </dd>
           <dt>Speed</dt>
           <dd>{params.fps} fps</dd>
         </dl>
@@ -203,6 +214,35 @@ export function ParamsPanel({
             text="HMC: leapfrog steps per proposal (longer moves, more work per frame)."
             label="About leapfrog steps"
           />
+        </div>
+      )}
+      {effective && !effective.ignored.jitter && (
+        <div className="param-row" data-overridden={overrides.includes('jitter') || undefined}>
+          <label htmlFor={jitterId}>
+            view shifts
+            {overrides.includes('jitter') && (
+              <span className="badge small" title="Set in this room (undo gives it back to the pack's tuning)">
+                set
+              </span>
+            )}
+          </label>
+          <input
+            id={jitterId}
+            type="range"
+            min={0}
+            max={Math.max(JITTER_MAX, jitter.value)}
+            step={1}
+            value={jitter.value}
+            disabled={!canSteer}
+            data-testid="param-jitter"
+            aria-valuetext={jitter.value ? `shifted by up to ${jitter.value} pixels each step` : 'off'}
+            onChange={(e) => jitter.move(Number(e.target.value))}
+            {...jitter.endProps}
+          />
+          <output className="num" data-testid="param-jitter-value">
+            {jitter.value ? `±${jitter.value} px` : 'off'}
+          </output>
+          <Tip text={JITTER_TIP} label="About view shifts" />
         </div>
       )}
       <div className="param-row">
