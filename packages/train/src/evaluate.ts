@@ -488,12 +488,18 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
           seconds: Math.round(inp.seconds),
         }
       : null,
-    sampler: Object.fromEntries(
-      modes.map((m) => [
-        m,
-        { ...(m === 'ppgn' ? pack.manifest.defaults?.classes : pack.manifest.defaults?.[m]), ...(o.config?.[m] ?? {}) },
-      ]),
-    ),
+    sampler: {
+      ...Object.fromEntries(
+        modes.map((m) => [
+          m,
+          {
+            ...(m === 'ppgn' ? pack.manifest.defaults?.classes : pack.manifest.defaults?.[m]),
+            ...(o.config?.[m] ?? {}),
+          },
+        ]),
+      ),
+      ...(inp ? { inpaint: { ...pack.manifest.defaults?.context, ...(o.config?.context ?? {}) } } : {}),
+    },
     per_class: Object.fromEntries(
       labels.map((l, i) => [
         l,

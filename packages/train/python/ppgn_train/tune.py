@@ -85,6 +85,8 @@ def main(argv=None):
     ap.add_argument("--schedule", type=int, default=0,
                     help="steps over which lr decays (default: --steps); fewer than --steps measures a live room that "
                          "keeps stepping at lrEnd after its schedule")
+    ap.add_argument("--space", default="",
+                    help='JSON object of setting -> list of values; the grid is their product over the pack defaults')
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     m = json.load(open(os.path.join(a.pack, "manifest.json")))
@@ -108,7 +110,14 @@ def main(argv=None):
         fr = ev(xr, taps=["features"])[1]["features"]
     real_div = sum(pairwise_mean(fr[d.cls[sel] == c]) for c in classes) / len(classes)
     base = m["defaults"]
-    if a.grid == "ppgn2":
+    if a.space:
+        space = json.loads(a.space)
+        if not isinstance(space, dict) or not all(isinstance(v, list) and v for v in space.values()):
+            raise SystemExit('--space must be a JSON object of setting -> non-empty list of values')
+        start = dict(base.get("fast" if a.grid.startswith("fast") else "dgnam" if a.grid == "dgnam" else "classes", {}))
+        start.pop("prior", None)
+        grid = [dict(start, **dict(zip(space, vals))) for vals in itertools.product(*space.values())]
+    elif a.grid == "ppgn2":
         grid = [dict(base["classes"], eps1=e1, eps2=e2, eps3=0.05, lr=0.1, lrEnd=0.025) for e1, e2 in
                 [(0.1, 1), (0.03, 1), (0.1, 3), (0.3, 3)]]
     elif a.grid == "ppgn":

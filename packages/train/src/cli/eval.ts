@@ -1,6 +1,6 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x --jitter px (ppgn overrides)] [--no-write] [--img-dir docs/img]
+ *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
@@ -31,9 +31,10 @@ async function main() {
   if (num('eps3') !== undefined) ppgn.eps3 = num('eps3');
   if (num('lr') !== undefined) ppgn.lr = num('lr');
   if (num('lr-end') !== undefined) ppgn.lrEnd = num('lr-end');
-  if (num('jitter') !== undefined) ppgn.jitter = num('jitter');
   if (typeof a.prior === 'string') ppgn.prior = a.prior as SamplerConfigInput['prior'];
-  const tuned = Object.keys(ppgn).length > 0;
+  // the view shifts apply to every mode whose condition nets read G(h)
+  const jitter = num('jitter');
+  const tuned = Object.keys(ppgn).length > 0 || jitter !== undefined;
   const out = await evaluatePack({
     packDir,
     dataDir: ensureDataPackages(defaultDataDir(), log),
@@ -43,7 +44,11 @@ async function main() {
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
     modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
-    config: tuned ? { ppgn } : undefined,
+    config: tuned
+      ? jitter !== undefined
+        ? { ppgn: { ...ppgn, jitter }, dgnam: { jitter }, context: { jitter } }
+        : { ppgn }
+      : undefined,
     reuse:
       typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
     // --no-write writes nothing into the repository: no card, and no contact sheets unless --img-dir names a folder
