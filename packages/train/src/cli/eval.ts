@@ -1,6 +1,7 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)] [--no-write] [--img-dir docs/img]
+ *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
+ *        [--config '{"fast": {"eps1": 8}, "context": {"eps2": 2}}' (settings per mode)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
@@ -34,7 +35,27 @@ async function main() {
   if (typeof a.prior === 'string') ppgn.prior = a.prior as SamplerConfigInput['prior'];
   // the view shifts apply to every mode whose condition nets read G(h)
   const jitter = num('jitter');
-  const tuned = Object.keys(ppgn).length > 0 || jitter !== undefined;
+  const config: NonNullable<Parameters<typeof evaluatePack>[0]['config']> = {};
+  if (Object.keys(ppgn).length) config.ppgn = ppgn;
+  if (jitter !== undefined) for (const m of ['ppgn', 'dgnam', 'context'] as const) config[m] = { ...config[m], jitter };
+  // --config '{"fast": {"eps1": 8}, "context": {"eps2": 2}}': settings per mode (and 'context' for inpainting)
+  if (typeof a.config === 'string') {
+    let extra: unknown;
+    try {
+      extra = JSON.parse(a.config);
+    } catch {
+      throw new Error(`--config is not JSON: ${a.config}`);
+    }
+    if (!extra || typeof extra !== 'object' || Array.isArray(extra))
+      throw new Error('--config must be a JSON object of mode → settings');
+    for (const [m, v] of Object.entries(extra as Record<string, SamplerConfigInput>)) {
+      if (!['ppgn', 'dgnam', 'fast', 'context'].includes(m))
+        throw new Error(`--config: unknown mode "${m}" (ppgn, dgnam, fast or context)`);
+      const k = m as keyof typeof config;
+      config[k] = { ...config[k], ...v };
+    }
+  }
+  const tuned = Object.keys(config).length > 0;
   const out = await evaluatePack({
     packDir,
     dataDir: ensureDataPackages(defaultDataDir(), log),
@@ -44,11 +65,7 @@ async function main() {
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
     modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
-    config: tuned
-      ? jitter !== undefined
-        ? { ppgn: { ...ppgn, jitter }, dgnam: { jitter }, context: { jitter } }
-        : { ppgn }
-      : undefined,
+    config: tuned ? config : undefined,
     reuse:
       typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
     // --no-write writes nothing into the repository: no card, and no contact sheets unless --img-dir names a folder
