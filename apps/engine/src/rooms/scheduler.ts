@@ -126,9 +126,9 @@ export class Scheduler {
     const t0 = performance.now();
     const frames: Frame[] = [];
     await this.exclusive(async () => {
-      // the version each room's step is sent under (steering applied meanwhile shows in the next frame)
-      const versions = new Map(due.map((r) => [r.id, r.model.version]));
-      const requests = new Map(due.map((r) => [r.id, r.dueRequests]));
+      // each room as its step is sent: the version the frame will carry (steering applied meanwhile shows in the
+      // next frame) and its count of due requests (one arriving meanwhile keeps the room due)
+      const sent = new Map(due.map((r) => [r.id, { version: r.model.version, requests: r.dueRequests }]));
       const results = await this.sampler.step(due.map((r) => r.id));
       for (const res of results) {
         const room = this.rooms.get(res.roomId);
@@ -147,14 +147,15 @@ export class Scheduler {
         if (room.pendingSteps > 0) room.pendingSteps -= 1;
         // the next frame one period on — unless the room was steered while this step was in flight: that
         // change shows in the very next tick (its step here was sent before it), not a whole period later
-        if (room.dueRequests === requests.get(room.id))
+        const at = sent.get(room.id);
+        if (room.dueRequests === at?.requests)
           room.nextDue = Math.max(room.nextDue + 1000 / room.model.state.params.fps, now);
         room.chain.advanced(res);
         if (res.png.byteLength > 0)
           frames.push({
             roomId: res.roomId,
             step: res.step,
-            version: versions.get(res.roomId) ?? room.model.version,
+            version: at?.version ?? room.model.version,
             image: asBuffer(res.png),
             scores: res.scores,
             conditionScores: res.conditionScores,
