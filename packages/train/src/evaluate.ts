@@ -26,6 +26,7 @@ import { loadPack, loadNet } from '@ppgn/core/node';
 import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './data/dataset';
 import { meanPairwiseMsssim, msssim } from './msssim';
 import { frechetDistance } from './frechet';
+import { meanSharpness } from './sharpness';
 import { renderModelCard } from './model-card';
 import { Progress } from './progress';
 import { concat, dirBytes } from './util';
@@ -362,6 +363,14 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   let se = 0;
   recons.forEach((r, k) => r.forEach((v, j) => (se += (v - testImgs[k][j]) ** 2)));
   const reconMse = se / Math.max(1, recons.length * n);
+  // sharpness (variance of the Laplacian of the grey image) of real held-out pictures and of their reconstructions
+  const range = pack.manifest.image.range;
+  const sharpOf = (imgs: Float32Array[]) => meanSharpness(imgs, H, W, shape[2], range);
+  const realSharp = sharpOf(testImgs);
+  const reconSharp = sharpOf(recons);
+  log(
+    `[eval] ${name}: sharpness (Laplacian variance) real ${realSharp.toFixed(4)}, G(E(x)) ${reconSharp.toFixed(4)} (${(reconSharp / realSharp).toFixed(2)} × real)`,
+  );
   log(
     `[eval] ${name}: held-out accuracy (eval classifier) ${(realAcc * 100).toFixed(1)} %, on G(E(x)) ${(reconAcc * 100).toFixed(1)} %, E ${(eAcc * 100).toFixed(1)} %, recon mse ${reconMse.toFixed(4)}`,
   );
@@ -389,7 +398,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   const cols = Math.min(o.chains, 10);
   const sheets: string[] = [];
   const modes = o.modes ?? ['ppgn', 'dgnam', 'fast'];
-  const results: Partial<Record<EvalMode, ModeResult & { fd: number }>> = {};
+  const results: Partial<Record<EvalMode, ModeResult & { fd: number; sharp: number }>> = {};
   for (const mode of modes) {
     if (mode === 'fast' && !pack.fastMlp) continue;
     const r = await sampleClasses(pack, evalNet, labels, {
@@ -401,9 +410,10 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
       progress: o.progress,
     });
     const fd = featTap ? frechetDistance(await predictRows(evalNet, r.images.flat(), shape, featTap), testFeat) : NaN;
-    results[mode] = { ...r, fd };
+    const sharp = sharpOf(r.images.flat());
+    results[mode] = { ...r, fd, sharp };
     log(
-      `[eval] ${mode}: sample accuracy ${(r.classAccuracy * 100).toFixed(1)} % (${((r.classAccuracy / realAcc) * 100).toFixed(0)} % of real), MS-SSIM ${r.msssim.toFixed(3)} (real ${realMsssim.toFixed(3)}), max pair ${r.maxMsssim.toFixed(3)}, FD ${fd.toFixed(1)} (real train ${fdReal.toFixed(1)}), ${r.seconds.toFixed(0)} s`,
+      `[eval] ${mode}: sample accuracy ${(r.classAccuracy * 100).toFixed(1)} % (${((r.classAccuracy / realAcc) * 100).toFixed(0)} % of real), MS-SSIM ${r.msssim.toFixed(3)} (real ${realMsssim.toFixed(3)}), max pair ${r.maxMsssim.toFixed(3)}, FD ${fd.toFixed(1)} (real train ${fdReal.toFixed(1)}), sharpness ${(sharp / realSharp).toFixed(2)} × real, ${r.seconds.toFixed(0)} s`,
     );
     if (o.imgDir) {
       const f = path.join(o.imgDir, `${name}-${mode}.png`);
@@ -458,6 +468,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
       msssim: round(r.msssim),
       max_pair_msssim: round(r.maxMsssim),
       frechet: round(r.fd, 2),
+      sharpness_vs_real: round(r.sharp / realSharp, 3),
       seconds: Math.round(r.seconds),
       chain_steps_per_s: round(r.chainSteps / r.seconds, 1),
     };
@@ -473,6 +484,8 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     recon_accuracy: round(reconAcc),
     recon_vs_real: ratio(reconAcc),
     recon_mse: round(reconMse, 5),
+    real_sharpness: round(realSharp, 5),
+    recon_sharpness_vs_real: round(reconSharp / realSharp, 3),
     real_msssim: round(realMsssim),
     frechet_real_train_vs_test: round(fdReal, 2),
     ppgn: modeOut('ppgn'),

@@ -19,6 +19,7 @@ import {
 import { coarseClassOf, CLASS_GROUPS, CLASS_NAMES, colourBin } from '../src/data/labels';
 import { msssim, meanPairwiseMsssim } from '../src/msssim';
 import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
+import { laplacianVariance, meanSharpness } from '../src/sharpness';
 import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
 import { renderModelCard } from '../src/model-card';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
@@ -156,6 +157,50 @@ describe('Fréchet distance', () => {
     expect(frechetDistance(x, y)).toBeCloseTo((2 * sd) ** 2 + (2 * mu) ** 2, 3);
     const e = symmetricEigenvalues(Float64Array.from([2, 1, 1, 2]), 2).values;
     expect([...e].sort()).toEqual([expect.closeTo(1, 9), expect.closeTo(3, 9)]);
+  });
+});
+
+describe('sharpness (variance of the Laplacian of the grey image)', () => {
+  const H = 8;
+  const W = 8;
+  const grey = (f: (y: number, x: number) => number) =>
+    Float32Array.from({ length: H * W * 3 }, (_, k) => f(Math.floor(k / 3 / W), Math.floor(k / 3) % W));
+  it('is 0 for flat and linear ramps, known for a checkerboard, and lower after a blur', () => {
+    expect(
+      laplacianVariance(
+        grey(() => 0.4),
+        H,
+        W,
+        3,
+      ),
+    ).toBeCloseTo(0, 12);
+    expect(
+      laplacianVariance(
+        grey((y, x) => (x + 2 * y) / 30),
+        H,
+        W,
+        3,
+      ),
+    ).toBeCloseTo(0, 12);
+    // checkerboard 0/1: the Laplacian is −4 on white and +4 on black pixels, half each: variance 16
+    const board = grey((y, x) => (x + y) % 2);
+    expect(laplacianVariance(board, H, W, 3)).toBeCloseTo(16, 9);
+    // luminance weights: a pure red board has 0.299 of the contrast → 0.299² of the variance
+    const red = Float32Array.from({ length: H * W * 3 }, (_, k) =>
+      k % 3 === 0 ? (Math.floor(k / 3 / W) + (Math.floor(k / 3) % W)) % 2 : 0,
+    );
+    expect(laplacianVariance(red, H, W, 3)).toBeCloseTo(16 * 0.299 ** 2, 6);
+    const soft = grey((y, x) => 0.5 + 0.25 * Math.sin(x / 2) * Math.cos(y / 3));
+    const edge = grey((y, x) => (x < 4 ? 0 : 1));
+    expect(laplacianVariance(edge, H, W, 3)).toBeGreaterThan(laplacianVariance(soft, H, W, 3));
+  });
+  it('averages over pictures and maps [-1, 1] pictures to [0, 1] first', () => {
+    const board = grey((y, x) => (x + y) % 2);
+    const flat = grey(() => 0);
+    expect(meanSharpness([board, flat], H, W, 3)).toBeCloseTo(8, 9);
+    const signed = board.map((v) => v * 2 - 1);
+    expect(meanSharpness([signed], H, W, 3, '[-1,1]')).toBeCloseTo(16, 9);
+    expect(meanSharpness([], H, W, 3)).toBeNaN();
   });
 });
 
