@@ -64,7 +64,7 @@ const MODE_INFO: Record<SamplerMode, string> = {
   hmc: 'HMC: exact sampler (Hamiltonian leapfrog proposals, Metropolis–Hastings accept/reject)',
 };
 
-const JITTER_TIP =
+export const JITTER_TIP =
   'PPGN and DGN-AM: each step the condition network sees the picture shifted by a random offset of up to this many pixels, so the chain steers toward pictures the network recognises wherever they sit, not toward pixel patterns that fool it. 0 = off.';
 /** the slider's range (a pack caps it at a quarter of its picture's size; the engine says so if a value is too large) */
 const JITTER_MAX = 8;

@@ -17,7 +17,7 @@ import {
 import { nameOrDefault, rememberRoom, setCredential } from '../../../lib/identity';
 import { useEngineBase, useToast } from '../../../components/providers';
 import { describeCondition } from '../../../components/room/condition-panel';
-import { PARAM_INFO, fmt } from '../../../components/room/params-panel';
+import { JITTER_TIP, PARAM_INFO, fmt } from '../../../components/room/params-panel';
 import { seenText } from '../../../lib/format';
 
 export function ItemView({ id }: { id: string }) {
@@ -203,6 +203,14 @@ export function ItemView({ id }: { id: string }) {
                     <dd className="num">{fmt(p[k]!)}</dd>
                   </div>
                 ))}
+              {p.jitter !== undefined && p.mode !== 'fast' && p.mode !== 'mala' && p.mode !== 'hmc' && (
+                <>
+                  <dt title={JITTER_TIP}>view shifts</dt>
+                  <dd className="num" data-testid="recipe-jitter">
+                    {p.jitter ? `±${p.jitter} px` : 'off'}
+                  </dd>
+                </>
+              )}
               <dt>Mask</dt>
               <dd data-testid="recipe-mask">
                 {item.recipe.strokes.length === 0 && !item.recipe.context ? (
