@@ -290,14 +290,21 @@ export async function evaluate(
       }
       data.ctx = ctxTerm;
     }
-    for (const g of groupKeys.values()) runFor(g.net, g.preprocess).taps.add(g.tap);
+    // runs an objective head reads are differentiated; E's code (the prior's R(h), a constant of the step) and
+    // the displayed class probabilities are not
+    const graded = new Set<Run>();
+    for (const g of groupKeys.values()) {
+      const r = runFor(g.net, g.preprocess);
+      r.taps.add(g.tap);
+      if (g.key !== displayKey) graded.add(r);
+    }
     const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E'), false) : undefined;
     codeRun?.taps.add(pack.manifest.code.encoderTap);
     const xsShifted = shifts ? rollImages(xs, pack.imageShape, shifts, 1) : xs;
     for (const r of runs.values())
       r.pass = await rt.forward(pack.nets[r.net], preprocessArray(r.shifted ? xsShifted : xs, pack, r.pre), B, {
         taps: [...r.taps],
-        keep: o.needGrad,
+        keep: o.needGrad && graded.has(r),
       });
     for (const g of groupKeys.values()) data[`tap:${g.key}`] = runFor(g.net, g.preprocess).pass!.taps[g.tap];
     if (codeRun) data.code = codeRun.pass!.taps[pack.manifest.code.encoderTap];
