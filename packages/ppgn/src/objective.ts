@@ -245,6 +245,8 @@ export async function evaluate(
   const runs = new Map<string, Run>();
   const shifts = !o.fast && o.shifts?.some(([dy, dx]) => dy !== 0 || dx !== 0) ? o.shifts : undefined;
   if (shifts && shifts.length !== B) throw new Error(`shifts: ${shifts.length} offsets for ${B} chains`);
+  /** the run each group's tap comes from */
+  const groupRun = new Map<string, Run>();
   /** the run of (net, preprocess), made on first use; condition nets read the shifted pictures, E's code does not */
   const runFor = (net: string, pre: Preprocess | undefined, shifted = shifts !== undefined): Run => {
     const k = runKey(net, pre) + (shifted ? '|shifted' : '');
@@ -294,26 +296,37 @@ export async function evaluate(
     // the displayed class probabilities are not
     const graded = new Set<Run>();
     for (const g of groupKeys.values()) {
+      if (g.key === displayKey) continue;
       const r = runFor(g.net, g.preprocess);
       r.taps.add(g.tap);
-      if (g.key !== displayKey) graded.add(r);
+      groupRun.set(g.key, r);
+      graded.add(r);
     }
     const codeRun = o.needCode ? runFor('E', preprocessOf(pack, 'E'), false) : undefined;
     codeRun?.taps.add(pack.manifest.code.encoderTap);
+    // the displayed class probabilities read the picture as it is when a pass of that net already does (E's code
+    // pass), else share the condition nets' pass: no pass only for them
+    if (displayKey) {
+      const g = groupKeys.get(displayKey)!;
+      const k = runKey(g.net, g.preprocess);
+      const r = runs.get(k) ?? runs.get(`${k}|shifted`) ?? runFor(g.net, g.preprocess, false);
+      r.taps.add(g.tap);
+      groupRun.set(g.key, r);
+    }
     const xsShifted = shifts ? rollImages(xs, pack.imageShape, shifts, 1) : xs;
     for (const r of runs.values())
       r.pass = await rt.forward(pack.nets[r.net], preprocessArray(r.shifted ? xsShifted : xs, pack, r.pre), B, {
         taps: [...r.taps],
         keep: o.needGrad && graded.has(r),
       });
-    for (const g of groupKeys.values()) data[`tap:${g.key}`] = runFor(g.net, g.preprocess).pass!.taps[g.tap];
+    for (const g of groupKeys.values()) data[`tap:${g.key}`] = groupRun.get(g.key)!.pass!.taps[g.tap];
     if (codeRun) data.code = codeRun.pass!.taps[pack.manifest.code.encoderTap];
   }
 
   // ---- objective heads: values and incoming gradients (∂ per-chain total / ∂ tap), in float64
   for (const g of groupKeys.values()) {
     if (g.key === displayKey) continue;
-    const run = o.fast ? runs.get('fast')! : runFor(g.net, g.preprocess);
+    const run = o.fast ? runs.get('fast')! : groupRun.get(g.key)!;
     const t = data[`tap:${g.key}`];
     const size = t.length / B;
     const cotKey = o.fast ? '@output' : g.tap;

@@ -447,6 +447,15 @@ export function samplerSuite(runtime: RuntimeChoice): void {
       expect(maxAbsDiff(a.h, b.h)).toBeLessThan(1e-6);
     });
 
+    it('the class probabilities shown read the picture as it is, not the shifted view', async () => {
+      const cfg = { eps1: 0.1, eps3: 0.05 };
+      const a = await createChain(pack, { seed: 30, condition: cond.class('class1'), config: { ...cfg, jitter: 4 } });
+      const b = await createChain(pack, { seed: 30, condition: cond.class('class1'), config: cfg });
+      const [ra, rb] = await stepBatch(pack, [a, b]);
+      expect(ra.classProbs).toHaveLength(5);
+      ra.classProbs!.forEach((p, i) => expect(p).toBeCloseTo(rb.classProbs![i], 6));
+    });
+
     it('a shifted step moves h along the rolled-back gradient of the shifted objective', async () => {
       // no prior, no noise, lr·d without normalisation: h₁ − h₀ = lr·ε2·∇h log p(y | roll(G(h₀), offset)).
       // The offset is the first two uniform draws of the chain's RNG, as the sampler draws them.
