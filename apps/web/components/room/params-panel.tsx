@@ -220,11 +220,7 @@ export function ParamsPanel({
         <div className="param-row" data-overridden={overrides.includes('jitter') || undefined}>
           <label htmlFor={jitterId}>
             view shifts
-            {overrides.includes('jitter') && (
-              <span className="badge small" title="Set in this room (undo gives it back to the pack's tuning)">
-                set
-              </span>
-            )}
+            {overrides.includes('jitter') && <SetBadge />}
           </label>
           <input
             id={jitterId}
@@ -265,6 +261,15 @@ export function ParamsPanel({
   );
 }
 
+/** a setting someone set in this room (the others follow the pack's tuning) */
+function SetBadge() {
+  return (
+    <span className="badge small" title="Set in this room (undo gives it back to the pack's tuning)">
+      set
+    </span>
+  );
+}
+
 function LogSlider({
   k,
   value,
@@ -290,11 +295,7 @@ function LogSlider({
     <div className="param-row" data-overridden={overridden || undefined} title={ignored}>
       <label htmlFor={id}>
         {info.label}
-        {overridden && !ignored && (
-          <span className="badge small" title="Set in this room (undo gives it back to the pack's tuning)">
-            set
-          </span>
-        )}
+        {overridden && !ignored && <SetBadge />}
       </label>
       <input
         id={id}
