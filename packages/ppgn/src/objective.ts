@@ -249,7 +249,7 @@ export async function evaluate(
   const groupRun = new Map<string, Run>();
   /** the run of (net, preprocess), made on first use; condition nets read the shifted pictures, E's code does not */
   const runFor = (net: string, pre: Preprocess | undefined, shifted = shifts !== undefined): Run => {
-    const k = runKey(net, pre) + (shifted ? '|shifted' : '');
+    const k = runKey(net, pre, shifted);
     let r = runs.get(k);
     if (!r) runs.set(k, (r = { net, pre, shifted, taps: new Set(), cots: new Map() }));
     return r;
@@ -259,7 +259,8 @@ export async function evaluate(
   let xs: Float32Array | undefined;
   let ctxArr: Float32Array | undefined;
   let maskArr: Float32Array | undefined;
-  const runKey = (net: string, pre: Preprocess | undefined) => `${net}|${pre ? JSON.stringify(pre) : ''}`;
+  const runKey = (net: string, pre: Preprocess | undefined, shifted: boolean) =>
+    `${net}|${pre ? JSON.stringify(pre) : ''}${shifted ? '|shifted' : ''}`;
   if (o.fast) {
     const run: Run = { net: 'fastMlp', pre: undefined, shifted: false, taps: new Set(), cots: new Map() };
     run.pass = await rt.forward(pack.fastMlp!, hAll, B, { keep: o.needGrad });
@@ -308,8 +309,10 @@ export async function evaluate(
     // pass), else share the condition nets' pass: no pass only for them
     if (displayKey) {
       const g = groupKeys.get(displayKey)!;
-      const k = runKey(g.net, g.preprocess);
-      const r = runs.get(k) ?? runs.get(`${k}|shifted`) ?? runFor(g.net, g.preprocess, false);
+      const r =
+        runs.get(runKey(g.net, g.preprocess, false)) ??
+        runs.get(runKey(g.net, g.preprocess, true)) ??
+        runFor(g.net, g.preprocess, false);
       r.taps.add(g.tap);
       groupRun.set(g.key, r);
     }

@@ -768,9 +768,10 @@ async function stepLangevin(
 /** a whole-pixel offset [dy, dx], each uniform in [−J, J] (J = 0: no draw, [0, 0]) */
 function jitterOffset(rng: Rng, J: number): [number, number] {
   if (J <= 0) return [0, 0];
+  // uniform() < 1, so floor(u·(2J + 1)) ∈ [0, 2J]
   const k = 2 * J + 1;
-  const dy = Math.min(k - 1, Math.floor(rng.uniform() * k)) - J;
-  const dx = Math.min(k - 1, Math.floor(rng.uniform() * k)) - J;
+  const dy = Math.floor(rng.uniform() * k) - J;
+  const dx = Math.floor(rng.uniform() * k) - J;
   return [dy, dx];
 }
 
