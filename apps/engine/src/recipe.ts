@@ -17,6 +17,7 @@ import type { ChainChange } from './sampling/protocol';
 import {
   SamplerMode,
   TUNABLE,
+  ignoredByMode,
   type EffectiveSettings,
   type MaskStroke,
   type RoomCondition,
@@ -155,23 +156,7 @@ export function effectiveSettings(
     leapfrog: cfg.leapfrog,
     jitter: cfg.jitter,
   };
-  const ignored: Partial<Record<Tunable, string>> = {};
-  const exact = mode === 'mala' || mode === 'hmc';
-  if (mode === 'dgnam') ignored.eps1 = 'DGN-AM has no learned prior: ε1 is 0 in this mode';
-  else ignored.decay = 'the L2 decay is used in DGN-AM mode only';
-  if (fast) {
-    ignored.eps4 = 'fast mode steers by class only: no inpainting context';
-    ignored.jitter = 'fast mode reads the code, not the picture: nothing to shift';
-    if (!pack.hdae) ignored.eps1 = 'this pack has no h-DAE prior for fast mode';
-  }
-  if (exact) {
-    const why = 'the exact samplers draw from p(y|G(h))^ε2 · N(h; 0, I): ';
-    ignored.eps1 = `${why}no learned prior term`;
-    ignored.eps3 = `${why}the noise is the proposal's, set by the step τ`;
-    ignored.lr = ignored.lrEnd = ignored.lrSteps = `${why}the step τ sets how far each proposal moves`;
-    ignored.jitter = `${why}a random shift of the picture would change the distribution they sample`;
-    if (mode === 'mala') ignored.leapfrog = 'leapfrog steps are HMC’s';
-  } else ignored.stepSize = ignored.leapfrog = 'used by the exact samplers (MALA, HMC) only';
+  const ignored = ignoredByMode(mode, { hdae: !!pack.hdae });
   return { values, ignored, unavailable: unavailableModes(state, pack, cond) };
 }
 

@@ -128,6 +128,31 @@ export const Tunable = z.enum(TUNABLE);
 export type Tunable = z.infer<typeof Tunable>;
 
 /**
+ * The settings a sampler mode does not use, with the reason: one rule for the engine (the panel disables their
+ * sliders) and the gallery (a saved recipe lists only what its mode ran with). `hdae`: whether the pack has an
+ * h-DAE prior (fast mode's ε1 weighs it; unknown counts as present).
+ */
+export function ignoredByMode(mode: SamplerMode, opts: { hdae?: boolean } = {}): Partial<Record<Tunable, string>> {
+  const ignored: Partial<Record<Tunable, string>> = {};
+  if (mode === 'dgnam') ignored.eps1 = 'DGN-AM has no learned prior: ε1 is 0 in this mode';
+  else ignored.decay = 'the L2 decay is used in DGN-AM mode only';
+  if (mode === 'fast') {
+    ignored.eps4 = 'fast mode steers by class only: no inpainting context';
+    ignored.jitter = 'fast mode reads the code, not the picture: nothing to shift';
+    if (opts.hdae === false) ignored.eps1 = 'this pack has no h-DAE prior for fast mode';
+  }
+  if (mode === 'mala' || mode === 'hmc') {
+    const why = 'the exact samplers draw from p(y|G(h))^ε2 · N(h; 0, I): ';
+    ignored.eps1 = `${why}no learned prior term`;
+    ignored.eps3 = `${why}the noise is the proposal's, set by the step τ`;
+    ignored.lr = ignored.lrEnd = ignored.lrSteps = `${why}the step τ sets how far each proposal moves`;
+    ignored.jitter = `${why}a random shift of the picture would change the distribution they sample`;
+    if (mode === 'mala') ignored.leapfrog = 'leapfrog steps are HMC’s';
+  } else ignored.stepSize = ignored.leapfrog = 'used by the exact samplers (MALA, HMC) only';
+  return ignored;
+}
+
+/**
  * The settings the chain runs with, resolved by the engine in one place (the pack's tunings for the mode and
  * the condition kind, then the room's overrides): what the panel shows. `ignored`: settings this mode does not
  * use, with the reason (their sliders are disabled).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GalleryListQuery, Health, parsePort } from '../src';
+import { GalleryListQuery, Health, SamplerMode, TUNABLE, ignoredByMode, parsePort } from '../src';
 
 describe('parsePort', () => {
   it('uses the fallback when unset', () => {
@@ -41,5 +41,25 @@ describe('GalleryListQuery', () => {
     expect(GalleryListQuery.parse({ starred: 'Yes' }).starred).toBe(true);
     expect(GalleryListQuery.parse({}).starred).toBeUndefined();
     expect(GalleryListQuery.safeParse({ starred: 'maybe' }).success).toBe(false);
+  });
+});
+
+describe('ignoredByMode (the engine panel and the gallery recipe read the same rule)', () => {
+  const uses = (mode: SamplerMode, opts?: { hdae?: boolean }) =>
+    TUNABLE.filter((k) => !(k in ignoredByMode(mode, opts)));
+  it('lists per mode exactly the settings its sampler does not read, each with a reason', () => {
+    expect(uses('ppgn')).toEqual(['eps1', 'eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'lrSteps', 'resetEvery', 'jitter']);
+    expect(uses('hdae')).toEqual(uses('ppgn'));
+    expect(uses('dgnam')).toEqual(['eps2', 'eps3', 'eps4', 'lr', 'lrEnd', 'lrSteps', 'decay', 'resetEvery', 'jitter']);
+    expect(uses('fast')).toEqual(['eps1', 'eps2', 'eps3', 'lr', 'lrEnd', 'lrSteps', 'resetEvery']);
+    expect(uses('mala')).toEqual(['eps2', 'eps4', 'resetEvery', 'stepSize']);
+    expect(uses('hmc')).toEqual(['eps2', 'eps4', 'resetEvery', 'stepSize', 'leapfrog']);
+    for (const mode of SamplerMode.options)
+      for (const why of Object.values(ignoredByMode(mode))) expect(why).toMatch(/\w{3,}/);
+  });
+  it('fast mode without an h-DAE ignores ε1 too; a pack that has one (or an unknown pack) uses it', () => {
+    expect(uses('fast', { hdae: false })).not.toContain('eps1');
+    expect(uses('fast', { hdae: true })).toContain('eps1');
+    expect(ignoredByMode('fast', { hdae: false }).eps1).toMatch(/h-DAE/);
   });
 });

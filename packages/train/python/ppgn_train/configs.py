@@ -29,7 +29,9 @@ def act(t, name=None, **kw):
     return l
 
 
-def conv_nets(code_dim, e_ch, g_ch, small_ch, eval_ch):
+def conv_nets(code_dim, e_ch, g_ch, small_ch, eval_ch, d_patch=False):
+    """the pack's networks; d_patch: D scores 8×8 overlapping patches (PatchGAN, Isola et al. 2017) instead of
+    the whole picture, so its loss is about local edges and texture, where a blurry G is easy to tell apart"""
     def nets(s):
         img = s["image"]
         H = img[0]
@@ -53,6 +55,10 @@ def conv_nets(code_dim, e_ch, g_ch, small_ch, eval_ch):
             act("sigmoid", "image"),
         ]}
         D = {"name": "D", "input": img, "layers": [
+            *[l for c in (32, 64, 128) for l in (conv(c, 3, 2), act("leakyRelu", alpha=0.2))],
+            conv(256, 3, 1), act("leakyRelu", alpha=0.2),
+            conv(1, 3, 1, "logit"),
+        ]} if d_patch else {"name": "D", "input": img, "layers": [
             *[l for c in (32, 64, 128, 256) for l in (conv(c, 3, 2), act("leakyRelu", alpha=0.2))],
             {"type": "flatten"},
             dense(1, "logit"),
@@ -184,3 +190,30 @@ EMOJI64_V3 = SimpleNamespace(**{**vars(EMOJI64_V2),
 })
 
 CONFIGS["emoji64-v3"] = EMOJI64_V3
+
+# issue 22, session 12: the shipped v1 networks with a sharper G. Reconstructions are soft (sharpness 0.24 of real)
+# because G regresses pixels of noisy codes (L1 + L2 of G(h + 0.3·n)) and the adversarial term is too weak to pull it
+# off the average (w_gan 0.004; v2's 0.02 did not sharpen either). Only G changes, so E, the h-DAE, the fast-mode MLP,
+# the plug-ins and evalC stay valid: `--init-from models/emoji64 --again gref:N`. Two pilots, compared per CPU-hour
+# with `ppgn_train.compare`:
+#   sharp-a: v2's GAN recipe (spectral-norm D, DiffAugment, EMA, features at four E stages) with w_gan 0.1;
+#   sharp-b: the same with a patch D, less code noise (0.15), L1 only and an L1 term on image gradients (edges).
+_V1_NETS = dict(code_dim=128, e_ch=[32, 64, 128, 256], g_ch=[256, 160, 96, 48, 24], small_ch=[16, 32, 64],
+                eval_ch=[24, 48, 96, 192])
+_SHARP_GREF = dict(lrG=2e-4, lrD=2e-4, batch=32, shift=2, scale=0.05, noise=0.3, w_pix=1.0, w_feat=0.1, w_gan=0.1,
+                   w_cyc=0.05, w_rcls=0.05, feature_taps=["relu1", "relu2", "relu3", "relu4"], sn=True, diffaug=True,
+                   ema=0.999)
+EMOJI64_SHARP_A = SimpleNamespace(**{**vars(EMOJI64),
+    "name": "emoji64-sharp-a",
+    "version": "1.2.0",
+    "nets": conv_nets(**_V1_NETS),
+    "steps": {**EMOJI64.steps, "gref": 6000},
+    "gref": dict(_SHARP_GREF),
+})
+EMOJI64_SHARP_B = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-b",
+    "nets": conv_nets(**_V1_NETS, d_patch=True),
+    "gref": {**_SHARP_GREF, "noise": 0.15, "w_l2": 0.0, "w_edge": 1.0},
+})
+CONFIGS["emoji64-sharp-a"] = EMOJI64_SHARP_A
+CONFIGS["emoji64-sharp-b"] = EMOJI64_SHARP_B

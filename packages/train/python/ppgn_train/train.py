@@ -316,7 +316,7 @@ def phase_joint(run: Run, steps: int, start: int):
         noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
         xr, _ = G(c + noise)
         _, tr = E(xr, taps=["code", "logits"] + ft)
-        l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
+        l_pix = (xr - x).abs().mean() + p.get("w_l2", 1.0) * ((xr - x) ** 2).mean()
         l_cls = F.cross_entropy(t["logits"], y, label_smoothing=0.05)
         l_kw = F.binary_cross_entropy_with_logits(t["keywords"], kw)
         l_mm = moment_loss(c)
@@ -381,11 +381,14 @@ def phase_gref(run: Run, steps: int, start: int):
         _, tr = E(xr, taps=["code", "logits"] + ft)
         gf, _ = D(aug(xr))
         l_gan = F.softplus(-gf).mean()
-        l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
+        l_pix = (xr - x).abs().mean() + p.get("w_l2", 1.0) * ((xr - x) ** 2).mean()
         l_feat = sum(((tr[k] - t[k]) ** 2).mean() for k in ft) / len(ft)
         l_cyc = ((tr["code"] - c) ** 2).mean()
         l_rcls = F.cross_entropy(tr["logits"], y)
         loss = p["w_pix"] * l_pix + p["w_feat"] * l_feat + p["w_gan"] * l_gan + p["w_cyc"] * l_cyc + p["w_rcls"] * l_rcls
+        if p.get("w_edge"):  # L1 between image gradients: an edge in the wrong place costs, a missing edge too
+            l_edge = edge_l1(xr, x)
+            loss = loss + p["w_edge"] * l_edge
         optG.zero_grad(set_to_none=True)
         loss.backward()
         optG.step()
@@ -399,6 +402,13 @@ def phase_gref(run: Run, steps: int, start: int):
         run.save(["G"])
     for q in E.parameters():
         q.requires_grad_(True)
+
+
+def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """mean absolute difference of horizontal and vertical pixel differences (NCHW)"""
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
+    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
 
 
 @torch.no_grad()

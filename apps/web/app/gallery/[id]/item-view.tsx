@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
+import { ignoredByMode } from '@ppgn/shared';
 import {
   HttpError,
   ensureIdentity,
@@ -99,6 +100,8 @@ export function ItemView({ id }: { id: string }) {
   if (!item || !base) return <p className="muted">Loading…</p>;
 
   const p = item.recipe.params;
+  // settings the item's mode did not use are left out (the engine's rule: its panel disables them)
+  const skipped = ignoredByMode(p.mode);
   return (
     <div className="item" data-testid="gallery-item-page">
       <p className="small">
@@ -196,14 +199,14 @@ export function ItemView({ id }: { id: string }) {
               <dt>Mode</dt>
               <dd>{p.mode}</dd>
               {(Object.keys(PARAM_INFO) as (keyof typeof PARAM_INFO)[])
-                .filter((k) => p[k] !== undefined)
+                .filter((k) => p[k] !== undefined && !(k in skipped))
                 .map((k) => (
                   <div className="contents" key={k}>
                     <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
                     <dd className="num">{fmt(p[k]!)}</dd>
                   </div>
                 ))}
-              {p.jitter !== undefined && p.mode !== 'fast' && p.mode !== 'mala' && p.mode !== 'hmc' && (
+              {p.jitter !== undefined && !('jitter' in skipped) && (
                 <>
                   <dt title={JITTER_TIP}>view shifts</dt>
                   <dd className="num" data-testid="recipe-jitter">
