@@ -257,7 +257,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('v2 recipe: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges, edge loss, patch D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -275,6 +275,12 @@ describe('PyTorch trainer', () => {
     expect(r.augmentGradNonZero).toBe(1);
     expect(Math.abs((r.spectralNorm as number) - 1)).toBeLessThan(0.05);
     expect(r.emaMaxDiff).toBeLessThan(1e-4);
+    // the sharper-G options: edge L1 is 0 for the same picture, counts a moved edge, and a blurred edge less
+    expect(r.edgeSame).toBe(0);
+    expect(r.edgeMoved as number).toBeGreaterThan(r.edgeBlurred as number);
+    expect(r.edgeBlurred as number).toBeGreaterThan(0);
+    expect(r.patchLogits).toEqual([2, 1, 8, 8]); // a patch D scores 8×8 patches of a 64×64 picture
+    expect(r.globalLogits).toEqual([2, 1]);
   });
 
   it('parity: every layer type gives the same outputs and taps in PyTorch and in @ppgn/core (≤ 1e-4)', async () => {
@@ -409,6 +415,26 @@ describe('PyTorch trainer', () => {
     });
     for (const net of ['E', 'G', 'hdae', 'fastMlp', 'style', 'colour'])
       expect(bytes(again, net).equals(bytes(next, net)), net).toBe(true);
+    // a run's G put into a copy of the base pack (how G-only candidates are evaluated): everything else is the base's
+    const cand = path.join(tmp, 'pack-candidate');
+    await runTrainer(
+      py,
+      'candidate',
+      ['--base', out, '--dataset', file, '--run', `tiny:${path.join(tmp, 'run-next')}`, '--out', cand],
+      { quiet: true },
+    );
+    expect(bytes(cand, 'G').equals(bytes(next, 'G'))).toBe(true);
+    for (const net of ['E', 'hdae', 'fastMlp', 'style', 'colour'])
+      expect(bytes(cand, net).equals(bytes(out, net)), net).toBe(true);
+    const candManifest = JSON.parse(readFileSync(path.join(cand, 'manifest.json'), 'utf8')) as {
+      name: string;
+      training: { generatorFrom?: string };
+    };
+    expect(candManifest.name).toBe('pack-candidate');
+    expect(candManifest.training.generatorFrom).toBe(`tiny:${path.join(tmp, 'run-next')}`);
+    await expect(
+      runTrainer(py, 'candidate', ['--base', out, '--dataset', file, '--run', 'tiny:x', '--out', out], { quiet: true }),
+    ).rejects.toThrow(/--out must differ from --base/);
     const refined = await loadPack(next);
     expect(refined.manifest.code).toEqual(JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).code);
     refined.dispose();

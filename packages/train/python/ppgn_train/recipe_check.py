@@ -8,8 +8,10 @@ import os
 
 import torch
 
+from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
+from .train import edge_l1
 
 
 def g_spec(widths, code=6):
@@ -74,6 +76,21 @@ def main():
     for _ in range(300):
         ema.update(net)
     res["emaMaxDiff"] = max((ema.shadow[k] - target[k]).abs().max().item() for k in target)
+    # edge L1 (sharper-G configs): a vertical edge, the same edge one pixel to the right, the edge blurred
+    e = torch.zeros(1, 3, 16, 16)
+    e[..., 8:] = 1.0
+    moved = torch.roll(e, 1, dims=3)
+    moved[..., 0] = 0.0
+    blurred = e.clone()
+    blurred[..., 7] = 0.25
+    blurred[..., 8] = 0.75
+    res["edgeSame"] = edge_l1(e, e).item()
+    res["edgeMoved"] = edge_l1(moved, e).item()
+    res["edgeBlurred"] = edge_l1(blurred, e).item()
+    sizes = dict(image=[64, 64, 3], classes=3, keywords=2, vendors=2, colours=2)
+    for key, patch in (("patchLogits", True), ("globalLogits", False)):
+        dnet = SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])
+        res[key] = list(dnet(torch.rand(2, 3, 64, 64))[0].shape)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "recipe.json"), "w") as f:
         json.dump(res, f, indent=1)
