@@ -475,6 +475,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   };
   const out: Record<string, unknown> = {
     pack: name,
+    pack_version: pack.manifest.version ?? null,
     chains: o.chains,
     steps: o.steps,
     classes: labels.length,
@@ -550,12 +551,51 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   }
   if (o.writeCard) {
     const evalDir = path.join(o.packDir, EVAL_DIR);
+    const earlier = await fs
+      .readFile(path.join(evalDir, 'metrics.json'), 'utf8')
+      .then((t) => JSON.parse(t) as Record<string, unknown>)
+      .catch(() => null);
+    const previous = previousMetrics(earlier, out.pack_version as string | null);
+    if (previous) out.previous = previous;
     await fs.writeFile(path.join(evalDir, 'metrics.json'), JSON.stringify(out, null, 1) + '\n');
     await writeCard(o.packDir, pack, evalNet, ds, out);
   }
   pack.dispose();
   evalNet.dispose();
   return out;
+}
+
+/** the numbers the targets read, from a metrics.json */
+export function targetSummary(m: Record<string, unknown>): Record<string, unknown> {
+  const mode = (k: string) => (m[k] ?? {}) as Record<string, unknown>;
+  return {
+    pack_version: m.pack_version ?? null,
+    chains: m.chains,
+    steps: m.steps,
+    real_msssim: m.real_msssim,
+    recon_vs_real: m.recon_vs_real,
+    recon_sharpness_vs_real: m.recon_sharpness_vs_real ?? null,
+    ppgn_vs_real: mode('ppgn').vs_real ?? null,
+    ppgn_msssim: mode('ppgn').msssim ?? null,
+    ppgn_frechet: mode('ppgn').frechet ?? null,
+    fast_vs_real: mode('fast').vs_real ?? null,
+    fast_sharpness_vs_real: mode('fast').sharpness_vs_real ?? null,
+    inpaint_vs_real: mode('inpaint').vs_real ?? null,
+  };
+}
+
+/**
+ * What the card shows as "before": the last evaluation of another pack version (an earlier metrics.json of the
+ * same version passes on the "before" it had, so re-running the evaluation does not compare a version with itself).
+ */
+export function previousMetrics(
+  earlier: Record<string, unknown> | null,
+  version: string | null,
+): Record<string, unknown> | null {
+  if (!earlier) return null;
+  if (earlier.pack_version !== undefined && earlier.pack_version === version)
+    return (earlier.previous as Record<string, unknown> | undefined) ?? null;
+  return targetSummary(earlier);
 }
 
 /** MODEL_CARD.md from the manifest, the dataset, the training report and the eval metrics */

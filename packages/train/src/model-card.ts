@@ -135,27 +135,74 @@ export function renderModelCard(c: CardInput): string {
     );
     const ok = (b: boolean) => (b ? 'met' : '**not met**');
     const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
-    L.push('Targets (the issue that asked for this pack):', '', '| target | measured | |', '|---|---|---|');
-    L.push(`| reconstructions ≥ 0.9 × real | ${fmt(met.recon_vs_real)} × | ${ok(num(met.recon_vs_real) >= 0.9)} |`);
-    L.push(`| PPGN samples ≥ 0.9 × real | ${fmt(mode('ppgn').vs_real)} × | ${ok(num(mode('ppgn').vs_real) >= 0.9)} |`);
-    L.push(`| fast mode ≥ 0.8 × real | ${fmt(mode('fast').vs_real)} × | ${ok(num(mode('fast').vs_real) >= 0.8)} |`);
-    L.push(
-      `| sharpness of reconstructions ≥ 0.7 × real | ${fmt(met.recon_sharpness_vs_real)} × | ${ok(num(met.recon_sharpness_vs_real) >= 0.7)} |`,
-    );
-    L.push(
-      `| sharpness of fast-mode samples ≥ 0.6 × real | ${fmt(mode('fast').sharpness_vs_real)} × | ${ok(num(mode('fast').sharpness_vs_real) >= 0.6)} |`,
-    );
-    L.push(
-      `| PPGN MS-SSIM ≤ real + 0.05 | ${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)} | ${ok(num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05)} |`,
-    );
-    L.push(
-      `| PPGN Fréchet distance ≤ 6.85 (half of emoji64 v1's 13.7) | ${fmt(mode('ppgn').frechet)} | ${ok(num(mode('ppgn').frechet) <= 6.85)} |`,
-    );
-    if (inp) L.push(`| inpainting ≥ 0.7 × real | ${fmt(inp.vs_real)} × | ${ok(num(inp.vs_real) >= 0.7)} |`);
-    L.push(
-      `| protocol: ≥ 16 chains × 200 steps per class | ${fmt(met.chains)} × ${fmt(met.steps)} | ${ok(num(met.chains) >= 16 && num(met.steps) >= 200)} |`,
-      '',
-    );
+    const prev = met.previous as Record<string, unknown> | undefined;
+    const ver = (v: unknown) => (typeof v === 'string' ? v : 'earlier');
+    const rows: [target: string, before: unknown, measured: string, ok: boolean][] = [
+      [
+        'reconstructions ≥ 0.9 × real',
+        prev?.recon_vs_real,
+        `${fmt(met.recon_vs_real)} ×`,
+        num(met.recon_vs_real) >= 0.9,
+      ],
+      [
+        'PPGN samples ≥ 0.9 × real',
+        prev?.ppgn_vs_real,
+        `${fmt(mode('ppgn').vs_real)} ×`,
+        num(mode('ppgn').vs_real) >= 0.9,
+      ],
+      [
+        'fast mode ≥ 0.8 × real',
+        prev?.fast_vs_real,
+        `${fmt(mode('fast').vs_real)} ×`,
+        num(mode('fast').vs_real) >= 0.8,
+      ],
+      [
+        'sharpness of reconstructions ≥ 0.7 × real',
+        prev?.recon_sharpness_vs_real,
+        `${fmt(met.recon_sharpness_vs_real)} ×`,
+        num(met.recon_sharpness_vs_real) >= 0.7,
+      ],
+      [
+        'sharpness of fast-mode samples ≥ 0.6 × real',
+        prev?.fast_sharpness_vs_real,
+        `${fmt(mode('fast').sharpness_vs_real)} ×`,
+        num(mode('fast').sharpness_vs_real) >= 0.6,
+      ],
+      [
+        'PPGN MS-SSIM ≤ real + 0.05',
+        prev?.ppgn_msssim,
+        `${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)}`,
+        num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05,
+      ],
+      [
+        "PPGN Fréchet distance ≤ 6.85 (half of emoji64 v1's 13.7)",
+        prev?.ppgn_frechet,
+        fmt(mode('ppgn').frechet),
+        num(mode('ppgn').frechet) <= 6.85,
+      ],
+    ];
+    if (inp)
+      rows.push(['inpainting ≥ 0.7 × real', prev?.inpaint_vs_real, `${fmt(inp.vs_real)} ×`, num(inp.vs_real) >= 0.7]);
+    rows.push([
+      'protocol: ≥ 16 chains × 200 steps per class',
+      prev ? `${fmt(prev.chains)} × ${fmt(prev.steps)}` : undefined,
+      `${fmt(met.chains)} × ${fmt(met.steps)}`,
+      num(met.chains) >= 16 && num(met.steps) >= 200,
+    ]);
+    L.push('Targets (the issue that asked for this pack):', '');
+    if (prev)
+      L.push(
+        `| target | before (${ver(prev.pack_version)}, same protocol) | measured | |`,
+        '|---|---|---|---|',
+        ...rows.map(([t, b, v, good]) => `| ${t} | ${fmt(b)} | ${v} | ${ok(good)} |`),
+      );
+    else
+      L.push(
+        '| target | measured | |',
+        '|---|---|---|',
+        ...rows.map(([t, , v, good]) => `| ${t} | ${v} | ${ok(good)} |`),
+      );
+    L.push('');
   } else L.push(`Not evaluated yet: run \`npm run eval -- --pack ${m.name}\`.`, '');
   const sheetOf = (keys: string[]) =>
     SHEETS.filter(([k]) => keys.includes(k))

@@ -22,6 +22,7 @@ import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
 import { laplacianVariance, meanSharpness } from '../src/sharpness';
 import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
 import { renderModelCard } from '../src/model-card';
+import { previousMetrics } from '../src/evaluate';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
 
 const TINY_DATA: DatasetOptions = {
@@ -204,22 +205,23 @@ describe('sharpness (variance of the Laplacian of the grey image)', () => {
   });
 });
 
+const STATS = {
+  images: 10,
+  train: 8,
+  test: 2,
+  trainIdentities: 4,
+  testIdentities: 1,
+  vendors: ['google'],
+  keywords: 3,
+  perClass: {},
+};
+
 describe('model card', () => {
   it('shows the contact sheets the evaluation wrote, sample modes side by side and the rest below', () => {
     const manifest = JSON.parse(
       readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
     );
-    const stats = {
-      images: 10,
-      train: 8,
-      test: 2,
-      trainIdentities: 4,
-      testIdentities: 1,
-      vendors: ['google'],
-      keywords: 3,
-      perClass: {},
-    };
-    const base = { manifest, stats, params: { G: 1e6 }, bytes: 2 ** 20, metrics: { chains: 8, steps: 100 } };
+    const base = { manifest, stats: STATS, params: { G: 1e6 }, bytes: 2 ** 20, metrics: { chains: 8, steps: 100 } };
     expect(renderModelCard(base)).not.toContain('## Contact sheets');
     const card = renderModelCard({
       ...base,
@@ -241,6 +243,55 @@ describe('model card', () => {
     });
     expect(timed).toContain('| joint | 10 | 29 min 45 s |');
     expect(timed).toContain('| hdae | 5 | 2 min 0 s |');
+  });
+
+  it('puts the previous version beside the new numbers; re-evaluating one version keeps its "before"', () => {
+    const v1 = {
+      pack_version: '1.1.0',
+      chains: 8,
+      steps: 100,
+      real_msssim: 0.182,
+      recon_vs_real: 0.776,
+      recon_sharpness_vs_real: 0.236,
+      ppgn: { vs_real: 0.955, msssim: 0.285, frechet: 13.37 },
+      fast: { vs_real: 0.905, sharpness_vs_real: 0.199 },
+      inpaint: { vs_real: 0.651 },
+    };
+    expect(previousMetrics(null, '1.2.0')).toBeNull();
+    const before = previousMetrics(v1, '1.2.0')!;
+    expect(before).toMatchObject({
+      pack_version: '1.1.0',
+      recon_vs_real: 0.776,
+      ppgn_frechet: 13.37,
+      inpaint_vs_real: 0.651,
+    });
+    const v2 = { ...v1, pack_version: '1.2.0', recon_vs_real: 0.81, previous: before };
+    expect(previousMetrics(v2, '1.2.0')).toEqual(before); // same version again: still compared with 1.1.0
+    expect(previousMetrics({ ...v1, pack_version: '1.2.0' }, '1.2.0')).toBeNull(); // nothing earlier known
+    expect(previousMetrics({ recon_vs_real: 0.7 }, '1.2.0')).toMatchObject({ pack_version: null, recon_vs_real: 0.7 });
+    const manifest = JSON.parse(
+      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
+    );
+    const card = renderModelCard({
+      manifest,
+      stats: STATS,
+      params: { G: 1e6 },
+      bytes: 2 ** 20,
+      metrics: v2 as unknown as Record<string, unknown>,
+    });
+    expect(card).toContain('| target | before (1.1.0, same protocol) | measured | |');
+    expect(card).toContain('| reconstructions ≥ 0.9 × real | 0.776 | 0.810 × | **not met** |');
+    expect(card).toContain('| PPGN samples ≥ 0.9 × real | 0.955 | 0.955 × | met |');
+    expect(card).toContain('| inpainting ≥ 0.7 × real | 0.651 | 0.651 × | **not met** |');
+    const alone = renderModelCard({
+      manifest,
+      stats: STATS,
+      params: { G: 1e6 },
+      bytes: 2 ** 20,
+      metrics: v1,
+    });
+    expect(alone).toContain('| target | measured | |');
+    expect(alone).toContain('| reconstructions ≥ 0.9 × real | 0.776 × | **not met** |');
   });
 });
 
@@ -431,6 +482,8 @@ describe('PyTorch trainer', () => {
       training: { generatorFrom?: string };
     };
     expect(candManifest.name).toBe('pack-candidate');
+    const history = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'eval', 'training.json'), 'utf8'));
+    expect(history(cand).steps).toEqual(history(next).steps); // the run's history: the base's + its refinement
     expect(candManifest.training.generatorFrom).toBe(`tiny:${path.join(tmp, 'run-next')}`);
     await expect(
       runTrainer(py, 'candidate', ['--base', out, '--dataset', file, '--run', 'tiny:x', '--out', out], { quiet: true }),

@@ -38,6 +38,14 @@ def main(argv=None):
         shutil.rmtree(out)
     shutil.copytree(base, out)
     export_net(G, out, "G")
+    # the run's training history (the base's, carried over by --init-from, plus its own refinement) when it finished
+    state_file = os.path.join(os.path.expanduser(a.run.partition(":")[2]), "state.json")
+    if os.path.exists(state_file):
+        with open(state_file) as f:
+            st = json.load(f)
+        if "gref" in st.get("done", []):
+            with open(os.path.join(out, "eval", "training.json"), "w") as f:
+                json.dump({k: st.get(k, {}) for k in ("metrics", "timings", "steps")}, f, indent=1)
     mf = os.path.join(out, "manifest.json")
     with open(mf) as f:
         manifest = json.load(f)
