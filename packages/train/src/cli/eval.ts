@@ -21,7 +21,9 @@ async function main() {
   if (!existsSync(path.join(packDir, 'manifest.json')))
     throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
   const log = (m: string) => process.stderr.write(m + '\n');
-  await initBackend((typeof a.backend === 'string' ? a.backend : (process.env.PPGN_BACKEND ?? 'wasm')) as 'wasm', {
+  // the runtime the engine picks (--backend, else PPGN_BACKEND, else auto: ONNX Runtime unless tfjs-node is
+  // installed), so the numbers are those of what users run
+  await initBackend(typeof a.backend === 'string' ? (a.backend as 'onnx') : undefined, {
     log,
   });
   installFastMatMulGrad();
