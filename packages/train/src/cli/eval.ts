@@ -17,7 +17,7 @@ async function main() {
   const name = typeof a.pack === 'string' ? a.pack : 'emoji64';
   const packDir = existsSync(path.join(root, 'models', name, 'manifest.json'))
     ? path.join(root, 'models', name)
-    : path.resolve(name);
+    : path.resolve(process.env.INIT_CWD ?? process.cwd(), name); // npm runs us in packages/train: resolve from where the user typed
   if (!existsSync(path.join(packDir, 'manifest.json')))
     throw new Error(`pack "${name}" not found (looked in models/${name} and ${packDir})`);
   const log = (m: string) => process.stderr.write(m + '\n');
