@@ -85,6 +85,7 @@ export function renderModelCard(c: CardInput): string {
     '3. **hdae** (denoising MLP on codes, the h-DAE prior), **fast** (MLP p(class|h) on noisy codes, for fast mode), **style** and **colour** (small conv classifiers on images: plug-in conditions G never saw), **evalC** (the held-out evaluation classifier).',
     '',
   );
+  if (typeof t.generatorFrom === 'string') L.push(`This version's G: ${t.generatorFrom}.`, '');
   const tm = c.training?.timings ?? (t.timings as Record<string, number> | undefined) ?? {};
   const st = c.training?.steps ?? (t.steps as Record<string, number> | undefined) ?? {};
   L.push(

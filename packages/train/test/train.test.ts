@@ -280,6 +280,7 @@ describe('model card', () => {
       metrics: v2 as unknown as Record<string, unknown>,
     });
     expect(card).toContain('| target | before (1.1.0, same protocol) | measured | |');
+    expect(card).toContain(`This version's G: ${manifest.training.generatorFrom}.`);
     expect(card).toContain('| reconstructions ≥ 0.9 × real | 0.776 | 0.810 × | **not met** |');
     expect(card).toContain('| PPGN samples ≥ 0.9 × real | 0.955 | 0.955 × | met |');
     expect(card).toContain('| inpainting ≥ 0.7 × real | 0.651 | 0.651 × | **not met** |');
