@@ -231,3 +231,13 @@ EMOJI64_SHARP_D = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "gref": {**_SHARP_GREF, "w_gan": 1.0},
 })
 CONFIGS["emoji64-sharp-d"] = EMOJI64_SHARP_D
+
+# next (session 12 → 13): sharp-c's adversarial weight on v3's G (512-d code: reconstructions 0.80 × real but soft,
+# sharpness 0.26 ×). Started from a copy of the finished v3 run: `--config emoji64-v3-sharp --resume --again gref:6000`;
+# judge it with `ppgn_train.compare` and `ppgn_train.candidate --base ~/.cache/ppgn/packs/emoji64-v3`.
+EMOJI64_V3_SHARP = SimpleNamespace(**{**vars(EMOJI64_V3),
+    "name": "emoji64-v3-sharp",
+    "version": "3.1.0",
+    "gref": {**EMOJI64_V3.gref, "w_gan": 0.3},
+})
+CONFIGS["emoji64-v3-sharp"] = EMOJI64_V3_SHARP
