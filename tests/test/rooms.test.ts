@@ -410,6 +410,7 @@ describe('gallery', () => {
         context: { step: number } | null;
         packVersion: string | null;
         params: { eps1: number };
+        settings?: { values: Record<string, number>; ignored: string[] };
       };
       seen: { label: string; p: number }[] | null;
     }>(t.base, 'GET', `/gallery/${saved.body.id}`);
@@ -425,6 +426,11 @@ describe('gallery', () => {
     expect(item.body.recipe.context?.step).toBe(a.state!.context!.step);
     expect(item.body.recipe.packVersion).toMatch(/^\d+\.\d+\.\d+$/);
     expect(item.body.recipe.params.eps1).toBe(0.7);
+    // and the settings in effect, as the panel showed them (the pack's tunings with the room's overrides)
+    const effective = a.state!.effective!;
+    expect(item.body.recipe.settings).toEqual({ values: effective.values, ignored: Object.keys(effective.ignored) });
+    expect(item.body.recipe.settings!.values.eps1).toBe(0.7);
+    expect(item.body.recipe.settings!.ignored).toContain('decay'); // a PPGN room: the decay is DGN-AM's
     const contextPng = await api<ArrayBuffer>(t.base, 'GET', `/gallery/${saved.body.id}/context.png`);
     expect(contextPng.status).toBe(200);
 

@@ -1,6 +1,15 @@
 // Gallery: saved frames with their full recipe, stars, lineage, remix and mix.
 import type { PrismaClient } from '@ppgn/db';
-import { GalleryListQuery, LIMITS, Recipe, keywordsOf, type GalleryItem, type RoomCondition } from '@ppgn/shared';
+import {
+  GalleryListQuery,
+  LIMITS,
+  Recipe,
+  keywordsOf,
+  type EffectiveSettings,
+  type GalleryItem,
+  type RoomCondition,
+  type Tunable,
+} from '@ppgn/shared';
 import { RoomError } from './rooms/errors';
 import { bytesToFloats, floatsToBytes, newId } from './rooms/store';
 
@@ -74,6 +83,11 @@ export function readRecipe(raw: unknown): Recipe {
     roomId: v.roomId ?? null,
     packVersion: v.packVersion ?? null,
   };
+}
+
+/** What a saved item keeps of the settings in effect: their values and which ones its mode ignored. */
+export function savedSettings(e: EffectiveSettings | undefined): Recipe['settings'] {
+  return e ? { values: e.values, ignored: Object.keys(e.ignored) as Tunable[] } : undefined;
 }
 
 /** The class label and keywords an item is filed under, from its conditions. */

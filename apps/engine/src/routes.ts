@@ -17,7 +17,7 @@ import {
 } from '@ppgn/shared';
 import { HTTP_LIMITS, type HttpLimits } from './config';
 import { ApiError, toHttpError } from './errors';
-import { Gallery, ListQuery, mixConditions } from './gallery';
+import { Gallery, ListQuery, mixConditions, savedSettings } from './gallery';
 import { bearer, type Identities } from './identity';
 import { Previews } from './previews';
 import type { RoomManager } from './rooms/manager';
@@ -490,6 +490,7 @@ export function apiRouter(
           context: s.context,
           roomId: s.id,
           packVersion: room.pack.manifest.version,
+          settings: savedSettings(s.effective),
         },
         contextPng: s.context ? room.contextPng() : null,
         seed: s.params.seed,

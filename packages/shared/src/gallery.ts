@@ -1,6 +1,6 @@
 // Gallery wire types: what the engine's /gallery API returns and accepts.
 import { z } from 'zod';
-import { MaskStroke, RoomCondition, RoomContext, SamplerParams } from './room';
+import { MaskStroke, RoomCondition, RoomContext, SamplerParams, Tunable } from './room';
 
 /**
  * A yes/no query parameter: true/1/yes/on or false/0/no/off (any case). `z.coerce.boolean()` read
@@ -48,6 +48,16 @@ export const Recipe = z.preprocess(
     context: RoomContext.nullable().default(null),
     roomId: z.string().nullable(),
     packVersion: z.string().nullable().default(null),
+    /**
+     * the settings the chain ran with when saved (the engine's resolution: the pack's tunings and the room's
+     * overrides; what the panel showed) and those its mode ignored. Absent on older items and on mixes.
+     */
+    settings: z
+      .object({
+        values: z.partialRecord(Tunable, z.number().refine(Number.isFinite, 'must be a finite number')),
+        ignored: z.array(Tunable),
+      })
+      .optional(),
     /** strokes an old item counted but did not keep */
     lostStrokes: z.number().int().nonnegative().optional(),
   }),

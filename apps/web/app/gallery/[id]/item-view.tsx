@@ -2,7 +2,7 @@
 
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useRouter } from 'next/navigation';
-import { ignoredByMode } from '@ppgn/shared';
+import { ignoredByMode, type Tunable } from '@ppgn/shared';
 import {
   HttpError,
   ensureIdentity,
@@ -100,8 +100,13 @@ export function ItemView({ id }: { id: string }) {
   if (!item || !base) return <p className="muted">Loading…</p>;
 
   const p = item.recipe.params;
-  // settings the item's mode did not use are left out (the engine's rule: its panel disables them)
-  const skipped = ignoredByMode(p.mode);
+  // the settings the chain ran with, as the panel showed them when the item was saved; older items and mixes
+  // kept only the room's own values: those, less what their mode ignores (the engine's rule)
+  const saved = item.recipe.settings;
+  const shown: Partial<Record<Tunable, number>> = saved ? saved.values : p;
+  const skipped: Partial<Record<Tunable, unknown>> = saved
+    ? Object.fromEntries(saved.ignored.map((k) => [k, true]))
+    : ignoredByMode(p.mode);
   return (
     <div className="item" data-testid="gallery-item-page">
       <p className="small">
@@ -199,18 +204,18 @@ export function ItemView({ id }: { id: string }) {
               <dt>Mode</dt>
               <dd>{p.mode}</dd>
               {(Object.keys(PARAM_INFO) as (keyof typeof PARAM_INFO)[])
-                .filter((k) => p[k] !== undefined && !(k in skipped))
+                .filter((k) => shown[k] !== undefined && !(k in skipped))
                 .map((k) => (
                   <div className="contents" key={k}>
                     <dt title={PARAM_INFO[k].tip}>{PARAM_INFO[k].label}</dt>
-                    <dd className="num">{fmt(p[k]!)}</dd>
+                    <dd className="num">{fmt(shown[k]!)}</dd>
                   </div>
                 ))}
-              {p.jitter !== undefined && !('jitter' in skipped) && (
+              {shown.jitter !== undefined && !('jitter' in skipped) && (
                 <>
                   <dt title={JITTER_TIP}>view shifts</dt>
                   <dd className="num" data-testid="recipe-jitter">
-                    {p.jitter ? `±${p.jitter} px` : 'off'}
+                    {shown.jitter ? `±${shown.jitter} px` : 'off'}
                   </dd>
                 </>
               )}
