@@ -27,7 +27,7 @@ import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './
 import { meanPairwiseMsssim, msssim } from './msssim';
 import { frechetDistance } from './frechet';
 import { meanSharpness } from './sharpness';
-import { renderModelCard } from './model-card';
+import { renderModelCard, targetSummary } from './model-card';
 import { Progress } from './progress';
 import { concat, dirBytes } from './util';
 
@@ -563,25 +563,6 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   pack.dispose();
   evalNet.dispose();
   return out;
-}
-
-/** the numbers the issue's targets read, from a metrics.json */
-export function targetSummary(m: Record<string, unknown>): Record<string, unknown> {
-  const mode = (k: string) => (m[k] ?? {}) as Record<string, unknown>;
-  return {
-    pack_version: m.pack_version ?? null,
-    chains: m.chains,
-    steps: m.steps,
-    real_msssim: m.real_msssim,
-    recon_vs_real: m.recon_vs_real,
-    recon_sharpness_vs_real: m.recon_sharpness_vs_real ?? null,
-    ppgn_vs_real: mode('ppgn').vs_real ?? null,
-    ppgn_msssim: mode('ppgn').msssim ?? null,
-    ppgn_frechet: mode('ppgn').frechet ?? null,
-    fast_vs_real: mode('fast').vs_real ?? null,
-    fast_sharpness_vs_real: mode('fast').sharpness_vs_real ?? null,
-    inpaint_vs_real: mode('inpaint').vs_real ?? null,
-  };
 }
 
 /**

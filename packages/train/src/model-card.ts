@@ -138,52 +138,28 @@ export function renderModelCard(c: CardInput): string {
     const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
     const prev = met.previous as Record<string, unknown> | undefined;
     const ver = (v: unknown) => (typeof v === 'string' ? v : 'earlier');
-    const rows: [target: string, before: unknown, measured: string, ok: boolean][] = [
-      [
-        'reconstructions ≥ 0.9 × real',
-        prev?.recon_vs_real,
-        `${fmt(met.recon_vs_real)} ×`,
-        num(met.recon_vs_real) >= 0.9,
-      ],
-      [
-        'PPGN samples ≥ 0.9 × real',
-        prev?.ppgn_vs_real,
-        `${fmt(mode('ppgn').vs_real)} ×`,
-        num(mode('ppgn').vs_real) >= 0.9,
-      ],
-      [
-        'fast mode ≥ 0.8 × real',
-        prev?.fast_vs_real,
-        `${fmt(mode('fast').vs_real)} ×`,
-        num(mode('fast').vs_real) >= 0.8,
-      ],
-      [
-        'sharpness of reconstructions ≥ 0.7 × real',
-        prev?.recon_sharpness_vs_real,
-        `${fmt(met.recon_sharpness_vs_real)} ×`,
-        num(met.recon_sharpness_vs_real) >= 0.7,
-      ],
-      [
-        'sharpness of fast-mode samples ≥ 0.6 × real',
-        prev?.fast_sharpness_vs_real,
-        `${fmt(mode('fast').sharpness_vs_real)} ×`,
-        num(mode('fast').sharpness_vs_real) >= 0.6,
-      ],
+    // one row per target, read from the same summary of this evaluation and of the previous version's
+    const now = targetSummary(met);
+    const x = (v: unknown) => `${fmt(v)} ×`;
+    type Target = [target: string, key: string, measured: (v: unknown) => string, good: (v: number) => boolean];
+    const targets: Target[] = [
+      ['reconstructions ≥ 0.9 × real', 'recon_vs_real', x, (v) => v >= 0.9],
+      ['PPGN samples ≥ 0.9 × real', 'ppgn_vs_real', x, (v) => v >= 0.9],
+      ['fast mode ≥ 0.8 × real', 'fast_vs_real', x, (v) => v >= 0.8],
+      ['sharpness of reconstructions ≥ 0.7 × real', 'recon_sharpness_vs_real', x, (v) => v >= 0.7],
+      ['sharpness of fast-mode samples ≥ 0.6 × real', 'fast_sharpness_vs_real', x, (v) => v >= 0.6],
       [
         'PPGN MS-SSIM ≤ real + 0.05',
-        prev?.ppgn_msssim,
-        `${fmt(mode('ppgn').msssim)} vs ${fmt(num(met.real_msssim) + 0.05)}`,
-        num(mode('ppgn').msssim) <= num(met.real_msssim) + 0.05,
+        'ppgn_msssim',
+        (v) => `${fmt(v)} vs ${fmt(num(met.real_msssim) + 0.05)}`,
+        (v) => v <= num(met.real_msssim) + 0.05,
       ],
-      [
-        "PPGN Fréchet distance ≤ 6.85 (half of emoji64 v1's 13.7)",
-        prev?.ppgn_frechet,
-        fmt(mode('ppgn').frechet),
-        num(mode('ppgn').frechet) <= 6.85,
-      ],
+      ["PPGN Fréchet distance ≤ 6.85 (half of emoji64 v1's 13.7)", 'ppgn_frechet', fmt, (v) => v <= 6.85],
     ];
-    if (inp)
-      rows.push(['inpainting ≥ 0.7 × real', prev?.inpaint_vs_real, `${fmt(inp.vs_real)} ×`, num(inp.vs_real) >= 0.7]);
+    if (inp) targets.push(['inpainting ≥ 0.7 × real', 'inpaint_vs_real', x, (v) => v >= 0.7]);
+    const rows: [target: string, before: unknown, measured: string, ok: boolean][] = targets.map(
+      ([target, key, measured, good]) => [target, prev?.[key], measured(now[key]), good(num(now[key]))],
+    );
     rows.push([
       'protocol: ≥ 16 chains × 200 steps per class',
       prev ? `${fmt(prev.chains)} × ${fmt(prev.steps)}` : undefined,
@@ -236,4 +212,23 @@ export function renderModelCard(c: CardInput): string {
     '',
   );
   return L.join('\n');
+}
+
+/** the numbers the issue's targets read, from a metrics.json */
+export function targetSummary(m: Record<string, unknown>): Record<string, unknown> {
+  const mode = (k: string) => (m[k] ?? {}) as Record<string, unknown>;
+  return {
+    pack_version: m.pack_version ?? null,
+    chains: m.chains,
+    steps: m.steps,
+    real_msssim: m.real_msssim,
+    recon_vs_real: m.recon_vs_real,
+    recon_sharpness_vs_real: m.recon_sharpness_vs_real ?? null,
+    ppgn_vs_real: mode('ppgn').vs_real ?? null,
+    ppgn_msssim: mode('ppgn').msssim ?? null,
+    ppgn_frechet: mode('ppgn').frechet ?? null,
+    fast_vs_real: mode('fast').vs_real ?? null,
+    fast_sharpness_vs_real: mode('fast').sharpness_vs_real ?? null,
+    inpaint_vs_real: mode('inpaint').vs_real ?? null,
+  };
 }
