@@ -84,6 +84,7 @@ export {
   type StepOptions,
   type RunOptions,
 } from './sampler';
+export { fillUnknown, FILL_METHODS, type FillMethod } from './fill';
 export { rollImages } from './objective';
 export {
   initBackend,

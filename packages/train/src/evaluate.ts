@@ -21,6 +21,8 @@ import {
   type Net,
   type SamplerConfigInput,
   type ChainState,
+  fillUnknown,
+  type FillMethod,
 } from '@ppgn/core';
 import { loadPack, loadNet } from '@ppgn/core/node';
 import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './data/dataset';
@@ -57,6 +59,8 @@ export interface EvalOptions {
   inpaint?: number;
   /** inpainting steps (default: the pack's context steps) */
   inpaintSteps?: number;
+  /** where inpainting chains start: a random code (default) or E(known half + a fill of the unknown half) */
+  inpaintStart?: 'random' | FillMethod;
   /** metrics JSON of an earlier run (e.g. another process on the other core) whose modes are kept */
   reuse?: Record<string, unknown>;
 }
@@ -234,7 +238,15 @@ export async function inpaintEval(
   evalNet: Net,
   ds: Dataset,
   labels: string[],
-  o: { perClass: number; steps?: number; config?: SamplerConfigInput; seed: number; progress?: boolean },
+  o: {
+    perClass: number;
+    steps?: number;
+    config?: SamplerConfigInput;
+    seed: number;
+    progress?: boolean;
+    /** where each chain starts: a random code (default) or E(the known pixels, the rest filled by `FillMethod`) */
+    start?: 'random' | FillMethod;
+  },
 ): Promise<InpaintResult> {
   const t0 = performance.now();
   const [H, W, C] = pack.imageShape;
@@ -259,6 +271,9 @@ export async function inpaintEval(
         seed: o.seed * 7001 + k,
         condition: cond.context({ shape: [H, W, C], data: image }, { shape: [H, W], data: mask }),
         config: { ...(o.config ?? {}), mode: 'ppgn', ...(o.steps ? { steps: o.steps } : {}) },
+        ...(o.start && o.start !== 'random'
+          ? { image: { shape: [H, W, C], data: fillUnknown(image, mask, [H, W, C], o.start) } }
+          : {}),
       }),
     );
   }
@@ -427,6 +442,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     inp = await inpaintEval(pack, evalNet, ds, labels, {
       perClass: perInpaint,
       steps: o.inpaintSteps,
+      start: o.inpaintStart,
       config: o.config?.context,
       seed,
       progress: o.progress,
@@ -512,7 +528,15 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
           },
         ]),
       ),
-      ...(inp ? { inpaint: { ...pack.manifest.defaults?.context, ...(o.config?.context ?? {}) } } : {}),
+      ...(inp
+        ? {
+            inpaint: {
+              ...pack.manifest.defaults?.context,
+              ...(o.config?.context ?? {}),
+              start: o.inpaintStart ?? 'random',
+            },
+          }
+        : {}),
     },
     per_class: Object.fromEntries(
       labels.map((l, i) => [

@@ -241,3 +241,21 @@ EMOJI64_V3_SHARP = SimpleNamespace(**{**vars(EMOJI64_V3),
     "gref": {**EMOJI64_V3.gref, "w_gan": 0.3},
 })
 CONFIGS["emoji64-v3-sharp"] = EMOJI64_V3_SHARP
+
+# session 13: the v3 run's checkpoints were lost with session 12's machine, so v3-sharp cannot be finished without
+# retraining v3 from scratch (hours). Two pilots continue the shipped 1.2.0 G instead (`--init-from models/emoji64
+# --again gref:6000`; a fresh D), one lever each:
+#   sharp-e: a stronger adversarial weight (w_gan 0.5, between sharp-c's 0.3 and sharp-d's 1.0, whose artefacts
+#            came with its sharpness) — for the sharpness targets (reconstructions ≥ 0.7 ×, fast mode ≥ 0.6 ×);
+#   sharp-f: the same weight with more of the content losses (E-feature matching 0.3, E's class loss on G's picture
+#            0.3, code noise 0.2) — for reconstructions ≥ 0.9 × real, which sharp-c left at 0.82 ×.
+EMOJI64_SHARP_E = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-e",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5},
+})
+EMOJI64_SHARP_F = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-f",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "w_feat": 0.3, "w_rcls": 0.3, "noise": 0.2},
+})
+CONFIGS["emoji64-sharp-e"] = EMOJI64_SHARP_E
+CONFIGS["emoji64-sharp-f"] = EMOJI64_SHARP_F

@@ -1,12 +1,12 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
+ *        [--inpaint 6] [--inpaint-start random|mean|diffuse|mirror] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
  *        [--config '{"fast": {"eps1": 8}, "context": {"eps2": 2}}' (settings per mode)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { initBackend, installFastMatMulGrad, type SamplerConfigInput } from '@ppgn/core';
+import { initBackend, installFastMatMulGrad, FILL_METHODS, type FillMethod, type SamplerConfigInput } from '@ppgn/core';
 import { evaluatePack, type EvalMode } from '../evaluate';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
 import { parseArgs, intArg } from './args';
@@ -67,6 +67,7 @@ async function main() {
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
     modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
+    inpaintStart: inpaintStartArg(a['inpaint-start']),
     config: tuned ? config : undefined,
     reuse:
       typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
@@ -75,10 +76,18 @@ async function main() {
       a['no-images'] || (a['no-write'] && typeof a['img-dir'] !== 'string')
         ? undefined
         : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
-    writeCard: !a['no-write'] && !tuned && !a.classes,
+    // the card holds the standard protocol only: other settings, classes or inpainting starts print their numbers
+    writeCard: !a['no-write'] && !tuned && !a.classes && a['inpaint-start'] === undefined,
     log,
   });
   console.log(JSON.stringify(out));
+}
+
+function inpaintStartArg(v: unknown): 'random' | FillMethod | undefined {
+  if (v === undefined) return undefined;
+  const ok = ['random', ...FILL_METHODS];
+  if (typeof v !== 'string' || !ok.includes(v)) throw new Error(`--inpaint-start must be one of ${ok.join(', ')}`);
+  return v as 'random' | FillMethod;
 }
 
 main().catch((e) => {
