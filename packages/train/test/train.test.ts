@@ -480,11 +480,12 @@ describe('PyTorch trainer', () => {
       expect(bytes(cand, net).equals(bytes(out, net)), net).toBe(true);
     const candManifest = JSON.parse(readFileSync(path.join(cand, 'manifest.json'), 'utf8')) as {
       name: string;
-      training: { generatorFrom?: string };
+      training: { generatorFrom?: string; steps?: Record<string, number> };
     };
     expect(candManifest.name).toBe('pack-candidate');
     const history = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'eval', 'training.json'), 'utf8'));
     expect(history(cand).steps).toEqual(history(next).steps); // the run's history: the base's + its refinement
+    expect(candManifest.training.steps).toEqual(history(next).steps); // and the manifest says the same
     expect(candManifest.training.generatorFrom).toBe(`tiny:${path.join(tmp, 'run-next')}`);
     await expect(
       runTrainer(py, 'candidate', ['--base', out, '--dataset', file, '--run', 'tiny:x', '--out', out], { quiet: true }),
