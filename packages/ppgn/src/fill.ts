@@ -49,7 +49,7 @@ export function fillUnknown(
         }
       }
   // diffuse the rest: Jacobi iterations of the discrete Laplace equation, known (and mirrored) pixels held fixed
-  const iters = 2 * Math.max(H, W) * 4;
+  const iters = 8 * Math.max(H, W);
   let a = out;
   let b = Float32Array.from(out);
   for (let it = 0; it < iters; it++) {
@@ -57,15 +57,15 @@ export function fillUnknown(
       for (let x = 0; x < W; x++) {
         const p = y * W + x;
         if (fixed[p]) continue;
-        let n = 0;
-        const nb = [x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1];
-        for (let c = 0; c < C; c++) b[p * C + c] = 0;
-        for (const q of nb)
-          if (q >= 0) {
-            n++;
-            for (let c = 0; c < C; c++) b[p * C + c] += a[q * C + c];
-          }
-        for (let c = 0; c < C; c++) b[p * C + c] /= n;
+        const n = +(x > 0) + +(x < W - 1) + +(y > 0) + +(y < H - 1);
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          if (x > 0) s += a[(p - 1) * C + c];
+          if (x < W - 1) s += a[(p + 1) * C + c];
+          if (y > 0) s += a[(p - W) * C + c];
+          if (y < H - 1) s += a[(p + W) * C + c];
+          b[p * C + c] = s / n;
+        }
       }
     [a, b] = [b, a];
   }

@@ -22,6 +22,7 @@ import {
   type SamplerConfigInput,
   type ChainState,
   fillUnknown,
+  FILL_METHODS,
   type FillMethod,
 } from '@ppgn/core';
 import { loadPack, loadNet } from '@ppgn/core/node';
@@ -60,7 +61,7 @@ export interface EvalOptions {
   /** inpainting steps (default: the pack's context steps) */
   inpaintSteps?: number;
   /** where inpainting chains start: a random code (default) or E(known half + a fill of the unknown half) */
-  inpaintStart?: 'random' | FillMethod;
+  inpaintStart?: InpaintStart;
   /** metrics JSON of an earlier run (e.g. another process on the other core) whose modes are kept */
   reuse?: Record<string, unknown>;
 }
@@ -219,6 +220,10 @@ export async function sampleClasses(
   };
 }
 
+/** where an inpainting chain starts: a random code, or E(the known pixels with the rest filled by a `FillMethod`) */
+export type InpaintStart = 'random' | FillMethod;
+export const INPAINT_STARTS: readonly InpaintStart[] = ['random', ...FILL_METHODS];
+
 export interface InpaintResult {
   accuracy: number;
   knownMse: number;
@@ -244,8 +249,7 @@ export async function inpaintEval(
     config?: SamplerConfigInput;
     seed: number;
     progress?: boolean;
-    /** where each chain starts: a random code (default) or E(the known pixels, the rest filled by `FillMethod`) */
-    start?: 'random' | FillMethod;
+    start?: InpaintStart;
   },
 ): Promise<InpaintResult> {
   const t0 = performance.now();

@@ -41,6 +41,7 @@ def main(argv=None):
     mf = os.path.join(out, "manifest.json")
     with open(mf) as f:
         manifest = json.load(f)
+    training = manifest.setdefault("training", {})
     # the run's training history (the base's, carried over by --init-from, plus its own refinement) when it finished;
     # the manifest's step and time totals follow it, so the card and the manifest say the same
     state_file = os.path.join(os.path.expanduser(a.run.partition(":")[2]), "state.json")
@@ -50,12 +51,11 @@ def main(argv=None):
         if "gref" in st.get("done", []):
             with open(os.path.join(out, "eval", "training.json"), "w") as f:
                 json.dump({k: st.get(k, {}) for k in ("metrics", "timings", "steps")}, f, indent=1)
-            tr = manifest.setdefault("training", {})
             for k in ("steps", "timings"):
                 if st.get(k):
-                    tr[k] = st[k]
+                    training[k] = st[k]
     manifest["name"] = os.path.basename(out)
-    manifest.setdefault("training", {})["generatorFrom"] = a.run
+    training["generatorFrom"] = a.run
     with open(mf, "w") as f:
         json.dump(manifest, f, indent=1)
     print(f"{out}: {os.path.basename(base)} with G from {a.run}")

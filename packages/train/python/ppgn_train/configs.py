@@ -251,6 +251,7 @@ CONFIGS["emoji64-v3-sharp"] = EMOJI64_V3_SHARP
 #            0.3, code noise 0.2) — for reconstructions ≥ 0.9 × real, which sharp-c left at 0.82 ×.
 EMOJI64_SHARP_E = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "name": "emoji64-sharp-e",
+    "version": "1.3.0",  # shipped as emoji64 1.3.0's G
     "gref": {**_SHARP_GREF, "w_gan": 0.5},
 })
 EMOJI64_SHARP_F = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),

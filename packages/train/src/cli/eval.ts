@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { initBackend, installFastMatMulGrad, FILL_METHODS, type FillMethod, type SamplerConfigInput } from '@ppgn/core';
-import { evaluatePack, type EvalMode } from '../evaluate';
+import { initBackend, installFastMatMulGrad, type SamplerConfigInput } from '@ppgn/core';
+import { evaluatePack, INPAINT_STARTS, type EvalMode, type InpaintStart } from '../evaluate';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
 import { parseArgs, intArg } from './args';
 
@@ -83,11 +83,11 @@ async function main() {
   console.log(JSON.stringify(out));
 }
 
-function inpaintStartArg(v: unknown): 'random' | FillMethod | undefined {
+function inpaintStartArg(v: unknown): InpaintStart | undefined {
   if (v === undefined) return undefined;
-  const ok = ['random', ...FILL_METHODS];
-  if (typeof v !== 'string' || !ok.includes(v)) throw new Error(`--inpaint-start must be one of ${ok.join(', ')}`);
-  return v as 'random' | FillMethod;
+  if (typeof v !== 'string' || !(INPAINT_STARTS as readonly string[]).includes(v))
+    throw new Error(`--inpaint-start must be one of ${INPAINT_STARTS.join(', ')}`);
+  return v as InpaintStart;
 }
 
 main().catch((e) => {
