@@ -493,6 +493,37 @@ describe('PyTorch trainer', () => {
     const refined = await loadPack(next);
     expect(refined.manifest.code).toEqual(JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).code);
     refined.dispose();
+    // E refined to invert G (`--again eref:N`): G kept bit for bit, the code nets retrained on the new codes
+    const eref = path.join(tmp, 'pack-eref');
+    const erefRun = path.join(tmp, 'run-eref');
+    const erefLines: string[] = [];
+    await runTrainer(py, 'train', [...trainArgs(eref, erefRun), '--init-from', out, '--again', 'eref:3'], {
+      quiet: true,
+      onLine: (l) => erefLines.push(l),
+    });
+    expect(erefLines.filter((l) => l.startsWith('[train] phase'))).toEqual([
+      '[train] phase eref: 3 steps',
+      '[train] phase hdae: 10 steps',
+      '[train] phase fast: 10 steps',
+    ]);
+    expect(bytes(eref, 'G').equals(bytes(out, 'G'))).toBe(true);
+    for (const net of ['E', 'hdae', 'fastMlp']) expect(bytes(eref, net).equals(bytes(out, net)), net).toBe(false);
+    expect(history(out).steps.eref).toBe(5); // the tiny config gives eref steps: the first run ran it too
+    expect(history(eref).steps.eref).toBe(5 + 3);
+    expect(history(eref).steps.hdae).toBe(history(out).steps.hdae + 10);
+    // its candidate: E and the code nets from the run, G and the plug-ins the base's, the code range the run's
+    const erefCand = path.join(tmp, 'pack-eref-candidate');
+    const candArgs = ['--base', out, '--dataset', file, '--run', `tiny:${erefRun}`, '--out', erefCand];
+    await runTrainer(py, 'candidate', [...candArgs, '--nets', 'E,hdae,fastMlp'], { quiet: true });
+    for (const net of ['E', 'hdae', 'fastMlp']) expect(bytes(erefCand, net).equals(bytes(eref, net)), net).toBe(true);
+    for (const net of ['G', 'style', 'colour']) expect(bytes(erefCand, net).equals(bytes(out, net)), net).toBe(true);
+    const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifestOf(erefCand).code).toEqual(manifestOf(eref).code);
+    expect(manifestOf(erefCand).training.encoderFrom).toBe(`tiny:${erefRun}`);
+    expect(manifestOf(erefCand).training.generatorFrom).toBe(manifestOf(out).training.generatorFrom);
+    await expect(runTrainer(py, 'candidate', [...candArgs, '--nets', 'E,D'], { quiet: true })).rejects.toThrow(
+      /--nets: D/,
+    );
     // the PyTorch sampler port used for tuning runs on the pack and reports one line per setting
     const tuned: string[] = [];
     await runTrainer(
