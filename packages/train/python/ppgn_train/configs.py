@@ -287,3 +287,10 @@ EMOJI64_EREF_B = SimpleNamespace(**{**vars(EMOJI64_EREF),
     "eref": {**EMOJI64_EREF.eref, "w_pix": 0.0},
 })
 CONFIGS["emoji64-eref-b"] = EMOJI64_EREF_B
+#   sharp-g (session 14): 1.3.0's G continued from sharp-e's run (D and optimiser kept) at w_gan 0.75, beside sharp-e
+#   itself continued at 0.5 (`--config emoji64-sharp-e --resume --again gref:8000` on a copy of its run dir).
+EMOJI64_SHARP_G = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-g",
+    "gref": {**_SHARP_GREF, "w_gan": 0.75},
+})
+CONFIGS["emoji64-sharp-g"] = EMOJI64_SHARP_G

@@ -412,7 +412,8 @@ def phase_gref(run: Run, steps: int, start: int):
 def phase_eref(run: Run, steps: int, start: int):
     """E refined to invert the final G (G frozen). Per picture, the code that G draws best is not E's code: on
     emoji64 1.3.0 optimising each held-out code for pixels + E features took the evaluation classifier from 0.81 to
-    0.87 × real on G's picture (session 14). This phase amortises that search into E."""
+    0.87 × real on G's picture (session 14). This phase amortises that search into E. On 1.3.0 it did not pay
+    (docs/model-card.md, session 14): E's new codes are drawn closer in pixels but softer and less recognisable."""
     p = run.cfg.eref
     E, G = run.nets["E"], run.nets["G"]
     judge = SpecNet(run.specs["E"]).to(run.device)  # the E the phase started from: its features judge G's picture
