@@ -537,5 +537,15 @@ describe('PyTorch trainer', () => {
       .map((l) => JSON.parse(l) as { acc: number; vs_real: number });
     expect(rows.length).toBeGreaterThan(1);
     for (const r of rows) expect(r.acc >= 0 && r.acc <= 1).toBe(true);
+    // compare: E/G pairs on held-out pictures; --search finds per-picture codes that G draws closer than E(x)
+    const cmp = path.join(tmp, 'compare.json');
+    const cmpArgs = ['--dataset', file, '--evalc', out, '--candidate', `v=pack:${out}`, '--json', cmp];
+    await runTrainer(py, 'compare', [...cmpArgs, '--search', '20', '--search-features', '0'], { quiet: true });
+    const judged = JSON.parse(readFileSync(cmp, 'utf8')) as Record<string, { recon_mse?: number }>;
+    expect(Object.keys(judged).sort()).toEqual(['real', 'v', 'v+search']);
+    expect(judged['v+search'].recon_mse!).toBeLessThan(judged.v.recon_mse!);
+    await expect(runTrainer(py, 'compare', [...cmpArgs, '--search', '-1'], { quiet: true })).rejects.toThrow(
+      /count ≥ 0/,
+    );
   });
 });

@@ -2,11 +2,16 @@
 
     python3 -m ppgn_train.compare --dataset FILE.u8.bin --evalc models/emoji64 \
         --candidate v1=pack:models/emoji64 --candidate v3=run:emoji64-v3:~/.cache/ppgn/train-runs/emoji64-v3-s1 \
-        [--sheet out.png] [--json out.json] [--threads N]
+        [--sheet out.png] [--json out.json] [--threads N] [--subset K] [--search STEPS [--search-features W]]
 
 For each candidate: reconstruction MSE, the held-out evaluation classifier's accuracy on G(E(x)) as a share of its
 accuracy on the real pictures, and sharpness (mean squared Laplacian of the luminance) as a share of the real
 pictures'. The sheet shows the same held-out pictures: the real row first, then one row per candidate.
+
+`--search STEPS` adds a row per candidate whose codes are not E(x) but found for each picture by Adam, starting at
+E(x), to make G draw it: pixel MSE plus W × the squared difference of E's features at four stages (`--search-features
+W`, 0 = pixels only). It asks whether G can draw a picture that E's code does not reach (session 14: it can, and the
+closer pictures are softer). `--subset K` judges K random held-out pictures instead of all (the search is slow).
 """
 from __future__ import annotations
 
@@ -50,6 +55,34 @@ def load_pair(source: str, data: Data) -> tuple[SpecNet, SpecNet]:
     raise SystemExit(f"--candidate NAME=pack:DIR or NAME=run:CONFIG:RUN_DIR (got {source})")
 
 
+SEARCH_TAPS = ["relu1", "relu2", "relu3", "relu4"]
+
+
+def search_codes(E: SpecNet, G: SpecNet, x: torch.Tensor, steps: int, w_feat: float, chunk: int = 256) -> torch.Tensor:
+    """per picture, the code G draws closest to it (pixels + w_feat × E features), by Adam from E(x)"""
+    taps = [t for t in SEARCH_TAPS if t in E.tap_shapes] if w_feat else []
+    for net in (E, G):
+        for q in net.parameters():
+            q.requires_grad_(False)
+    with torch.no_grad():
+        h = predict(E, x, "code")
+        target = [E(x[s : s + chunk], taps=taps)[1] if taps else {} for s in range(0, len(x), chunk)]
+    h.requires_grad_(True)
+    opt = torch.optim.Adam([h], lr=0.05)
+    with torch.enable_grad():
+        for _ in range(steps):
+            opt.zero_grad()
+            for k, s in enumerate(range(0, len(x), chunk)):
+                xr = G(h[s : s + chunk])[0]
+                loss = ((xr - x[s : s + chunk]) ** 2).mean()
+                if taps:
+                    tr = E(xr, taps=taps)[1]
+                    loss = loss + w_feat * sum(((tr[t] - target[k][t]) ** 2).mean() for t in taps) / len(taps)
+                (loss * xr.shape[0] / len(x)).backward()
+            opt.step()
+    return h.detach()
+
+
 def sharpness(x: torch.Tensor) -> float:
     lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     return F.conv2d(lum, LAPLACE).pow(2).mean().item()
@@ -79,15 +112,23 @@ def main(argv=None):
     ap.add_argument("--sheet")
     ap.add_argument("--json")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--subset", type=int, default=0, help="judge K random held-out pictures (0 = all)")
+    ap.add_argument("--search", type=int, default=0, metavar="STEPS", help="also search each picture's code (Adam steps)")
+    ap.add_argument("--search-features", type=float, default=1.0, metavar="W", help="weight of E's features in the search")
     a = ap.parse_args(argv)
+    if a.search < 0 or a.subset < 0:
+        raise SystemExit("--search and --subset take a count ≥ 0")
     torch.set_num_threads(a.threads)
     data = Data(a.dataset)
     evalc = load_net(os.path.join(a.evalc, "eval", "evalC.net.json"))
-    xt = data.batch_images(data.test, "cpu")
-    yt = data.cls[data.test]
+    test = data.test
+    if a.subset:
+        test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: a.subset]]
+    xt = data.batch_images(test, "cpu")
+    yt = data.cls[test]
     real_acc = (predict(evalc, xt).argmax(1) == yt).float().mean().item()
     real_sharp = sharpness(xt)
-    show = torch.linspace(0, len(data.test) - 1, 12).long()
+    show = torch.linspace(0, len(test) - 1, min(12, len(test))).long()
     rows = [xt[show]]
     results = {"real": {"evalC_accuracy": round(real_acc, 4), "sharpness": round(real_sharp, 5)}}
     for c in a.candidate:
@@ -96,18 +137,22 @@ def main(argv=None):
         E.eval()
         G.eval()
         codes = predict(E, xt, "code")
-        xr = torch.cat([G(codes[s : s + 256])[0] for s in range(0, codes.shape[0], 256)])
-        acc = (predict(evalc, xr).argmax(1) == yt).float().mean().item()
-        results[name] = {
-            "code_dim": codes.shape[1],
-            "G_params": sum(p.numel() for p in G.parameters()),
-            "recon_mse": round(((xr - xt) ** 2).mean().item(), 5),
-            "evalC_accuracy": round(acc, 4),
-            "evalC_share_of_real": round(acc / real_acc, 3),
-            "sharpness_share_of_real": round(sharpness(xr) / real_sharp, 3),
-        }
-        rows.append(xr[show])
-        print(name, json.dumps(results[name]), flush=True)
+        rounds = [(name, codes)]
+        if a.search:
+            rounds.append((f"{name}+search", search_codes(E, G, xt, a.search, a.search_features)))
+        for key, h in rounds:
+            xr = torch.cat([G(h[s : s + 256])[0] for s in range(0, h.shape[0], 256)])
+            acc = (predict(evalc, xr).argmax(1) == yt).float().mean().item()
+            results[key] = {
+                "code_dim": h.shape[1],
+                "G_params": sum(p.numel() for p in G.parameters()),
+                "recon_mse": round(((xr - xt) ** 2).mean().item(), 5),
+                "evalC_accuracy": round(acc, 4),
+                "evalC_share_of_real": round(acc / real_acc, 3),
+                "sharpness_share_of_real": round(sharpness(xr) / real_sharp, 3),
+            }
+            rows.append(xr[show])
+            print(key, json.dumps(results[key]), flush=True)
     print("real", json.dumps(results["real"]))
     if a.sheet:
         write_png(a.sheet, rows)
