@@ -296,3 +296,15 @@ EMOJI64_SHARP_G = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "gref": {**_SHARP_GREF, "w_gan": 0.75},
 })
 CONFIGS["emoji64-sharp-g"] = EMOJI64_SHARP_G
+
+# v2-sharp (started at the end of session 14, to run across sessions): session 14 points at G's drawing, not the code,
+# so the next bet is capacity plus the adversarial recipe that sharpened 1.3.0 — v2's wider G (345 M multiply-adds per
+# image against 147 M), widened function-preservingly from 1.3.0's G, refined with sharp-e's recipe (w_gan 0.5) against
+# the shipped E. `--init-from models/emoji64 --again gref:20000`, then `--resume --again gref:20000` with the run dir.
+EMOJI64_V2_SHARP = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-v2-sharp",
+    "version": "1.4.0",
+    "nets": conv_nets(128, [32, 64, 128, 256], [320, 224, 144, 80, 40], [16, 32, 64], [24, 48, 96, 192]),
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "widen": True},
+})
+CONFIGS["emoji64-v2-sharp"] = EMOJI64_V2_SHARP
