@@ -718,7 +718,8 @@ def main(argv=None):
                     help="start a new run from a trained pack's weights (no checkpoints needed); with --again")
     ap.add_argument("--again", default="", metavar="PHASE:STEPS",
                     help="run a finished phase again from the current weights with a fresh schedule "
-                         "(e.g. gref:3000 refines G longer), then export; --resume continues it")
+                         "(e.g. gref:3000 refines G longer; after joint or eref, which change the codes, hdae and "
+                         "fast run again too), then export; --resume continues it")
     a = ap.parse_args(argv)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
