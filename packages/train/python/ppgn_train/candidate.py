@@ -23,7 +23,7 @@ import torch
 from . import configs
 from .compare import load_pair
 from .netspec import SpecNet, export_net, load_net
-from .train import Data
+from .train import Data, code_range
 
 NETS = ("G", "E", "hdae", "fastMlp")
 
@@ -81,7 +81,7 @@ def main(argv=None):
             cs = st.get("metrics", {}).get("codeStats")
             if not cs:
                 raise SystemExit(f"{state_file}: no code statistics (has the run finished its eref phase?)")
-            lim = round(max(cs["absP999"] * 1.15, 1.0), 2)
+            lim = code_range(cs)
             manifest["code"].update({"min": -lim, "max": lim})
             training["codeStats"] = cs
         if all(ph in st.get("done", []) for ph in ("gref", "hdae", "fast")):

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from . import configs
 from .netspec import SpecNet, load_net
-from .train import Data, predict
+from .train import Data, feature_loss, predict
 
 LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
 
@@ -77,7 +77,7 @@ def search_codes(E: SpecNet, G: SpecNet, x: torch.Tensor, steps: int, w_feat: fl
                 loss = ((xr - x[s : s + chunk]) ** 2).mean()
                 if taps:
                     tr = E(xr, taps=taps)[1]
-                    loss = loss + w_feat * sum(((tr[t] - target[k][t]) ** 2).mean() for t in taps) / len(taps)
+                    loss = loss + w_feat * feature_loss(tr, target[k], taps)
                 (loss * xr.shape[0] / len(x)).backward()
             opt.step()
     return h.detach()

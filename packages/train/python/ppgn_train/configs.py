@@ -304,7 +304,7 @@ CONFIGS["emoji64-sharp-g"] = EMOJI64_SHARP_G
 EMOJI64_V2_SHARP = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "name": "emoji64-v2-sharp",
     "version": "1.4.0",
-    "nets": conv_nets(128, [32, 64, 128, 256], [320, 224, 144, 80, 40], [16, 32, 64], [24, 48, 96, 192]),
+    "nets": EMOJI64_V2.nets,
     "gref": {**_SHARP_GREF, "w_gan": 0.5, "widen": True},
 })
 CONFIGS["emoji64-v2-sharp"] = EMOJI64_V2_SHARP

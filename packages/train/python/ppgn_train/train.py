@@ -292,6 +292,21 @@ def cosine(lr, step, total, warm=200):
 # phases
 
 
+def pixel_loss(xr: torch.Tensor, x: torch.Tensor, w_l2: float = 1.0) -> torch.Tensor:
+    """L1 + w_l2 · L2 between G's picture and the target"""
+    return (xr - x).abs().mean() + w_l2 * ((xr - x) ** 2).mean()
+
+
+def feature_loss(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor], taps: List[str]) -> torch.Tensor:
+    """mean over taps of the squared difference of two sets of activations"""
+    return sum(((a[k] - b[k]) ** 2).mean() for k in taps) / len(taps)
+
+
+def code_range(cs: dict) -> float:
+    """the |h| bound the manifest gives the sampler (it clips h to ±this), from a run's code statistics"""
+    return round(max(cs["absP999"] * 1.15, 1.0), 2)
+
+
 def moment_loss(c: torch.Tensor) -> torch.Tensor:
     mu = c.mean(0)
     var = c.var(0)
@@ -321,13 +336,13 @@ def phase_joint(run: Run, steps: int, start: int):
         noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
         xr, _ = G(c + noise)
         _, tr = E(xr, taps=["code", "logits"] + ft)
-        l_pix = (xr - x).abs().mean() + p.get("w_l2", 1.0) * ((xr - x) ** 2).mean()
+        l_pix = pixel_loss(xr, x, p.get("w_l2", 1.0))
         l_cls = F.cross_entropy(t["logits"], y, label_smoothing=0.05)
         l_kw = F.binary_cross_entropy_with_logits(t["keywords"], kw)
         l_mm = moment_loss(c)
         l_cyc = ((tr["code"] - c.detach()) ** 2).mean()
         l_rcls = F.cross_entropy(tr["logits"], y)
-        l_feat = sum(((tr[k] - t[k].detach()) ** 2).mean() for k in ft) / len(ft)
+        l_feat = feature_loss(tr, {k: t[k].detach() for k in ft}, ft)
         loss = (p["w_pix"] * l_pix + p["w_cls"] * l_cls + p["w_kw"] * l_kw + p["w_mm"] * l_mm + p["w_cyc"] * l_cyc
                 + p["w_rcls"] * l_rcls + p["w_feat"] * l_feat)
         opt.zero_grad(set_to_none=True)
@@ -386,8 +401,8 @@ def phase_gref(run: Run, steps: int, start: int):
         _, tr = E(xr, taps=["code", "logits"] + ft)
         gf, _ = D(aug(xr))
         l_gan = F.softplus(-gf).mean()
-        l_pix = (xr - x).abs().mean() + p.get("w_l2", 1.0) * ((xr - x) ** 2).mean()
-        l_feat = sum(((tr[k] - t[k]) ** 2).mean() for k in ft) / len(ft)
+        l_pix = pixel_loss(xr, x, p.get("w_l2", 1.0))
+        l_feat = feature_loss(tr, t, ft)
         l_cyc = ((tr["code"] - c) ** 2).mean()
         l_rcls = F.cross_entropy(tr["logits"], y)
         loss = p["w_pix"] * l_pix + p["w_feat"] * l_feat + p["w_gan"] * l_gan + p["w_cyc"] * l_cyc + p["w_rcls"] * l_rcls
@@ -447,8 +462,8 @@ def phase_eref(run: Run, steps: int, start: int):
             _, tx = judge(x, taps=ft)
         _, tj = judge(xr, taps=ft)
         _, tr = E(xr, taps=["code"])
-        l_pix = (xr - x).abs().mean() + ((xr - x) ** 2).mean()
-        l_feat = sum(((tj[k] - tx[k]) ** 2).mean() for k in ft) / len(ft)
+        l_pix = pixel_loss(xr, x)
+        l_feat = feature_loss(tj, tx, ft)
         l_cls = F.cross_entropy(t["logits"], y, label_smoothing=0.05)
         l_kw = F.binary_cross_entropy_with_logits(t["keywords"], kw)
         l_mm = moment_loss(c)
@@ -640,7 +655,7 @@ def export_pack(run: Run, out: str):
             "dataset": d.meta["options"],
         }, f, indent=1)
     cs = run.state["metrics"].get("codeStats") or code_stats(run)
-    lim = round(max(cs["absP999"] * 1.15, 1.0), 2)
+    lim = code_range(cs)
     unit_layers = [{"name": t, "channels": run.nets["E"].tap_shapes[t][-1]} for t in cfg.unit_taps]
     manifest = {
         "format": "ppgn-pack/1",
