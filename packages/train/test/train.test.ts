@@ -309,7 +309,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges, edge loss, patch D', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges, edge loss, patch D, projection D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -333,6 +333,10 @@ describe('PyTorch trainer', () => {
     expect(r.edgeBlurred as number).toBeGreaterThan(0);
     expect(r.patchLogits).toEqual([2, 1, 8, 8]); // a patch D scores 8×8 patches of a 64×64 picture
     expect(r.globalLogits).toEqual([2, 1]);
+    // a projection D starts as the unconditional D it extends, learns to score a picture by class, needs D's features
+    expect(r.projStartDiff).toBe(0);
+    expect(r.projClassGap as number).toBeGreaterThan(1);
+    expect(r.projPatchRefused).toMatch(/needs D's flattened features/);
   });
 
   it('parity: every layer type gives the same outputs and taps in PyTorch and in @ppgn/core (≤ 1e-4)', async () => {
@@ -406,6 +410,7 @@ describe('PyTorch trainer', () => {
     expect(pack.manifest.defaults?.context?.eps4).toBeGreaterThan(0);
     expect(existsSync(path.join(out, 'eval', 'evalC.net.json'))).toBe(true);
     expect(Object.keys(pack.manifest.networks)).not.toContain('evalC');
+    expect(existsSync(path.join(runDir, 'gref_Dproj.pt'))).toBe(true); // the tiny config's projection D, kept to resume
     const chains = [
       await createChain(pack, { seed: 1, condition: cond.class(FIXTURE_CLASSES[0]), config: { steps: 5 } }),
       await createChain(pack, {

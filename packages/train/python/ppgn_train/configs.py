@@ -60,7 +60,7 @@ def conv_nets(code_dim, e_ch, g_ch, small_ch, eval_ch, d_patch=False):
             conv(1, 3, 1, "logit"),
         ]} if d_patch else {"name": "D", "input": img, "layers": [
             *[l for c in (32, 64, 128, 256) for l in (conv(c, 3, 2), act("leakyRelu", alpha=0.2))],
-            {"type": "flatten"},
+            {"type": "flatten", "name": "features"},
             dense(1, "logit"),
         ]}
 
@@ -150,6 +150,7 @@ TINY = SimpleNamespace(**{**vars(EMOJI64),
     "feature_taps": ["relu2"], "unit_taps": ["relu1", "relu2"],
     "steps": {"joint": 20, "gref": 10, "eref": 5, "hdae": 10, "fast": 10, "style": 5, "colour": 5, "evalC": 10},
     "eref": {**EMOJI64.eref, "feature_taps": ["relu1", "relu2"]},
+    "gref": {**EMOJI64.gref, "proj": True},  # the projection D (sharp-p) runs in the tests
     "checkpoint_every": 10,
 })
 
@@ -308,3 +309,35 @@ EMOJI64_V2_SHARP = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "gref": {**_SHARP_GREF, "w_gan": 0.5, "widen": True},
 })
 CONFIGS["emoji64-v2-sharp"] = EMOJI64_V2_SHARP
+
+# sharp-p (session 15): every continuation at a stronger adversarial weight sharpened G's pictures and made them less
+# recognisable (e2, g above): an unconditional D rewards any sharp emoji, whichever class the code came from. A
+# class-conditional D (projection discriminator, Miyato & Koyama 2018: D(x, y) = ψ(φ(x)) + ⟨V_y, φ(x)⟩, the embedding
+# V zero-initialised, so D starts as the unconditional one) asks G's picture to look like a sharp emoji *of the
+# picture's class*. 1.3.0's G continued from sharp-e's run (its D kept) at sharp-e's weight: `--config emoji64-sharp-p
+# --resume --again gref:6000` on a copy of the emoji64-sharp-e run dir.
+EMOJI64_SHARP_P = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-p",
+    "version": "1.4.0",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "proj": True},
+})
+CONFIGS["emoji64-sharp-p"] = EMOJI64_SHARP_P
+#   session 15, judged at gref step 2 500 by `ppgn_train.compare`: held-out classifier on reconstructions 0.809 × real
+#   (1.3.0: 0.836; sharp-e2, the same continuation with the unconditional D, 0.824 at 1 750), sharpness 0.553 (0.556).
+#   Stopped there: the class-conditional D did not make G's pictures more recognisable.
+
+# sharp-n, sharp-z (session 15): less code noise in G's training. gref draws G(E(x) + σ·n) with σ 0.3: the noise is
+# about 30 % of a code's norm, so G learns to draw one picture for a wide ball of codes — the average of the pictures
+# whose codes fall in it, which is what a soft, generic reconstruction looks like. σ 0.1 and 0 (G sees E's codes of
+# augmented pictures only), sharp-e's recipe otherwise, continued from sharp-e's run like sharp-p.
+EMOJI64_SHARP_N = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-n",
+    "version": "1.4.0",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "noise": 0.1},
+})
+EMOJI64_SHARP_Z = SimpleNamespace(**{**vars(EMOJI64_SHARP_N),
+    "name": "emoji64-sharp-z",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "noise": 0.0},
+})
+CONFIGS["emoji64-sharp-n"] = EMOJI64_SHARP_N
+CONFIGS["emoji64-sharp-z"] = EMOJI64_SHARP_Z

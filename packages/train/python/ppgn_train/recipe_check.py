@@ -11,7 +11,7 @@ import torch
 from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
-from .train import edge_l1
+from .train import d_score, edge_l1, projection
 
 
 def g_spec(widths, code=6):
@@ -91,6 +91,27 @@ def main():
     for key, patch in (("patchLogits", True), ("globalLogits", False)):
         dnet = SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])
         res[key] = list(dnet(torch.rand(2, 3, 64, 64))[0].shape)
+    # projection D (sharp-p): at the start it scores like the unconditional D; once V has learnt, by class
+    dnet = SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4])(sizes)["D"])
+    proj = projection(dnet, ["a", "b", "c"], torch.device("cpu"))
+    xs, ys = torch.rand(4, 3, 64, 64), torch.tensor([0, 1, 2, 0])
+    res["projStartDiff"] = (d_score(dnet, proj, xs, ys) - d_score(dnet, None, xs, ys)).abs().max().item()
+    opt = torch.optim.Adam(proj.parameters(), lr=0.05)
+    for _ in range(20):  # D learns that pictures xs[0] are class 0 and xs[1] are not
+        loss = (torch.nn.functional.softplus(-d_score(dnet, proj, xs[:1], ys[:1]))
+                + torch.nn.functional.softplus(d_score(dnet, proj, xs[:1], torch.tensor([1])))).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        own, other = d_score(dnet, proj, xs[:1], ys[:1]), d_score(dnet, proj, xs[:1], torch.tensor([1]))
+    res["projClassGap"] = (own - other).item()
+    try:
+        projection(SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=True)(sizes)["D"]),
+                   ["a"], torch.device("cpu"))
+        res["projPatchRefused"] = False
+    except ValueError as e:
+        res["projPatchRefused"] = str(e)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "recipe.json"), "w") as f:
         json.dump(res, f, indent=1)

@@ -363,23 +363,33 @@ def phase_gref(run: Run, steps: int, start: int):
     G.train(); D.train()
     optG = torch.optim.Adam(G.parameters(), lr=p["lrG"], betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=p["lrD"], betas=(0.5, 0.999))
-    if start > 0:
-        for o, n in ((optG, "gref_optG"), (optD, "gref_optD")):
-            st = run.load_extra(n)
-            if st is not None:
-                o.load_state_dict(st)
     ema = Ema(G, p["ema"]) if p.get("ema") else None
     if ema is not None and start > 0:
         st = run.load_extra("gref_Gema")
         if st is not None:
             ema.load_state_dict(st)
+    proj = projection(D, run.data.class_names, run.device) if p.get("proj") else None
+    if proj is not None:
+        optD.add_param_group({"params": list(proj.parameters())})
+        if start > 0:
+            st = run.load_extra("gref_Dproj")
+            if st is not None:
+                proj.load_state_dict(st)
+    if start > 0:
+        for o, n in ((optG, "gref_optG"), (optD, "gref_optD")):
+            st = run.load_extra(n)
+            if st is not None:
+                o.load_state_dict(st)
     aug = (lambda im: diff_augment(im, g)) if p.get("diffaug") else (lambda im: im)
+
+    score = lambda im, y: d_score(D, proj, aug(im), y)
     g = torch.Generator().manual_seed(run.args.seed * 1000 + 2 + start)
     d = run.data
     prog = Progress("gref", steps, start)
     ft = p.get("feature_taps", run.cfg.feature_taps)
     extra = lambda: {"gref_optG": optG.state_dict(), "gref_optD": optD.state_dict(),
-                     **({"gref_Gema": ema.state_dict()} if ema is not None else {})}
+                     **({"gref_Gema": ema.state_dict()} if ema is not None else {}),
+                     **({"gref_Dproj": proj.state_dict()} if proj is not None else {})}
     for step in range(start, steps):
         set_lr(optG, cosine(p["lrG"], step, steps, warm=50))
         idx = d.sample(g, p["batch"])
@@ -391,15 +401,15 @@ def phase_gref(run: Run, steps: int, start: int):
         noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
         xr, _ = G(c + noise)
         # D step (non-saturating GAN loss)
-        dr, _ = D(aug(x))
-        df, _ = D(aug(xr.detach()))
+        dr = score(x, y)
+        df = score(xr.detach(), y)
         l_d = F.softplus(-dr).mean() + F.softplus(df).mean()
         optD.zero_grad(set_to_none=True)
         l_d.backward()
         optD.step()
         # G step
         _, tr = E(xr, taps=["code", "logits"] + ft)
-        gf, _ = D(aug(xr))
+        gf = score(xr, y)
         l_gan = F.softplus(-gf).mean()
         l_pix = pixel_loss(xr, x, p.get("w_l2", 1.0))
         l_feat = feature_loss(tr, t, ft)
@@ -422,6 +432,29 @@ def phase_gref(run: Run, steps: int, start: int):
         run.save(["G"])
     for q in E.parameters():
         q.requires_grad_(True)
+
+
+def projection(D: SpecNet, class_names, device) -> nn.Module:
+    """the class embedding V of a projection discriminator (Miyato & Koyama 2018) over D's flattened features,
+    zero at the start, so D begins as the unconditional D it extends (which is why it is not spectrally normalised:
+    a zero matrix has no spectral norm; D's own layers are, so its features stay bounded)"""
+    if "features" not in D.tap_shapes:
+        raise ValueError("a projection D needs D's flattened features as the tap 'features' (conv_nets' D has it; "
+                         "the patch D has none)")
+    dim = 1
+    for v in D.tap_shapes["features"]:
+        dim *= v
+    emb = nn.Embedding(len(class_names), dim)
+    nn.init.zeros_(emb.weight)
+    return emb.to(device)
+
+
+def d_score(D: SpecNet, proj, x, y):
+    """D's logit for pictures x of classes y: ψ(φ(x)), plus ⟨V_y, φ(x)⟩ with a projection `proj`"""
+    out, t = D(x, taps=["features"] if proj is not None else None)
+    if proj is None:
+        return out
+    return out + (proj(y) * t["features"].flatten(1)).sum(1, keepdim=True)
 
 
 def phase_eref(run: Run, steps: int, start: int):
