@@ -110,7 +110,7 @@ export function renderModelCard(c: CardInput): string {
       '|---|---:|---:|---:|---:|---:|',
     );
     L.push(
-      `| real held-out images | ${pct(met.test_accuracy)} | 1 | ${fmt(met.real_msssim)} | ${fmt(met.frechet_real_train_vs_test)} (train vs held-out) | 1 |`,
+      `| real held-out images | ${pct(met.test_accuracy)} | 1 | ${fmt(met.real_msssim)} | ${fmt(met.frechet_real_train_vs_test)} (train vs held-out${met.frechet_real_at_sample_size !== undefined ? `; ${fmt(met.frechet_real_at_sample_size)} with as many train pictures as samples` : ''}) | 1 |`,
     );
     L.push(
       `| reconstructions G(E(x)) | ${pct(met.recon_accuracy)} | ${fmt(met.recon_vs_real)} | | | ${fmt(met.recon_sharpness_vs_real)} |`,

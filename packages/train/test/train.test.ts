@@ -284,6 +284,18 @@ describe('model card', () => {
     expect(card).toContain('| reconstructions ≥ 0.9 × real | 0.776 | 0.810 × | **not met** |');
     expect(card).toContain('| PPGN samples ≥ 0.9 × real | 0.955 | 0.955 × | met |');
     expect(card).toContain('| inpainting ≥ 0.7 × real | 0.651 | 0.651 × | **not met** |');
+    expect(card).toContain(' (train vs held-out) | 1 |'); // metrics of earlier versions have no same-size reference
+    const sized = renderModelCard({
+      manifest,
+      stats: STATS,
+      params: { G: 1e6 },
+      bytes: 2 ** 20,
+      metrics: { ...v2, frechet_real_train_vs_test: 3.96, frechet_real_at_sample_size: 5.62 } as unknown as Record<
+        string,
+        unknown
+      >,
+    });
+    expect(sized).toContain('| 3.960 (train vs held-out; 5.620 with as many train pictures as samples) | 1 |');
     const alone = renderModelCard({
       manifest,
       stats: STATS,
