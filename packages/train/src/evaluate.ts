@@ -403,6 +403,8 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
 
   // Fréchet distance reference: real train vs real held-out, in the eval classifier's feature space
   const testFeat = featTap ? await predictRows(evalNet, testImgs, shape, featTap) : [];
+  const fdToTest = async (imgs: Float32Array[]) =>
+    featTap ? frechetDistance(await predictRows(evalNet, imgs, shape, featTap), testFeat) : NaN;
   const trainPick = pickPerClass(
     ds,
     trainIdx,
@@ -410,15 +412,11 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     Math.max(o.chains, Math.ceil(testIdx.length / labels.length)),
     new Rng(seed + 5),
   ).flat();
-  const fdReal = featTap
-    ? frechetDistance(await predictRows(evalNet, trainPick.map(imgOf), shape, featTap), testFeat)
-    : NaN;
+  const fdReal = await fdToTest(trainPick.map(imgOf));
   // the Fréchet distance is biased upwards for small sets: real train pictures, as many per class as there are
   // chains, show what a sampler that drew real pictures would score with this many samples
   const trainSame = pickPerClass(ds, trainIdx, labels, o.chains, new Rng(seed + 6)).flat();
-  const fdRealSame = featTap
-    ? frechetDistance(await predictRows(evalNet, trainSame.map(imgOf), shape, featTap), testFeat)
-    : NaN;
+  const fdRealSame = await fdToTest(trainSame.map(imgOf));
 
   const cols = Math.min(o.chains, 10);
   const sheets: string[] = [];
@@ -434,7 +432,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
       seed,
       progress: o.progress,
     });
-    const fd = featTap ? frechetDistance(await predictRows(evalNet, r.images.flat(), shape, featTap), testFeat) : NaN;
+    const fd = await fdToTest(r.images.flat());
     const sharp = sharpOf(r.images.flat());
     results[mode] = { ...r, fd, sharp };
     log(

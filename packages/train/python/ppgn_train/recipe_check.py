@@ -88,11 +88,12 @@ def main():
     res["edgeMoved"] = edge_l1(moved, e).item()
     res["edgeBlurred"] = edge_l1(blurred, e).item()
     sizes = dict(image=[64, 64, 3], classes=3, keywords=2, vendors=2, colours=2)
+    small_d = lambda patch: SpecNet(
+        configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])
     for key, patch in (("patchLogits", True), ("globalLogits", False)):
-        dnet = SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])
-        res[key] = list(dnet(torch.rand(2, 3, 64, 64))[0].shape)
+        res[key] = list(small_d(patch)(torch.rand(2, 3, 64, 64))[0].shape)
     # projection D (sharp-p): at the start it scores like the unconditional D; once V has learnt, by class
-    dnet = SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4])(sizes)["D"])
+    dnet = small_d(False)
     proj = projection(dnet, ["a", "b", "c"], torch.device("cpu"))
     xs, ys = torch.rand(4, 3, 64, 64), torch.tensor([0, 1, 2, 0])
     res["projStartDiff"] = (d_score(dnet, proj, xs, ys) - d_score(dnet, None, xs, ys)).abs().max().item()
@@ -107,8 +108,7 @@ def main():
         own, other = d_score(dnet, proj, xs[:1], ys[:1]), d_score(dnet, proj, xs[:1], torch.tensor([1]))
     res["projClassGap"] = (own - other).item()
     try:
-        projection(SpecNet(configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=True)(sizes)["D"]),
-                   ["a"], torch.device("cpu"))
+        projection(small_d(True), ["a"], torch.device("cpu"))
         res["projPatchRefused"] = False
     except ValueError as e:
         res["projPatchRefused"] = str(e)

@@ -225,6 +225,13 @@ class Run:
         p = os.path.join(self.dir, f"{name}.pt")
         return torch.load(p, map_location=self.device) if os.path.exists(p) else None
 
+    def restore(self, obj, name: str):
+        """load the state kept beside the run under `name` (an optimiser's, a moving average's, a module's) into
+        `obj`, where there is one (a phase resuming part-way)"""
+        st = self.load_extra(name)
+        if st is not None:
+            obj.load_state_dict(st)
+
     def after_step(self, phase: str, step: int, steps: int, nets: List[str], extra):
         """every 25 steps: the live thread count; every checkpoint_every steps and at the end: a checkpoint
         (`extra()` gives the optimizer states)"""
@@ -318,9 +325,8 @@ def phase_joint(run: Run, steps: int, start: int):
     E, G = run.nets["E"], run.nets["G"]
     E.train(); G.train()
     opt = torch.optim.Adam(list(E.parameters()) + list(G.parameters()), lr=p["lr"], betas=(0.9, 0.999))
-    st = run.load_extra("joint_opt")
-    if st is not None and start > 0:
-        opt.load_state_dict(st)
+    if start > 0:
+        run.restore(opt, "joint_opt")
     g = torch.Generator().manual_seed(run.args.seed * 1000 + 1 + start)
     d = run.data
     prog = Progress("joint", steps, start)
@@ -364,24 +370,14 @@ def phase_gref(run: Run, steps: int, start: int):
     optG = torch.optim.Adam(G.parameters(), lr=p["lrG"], betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=p["lrD"], betas=(0.5, 0.999))
     ema = Ema(G, p["ema"]) if p.get("ema") else None
-    if ema is not None and start > 0:
-        st = run.load_extra("gref_Gema")
-        if st is not None:
-            ema.load_state_dict(st)
     proj = projection(D, run.data.class_names, run.device) if p.get("proj") else None
     if proj is not None:
         optD.add_param_group({"params": list(proj.parameters())})
-        if start > 0:
-            st = run.load_extra("gref_Dproj")
-            if st is not None:
-                proj.load_state_dict(st)
     if start > 0:
-        for o, n in ((optG, "gref_optG"), (optD, "gref_optD")):
-            st = run.load_extra(n)
-            if st is not None:
-                o.load_state_dict(st)
+        for obj, name in ((optG, "gref_optG"), (optD, "gref_optD"), (ema, "gref_Gema"), (proj, "gref_Dproj")):
+            if obj is not None:
+                run.restore(obj, name)
     aug = (lambda im: diff_augment(im, g)) if p.get("diffaug") else (lambda im: im)
-
     score = lambda im, y: d_score(D, proj, aug(im), y)
     g = torch.Generator().manual_seed(run.args.seed * 1000 + 2 + start)
     d = run.data
@@ -441,10 +437,7 @@ def projection(D: SpecNet, class_names, device) -> nn.Module:
     if "features" not in D.tap_shapes:
         raise ValueError("a projection D needs D's flattened features as the tap 'features' (conv_nets' D has it; "
                          "the patch D has none)")
-    dim = 1
-    for v in D.tap_shapes["features"]:
-        dim *= v
-    emb = nn.Embedding(len(class_names), dim)
+    emb = nn.Embedding(len(class_names), math.prod(D.tap_shapes["features"]))
     nn.init.zeros_(emb.weight)
     return emb.to(device)
 
@@ -474,9 +467,7 @@ def phase_eref(run: Run, steps: int, start: int):
     G.eval(); E.train()
     opt = torch.optim.Adam(E.parameters(), lr=p["lr"], betas=(0.9, 0.999))
     if start > 0:
-        st = run.load_extra("eref_opt")
-        if st is not None:
-            opt.load_state_dict(st)
+        run.restore(opt, "eref_opt")
     g = torch.Generator().manual_seed(run.args.seed * 1000 + 3 + start)
     d = run.data
     prog = Progress("eref", steps, start)
