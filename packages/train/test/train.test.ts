@@ -523,6 +523,8 @@ describe('PyTorch trainer', () => {
       '[train] phase hdae: 10 steps',
       '[train] phase fast: 10 steps',
     ]);
+    // the tiny config gives eref D's judgement of G's picture (eref-d): its loss is reported
+    expect(erefLines.some((l) => l.startsWith('[eref]') && / gan \d/.test(l))).toBe(true);
     expect(bytes(eref, 'G').equals(bytes(out, 'G'))).toBe(true);
     for (const net of ['E', 'hdae', 'fastMlp']) expect(bytes(eref, net).equals(bytes(out, net)), net).toBe(false);
     expect(history(out).steps.eref).toBe(5); // the tiny config gives eref steps: the first run ran it too
@@ -561,6 +563,12 @@ describe('PyTorch trainer', () => {
     const judged = JSON.parse(readFileSync(cmp, 'utf8')) as Record<string, { recon_mse?: number }>;
     expect(Object.keys(judged).sort()).toEqual(['real', 'v', 'v+search']);
     expect(judged['v+search'].recon_mse!).toBeLessThan(judged.v.recon_mse!);
+    // --split train judges training pictures (the memorisation gap): K of them with --subset K
+    expect(judged.real).toMatchObject({ split: 'test' });
+    await runTrainer(py, 'compare', [...cmpArgs, '--split', 'train', '--subset', '5'], { quiet: true });
+    const onTrain = JSON.parse(readFileSync(cmp, 'utf8')) as Record<string, { split?: string; pictures?: number }>;
+    expect(onTrain.real).toMatchObject({ split: 'train', pictures: 5 });
+    expect((judged.real as { pictures?: number }).pictures).toBeGreaterThan(5);
     await expect(runTrainer(py, 'compare', [...cmpArgs, '--search', '-1'], { quiet: true })).rejects.toThrow(
       /count ≥ 0/,
     );

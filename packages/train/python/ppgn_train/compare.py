@@ -2,11 +2,16 @@
 
     python3 -m ppgn_train.compare --dataset FILE.u8.bin --evalc models/emoji64 \
         --candidate v1=pack:models/emoji64 --candidate v3=run:emoji64-v3:~/.cache/ppgn/train-runs/emoji64-v3-s1 \
-        [--sheet out.png] [--json out.json] [--threads N] [--subset K] [--search STEPS [--search-features W]]
+        [--sheet out.png] [--json out.json] [--threads N] [--split test|train] [--subset K]
+        [--search STEPS [--search-features W]]
 
 For each candidate: reconstruction MSE, the held-out evaluation classifier's accuracy on G(E(x)) as a share of its
 accuracy on the real pictures, and sharpness (mean squared Laplacian of the luminance) as a share of the real
 pictures'. The sheet shows the same held-out pictures: the real row first, then one row per candidate.
+
+`--split train` judges training pictures instead (with `--subset K`, K of them): the gap between the two splits is
+how much of a reconstruction G and E have memorised rather than learnt (session 16: 1.3.0 reads 0.908 × real on
+training emoji against 0.836 × on held-out ones).
 
 `--search STEPS` adds a row per candidate whose codes are not E(x) but found for each picture by Adam, starting at
 E(x), to make G draw it: pixel MSE plus W × the squared difference of E's features at four stages (`--search-features
@@ -112,7 +117,8 @@ def main(argv=None):
     ap.add_argument("--sheet")
     ap.add_argument("--json")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--subset", type=int, default=0, help="judge K random held-out pictures (0 = all)")
+    ap.add_argument("--split", choices=["test", "train"], default="test", help="held-out (default) or training pictures")
+    ap.add_argument("--subset", type=int, default=0, help="judge K random pictures of the split (0 = all)")
     ap.add_argument("--search", type=int, default=0, metavar="STEPS", help="also search each picture's code (Adam steps)")
     ap.add_argument("--search-features", type=float, default=1.0, metavar="W", help="weight of E's features in the search")
     a = ap.parse_args(argv)
@@ -121,7 +127,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     data = Data(a.dataset)
     evalc = load_net(os.path.join(a.evalc, "eval", "evalC.net.json"))
-    test = data.test
+    test = data.test if a.split == "test" else data.train
     if a.subset:
         test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: a.subset]]
     xt = data.batch_images(test, "cpu")
@@ -130,7 +136,8 @@ def main(argv=None):
     real_sharp = sharpness(xt)
     show = torch.linspace(0, len(test) - 1, min(12, len(test))).long()
     rows = [xt[show]]
-    results = {"real": {"evalC_accuracy": round(real_acc, 4), "sharpness": round(real_sharp, 5)}}
+    results = {"real": {"split": a.split, "pictures": len(test), "evalC_accuracy": round(real_acc, 4),
+                        "sharpness": round(real_sharp, 5)}}
     for c in a.candidate:
         name, _, source = c.partition("=")
         E, G = load_pair(source, data)

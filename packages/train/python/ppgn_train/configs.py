@@ -149,8 +149,10 @@ TINY = SimpleNamespace(**{**vars(EMOJI64),
     "nets": conv_nets(16, [4, 8], [8, 4, 4], [4], [4, 8]),
     "feature_taps": ["relu2"], "unit_taps": ["relu1", "relu2"],
     "steps": {"joint": 20, "gref": 10, "eref": 5, "hdae": 10, "fast": 10, "style": 5, "colour": 5, "evalC": 10},
-    "eref": {**EMOJI64.eref, "feature_taps": ["relu1", "relu2"]},
-    "gref": {**EMOJI64.gref, "proj": True},  # the projection D (sharp-p) runs in the tests
+    # the projection D (sharp-p), mirrored pictures in gref (sharp-x) and eref's adversarial term (eref-d) run in
+    # the tests
+    "eref": {**EMOJI64.eref, "feature_taps": ["relu1", "relu2"], "w_gan": 0.5, "diffaug": True},
+    "gref": {**EMOJI64.gref, "proj": True, "flip": True},
     "checkpoint_every": 10,
 })
 
@@ -288,6 +290,15 @@ EMOJI64_EREF_B = SimpleNamespace(**{**vars(EMOJI64_EREF),
     "eref": {**EMOJI64_EREF.eref, "w_pix": 0.0},
 })
 CONFIGS["emoji64-eref-b"] = EMOJI64_EREF_B
+#   eref-d (session 16): eref with G's adversary in the loss. The per-picture search and both erefs drew closer and
+#   softer; here the D trained against 1.3.0's G (kept in sharp-e's run; frozen) also scores G(E(x)), so E is asked for
+#   codes G draws both close (features) and as a real emoji. `--config emoji64-eref-d --resume --again eref:N` on a copy
+#   of the emoji64-sharp-e run dir (which holds D).
+EMOJI64_EREF_D = SimpleNamespace(**{**vars(EMOJI64_EREF),
+    "name": "emoji64-eref-d",
+    "eref": {**EMOJI64_EREF.eref, "w_gan": 0.5, "diffaug": True},
+})
+CONFIGS["emoji64-eref-d"] = EMOJI64_EREF_D
 #   sharp-g (session 14): 1.3.0's G continued from sharp-e's run (D kept, fresh optimiser and moving average) at w_gan
 #   0.75, beside sharp-e itself continued at 0.5 (`--config emoji64-sharp-e --resume --again gref:8000` on a copy of its
 #   run dir). Both stopped, neither ships: held-out classifier on reconstructions 0.836 → 0.813 (e2, step 3 750) and
@@ -341,3 +352,14 @@ EMOJI64_SHARP_Z = SimpleNamespace(**{**vars(EMOJI64_SHARP_N),
 })
 CONFIGS["emoji64-sharp-n"] = EMOJI64_SHARP_N
 CONFIGS["emoji64-sharp-z"] = EMOJI64_SHARP_Z
+
+# sharp-x (session 16): 1.3.0 reconstructs its training emoji far better than held-out ones (held-out classifier 0.908 ×
+# against 0.836 × real; pixel MSE 0.026 against 0.036): after ≈ 136 passes over 5 637 training pictures in gref, G
+# draws what it has memorised. Mirrored pictures (most emoji read the same either way) double what G sees: 1.3.0's G
+# continued from sharp-e's run (its D kept) with horizontal flips in gref, sharp-e's recipe otherwise.
+EMOJI64_SHARP_X = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
+    "name": "emoji64-sharp-x",
+    "version": "1.4.0",
+    "gref": {**_SHARP_GREF, "w_gan": 0.5, "flip": True},
+})
+CONFIGS["emoji64-sharp-x"] = EMOJI64_SHARP_X

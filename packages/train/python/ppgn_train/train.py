@@ -389,7 +389,7 @@ def phase_gref(run: Run, steps: int, start: int):
     for step in range(start, steps):
         set_lr(optG, cosine(p["lrG"], step, steps, warm=50))
         idx = d.sample(g, p["batch"])
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"])
+        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False))
         y = d.cls[idx].to(run.device)
         with torch.no_grad():
             _, t = E(x, taps=["code"] + ft)
@@ -465,6 +465,13 @@ def phase_eref(run: Run, steps: int, start: int):
         for q in net.parameters():
             q.requires_grad_(False)
     G.eval(); E.train()
+    # optional: D (kept beside the run from gref, frozen) judges G's picture of E's code, so E is also asked for codes
+    # that G draws as a real emoji, not only close ones (closer codes alone drew softer pictures)
+    D = run.nets["D"] if p.get("w_gan") else None
+    if D is not None:
+        D.eval()
+        for q in D.parameters():
+            q.requires_grad_(False)
     opt = torch.optim.Adam(E.parameters(), lr=p["lr"], betas=(0.9, 0.999))
     if start > 0:
         run.restore(opt, "eref_opt")
@@ -494,15 +501,20 @@ def phase_eref(run: Run, steps: int, start: int):
         l_cyc = ((tr["code"] - c.detach()) ** 2).mean()
         loss = (p["w_pix"] * l_pix + p["w_feat"] * l_feat + p["w_cls"] * l_cls + p["w_kw"] * l_kw
                 + p["w_mm"] * l_mm + p["w_cyc"] * l_cyc)
+        l_gan = torch.zeros(())
+        if D is not None:
+            l_gan = F.softplus(-d_score(D, None, diff_augment(xr, g) if p.get("diffaug") else xr, y)).mean()
+            loss = loss + p["w_gan"] * l_gan
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         acc = (t["logits"].argmax(1) == y).float().mean().item()
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "cls": l_cls.item(), "acc": acc,
-                             "mm": l_mm.item(), "cyc": l_cyc.item()})
+                             "mm": l_mm.item(), "cyc": l_cyc.item(), **({"gan": l_gan.item()} if D is not None else {})})
         run.after_step("eref", step + 1, steps, ["E"], extra)
-    for q in G.parameters():
-        q.requires_grad_(True)
+    for net in (G, D) if D is not None else (G,):
+        for q in net.parameters():
+            q.requires_grad_(True)
 
 
 def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
