@@ -299,6 +299,9 @@ EMOJI64_EREF_D = SimpleNamespace(**{**vars(EMOJI64_EREF),
     "eref": {**EMOJI64_EREF.eref, "w_gan": 0.5, "diffaug": True},
 })
 CONFIGS["emoji64-eref-d"] = EMOJI64_EREF_D
+#   session 16, `ppgn_train.compare`: held-out classifier on G(E(x)) 0.813 × real at step 750, 0.803 × at 1 500 (1.3.0
+#   0.836), sharpness 0.504 / 0.507 × (eref 0.355): D kept the pictures from blurring as much, but E's new codes are
+#   still less recognisable. Not shipped.
 #   sharp-g (session 14): 1.3.0's G continued from sharp-e's run (D kept, fresh optimiser and moving average) at w_gan
 #   0.75, beside sharp-e itself continued at 0.5 (`--config emoji64-sharp-e --resume --again gref:8000` on a copy of its
 #   run dir). Both stopped, neither ships: held-out classifier on reconstructions 0.836 → 0.813 (e2, step 3 750) and
@@ -363,3 +366,9 @@ EMOJI64_SHARP_X = SimpleNamespace(**{**vars(EMOJI64_SHARP_A),
     "gref": {**_SHARP_GREF, "w_gan": 0.5, "flip": True},
 })
 CONFIGS["emoji64-sharp-x"] = EMOJI64_SHARP_X
+#   session 16, `ppgn_train.compare` on held-out emoji (1.3.0: 0.836 × real, sharpness 0.556): 0.834 / 0.589 at step
+#   750, 0.834 / 0.597 at 1 500, 0.848 / 0.594 at 2 500, 0.846 / 0.590 at 3 250, 0.843 / 0.579 finished (6 000); on
+#   training emoji 0.901–0.915 (1.3.0 0.908). The only G-only continuation that did not lose recognisability while
+#   sharpening. `npm run eval` (the card's protocol): PPGN Fréchet 6.87 (1.3.0 7.41), fast sharpness 0.64 (0.62),
+#   DGN-AM 0.85 × (0.77); PPGN 1.01 × (1.06), MS-SSIM 0.224 (0.214; seed 2 0.234 against 0.214), inpainting 0.61 ×
+#   (0.63; 0.638 against 0.648 at 12 per class). Less PPGN variety on both seeds: not shipped (model card, session 16).
