@@ -334,7 +334,7 @@ def phase_joint(run: Run, steps: int, start: int):
     for step in range(start, steps):
         set_lr(opt, cosine(p["lr"], step, steps))
         idx = d.sample(g, p["batch"])
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"])
+        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False))
         y = d.cls[idx].to(run.device)
         kw = d.keywords[idx].to(run.device)
         _, t = E(x, taps=["code", "logits", "keywords"] + ft)
