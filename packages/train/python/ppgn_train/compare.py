@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 from . import configs
 from .netspec import SpecNet, load_net
-from .train import Data, feature_loss, predict
+from .train import Data, feature_loss, predict, trainable
 
 LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
 
@@ -66,9 +66,7 @@ SEARCH_TAPS = ["relu1", "relu2", "relu3", "relu4"]
 def search_codes(E: SpecNet, G: SpecNet, x: torch.Tensor, steps: int, w_feat: float, chunk: int = 256) -> torch.Tensor:
     """per picture, the code G draws closest to it (pixels + w_feat × E features), by Adam from E(x)"""
     taps = [t for t in SEARCH_TAPS if t in E.tap_shapes] if w_feat else []
-    for net in (E, G):
-        for q in net.parameters():
-            q.requires_grad_(False)
+    trainable(False, E, G)
     with torch.no_grad():
         h = predict(E, x, "code")
         target = [E(x[s : s + chunk], taps=taps)[1] if taps else {} for s in range(0, len(x), chunk)]

@@ -130,6 +130,18 @@ def augment(x: torch.Tensor, g: torch.Generator, shift: float, scale: float, fli
     return y
 
 
+def augment_as(x: torch.Tensor, g: torch.Generator, p: dict) -> torch.Tensor:
+    """`augment` with a phase config's settings: shift, scale, and where it gives them flip and jitter"""
+    return augment(x, g, p["shift"], p["scale"], flip=p.get("flip", False), jitter=p.get("jitter", 0.0))
+
+
+def trainable(flag: bool, *nets: nn.Module):
+    """switch gradients for every parameter of these networks (a phase freezes the networks it only reads)"""
+    for net in nets:
+        for q in net.parameters():
+            q.requires_grad_(flag)
+
+
 # ------------------------------------------------------------------------------------------------
 # run state
 
@@ -334,7 +346,7 @@ def phase_joint(run: Run, steps: int, start: int):
     for step in range(start, steps):
         set_lr(opt, cosine(p["lr"], step, steps))
         idx = d.sample(g, p["batch"])
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False))
+        x = augment_as(d.batch_images(idx, run.device), g, p)
         y = d.cls[idx].to(run.device)
         kw = d.keywords[idx].to(run.device)
         _, t = E(x, taps=["code", "logits", "keywords"] + ft)
@@ -364,8 +376,7 @@ def phase_gref(run: Run, steps: int, start: int):
     p = run.cfg.gref
     E, G, D = run.nets["E"], run.nets["G"], run.nets["D"]
     E.eval()
-    for q in E.parameters():
-        q.requires_grad_(False)
+    trainable(False, E)
     G.train(); D.train()
     optG = torch.optim.Adam(G.parameters(), lr=p["lrG"], betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=p["lrD"], betas=(0.5, 0.999))
@@ -389,7 +400,7 @@ def phase_gref(run: Run, steps: int, start: int):
     for step in range(start, steps):
         set_lr(optG, cosine(p["lrG"], step, steps, warm=50))
         idx = d.sample(g, p["batch"])
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False))
+        x = augment_as(d.batch_images(idx, run.device), g, p)
         y = d.cls[idx].to(run.device)
         with torch.no_grad():
             _, t = E(x, taps=["code"] + ft)
@@ -426,8 +437,7 @@ def phase_gref(run: Run, steps: int, start: int):
     if ema is not None:  # the shipped G is the average of the run's last few thousand steps
         G.load_state_dict(ema.shadow)
         run.save(["G"])
-    for q in E.parameters():
-        q.requires_grad_(True)
+    trainable(True, E)
 
 
 def projection(D: SpecNet, class_names, device) -> nn.Module:
@@ -460,18 +470,14 @@ def phase_eref(run: Run, steps: int, start: int):
     judge = SpecNet(run.specs["E"]).to(run.device)  # the E the phase started from: its features judge G's picture
     first = run.load_extra("eref_E0")
     judge.load_state_dict(first if first is not None else E.state_dict())
-    judge.eval()
-    for net in (judge, G):
-        for q in net.parameters():
-            q.requires_grad_(False)
-    G.eval(); E.train()
     # optional: D (kept beside the run from gref, frozen) judges G's picture of E's code, so E is also asked for codes
     # that G draws as a real emoji, not only close ones (closer codes alone drew softer pictures)
     D = run.nets["D"] if p.get("w_gan") else None
-    if D is not None:
-        D.eval()
-        for q in D.parameters():
-            q.requires_grad_(False)
+    frozen = [G] + ([D] if D is not None else [])
+    for net in [judge] + frozen:
+        net.eval()
+    trainable(False, judge, *frozen)
+    E.train()
     opt = torch.optim.Adam(E.parameters(), lr=p["lr"], betas=(0.9, 0.999))
     if start > 0:
         run.restore(opt, "eref_opt")
@@ -483,7 +489,7 @@ def phase_eref(run: Run, steps: int, start: int):
     for step in range(start, steps):
         set_lr(opt, cosine(p["lr"], step, steps, warm=50))
         idx = d.sample(g, p["batch"])
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"])
+        x = augment_as(d.batch_images(idx, run.device), g, p)
         y = d.cls[idx].to(run.device)
         kw = d.keywords[idx].to(run.device)
         _, t = E(x, taps=["code", "logits", "keywords"])
@@ -512,9 +518,7 @@ def phase_eref(run: Run, steps: int, start: int):
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "cls": l_cls.item(), "acc": acc,
                              "mm": l_mm.item(), "cyc": l_cyc.item(), **({"gan": l_gan.item()} if D is not None else {})})
         run.after_step("eref", step + 1, steps, ["E"], extra)
-    for net in (G, D) if D is not None else (G,):
-        for q in net.parameters():
-            q.requires_grad_(True)
+    trainable(True, *frozen)
 
 
 def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -583,8 +587,7 @@ def train_image_classifier(run: Run, key: str, labels: torch.Tensor, p: dict, st
         set_lr(opt, cosine(p["lr"], step, steps, warm=100))
         j = torch.multinomial(w, p["batch"], replacement=True, generator=g)
         idx = d.train[j]
-        x = augment(d.batch_images(idx, run.device), g, p["shift"], p["scale"], flip=p.get("flip", False),
-                    jitter=p.get("jitter", 0.0))
+        x = augment_as(d.batch_images(idx, run.device), g, p)
         y = labels[idx].to(run.device)
         out, _ = net(x)
         loss = F.cross_entropy(out, y, label_smoothing=0.05)

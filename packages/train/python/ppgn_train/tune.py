@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .netspec import load_net
-from .train import Data
+from .train import Data, trainable
 
 
 def lr_at(c, step):
@@ -92,9 +92,7 @@ def main(argv=None):
     m = json.load(open(os.path.join(a.pack, "manifest.json")))
     nets = {k: load_net(os.path.join(a.pack, f"{k}.net.json")).eval() for k in ["E", "G", "hdae", "fastMlp"]}
     ev = load_net(os.path.join(a.pack, "eval", "evalC.net.json")).eval()
-    for n in list(nets.values()) + [ev]:
-        for p in n.parameters():
-            p.requires_grad_(False)
+    trainable(False, *nets.values(), ev)
     nets["dim"] = m["code"]["dim"]
     clip = (m["code"]["min"], m["code"]["max"])
     d = Data(a.dataset)
