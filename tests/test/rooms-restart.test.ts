@@ -94,5 +94,41 @@ describe('engine restart', () => {
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
     // the tokens survive too
     expect((await api(base, 'GET', `/rooms/${running.body.id}?token=${running.body.tokens.owner}`)).status).toBe(200);
+    await proc.stop();
+    proc = undefined;
+  });
+
+  it('a room paused mid-run comes back at the very step it stopped at, even when killed soon after the pause', async () => {
+    proc = startProcess(ENGINE_ENTRY, env);
+    await proc.waitFor(/ready on/);
+    const base = `http://127.0.0.1:${env.ENGINE_PORT}`;
+    const room = await api<{ id: string; tokens: { viewer: string; owner: string } }>(base, 'POST', '/rooms', {
+      author: 'a',
+      name: 'Stopped room',
+      params: { fps: 30 },
+    });
+    const view = async () =>
+      (await api<RoomView>(base, 'GET', `/rooms/${room.body.id}?token=${room.body.tokens.viewer}`)).body;
+    const owner = new TestClient(base);
+    await owner.join(room.body.id, room.body.tokens.owner, 'Olga');
+    await owner.waitFor(() => owner.frames.some((f) => f.step >= 10), 20_000, 'ten steps');
+    const ack = (await owner.intent({ type: 'run.set', running: false } as never)) as { ok: boolean };
+    expect(ack.ok).toBe(true);
+    // the step in flight at the pause lands; from then on the room stands still
+    await new Promise((r) => setTimeout(r, 250));
+    const stopped = (await view()).step;
+    expect(owner.frames.at(-1)!.step).toBe(stopped);
+    // periodic checkpoints come every 2 s and are written within 1 s: a kill 1.25 s after the pause would
+    // usually lose the last steps if the pause did not write the position at once
+    await new Promise((r) => setTimeout(r, 1250));
+    owner.close();
+    proc.child.kill('SIGKILL');
+    await proc.exited();
+
+    proc = startProcess(ENGINE_ENTRY, env);
+    await proc.waitFor(/ready on/);
+    const after = await view();
+    expect(after.state.running).toBe(false);
+    expect(after.step).toBe(stopped);
   });
 });

@@ -168,6 +168,8 @@ export class Room {
         this.contextImage = blob ? decodeContext(this.pack, blob) : null;
       }
     }
+    // paused: the position is written now (a step still in flight is written when it lands, by the scheduler)
+    if (changed.includes('running') && !state.running) this.checkpoint(false);
     if (effects.step) {
       this.pendingSteps = Math.min(LIMITS.stepsPerRequest, this.pendingSteps + effects.step);
       this.deps.wake();

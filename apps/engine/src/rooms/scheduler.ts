@@ -151,6 +151,9 @@ export class Scheduler {
         if (room.dueRequests === at?.requests)
           room.nextDue = Math.max(room.nextDue + 1000 / room.model.state.params.fps, now);
         room.chain.advanced(res);
+        // a paused room (its last step landed after the pause, or someone pressed Step) is written where it
+        // stands now, not at the next periodic checkpoint: a restart brings it back at the step its people saw
+        if (!room.model.state.running) room.checkpoint(false);
         if (res.png.byteLength > 0)
           frames.push({
             roomId: res.roomId,
