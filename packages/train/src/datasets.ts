@@ -19,4 +19,6 @@ export const DATASETS: Record<string, DatasetOptions> = {
   'emoji64-v2': EMOJI64,
   // v3 (a 512-d code from a wider E, trained from scratch): same data
   'emoji64-v3': EMOJI64,
+  // emoji64 with Fluent Emoji's drawings of the training emoji added (the same held-out pictures)
+  'emoji64-fl': { ...EMOJI64, trainOnlyVendors: ['fluent'] },
 };

@@ -53,8 +53,9 @@ export function renderModelCard(c: CardInput): string {
     '',
   );
   L.push('## Data', '');
+  const fluent = (c.stats.vendors as string[]).includes('fluent');
   L.push(
-    `- ${fmt(c.stats.images)} images at ${m.image.height}×${m.image.width} of ${Number(c.stats.trainIdentities) + Number(c.stats.testIdentities)} emoji drawn by ${(c.stats.vendors as string[]).length} art sets (${(c.stats.vendors as string[]).join(', ')}), with up to ${(t.dataset as { maxSkinVariants?: number } | undefined)?.maxSkinVariants ?? 0} skin-tone variants per emoji as extra training images; alpha composited on white. Noto and Twemoji from the emoji-datasource npm packages (64×64 PNG), OpenMoji from the openmoji npm package (SVG rasterised with resvg at 256² and box-filtered).`,
+    `- ${fmt(c.stats.images)} images at ${m.image.height}×${m.image.width} of ${Number(c.stats.trainIdentities) + Number(c.stats.testIdentities)} emoji drawn by ${(c.stats.vendors as string[]).length} art sets (${(c.stats.vendors as string[]).join(', ')}), with up to ${(t.dataset as { maxSkinVariants?: number } | undefined)?.maxSkinVariants ?? 0} skin-tone variants per emoji as extra training images; alpha composited on white. Noto and Twemoji from the emoji-datasource npm packages (64×64 PNG), OpenMoji from the openmoji npm package (SVG rasterised with resvg at 256² and box-filtered).${fluent ? ' Fluent Emoji (flat) from the @iconify-json/fluent-emoji-flat npm package (SVG, rasterised the same way), drawn for the training emoji only: the held-out pictures are the other three art sets.' : ''}`,
     `- Split by emoji identity (all art sets and skin tones of one emoji on one side): ${fmt(c.stats.train)} training / ${fmt(c.stats.test)} held-out images (${fmt(c.stats.trainIdentities)} / ${fmt(c.stats.testIdentities)} emoji). Training batches draw classes with weight ∝ count^0.25 (rare classes are seen more often).`,
     `- ${Object.keys(perClass).length} classes re-derived from Unicode subcategories so that each looks alike inside (mixed groups split: buildings vs landscapes, clocks, office/paper vs tools/household, button-like symbols vs signs vs shapes; emotion marks, body parts, person symbols, dishware and costume faces left out). ${fmt(c.stats.keywords)} keywords (emojilib + short names, ≥ 20 images each).`,
     '',
@@ -73,6 +74,11 @@ export function renderModelCard(c: CardInput): string {
     '- **Noto Emoji** by Google — Apache License 2.0.',
     '- **Twemoji** graphics by Twitter, Inc and other contributors — CC-BY 4.0. Changes: downsampled, used as training data.',
     '- **OpenMoji** by HfG Schwäbisch Gmünd and contributors — CC BY-SA 4.0 (share-alike): the weights trained on it, and this pack, are shared under CC BY-SA 4.0 as well. Changes: rasterised, downsampled, used as training data.',
+    ...(fluent
+      ? [
+          '- **Fluent Emoji** by Microsoft Corporation — MIT License. Changes: rasterised, downsampled, used as training data.',
+        ]
+      : []),
     '- emoji-datasource packages by Cal Henderson (MIT); emojilib keywords by Mu-An Chiou (MIT); resvg (MPL-2.0) for rasterising.',
     `- Manifest licence: \`${m.licence}\`.`,
     '',

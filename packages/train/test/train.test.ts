@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,6 +16,7 @@ import {
   type Dataset,
   type DatasetOptions,
 } from '../src/data/dataset';
+import { ensureDataPackages } from '../src/data/fetch';
 import { coarseClassOf, CLASS_GROUPS, CLASS_NAMES, colourBin } from '../src/data/labels';
 import { msssim, meanPairwiseMsssim } from '../src/msssim';
 import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
@@ -120,6 +121,59 @@ describe('dataset', () => {
     expect(ds.vocab).toContain('odd');
     expect(colourBin(1, 0.8, 0.1)).toBe(3); // yellow
     expect(colourBin(0.1, 0.3, 0.9)).toBe(5); // blue
+  });
+
+  it('a training-only art set adds drawings of training emoji only: the held-out pictures and the vocabulary stay', async () => {
+    const base = { ...TINY_DATA, vendors: ['google' as const], classes: FIXTURE_CLASSES };
+    const plain = buildDataset(tmp, base);
+    const more = buildDataset(tmp, { ...base, trainOnlyVendors: ['twitter'] });
+    const px = 8 * 8 * 3;
+    // every picture of the plain set comes first, unchanged, with the same split
+    expect(Array.from(more.images.subarray(0, plain.n * px))).toEqual(Array.from(plain.images));
+    expect(Array.from(more.test)).toEqual(Array.from(plain.test));
+    expect(more.vocab).toEqual(plain.vocab);
+    expect(more.vendorNames).toEqual(['noto', 'twemoji']);
+    // then one drawing in the other art set per training picture, none of a held-out emoji
+    const trainIds = new Set(Array.from(plain.train, (i) => plain.identity[i]));
+    expect(more.n).toBe(plain.n + plain.train.length);
+    for (let i = plain.n; i < more.n; i++) {
+      expect(more.vendor[i]).toBe(1);
+      expect(trainIds.has(more.identity[i])).toBe(true);
+      expect(Array.from(more.train)).toContain(i);
+    }
+    // (the fixture's second art set draws squares, not discs)
+    expect(Array.from(more.images.subarray(plain.n * px, (plain.n + 1) * px))).not.toEqual(
+      Array.from(more.images.subarray(0, px)),
+    );
+    // without training-only pictures, a dataset keeps the cache file it had before they existed
+    const key = async (o: DatasetOptions) => path.basename(await ensureDatasetFile(tmp, o));
+    expect(await key({ ...base, trainOnlyVendors: [] })).toBe(await key(base));
+    expect(await key({ ...base, trainOnlyVendors: ['twitter'] })).not.toBe(await key(base));
+  });
+
+  it('installing a data package that is missing keeps the ones already installed', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ppgn-data-pkgs-'));
+    try {
+      const local = (name: string) => {
+        const d = path.join(dir, 'src', name);
+        mkdirSync(d, { recursive: true });
+        writeFileSync(path.join(d, 'package.json'), JSON.stringify({ name, version: '1.0.0' }));
+        return `file:${d}`;
+      };
+      const a = { 'ppgn-fixture-a': local('ppgn-fixture-a') };
+      const cache = path.join(dir, 'cache');
+      ensureDataPackages(cache, () => {}, a, 'fixture a');
+      expect(existsSync(path.join(cache, 'node_modules', 'ppgn-fixture-a', 'package.json'))).toBe(true);
+      const lines: string[] = [];
+      ensureDataPackages(cache, (m) => lines.push(m), { ...a, 'ppgn-fixture-b': local('ppgn-fixture-b') }, 'fixture b');
+      expect(existsSync(path.join(cache, 'node_modules', 'ppgn-fixture-b', 'package.json'))).toBe(true);
+      expect(existsSync(path.join(cache, 'node_modules', 'ppgn-fixture-a', 'package.json'))).toBe(true);
+      // it says what was missing
+      expect(lines[0]).toMatch(/ppgn-fixture-b/);
+      expect(lines[0]).not.toMatch(/ppgn-fixture-a/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

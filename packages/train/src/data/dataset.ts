@@ -48,6 +48,12 @@ export interface DatasetOptions {
   /** keywords need at least this many images */
   minKeywordCount?: number;
   maxKeywords?: number;
+  /**
+   * art sets drawn for the training emoji only, after every other picture: the selection, the split, the keyword
+   * vocabulary and the held-out pictures stay exactly those of the same options without them (more training
+   * pictures, the same test)
+   */
+  trainOnlyVendors?: Vendor[];
   /** split / selection seed */
   seed?: number;
   /** restrict to these classes (default: all coarse classes) */
@@ -84,6 +90,7 @@ export function resolveOptions(o: DatasetOptions): Required<DatasetOptions> {
     testFraction: o.testFraction ?? 0.15,
     minKeywordCount: o.minKeywordCount ?? 20,
     maxKeywords: o.maxKeywords ?? 300,
+    trainOnlyVendors: o.trainOnlyVendors ?? [],
     seed: o.seed ?? 1,
     classes: o.classes ?? [...CLASS_NAMES],
   };
@@ -213,11 +220,20 @@ interface ResvgModule {
   ) => { render(): { asPng(): Buffer } };
 }
 
-/** OpenMoji SVGs rasterised with resvg at 4× the target size, then box-filtered down (anti-aliasing) */
-function svgSource(dataDir: string): ImageSource {
-  const dir = path.join(packageDir(dataDir, 'openmoji'), 'color', 'svg');
+/** an SVG rasterised with resvg at 4× the target size, then box-filtered down (anti-aliasing) */
+function rasterise(dataDir: string): (svg: string | Buffer, S: number) => { img: Float32Array; colour: number } {
   const req = createRequire(path.resolve(dataDir, 'node_modules', 'noop.js'));
   let resvg: ResvgModule | undefined;
+  return (svg, S) => {
+    resvg ??= req('@resvg/resvg-js') as ResvgModule;
+    return loadImageBytes(new resvg.Resvg(svg, { fitTo: { mode: 'width', value: S * 4 } }).render().asPng(), S);
+  };
+}
+
+/** OpenMoji: one SVG file per code point sequence */
+function svgSource(dataDir: string): ImageSource {
+  const dir = path.join(packageDir(dataDir, 'openmoji'), 'color', 'svg');
+  const raster = rasterise(dataDir);
   const file = (unified: string) => {
     for (const u of [unified, unified.replace(/-FE0F/g, '')]) {
       const f = path.join(dir, `${u}.svg`);
@@ -227,16 +243,53 @@ function svgSource(dataDir: string): ImageSource {
   };
   return {
     has: (u) => !!file(u),
+    load: (u, _image, S) => raster(readFileSync(file(u)!), S),
+  };
+}
+
+interface IconifySet {
+  icons: Record<string, { body: string; width?: number; height?: number }>;
+  aliases?: Record<string, { parent: string }>;
+  width?: number;
+  height?: number;
+}
+
+/** an Iconify JSON icon set (`icons.json`, SVG bodies) with its code point map (`chars.json`: hex sequence → name) */
+function iconifySource(dataDir: string, v: Vendor): ImageSource {
+  const dir = packageDir(dataDir, VENDOR_PACKAGES[v]);
+  let loaded: { set: IconifySet; chars: Record<string, string> } | undefined;
+  const data = () =>
+    (loaded ??= {
+      set: JSON.parse(readFileSync(path.join(dir, 'icons.json'), 'utf8')) as IconifySet,
+      chars: JSON.parse(readFileSync(path.join(dir, 'chars.json'), 'utf8')) as Record<string, string>,
+    });
+  const raster = rasterise(dataDir);
+  const icon = (unified: string) => {
+    const { set, chars } = data();
+    for (const u of [unified.toLowerCase(), unified.toLowerCase().replace(/-fe0f/g, '')]) {
+      let name = chars[u];
+      for (let hops = 0; name && !set.icons[name] && set.aliases?.[name] && hops < 4; hops++)
+        name = set.aliases[name].parent;
+      if (name && set.icons[name]) return set.icons[name];
+    }
+    return undefined;
+  };
+  return {
+    has: (u) => !!icon(u),
     load: (u, _image, S) => {
-      resvg ??= req('@resvg/resvg-js') as ResvgModule;
-      const png = new resvg.Resvg(readFileSync(file(u)!), { fitTo: { mode: 'width', value: S * 4 } }).render().asPng();
-      return loadImageBytes(png, S);
+      const { set } = data();
+      const ic = icon(u)!;
+      const w = ic.width ?? set.width ?? 16;
+      const h = ic.height ?? set.height ?? 16;
+      return raster(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${w} ${h}">${ic.body}</svg>`, S);
     },
   };
 }
 
 function imageSource(dataDir: string, v: Vendor): ImageSource {
-  return v === 'openmoji' ? svgSource(dataDir) : pngSource(dataDir, v);
+  if (v === 'openmoji') return svgSource(dataDir);
+  if (v === 'fluent') return iconifySource(dataDir, v);
+  return pngSource(dataDir, v);
 }
 
 /** Build the dataset from installed data packages (`dataDir/node_modules/...`). */
@@ -245,7 +298,9 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const jsonFile = path.join(packageDir(dataDir, VENDOR_PACKAGES[o.vendors[0]]), 'emoji.json');
   const entries = JSON.parse(readFileSync(jsonFile, 'utf8')) as EmojiEntry[];
   const emojilib = readEmojilib(dataDir);
-  const sources = Object.fromEntries(o.vendors.map((v) => [v, imageSource(dataDir, v)])) as Record<Vendor, ImageSource>;
+  const sources = Object.fromEntries(
+    [...o.vendors, ...o.trainOnlyVendors].map((v) => [v, imageSource(dataDir, v)]),
+  ) as Record<Vendor, ImageSource>;
   const hasAll = (unified: string, image: string, e: Record<string, unknown>) =>
     o.vendors.every((v) => (e[`has_img_${v}`] ?? true) !== false && sources[v].has(unified, image));
   const selected = selectEntries(entries, o, (e) => hasAll(e.unified, e.image, e));
@@ -264,8 +319,15 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
       .slice(0, o.maxSkinVariants);
     for (const sv of vars) jobs.push({ entry, cls: c, unified: sv.unified, image: sv.image });
   }
+  // the training-only art sets: their drawings of training emoji (and of their skin tones), where they have one
+  const extra = o.trainOnlyVendors.flatMap((v, k) =>
+    jobs
+      .filter((j) => split.train.has(j.entry.unified) && sources[v].has(j.unified, j.image))
+      .map((j) => ({ ...j, v, vi: o.vendors.length + k })),
+  );
   const S = o.size;
-  const N = jobs.length * o.vendors.length;
+  const N0 = jobs.length * o.vendors.length;
+  const N = N0 + extra.length;
   const images = new Float32Array(N * S * S * 3);
   const cls = new Int32Array(N);
   const vendor = new Int32Array(N);
@@ -275,27 +337,30 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const tokens: string[][] = [];
   let i = 0;
   const t0 = Date.now();
-  for (const { entry, cls: c, unified, image } of jobs) {
-    const toks = keywordTokens(
-      emojilib[unifiedToChar(entry.unified)] ?? emojilib[unifiedToChar(entry.unified.replace(/-FE0F/g, ''))],
-      entry.short_names ?? [],
+  const add = (entry: EmojiEntry, c: string, v: Vendor, vi: number, unified: string, image: string) => {
+    const { img, colour: col } = sources[v].load(unified, image, S);
+    images.set(img, i * S * S * 3);
+    cls[i] = o.classes.indexOf(c);
+    vendor[i] = vi;
+    colour[i] = col;
+    identity.push(entry.unified);
+    names.push(entry.short_names?.[0] ?? entry.unified);
+    tokens.push(
+      keywordTokens(
+        emojilib[unifiedToChar(entry.unified)] ?? emojilib[unifiedToChar(entry.unified.replace(/-FE0F/g, ''))],
+        entry.short_names ?? [],
+      ),
     );
-    o.vendors.forEach((v, vi) => {
-      const { img, colour: col } = sources[v].load(unified, image, S);
-      images.set(img, i * S * S * 3);
-      cls[i] = o.classes.indexOf(c);
-      vendor[i] = vi;
-      colour[i] = col;
-      identity.push(entry.unified);
-      names.push(entry.short_names?.[0] ?? entry.unified);
-      tokens.push(toks);
-      i++;
-    });
-    if (i % 500 < o.vendors.length) log(`[data] ${i}/${N} images`);
-  }
-  // keyword vocabulary: tokens with ≥ minKeywordCount images
+    i++;
+    if (i % 500 === 0) log(`[data] ${i}/${N} images`);
+  };
+  for (const { entry, cls: c, unified, image } of jobs)
+    o.vendors.forEach((v, vi) => add(entry, c, v, vi, unified, image));
+  for (const { entry, cls: c, unified, image, v, vi } of extra) add(entry, c, v, vi, unified, image);
+  // keyword vocabulary: tokens with ≥ minKeywordCount images (of the main art sets: the same vocabulary with or
+  // without training-only pictures)
   const counts = new Map<string, number>();
-  for (const ts of tokens) for (const t of ts) counts.set(t, (counts.get(t) ?? 0) + 1);
+  for (const ts of tokens.slice(0, N0)) for (const t of ts) counts.set(t, (counts.get(t) ?? 0) + 1);
   const vocab = [...counts.entries()]
     .filter(([, n]) => n >= o.minKeywordCount)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
@@ -314,7 +379,7 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
   const test: number[] = [];
   identity.forEach((id, j) => (split.test.has(id) ? test : train).push(j));
   log(
-    `[data] ${N} images of ${selected.length} emoji (${jobs.length} with skin tones; ${o.vendors.join(', ')}) at ${S}×${S} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${K} keywords; train ${train.length} / test ${test.length}`,
+    `[data] ${N} images of ${selected.length} emoji (${jobs.length} with skin tones; ${o.vendors.join(', ')}${extra.length ? `; ${extra.length} training-only pictures from ${o.trainOnlyVendors.join(', ')}` : ''}) at ${S}×${S} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${K} keywords; train ${train.length} / test ${test.length}`,
   );
   return {
     size: S,
@@ -328,7 +393,7 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
     identity,
     names,
     classNames: o.classes,
-    vendorNames: o.vendors.map((v) => VENDOR_LABELS[v]),
+    vendorNames: [...o.vendors, ...o.trainOnlyVendors].map((v) => VENDOR_LABELS[v]),
     colourNames: [...COLOUR_NAMES],
     train: Int32Array.from(train),
     test: Int32Array.from(test),
@@ -340,12 +405,15 @@ export function buildDataset(dataDir: string, opts: DatasetOptions, log: (m: str
 // cache
 
 function cacheKey(dataDir: string, o: Required<DatasetOptions>): string {
-  const versions = [...new Set(Object.values(VENDOR_PACKAGES))].concat(['emojilib']).map((p) => {
+  // (the key of options without training-only art sets is what it was before they existed: caches stay valid)
+  const { trainOnlyVendors, ...rest } = o;
+  const packages = [...new Set([...VENDORS, ...trainOnlyVendors].map((v) => VENDOR_PACKAGES[v]))];
+  const versions = packages.concat(['emojilib']).map((p) => {
     const f = path.join(packageDir(dataDir, p), 'package.json');
     return existsSync(f) ? `${p}@${(JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version}` : p;
   });
   return createHash('sha1')
-    .update(JSON.stringify({ o, versions, v: 3 }))
+    .update(JSON.stringify({ o: trainOnlyVendors.length ? o : rest, versions, v: 3 }))
     .digest('hex')
     .slice(0, 12);
 }

@@ -9,12 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * pinned versions: emoji-datasource-* 16.0.0 (Unicode 16 set, Noto and Twemoji PNGs), OpenMoji 17.0.0 (SVG
- * only: rasterised with resvg), emojilib 4.0.3 (keywords)
+ * only: rasterised with resvg), Fluent Emoji flat 1.2.6 (Iconify JSON of SVGs, MIT; training-only pictures),
+ * emojilib 4.0.3 (keywords)
  */
 export const DATA_PACKAGES: Record<string, string> = {
   'emoji-datasource-google': '16.0.0',
   'emoji-datasource-twitter': '16.0.0',
   openmoji: '17.0.0',
+  '@iconify-json/fluent-emoji-flat': '1.2.6',
   '@resvg/resvg-js': '2.6.2',
   emojilib: '4.0.3',
 };
@@ -52,8 +54,12 @@ export function ensureDataPackages(
   );
   if (!missing.length) return dataDir;
   mkdirSync(dataDir, { recursive: true });
-  const specs = missing.map(([p, v]) => `${p}@${v}`);
-  log(`[train] installing ${what} into ${path.relative(process.cwd(), dataDir) || dataDir}: ${specs.join(' ')} …`);
+  // every package of the set, not only the missing ones: npm removes what an install --no-save does not name
+  // (adding one package to the set once uninstalled all the others)
+  const specs = Object.entries(packages).map(([p, v]) => `${p}@${v}`);
+  log(
+    `[train] installing ${what} into ${path.relative(process.cwd(), dataDir) || dataDir}: ${missing.map(([p, v]) => `${p}@${v}`).join(' ')} …`,
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(
     npm,

@@ -70,12 +70,23 @@ export function coarseClassOf(category: string, subcategory: string): string | n
 
 /** art sets we train on (never Apple or Facebook) */
 export const VENDORS = ['google', 'twitter', 'openmoji'] as const;
-export type Vendor = (typeof VENDORS)[number];
-export const VENDOR_LABELS: Record<Vendor, string> = { google: 'noto', twitter: 'twemoji', openmoji: 'openmoji' };
+/**
+ * art sets that only add training pictures (`trainOnlyVendors`): Microsoft's Fluent Emoji, flat (MIT), from the
+ * Iconify JSON package (SVG bodies with a code point map)
+ */
+export const EXTRA_VENDORS = ['fluent'] as const;
+export type Vendor = (typeof VENDORS)[number] | (typeof EXTRA_VENDORS)[number];
+export const VENDOR_LABELS: Record<Vendor, string> = {
+  google: 'noto',
+  twitter: 'twemoji',
+  openmoji: 'openmoji',
+  fluent: 'fluent',
+};
 export const VENDOR_PACKAGES: Record<Vendor, string> = {
   google: 'emoji-datasource-google',
   twitter: 'emoji-datasource-twitter',
   openmoji: 'openmoji',
+  fluent: '@iconify-json/fluent-emoji-flat',
 };
 
 // ---------------------------------------------------------------------------------------------
