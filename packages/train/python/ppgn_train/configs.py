@@ -384,6 +384,9 @@ EMOJI64_FLIP_J = SimpleNamespace(**{**vars(EMOJI64_SHARP_X),
     "joint": {**EMOJI64.joint, "lr": 3e-4, "flip": True, "shift": 3, "scale": 0.1},
 })
 CONFIGS["emoji64-flip-j"] = EMOJI64_FLIP_J
+#   session 17, gref 6 000 steps (1 h 05 min at one thread, D from sharp-x's run): `compare` held-out 0.843 / 0.856 /
+#   0.853 × real at steps ≈ 1 900 / 4 500 / 6 000, sharpness 0.576–0.586, MSE 0.0381 (1.3.0 0.836, 0.556, 0.0365);
+#   training emoji 0.914 × (1.3.0 0.908): the gap to held-out 0.061 (1.3.0 0.072).
 
 # fl (session 17): flip-j's recipe on more pictures: dataset `emoji64-fl` adds Fluent Emoji's flat drawings of the
 # training emoji (1 701 pictures, +30 %; the held-out pictures are the same 996). Compared with flip-j it changes only
@@ -391,3 +394,6 @@ CONFIGS["emoji64-flip-j"] = EMOJI64_FLIP_J
 # (`--init-from models/emoji64 --again joint:4000`, then `--resume` for style, then `--resume --again gref:N`).
 EMOJI64_FL = SimpleNamespace(**{**vars(EMOJI64_FLIP_J), "name": "emoji64-fl"})
 CONFIGS["emoji64-fl"] = EMOJI64_FL
+#   session 17: after the joint phase (33 min at one thread) E held-out 0.605 (flip-j 0.610), `compare` held-out 0.758 ×
+#   (flip-j 0.764), training 0.836 × (0.838): no gain yet. After gref 3 000 steps (34 min): held-out 0.858 ×, sharpness
+#   0.586, MSE 0.0394; training emoji 0.893 × — the smallest gap to held-out yet (0.035; flip-j 0.061, 1.3.0 0.072).
