@@ -17,6 +17,19 @@ afterAll(async () => {
   tmp.remove();
 });
 
+/** start the engine process and wait until it answers; returns its address */
+async function startEngine(): Promise<string> {
+  proc = startProcess(ENGINE_ENTRY, env);
+  await proc.waitFor(/ready on/);
+  return `http://127.0.0.1:${env.ENGINE_PORT}`;
+}
+
+/** kill -9, no clean shutdown */
+async function killEngine(): Promise<void> {
+  proc!.child.kill('SIGKILL');
+  await proc!.exited();
+}
+
 interface RoomView {
   state: { name: string; version: number; running: boolean; conditions: { id: string }[]; params: { eps3: number } };
   step: number;
@@ -24,9 +37,7 @@ interface RoomView {
 
 describe('engine restart', () => {
   it('resumes every room where it was after the process is killed, with every change acknowledged ≥ 1 s before', async () => {
-    proc = startProcess(ENGINE_ENTRY, env);
-    await proc.waitFor(/ready on/);
-    const base = `http://127.0.0.1:${env.ENGINE_PORT}`;
+    const base = await startEngine();
     const running = await api<{ id: string; tokens: { viewer: string; owner: string } }>(base, 'POST', '/rooms', {
       author: 'a',
       name: 'Running room',
@@ -59,12 +70,10 @@ describe('engine restart', () => {
       await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 2600));
     const before = await view(running.body.id, running.body.tokens.viewer);
-    proc.child.kill('SIGKILL');
-    await proc.exited();
+    await killEngine();
 
-    proc = startProcess(ENGINE_ENTRY, env);
-    await proc.waitFor(/ready on/);
-    expect(proc.output()).toMatch(/resumed 2 room\(s\)/);
+    await startEngine();
+    expect(proc!.output()).toMatch(/resumed 2 room\(s\)/);
     const after = await view(running.body.id, running.body.tokens.viewer);
     expect(after.state).toMatchObject({
       name: 'Running room',
@@ -94,14 +103,12 @@ describe('engine restart', () => {
     expect(Buffer.from(gif.body).subarray(0, 6).toString()).toBe('GIF89a');
     // the tokens survive too
     expect((await api(base, 'GET', `/rooms/${running.body.id}?token=${running.body.tokens.owner}`)).status).toBe(200);
-    await proc.stop();
+    await proc!.stop();
     proc = undefined;
   });
 
   it('a room paused mid-run comes back at the very step it stopped at, even when killed soon after the pause', async () => {
-    proc = startProcess(ENGINE_ENTRY, env);
-    await proc.waitFor(/ready on/);
-    const base = `http://127.0.0.1:${env.ENGINE_PORT}`;
+    const base = await startEngine();
     const room = await api<{ id: string; tokens: { viewer: string; owner: string } }>(base, 'POST', '/rooms', {
       author: 'a',
       name: 'Stopped room',
@@ -122,11 +129,9 @@ describe('engine restart', () => {
     // usually lose the last steps if the pause did not write the position at once
     await new Promise((r) => setTimeout(r, 1250));
     owner.close();
-    proc.child.kill('SIGKILL');
-    await proc.exited();
+    await killEngine();
 
-    proc = startProcess(ENGINE_ENTRY, env);
-    await proc.waitFor(/ready on/);
+    await startEngine();
     const after = await view();
     expect(after.state.running).toBe(false);
     expect(after.step).toBe(stopped);
