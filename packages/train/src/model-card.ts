@@ -129,7 +129,7 @@ export function renderModelCard(c: CardInput): string {
     const inp = met.inpaint as Record<string, unknown> | null;
     if (inp)
       L.push(
-        `| inpainting (left half known) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
+        `| inpainting (left half known${typeof inp.images === 'number' ? `, ${inp.images} held-out images` : ''}) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
       );
     L.push(
       '',
@@ -173,12 +173,14 @@ export function renderModelCard(c: CardInput): string {
       num(met.chains) >= 16 && num(met.steps) >= 200,
     ]);
     L.push('Targets (the issue that asked for this pack):', '');
+    const differs = prev ? protocolDifference(prev, now) : null;
     if (prev)
       L.push(
-        `| target | before (${ver(prev.pack_version)}, same protocol) | measured | |`,
+        `| target | before (${ver(prev.pack_version)}${differs ? '' : ', same protocol'}) | measured | |`,
         '|---|---|---|---|',
         ...rows.map(([t, b, v, good]) => `| ${t} | ${fmt(b)} | ${v} | ${ok(good)} |`),
       );
+    if (differs) L.push('', differs);
     else
       L.push(
         '| target | measured | |',
@@ -197,7 +199,7 @@ export function renderModelCard(c: CardInput): string {
     L.push(
       '## Contact sheets',
       '',
-      'One row per class, in the order of the table above (the inpainting sheet: six held-out emoji per class).',
+      'One row per class, in the order of the table above (the inpainting sheet: the first two held-out emoji of each class, each as known half | filled | original).',
       '',
     );
     if (grid.length > 0)
@@ -236,5 +238,25 @@ export function targetSummary(m: Record<string, unknown>): Record<string, unknow
     fast_vs_real: mode('fast').vs_real ?? null,
     fast_sharpness_vs_real: mode('fast').sharpness_vs_real ?? null,
     inpaint_vs_real: mode('inpaint').vs_real ?? null,
+    inpaint_images: mode('inpaint').images ?? null,
   };
+}
+
+/**
+ * Why a "before" column is not the same protocol as now (null when it is): chains and steps per class, and the
+ * number of inpainted pictures (earlier evaluations did not record it; the card says so instead of guessing).
+ */
+export function protocolDifference(prev: Record<string, unknown>, now: Record<string, unknown>): string | null {
+  const why: string[] = [];
+  if (prev.chains !== now.chains || prev.steps !== now.steps)
+    why.push(
+      `samples ${fmt(prev.chains)} × ${fmt(prev.steps)} per class then, ${fmt(now.chains)} × ${fmt(now.steps)} now`,
+    );
+  if (now.inpaint_vs_real != null && prev.inpaint_vs_real != null && prev.inpaint_images !== now.inpaint_images)
+    why.push(
+      typeof prev.inpaint_images === 'number'
+        ? `inpainting on ${prev.inpaint_images} held-out images then, ${fmt(now.inpaint_images)} now`
+        : `inpainting on ${fmt(now.inpaint_images)} held-out images now; the earlier evaluation did not record how many it used`,
+    );
+  return why.length ? `Not the same protocol: ${why.join('; ')}.` : null;
 }

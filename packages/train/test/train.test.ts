@@ -22,7 +22,7 @@ import { msssim, meanPairwiseMsssim } from '../src/msssim';
 import { frechetDistance, symmetricEigenvalues } from '../src/frechet';
 import { laplacianVariance, meanSharpness } from '../src/sharpness';
 import { findPython, runTrainer, PythonMissingError, type PythonInfo } from '../src/python';
-import { renderModelCard } from '../src/model-card';
+import { renderModelCard, protocolDifference } from '../src/model-card';
 import { previousMetrics } from '../src/evaluate';
 import { writeFixture, fixtureEntries, FIXTURE_CLASSES } from './fixture';
 
@@ -359,6 +359,44 @@ describe('model card', () => {
     });
     expect(alone).toContain('| target | measured | |');
     expect(alone).toContain('| reconstructions ≥ 0.9 × real | 0.776 × | **not met** |');
+  });
+
+  it('says when the "before" column was measured on a different number of inpainted pictures', () => {
+    const manifest = JSON.parse(
+      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
+    );
+    const run = (version: string, images: number | undefined, vs: number) => ({
+      pack_version: version,
+      chains: 8,
+      steps: 100,
+      real_msssim: 0.182,
+      recon_vs_real: 0.8,
+      ppgn: { vs_real: 1, msssim: 0.2, frechet: 7 },
+      inpaint: { vs_real: vs, ...(images === undefined ? {} : { images }) },
+    });
+    const card = (prev: Record<string, unknown>, now: Record<string, unknown>) =>
+      renderModelCard({
+        manifest,
+        stats: STATS,
+        params: { G: 1e6 },
+        bytes: 2 ** 20,
+        metrics: { ...now, previous: previousMetrics(prev, now.pack_version as string) },
+      });
+    const same = card(run('1.3.0', 555, 0.645), run('1.4.0', 555, 0.675));
+    expect(same).toContain('| target | before (1.3.0, same protocol) | measured | |');
+    expect(same).toContain('| inpainting (left half known, 555 held-out images) |');
+    expect(same).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.675 × | **not met** |');
+    expect(same).not.toContain('Not the same protocol');
+    const fewer = card(run('1.3.0', 174, 0.632), run('1.4.0', 555, 0.675));
+    expect(fewer).toContain('| target | before (1.3.0) | measured | |');
+    expect(fewer).toContain('Not the same protocol: inpainting on 174 held-out images then, 555 now.');
+    const unknown = card(run('1.2.0', undefined, 0.603), run('1.3.0', 555, 0.645));
+    expect(unknown).toContain(
+      'Not the same protocol: inpainting on 555 held-out images now; the earlier evaluation did not record how many it used.',
+    );
+    const longer = card({ ...run('1.3.0', 555, 0.645), steps: 200 }, run('1.4.0', 555, 0.675));
+    expect(longer).toContain('Not the same protocol: samples 8 × 200 per class then, 8 × 100 now.');
+    expect(protocolDifference({ chains: 8, steps: 100 }, { chains: 8, steps: 100 })).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 6] [--inpaint-start random|mean|diffuse|mirror] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
+ *        [--inpaint 24] [--inpaint-start random|mean|diffuse|mirror] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
  *        [--config '{"fast": {"eps1": 8}, "context": {"eps2": 2}}' (settings per mode)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
