@@ -387,6 +387,8 @@ CONFIGS["emoji64-flip-j"] = EMOJI64_FLIP_J
 #   session 17, gref 6 000 steps (1 h 05 min at one thread, D from sharp-x's run): `compare` held-out 0.843 / 0.856 /
 #   0.853 × real at steps ≈ 1 900 / 4 500 / 6 000, sharpness 0.576–0.586, MSE 0.0381 (1.3.0 0.836, 0.556, 0.0365);
 #   training emoji 0.914 × (1.3.0 0.908): the gap to held-out 0.061 (1.3.0 0.072).
+#   session 18: shipped as emoji64 1.4.0 (`ppgn_train.candidate --nets G,E,hdae,fastMlp` on 1.3.0, fast mode's noise
+#   eps2 0.1 → 0.2 in the manifest), once the card's inpainting test used 24 held-out emoji per class instead of 6.
 
 # fl (session 17): flip-j's recipe on more pictures: dataset `emoji64-fl` adds Fluent Emoji's flat drawings of the
 # training emoji (1 701 pictures, +30 %; the held-out pictures are the same 996). Compared with flip-j it changes only
