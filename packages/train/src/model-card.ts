@@ -174,14 +174,14 @@ export function renderModelCard(c: CardInput): string {
     ]);
     L.push('Targets (the issue that asked for this pack):', '');
     const differs = prev ? protocolDifference(prev, now) : null;
-    if (prev)
+    if (prev) {
       L.push(
         `| target | before (${ver(prev.pack_version)}${differs ? '' : ', same protocol'}) | measured | |`,
         '|---|---|---|---|',
         ...rows.map(([t, b, v, good]) => `| ${t} | ${fmt(b)} | ${v} | ${ok(good)} |`),
       );
-    if (differs) L.push('', differs);
-    else
+      if (differs) L.push('', differs);
+    } else
       L.push(
         '| target | measured | |',
         '|---|---|---|',

@@ -387,6 +387,8 @@ describe('model card', () => {
     expect(same).toContain('| inpainting (left half known, 555 held-out images) |');
     expect(same).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.675 × | **not met** |');
     expect(same).not.toContain('Not the same protocol');
+    expect(same).not.toContain('| target | measured | |'); // one targets table, with its "before" column
+    expect(same.match(/\| inpainting ≥ 0\.7 × real \|/g)).toHaveLength(1);
     const fewer = card(run('1.3.0', 174, 0.632), run('1.4.0', 555, 0.675));
     expect(fewer).toContain('| target | before (1.3.0) | measured | |');
     expect(fewer).toContain('Not the same protocol: inpainting on 174 held-out images then, 555 now.');
