@@ -59,7 +59,7 @@ export interface EvalOptions {
   /** modes to sample (default ppgn, dgnam, fast) */
   modes?: EvalMode[];
   /**
-   * held-out images per class for the inpainting test (0 = skip; default 24: every held-out image of most classes,
+   * held-out images per class for the inpainting test (0 = skip; default 24: all held-out images of the smaller classes,
    * 555 in all for emoji64 — at 6 per class, 174 images, one standard error was ≈ 0.06 × real, as large as the
    * differences between packs it had to decide)
    */

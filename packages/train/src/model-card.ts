@@ -244,7 +244,8 @@ export function targetSummary(m: Record<string, unknown>): Record<string, unknow
 
 /**
  * Why a "before" column is not the same protocol as now (null when it is): chains and steps per class, and the
- * number of inpainted pictures (earlier evaluations did not record it; the card says so instead of guessing).
+ * number of inpainted pictures ("before" summaries written until 1.3.0's re-evaluation do not carry it; the card says so
+ * instead of guessing).
  */
 export function protocolDifference(prev: Record<string, unknown>, now: Record<string, unknown>): string | null {
   const why: string[] = [];
@@ -256,7 +257,7 @@ export function protocolDifference(prev: Record<string, unknown>, now: Record<st
     why.push(
       typeof prev.inpaint_images === 'number'
         ? `inpainting on ${prev.inpaint_images} held-out images then, ${fmt(now.inpaint_images)} now`
-        : `inpainting on ${fmt(now.inpaint_images)} held-out images now; the earlier evaluation did not record how many it used`,
+        : `inpainting on ${fmt(now.inpaint_images)} held-out images now; the earlier numbers do not say how many it used`,
     );
   return why.length ? `Not the same protocol: ${why.join('; ')}.` : null;
 }

@@ -394,7 +394,7 @@ describe('model card', () => {
     expect(fewer).toContain('Not the same protocol: inpainting on 174 held-out images then, 555 now.');
     const unknown = card(run('1.2.0', undefined, 0.603), run('1.3.0', 555, 0.645));
     expect(unknown).toContain(
-      'Not the same protocol: inpainting on 555 held-out images now; the earlier evaluation did not record how many it used.',
+      'Not the same protocol: inpainting on 555 held-out images now; the earlier numbers do not say how many it used.',
     );
     const longer = card({ ...run('1.3.0', 555, 0.645), steps: 200 }, run('1.4.0', 555, 0.675));
     expect(longer).toContain('Not the same protocol: samples 8 × 200 per class then, 8 × 100 now.');
