@@ -271,10 +271,12 @@ const STATS = {
 };
 
 describe('model card', () => {
+  /** the shipped emoji64 manifest: the cards below are rendered for it */
+  const shippedManifest = () =>
+    JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'));
+
   it('shows the contact sheets the evaluation wrote, sample modes side by side and the rest below', () => {
-    const manifest = JSON.parse(
-      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
-    );
+    const manifest = shippedManifest();
     const base = { manifest, stats: STATS, params: { G: 1e6 }, bytes: 2 ** 20, metrics: { chains: 8, steps: 100 } };
     expect(renderModelCard(base)).not.toContain('## Contact sheets');
     const card = renderModelCard({
@@ -323,9 +325,7 @@ describe('model card', () => {
     expect(previousMetrics(v2, '1.2.0')).toEqual(before); // same version again: still compared with 1.1.0
     expect(previousMetrics({ ...v1, pack_version: '1.2.0' }, '1.2.0')).toBeNull(); // nothing earlier known
     expect(previousMetrics({ recon_vs_real: 0.7 }, '1.2.0')).toMatchObject({ pack_version: null, recon_vs_real: 0.7 });
-    const manifest = JSON.parse(
-      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
-    );
+    const manifest = shippedManifest();
     const card = renderModelCard({
       manifest,
       stats: STATS,
@@ -362,9 +362,7 @@ describe('model card', () => {
   });
 
   it('says when the "before" column was measured on a different number of inpainted pictures', () => {
-    const manifest = JSON.parse(
-      readFileSync(path.join(__dirname, '..', '..', '..', 'models', 'emoji64', 'manifest.json'), 'utf8'),
-    );
+    const manifest = shippedManifest();
     const run = (version: string, images: number | undefined, vs: number) => ({
       pack_version: version,
       chains: 8,
