@@ -413,7 +413,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, D is spectrally normalised, EMA converges, edge loss, patch D, projection D', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, patch D, projection D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -429,6 +429,13 @@ describe('PyTorch trainer', () => {
     expect(r.cutoutFraction as number).toBeGreaterThan(0.03);
     expect(r.cutoutFraction as number).toBeLessThan(0.1);
     expect(r.augmentGradNonZero).toBe(1);
+    // random erasing: half the pictures, one grey rectangle of ¼–¾ of each side (1/16–9/16 of the area)
+    expect(r.eraseTouched as number).toBeGreaterThan(0.4);
+    expect(r.eraseTouched as number).toBeLessThan(0.6);
+    expect(r.eraseAreaMin as number).toBeGreaterThanOrEqual((7 * 7) / 1024);
+    expect(r.eraseAreaMax as number).toBeLessThanOrEqual((25 * 25) / 1024);
+    expect(r.eraseOnlyGrey).toBe(true);
+    expect(r.eraseNoneAtZero).toBe(true);
     expect(Math.abs((r.spectralNorm as number) - 1)).toBeLessThan(0.05);
     expect(r.emaMaxDiff).toBeLessThan(1e-4);
     // the sharper-G options: edge L1 is 0 for the same picture, counts a moved edge, and a blurred edge less

@@ -399,3 +399,14 @@ CONFIGS["emoji64-fl"] = EMOJI64_FL
 #   session 17: after the joint phase (33 min at one thread) E held-out 0.605 (flip-j 0.610), `compare` held-out 0.758 ×
 #   (flip-j 0.764), training 0.836 × (0.838): no gain yet. After gref 3 000 steps (34 min): held-out 0.858 ×, sharpness
 #   0.586, MSE 0.0394; training emoji 0.893 × — the smallest gap to held-out yet (0.035; flip-j 0.061, 1.3.0 0.072).
+
+# erase-j (session 19): flip-j's joint recipe continued from 1.4.0 with random erasing on E's input (half the pictures
+# get a grey rectangle, ¼–¾ of each side; `erase` in train.py): E must give the code of the whole picture from part of
+# it, a regulariser against memorising the 1 417 training emoji and the skill inpainting asks of it. G is then
+# re-sharpened by sharp-x's gref as for flip-j (on a copy of flip-j's run, its D kept: `--resume --again joint:2500`,
+# then `--resume --again gref:N`).
+EMOJI64_ERASE_J = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
+    "name": "emoji64-erase-j",
+    "joint": {**EMOJI64_FLIP_J.joint, "erase": 0.5},
+})
+CONFIGS["emoji64-erase-j"] = EMOJI64_ERASE_J

@@ -11,7 +11,7 @@ import torch
 from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
-from .train import d_score, edge_l1, projection
+from .train import d_score, edge_l1, erase, projection
 
 
 def g_spec(widths, code=6):
@@ -58,6 +58,15 @@ def main():
     res["translateMoved"] = int((t != x).flatten(1).any(1).sum())
     c = diff_augment(torch.ones(4, 3, 32, 32), g, translate=0, cutout=0.25, colour=False)
     res["cutoutFraction"] = ((c == 0).float().mean()).item()
+    # random erasing (erase-j): about `prob` of the pictures get one grey rectangle, ¼–¾ of each side, all channels
+    ones = torch.ones(400, 3, 32, 32)
+    er = erase(ones, g, 0.5)
+    touched = (er != 1).flatten(1).any(1)
+    area = (er[:, 0] == 0.5).flatten(1).float().mean(1)[touched]
+    res["eraseTouched"] = touched.float().mean().item()
+    res["eraseAreaMin"], res["eraseAreaMax"] = area.min().item(), area.max().item()
+    res["eraseOnlyGrey"] = bool(((er == 1) | (er == 0.5)).all()) and bool((er[:, 0] == er[:, 2]).all())
+    res["eraseNoneAtZero"] = bool((erase(ones, g, 0.0) == 1).all())
     xr = torch.rand(4, 3, 32, 32, requires_grad=True)
     diff_augment(xr, g).square().sum().backward()
     res["augmentGradNonZero"] = float((xr.grad != 0).float().mean())

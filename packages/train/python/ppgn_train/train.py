@@ -130,6 +130,23 @@ def augment(x: torch.Tensor, g: torch.Generator, shift: float, scale: float, fli
     return y
 
 
+def erase(x: torch.Tensor, g: torch.Generator, prob: float, fill: float = 0.5) -> torch.Tensor:
+    """random erasing: with probability `prob` a picture gets one rectangle (¼–¾ of its height and of its width, anywhere)
+    painted `fill` — what an inpainting context looks like with its unknown part left grey"""
+    b, _, H, W = x.shape
+    dev = x.device
+    r = lambda *s: torch.rand(*s, generator=g).to(dev)
+    hit = r(b) < prob
+    h, w = (0.25 + 0.5 * r(b)) * H, (0.25 + 0.5 * r(b)) * W
+    y0, x0 = r(b) * (H - h), r(b) * (W - w)
+    rows = torch.arange(H, device=dev).float()[None, :]
+    cols = torch.arange(W, device=dev).float()[None, :]
+    in_r = (rows >= y0[:, None]) & (rows < (y0 + h)[:, None])
+    in_c = (cols >= x0[:, None]) & (cols < (x0 + w)[:, None])
+    m = in_r[:, :, None] & in_c[:, None, :] & hit[:, None, None]
+    return torch.where(m[:, None], torch.full_like(x, fill), x)
+
+
 def augment_as(x: torch.Tensor, g: torch.Generator, p: dict) -> torch.Tensor:
     """`augment` with a phase config's settings: shift, scale, and where it gives them flip and jitter"""
     return augment(x, g, p["shift"], p["scale"], flip=p.get("flip", False), jitter=p.get("jitter", 0.0))
@@ -349,7 +366,15 @@ def phase_joint(run: Run, steps: int, start: int):
         x = augment_as(d.batch_images(idx, run.device), g, p)
         y = d.cls[idx].to(run.device)
         kw = d.keywords[idx].to(run.device)
-        _, t = E(x, taps=["code", "logits", "keywords"] + ft)
+        if p.get("erase", 0) > 0:
+            # E sees some pictures with a part painted grey and must still give the code G draws the whole from;
+            # the feature targets stay E's features of the whole picture
+            _, t = E(erase(x, g, p["erase"]), taps=["code", "logits", "keywords"])
+            with torch.no_grad():
+                _, tc = E(x, taps=ft)
+            t.update({k: tc[k] for k in ft})
+        else:
+            _, t = E(x, taps=["code", "logits", "keywords"] + ft)
         c = t["code"]
         noise = torch.randn(c.shape, generator=g).to(run.device) * p["noise"]
         xr, _ = G(c + noise)
