@@ -410,3 +410,8 @@ EMOJI64_ERASE_J = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
     "joint": {**EMOJI64_FLIP_J.joint, "erase": 0.5},
 })
 CONFIGS["emoji64-erase-j"] = EMOJI64_ERASE_J
+#   session 19 (joint 23 min, gref 4 000 steps 43 min, one thread): `compare` held-out 0.871 × real (1.4.0 0.853),
+#   sharpness 0.570 (0.576), MSE 0.0391 (0.0381), training emoji 0.906 × — the most recognisable reconstructions yet.
+#   `npm run eval` (card protocol, seeds 1 / 2): PPGN 1.041 / 1.106 ×, Fréchet 6.97 / 8.31 (1.4.0 6.81 / 7.85); fast
+#   1.098 / 1.077 ×, sharpness 0.624 / 0.595 (0.670 / 0.691); inpainting 0.660 / 0.654 × (0.675 / 0.693). Everything
+#   sampled is worse or level: not shipped (model card, session 19).
