@@ -30,7 +30,7 @@ import { loadDataset, datasetStats, type Dataset, type DatasetOptions } from './
 import { meanPairwiseMsssim, msssim } from './msssim';
 import { frechetDistance } from './frechet';
 import { meanSharpness } from './sharpness';
-import { renderModelCard, targetSummary } from './model-card';
+import { renderModelCard, targetSummary, inpaintStartWords } from './model-card';
 import { Progress } from './progress';
 import { concat, dirBytes } from './util';
 
@@ -66,7 +66,11 @@ export interface EvalOptions {
   inpaint?: number;
   /** inpainting steps (default: the pack's context steps) */
   inpaintSteps?: number;
-  /** where inpainting chains start: a random code (default) or E(known half + a fill of the unknown half) */
+  /**
+   * where inpainting chains start: E(known half + the unknown half filled with the known pixels' mean colour) by
+   * default (`INPAINT_START`, the start of the paper's released inpainting script), a random code, or E(known half +
+   * another fill)
+   */
   inpaintStart?: InpaintStart;
   /** metrics JSON of an earlier run (e.g. another process on the other core) whose modes are kept */
   reuse?: Record<string, unknown>;
@@ -229,6 +233,13 @@ export async function sampleClasses(
 /** where an inpainting chain starts: a random code, or E(the known pixels with the rest filled by a `FillMethod`) */
 export type InpaintStart = 'random' | FillMethod;
 export const INPAINT_STARTS: readonly InpaintStart[] = ['random', ...FILL_METHODS];
+/**
+ * The protocol's start (the card's numbers): E of the picture with its unknown part painted one flat colour. The
+ * paper's released inpainting script starts the same way (the code of the masked picture, the masked pixels at the
+ * dataset's mean); rooms never inpaint from a random code either (a painted mask keeps the chain where it is). Cards
+ * until emoji64 1.4.0's first evaluation started from a random code (`random`), which the card says when it compares.
+ */
+export const INPAINT_START: InpaintStart = 'mean';
 
 export interface InpaintResult {
   accuracy: number;
@@ -240,8 +251,8 @@ export interface InpaintResult {
 }
 
 /**
- * Inpainting: the left half of held-out images is the known context (mask = 1), the chain fills the rest from a
- * random code with the context term alone (no class given); the filled picture is classified, and G(h) is
+ * Inpainting: the left half of held-out images is the known context (mask = 1), the chain fills the rest from
+ * `start` (default `INPAINT_START`) with the context term alone (no class given); the filled picture is classified, and G(h) is
  * compared with the original on the known half (does it keep it?) and on the unknown half.
  */
 export async function inpaintEval(
@@ -272,6 +283,7 @@ export async function inpaintEval(
         .slice(0, o.perClass),
     );
   }
+  const start = o.start ?? INPAINT_START;
   const chains: ChainState[] = [];
   for (const [k, i] of picks.entries()) {
     const image = ds.images.slice(i * n, (i + 1) * n);
@@ -281,8 +293,8 @@ export async function inpaintEval(
         seed: o.seed * 7001 + k,
         condition: cond.context({ shape: [H, W, C], data: image }, { shape: [H, W], data: mask }),
         config: { ...(o.config ?? {}), mode: 'ppgn', ...(o.steps ? { steps: o.steps } : {}) },
-        ...(o.start && o.start !== 'random'
-          ? { image: { shape: [H, W, C], data: fillUnknown(image, mask, [H, W, C], o.start) } }
+        ...(start !== 'random'
+          ? { image: { shape: [H, W, C], data: fillUnknown(image, mask, [H, W, C], start) } }
           : {}),
       }),
     );
@@ -462,7 +474,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
       progress: o.progress,
     });
     log(
-      `[eval] inpainting (left half known, ${inp.n} held-out images): accuracy ${(inp.accuracy * 100).toFixed(1)} % (${((inp.accuracy / realAcc) * 100).toFixed(0)} % of real), G(h) mse on the known half ${inp.knownMse.toFixed(4)}, unknown half ${inp.unknownMse.toFixed(4)}, ${inp.seconds.toFixed(0)} s`,
+      `[eval] inpainting (left half known, ${inp.n} held-out images, from ${inpaintStartWords(o.inpaintStart ?? INPAINT_START)}): accuracy ${(inp.accuracy * 100).toFixed(1)} % (${((inp.accuracy / realAcc) * 100).toFixed(0)} % of real), G(h) mse on the known half ${inp.knownMse.toFixed(4)}, unknown half ${inp.unknownMse.toFixed(4)}, ${inp.seconds.toFixed(0)} s`,
     );
     if (o.imgDir) {
       const f = path.join(o.imgDir, `${name}-inpaint.png`);
@@ -548,7 +560,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
             inpaint: {
               ...pack.manifest.defaults?.context,
               ...(o.config?.context ?? {}),
-              start: o.inpaintStart ?? 'random',
+              start: o.inpaintStart ?? INPAINT_START,
             },
           }
         : {}),
@@ -579,8 +591,8 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
     for (const m of ['ppgn', 'dgnam', 'fast', 'inpaint'] as const) {
       if (out[m] !== null || prev[m] == null) continue;
       out[m] = prev[m];
-      if (m !== 'inpaint')
-        (out.sampler as Record<string, unknown>)[m] = (prev.sampler as Record<string, unknown> | undefined)?.[m];
+      // the settings it ran with come along (for inpainting: its start, which the card compares)
+      (out.sampler as Record<string, unknown>)[m] = (prev.sampler as Record<string, unknown> | undefined)?.[m];
       for (const [l, v] of Object.entries(prev.per_class ?? {})) {
         const pc = (out.per_class as Record<string, Record<string, unknown>>)[l];
         if (pc) for (const [k, x] of Object.entries(v)) if (k.startsWith(`${m}_`)) pc[k] = x;

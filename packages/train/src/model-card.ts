@@ -24,6 +24,12 @@ const SHEETS: [suffix: string, title: string][] = [
 
 const fmt = (v: unknown): string =>
   typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v == null ? '—' : String(v);
+/** how the card and the evaluation's log name where inpainting chains started (`sampler.inpaint.start`) */
+export function inpaintStartWords(start: unknown): string {
+  if (start === 'random') return 'a random code';
+  return `E(known half + ${start === 'mean' ? 'its mean colour' : String(start)} in the unknown half)`;
+}
+
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '—');
 
 export function renderModelCard(c: CardInput): string {
@@ -129,7 +135,7 @@ export function renderModelCard(c: CardInput): string {
     const inp = met.inpaint as Record<string, unknown> | null;
     if (inp)
       L.push(
-        `| inpainting (left half known${typeof inp.images === 'number' ? `, ${inp.images} held-out images` : ''}) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
+        `| inpainting (left half known${typeof inp.images === 'number' ? `, ${inp.images} held-out images` : ''}, chains from ${inpaintStartWords(targetSummary(met).inpaint_start)}) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
       );
     L.push(
       '',
@@ -239,13 +245,18 @@ export function targetSummary(m: Record<string, unknown>): Record<string, unknow
     fast_sharpness_vs_real: mode('fast').sharpness_vs_real ?? null,
     inpaint_vs_real: mode('inpaint').vs_real ?? null,
     inpaint_images: mode('inpaint').images ?? null,
+    // evaluations before the start was recorded all started inpainting chains from a random code
+    inpaint_start: m.inpaint
+      ? (((m.sampler ?? {}) as Record<string, Record<string, unknown>>).inpaint?.start ?? 'random')
+      : null,
   };
 }
 
 /**
  * Why a "before" column is not the same protocol as now (null when it is): chains and steps per class, and the
  * number of inpainted pictures ("before" summaries written until 1.3.0's re-evaluation do not carry it; the card says so
- * instead of guessing).
+ * instead of guessing), and where inpainting chains started (summaries without it started from a random code: every
+ * evaluation did until the start was recorded).
  */
 export function protocolDifference(prev: Record<string, unknown>, now: Record<string, unknown>): string | null {
   const why: string[] = [];
@@ -258,6 +269,14 @@ export function protocolDifference(prev: Record<string, unknown>, now: Record<st
       typeof prev.inpaint_images === 'number'
         ? `inpainting on ${prev.inpaint_images} held-out images then, ${fmt(now.inpaint_images)} now`
         : `inpainting on ${fmt(now.inpaint_images)} held-out images now; the earlier numbers do not say how many it used`,
+    );
+  if (
+    now.inpaint_vs_real != null &&
+    prev.inpaint_vs_real != null &&
+    (prev.inpaint_start ?? 'random') !== now.inpaint_start
+  )
+    why.push(
+      `inpainting chains started from ${inpaintStartWords(prev.inpaint_start ?? 'random')} then, from ${inpaintStartWords(now.inpaint_start)} now`,
     );
   return why.length ? `Not the same protocol: ${why.join('; ')}.` : null;
 }

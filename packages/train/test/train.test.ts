@@ -382,7 +382,7 @@ describe('model card', () => {
       });
     const same = card(run('1.3.0', 555, 0.645), run('1.4.0', 555, 0.675));
     expect(same).toContain('| target | before (1.3.0, same protocol) | measured | |');
-    expect(same).toContain('| inpainting (left half known, 555 held-out images) |');
+    expect(same).toContain('| inpainting (left half known, 555 held-out images, chains from a random code) |');
     expect(same).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.675 × | **not met** |');
     expect(same).not.toContain('Not the same protocol');
     expect(same).not.toContain('| target | measured | |'); // one targets table, with its "before" column
@@ -397,6 +397,51 @@ describe('model card', () => {
     const longer = card({ ...run('1.3.0', 555, 0.645), steps: 200 }, run('1.4.0', 555, 0.675));
     expect(longer).toContain('Not the same protocol: samples 8 × 200 per class then, 8 × 100 now.');
     expect(protocolDifference({ chains: 8, steps: 100 }, { chains: 8, steps: 100 })).toBeNull();
+  });
+
+  it('says where inpainting chains started, and when the "before" column started them elsewhere', () => {
+    const manifest = shippedManifest();
+    const run = (version: string, start: string | undefined, vs: number) => ({
+      pack_version: version,
+      chains: 8,
+      steps: 100,
+      real_msssim: 0.182,
+      recon_vs_real: 0.85,
+      ppgn: { vs_real: 1, msssim: 0.2, frechet: 7 },
+      inpaint: { vs_real: vs, images: 555 },
+      ...(start === undefined ? {} : { sampler: { inpaint: { eps4: 1, start } } }),
+    });
+    const card = (prev: Record<string, unknown>, now: Record<string, unknown>) =>
+      renderModelCard({
+        manifest,
+        stats: STATS,
+        params: { G: 1e6 },
+        bytes: 2 ** 20,
+        metrics: { ...now, previous: previousMetrics(prev, now.pack_version as string) },
+      });
+    // 1.4.0 re-evaluated from E's guess: its earlier metrics (random start) are the same version, so "before" is
+    // what they carried; an older pack evaluated before the start was recorded started from a random code
+    const older = card(run('1.3.0', undefined, 0.645), run('1.4.0', 'mean', 0.696));
+    expect(older).toContain(
+      '| inpainting (left half known, 555 held-out images, chains from E(known half + its mean colour in the unknown half)) | ',
+    );
+    expect(older).toContain('| target | before (1.3.0) | measured | |');
+    expect(older).toContain(
+      'Not the same protocol: inpainting chains started from a random code then, from E(known half + its mean colour in the unknown half) now.',
+    );
+    expect(older).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.696 × | **not met** |');
+    const recorded = card(run('1.4.0', 'random', 0.675), run('1.5.0', 'random', 0.7));
+    expect(recorded).toContain('chains from a random code) | ');
+    expect(recorded).toContain('| target | before (1.4.0, same protocol) | measured | |');
+    expect(recorded).toContain('| inpainting ≥ 0.7 × real | 0.675 | 0.700 × | met |');
+    const both = card(run('1.4.0', 'mean', 0.696), run('1.5.0', 'mean', 0.72));
+    expect(both).toContain('| target | before (1.4.0, same protocol) | measured | |');
+    expect(both).not.toContain('Not the same protocol');
+    // no inpainting on one side: nothing to compare, nothing said
+    const { inpaint: _, ...noInpaint } = run('1.4.0', undefined, 0);
+    expect(
+      protocolDifference(previousMetrics(noInpaint, '1.5.0')!, previousMetrics(run('1.5.0', 'mean', 0.7), null)!),
+    ).toBeNull();
   });
 });
 

@@ -1,13 +1,13 @@
 /**
  * npm run eval -- --pack <name|dir> [--chains 16] [--steps 200] [--classes a,b] [--seed S] [--modes ppgn,dgnam,fast]
- *        [--inpaint 24] [--inpaint-start random|mean|diffuse|mirror] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
+ *        [--inpaint 24] [--inpaint-start mean|random|diffuse|mirror (default mean, the card's)] [--reuse earlier.json (keep its modes)] [--eps1 x --eps2 x --eps3 x --lr x --lr-end x (ppgn overrides)] [--jitter px (ppgn, dgnam, inpainting)]
  *        [--config '{"fast": {"eps1": 8}, "context": {"eps2": 2}}' (settings per mode)] [--no-write] [--img-dir docs/img]
  * Prints ONE JSON object on stdout; progress on stderr; contact sheets to docs/img/<pack>-{ppgn,dgnam,fast,inpaint,real,recon}.png.
  */
 import * as path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { initBackend, installFastMatMulGrad, type SamplerConfigInput } from '@ppgn/core';
-import { evaluatePack, INPAINT_STARTS, type EvalMode, type InpaintStart } from '../evaluate';
+import { evaluatePack, INPAINT_START, INPAINT_STARTS, type EvalMode, type InpaintStart } from '../evaluate';
 import { ensureDataPackages, defaultDataDir, repoRoot } from '../data/fetch';
 import { parseArgs, intArg } from './args';
 
@@ -77,7 +77,11 @@ async function main() {
         ? undefined
         : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
     // the card holds the standard protocol only: other settings, classes or inpainting starts print their numbers
-    writeCard: !a['no-write'] && !tuned && !a.classes && a['inpaint-start'] === undefined,
+    writeCard:
+      !a['no-write'] &&
+      !tuned &&
+      !a.classes &&
+      (inpaintStartArg(a['inpaint-start']) ?? INPAINT_START) === INPAINT_START,
     log,
   });
   console.log(JSON.stringify(out));
