@@ -415,3 +415,13 @@ CONFIGS["emoji64-erase-j"] = EMOJI64_ERASE_J
 #   `npm run eval` (card protocol, seeds 1 / 2): PPGN 1.041 / 1.106 ×, Fréchet 6.97 / 8.31 (1.4.0 6.81 / 7.85); fast
 #   1.098 / 1.077 ×, sharpness 0.624 / 0.595 (0.670 / 0.691); inpainting 0.660 / 0.654 × (0.675 / 0.693). Everything
 #   sampled is worse or level: not shipped (model card, session 19).
+
+# erase-j-g (session 20): erase-j after its second gref round (8 000 steps in all: PPGN samples the best yet, Fréchet
+# 6.57, but reconstructions' sharpness 0.563 against 1.4.0's 0.576) continued at sharp-g's adversarial weight (w_gan
+# 0.75), to see whether sharpness can be bought back without losing the reconstructions' lead (on a copy of
+# erase-j's run: `--config emoji64-erase-j-g --resume --again gref:N`).
+EMOJI64_ERASE_J_G = SimpleNamespace(**{**vars(EMOJI64_ERASE_J),
+    "name": "emoji64-erase-j-g",
+    "gref": {**EMOJI64_ERASE_J.gref, "w_gan": 0.75},
+})
+CONFIGS["emoji64-erase-j-g"] = EMOJI64_ERASE_J_G
