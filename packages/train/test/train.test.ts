@@ -361,25 +361,30 @@ describe('model card', () => {
     expect(alone).toContain('| reconstructions ≥ 0.9 × real | 0.776 × | **not met** |');
   });
 
-  it('says when the "before" column was measured on a different number of inpainted pictures', () => {
-    const manifest = shippedManifest();
-    const run = (version: string, images: number | undefined, vs: number) => ({
-      pack_version: version,
-      chains: 8,
-      steps: 100,
-      real_msssim: 0.182,
-      recon_vs_real: 0.8,
-      ppgn: { vs_real: 1, msssim: 0.2, frechet: 7 },
-      inpaint: { vs_real: vs, ...(images === undefined ? {} : { images }) },
+  /** a metrics.json as `npm run eval` writes it, with the inpainting numbers a test varies */
+  const evaluation = (version: string, inpaint: { vs: number; images?: number; start?: string }) => ({
+    pack_version: version,
+    chains: 8,
+    steps: 100,
+    real_msssim: 0.182,
+    recon_vs_real: 0.8,
+    ppgn: { vs_real: 1, msssim: 0.2, frechet: 7 },
+    inpaint: { vs_real: inpaint.vs, ...(inpaint.images === undefined ? {} : { images: inpaint.images }) },
+    ...(inpaint.start === undefined ? {} : { sampler: { inpaint: { eps4: 1, start: inpaint.start } } }),
+  });
+  /** the card of `now` with `prev` as the version before it */
+  const cardBeside = (prev: Record<string, unknown>, now: Record<string, unknown>) =>
+    renderModelCard({
+      manifest: shippedManifest(),
+      stats: STATS,
+      params: { G: 1e6 },
+      bytes: 2 ** 20,
+      metrics: { ...now, previous: previousMetrics(prev, now.pack_version as string) },
     });
-    const card = (prev: Record<string, unknown>, now: Record<string, unknown>) =>
-      renderModelCard({
-        manifest,
-        stats: STATS,
-        params: { G: 1e6 },
-        bytes: 2 ** 20,
-        metrics: { ...now, previous: previousMetrics(prev, now.pack_version as string) },
-      });
+
+  it('says when the "before" column was measured on a different number of inpainted pictures', () => {
+    const run = (version: string, images: number | undefined, vs: number) => evaluation(version, { vs, images });
+    const card = cardBeside;
     const same = card(run('1.3.0', 555, 0.645), run('1.4.0', 555, 0.675));
     expect(same).toContain('| target | before (1.3.0, same protocol) | measured | |');
     expect(same).toContain('| inpainting (left half known, 555 held-out images, chains from a random code) |');
@@ -400,25 +405,9 @@ describe('model card', () => {
   });
 
   it('says where inpainting chains started, and when the "before" column started them elsewhere', () => {
-    const manifest = shippedManifest();
-    const run = (version: string, start: string | undefined, vs: number) => ({
-      pack_version: version,
-      chains: 8,
-      steps: 100,
-      real_msssim: 0.182,
-      recon_vs_real: 0.85,
-      ppgn: { vs_real: 1, msssim: 0.2, frechet: 7 },
-      inpaint: { vs_real: vs, images: 555 },
-      ...(start === undefined ? {} : { sampler: { inpaint: { eps4: 1, start } } }),
-    });
-    const card = (prev: Record<string, unknown>, now: Record<string, unknown>) =>
-      renderModelCard({
-        manifest,
-        stats: STATS,
-        params: { G: 1e6 },
-        bytes: 2 ** 20,
-        metrics: { ...now, previous: previousMetrics(prev, now.pack_version as string) },
-      });
+    const run = (version: string, start: string | undefined, vs: number) =>
+      evaluation(version, { vs, images: 555, start });
+    const card = cardBeside;
     // 1.4.0 re-evaluated from E's guess: its earlier metrics (random start) are the same version, so "before" is
     // what they carried; an older pack evaluated before the start was recorded started from a random code
     const older = card(run('1.3.0', undefined, 0.645), run('1.4.0', 'mean', 0.696));

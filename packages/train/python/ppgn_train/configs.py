@@ -415,6 +415,10 @@ CONFIGS["emoji64-erase-j"] = EMOJI64_ERASE_J
 #   `npm run eval` (card protocol, seeds 1 / 2): PPGN 1.041 / 1.106 ×, Fréchet 6.97 / 8.31 (1.4.0 6.81 / 7.85); fast
 #   1.098 / 1.077 ×, sharpness 0.624 / 0.595 (0.670 / 0.691); inpainting 0.660 / 0.654 × (0.675 / 0.693). Everything
 #   sampled is worse or level: not shipped (model card, session 19).
+#   session 20, `--resume --again gref:4000` more (43 min): `compare` 0.868 × / sharpness 0.563; `npm run eval` seeds
+#   1 / 2: PPGN 1.113 / 1.055 ×, Fréchet 6.57 / 7.28 (the best yet); fast 1.106 / 1.098 ×, sharpness 0.614 / 0.585;
+#   DGN-AM 0.826 / 0.790; inpainting from E's guess 0.708 (1.4.0 0.696). Softer reconstructions and fast mode than
+#   1.4.0: not shipped (model card, session 20).
 
 # erase-j-g (session 20): erase-j after its second gref round (8 000 steps in all: PPGN samples the best yet, Fréchet
 # 6.57, but reconstructions' sharpness 0.563 against 1.4.0's 0.576) continued at sharp-g's adversarial weight (w_gan
@@ -425,3 +429,6 @@ EMOJI64_ERASE_J_G = SimpleNamespace(**{**vars(EMOJI64_ERASE_J),
     "gref": {**EMOJI64_ERASE_J.gref, "w_gan": 0.75},
 })
 CONFIGS["emoji64-erase-j-g"] = EMOJI64_ERASE_J_G
+#   session 20, gref 2 000 steps (25 min, one thread): `compare` held-out 0.858 × (ej2 0.868), sharpness 0.571 (ej2
+#   0.563, 1.4.0 0.576): it trades recognisability for sharpness about one for one, as sharp-g did, and stays under
+#   1.4.0's sharpness. Stopped; not evaluated further.
