@@ -236,8 +236,9 @@ export const INPAINT_STARTS: readonly InpaintStart[] = ['random', ...FILL_METHOD
 /**
  * The protocol's start (the card's numbers): E of the picture with its unknown part painted one flat colour. The
  * paper's released inpainting script starts the same way (the code of the masked picture, the masked pixels at the
- * dataset's mean); rooms never inpaint from a random code either (a painted mask keeps the chain where it is). Cards
- * until emoji64 1.4.0's first evaluation started from a random code (`random`), which the card says when it compares.
+ * dataset's mean); rooms never inpaint from a random code either (a painted mask keeps the chain where it is). Every
+ * evaluation before session 20 (emoji64 1.4.0's first included) started from a random code (`random`), which the card
+ * says when it compares with one.
  */
 export const INPAINT_START: InpaintStart = 'mean';
 

@@ -27,7 +27,9 @@ const fmt = (v: unknown): string =>
 /** how the card and the evaluation's log name where inpainting chains started (`sampler.inpaint.start`) */
 export function inpaintStartWords(start: unknown): string {
   if (start === 'random') return 'a random code';
-  return `E(known half + ${start === 'mean' ? 'its mean colour' : String(start)} in the unknown half)`;
+  const fill =
+    start === 'mean' ? 'its mean colour' : start === 'mirror' ? 'its mirror image' : 'a smooth continuation of it';
+  return `E(known half + ${fill} in the unknown half)`;
 }
 
 const pct = (v: unknown): string => (typeof v === 'number' ? `${(v * 100).toFixed(1)} %` : '—');
