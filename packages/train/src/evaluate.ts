@@ -465,17 +465,18 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
   }
   let inp: InpaintResult | undefined;
   const perInpaint = o.inpaint ?? INPAINT_PER_CLASS;
+  const inpaintStart = o.inpaintStart ?? INPAINT_START;
   if (perInpaint > 0) {
     inp = await inpaintEval(pack, evalNet, ds, labels, {
       perClass: perInpaint,
       steps: o.inpaintSteps,
-      start: o.inpaintStart,
+      start: inpaintStart,
       config: o.config?.context,
       seed,
       progress: o.progress,
     });
     log(
-      `[eval] inpainting (left half known, ${inp.n} held-out images, from ${inpaintStartWords(o.inpaintStart ?? INPAINT_START)}): accuracy ${(inp.accuracy * 100).toFixed(1)} % (${((inp.accuracy / realAcc) * 100).toFixed(0)} % of real), G(h) mse on the known half ${inp.knownMse.toFixed(4)}, unknown half ${inp.unknownMse.toFixed(4)}, ${inp.seconds.toFixed(0)} s`,
+      `[eval] inpainting (left half known, ${inp.n} held-out images, from ${inpaintStartWords(inpaintStart)}): accuracy ${(inp.accuracy * 100).toFixed(1)} % (${((inp.accuracy / realAcc) * 100).toFixed(0)} % of real), G(h) mse on the known half ${inp.knownMse.toFixed(4)}, unknown half ${inp.unknownMse.toFixed(4)}, ${inp.seconds.toFixed(0)} s`,
     );
     if (o.imgDir) {
       const f = path.join(o.imgDir, `${name}-inpaint.png`);
@@ -561,7 +562,7 @@ export async function evaluatePack(o: EvalOptions): Promise<Record<string, unkno
             inpaint: {
               ...pack.manifest.defaults?.context,
               ...(o.config?.context ?? {}),
-              start: o.inpaintStart ?? INPAINT_START,
+              start: inpaintStart,
             },
           }
         : {}),

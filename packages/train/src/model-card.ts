@@ -115,6 +115,8 @@ export function renderModelCard(c: CardInput): string {
   L.push('## Evaluation', '');
   if (c.metrics) {
     const mode = (k: string) => (met[k] ?? {}) as Record<string, unknown>;
+    // the numbers the targets read (and the inpainting start the table names), summarised once
+    const now = targetSummary(met);
     L.push(
       `From \`npm run eval -- --pack ${m.name}\` (${fmt(met.chains)} chains × ${fmt(met.steps)} steps per class, random starts; JSON in \`eval/metrics.json\`):`,
       '',
@@ -137,7 +139,7 @@ export function renderModelCard(c: CardInput): string {
     const inp = met.inpaint as Record<string, unknown> | null;
     if (inp)
       L.push(
-        `| inpainting (left half known${typeof inp.images === 'number' ? `, ${inp.images} held-out images` : ''}, chains from ${inpaintStartWords(targetSummary(met).inpaint_start)}) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
+        `| inpainting (left half known${typeof inp.images === 'number' ? `, ${inp.images} held-out images` : ''}, chains from ${inpaintStartWords(now.inpaint_start)}) | ${pct(inp.class_accuracy)} | ${fmt(inp.vs_real)} | G(h) MSE known half ${fmt(inp.known_half_mse)}, unknown half ${fmt(inp.unknown_half_mse)} | | |`,
       );
     L.push(
       '',
@@ -153,7 +155,6 @@ export function renderModelCard(c: CardInput): string {
     const prev = met.previous as Record<string, unknown> | undefined;
     const ver = (v: unknown) => (typeof v === 'string' ? v : 'earlier');
     // one row per target, read from the same summary of this evaluation and of the previous version's
-    const now = targetSummary(met);
     const x = (v: unknown) => `${fmt(v)} ×`;
     type Target = [target: string, key: string, measured: (v: unknown) => string, good: (v: number) => boolean];
     const targets: Target[] = [

@@ -384,22 +384,21 @@ describe('model card', () => {
 
   it('says when the "before" column was measured on a different number of inpainted pictures', () => {
     const run = (version: string, images: number | undefined, vs: number) => evaluation(version, { vs, images });
-    const card = cardBeside;
-    const same = card(run('1.3.0', 555, 0.645), run('1.4.0', 555, 0.675));
+    const same = cardBeside(run('1.3.0', 555, 0.645), run('1.4.0', 555, 0.675));
     expect(same).toContain('| target | before (1.3.0, same protocol) | measured | |');
     expect(same).toContain('| inpainting (left half known, 555 held-out images, chains from a random code) |');
     expect(same).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.675 × | **not met** |');
     expect(same).not.toContain('Not the same protocol');
     expect(same).not.toContain('| target | measured | |'); // one targets table, with its "before" column
     expect(same.match(/\| inpainting ≥ 0\.7 × real \|/g)).toHaveLength(1);
-    const fewer = card(run('1.3.0', 174, 0.632), run('1.4.0', 555, 0.675));
+    const fewer = cardBeside(run('1.3.0', 174, 0.632), run('1.4.0', 555, 0.675));
     expect(fewer).toContain('| target | before (1.3.0) | measured | |');
     expect(fewer).toContain('Not the same protocol: inpainting on 174 held-out images then, 555 now.');
-    const unknown = card(run('1.2.0', undefined, 0.603), run('1.3.0', 555, 0.645));
+    const unknown = cardBeside(run('1.2.0', undefined, 0.603), run('1.3.0', 555, 0.645));
     expect(unknown).toContain(
       'Not the same protocol: inpainting on 555 held-out images now; the earlier numbers do not say how many it used.',
     );
-    const longer = card({ ...run('1.3.0', 555, 0.645), steps: 200 }, run('1.4.0', 555, 0.675));
+    const longer = cardBeside({ ...run('1.3.0', 555, 0.645), steps: 200 }, run('1.4.0', 555, 0.675));
     expect(longer).toContain('Not the same protocol: samples 8 × 200 per class then, 8 × 100 now.');
     expect(protocolDifference({ chains: 8, steps: 100 }, { chains: 8, steps: 100 })).toBeNull();
   });
@@ -407,10 +406,9 @@ describe('model card', () => {
   it('says where inpainting chains started, and when the "before" column started them elsewhere', () => {
     const run = (version: string, start: string | undefined, vs: number) =>
       evaluation(version, { vs, images: 555, start });
-    const card = cardBeside;
     // 1.4.0 re-evaluated from E's guess: its earlier metrics (random start) are the same version, so "before" is
     // what they carried; an older pack evaluated before the start was recorded started from a random code
-    const older = card(run('1.3.0', undefined, 0.645), run('1.4.0', 'mean', 0.696));
+    const older = cardBeside(run('1.3.0', undefined, 0.645), run('1.4.0', 'mean', 0.696));
     expect(older).toContain(
       '| inpainting (left half known, 555 held-out images, chains from E(known half + its mean colour in the unknown half)) | ',
     );
@@ -419,11 +417,11 @@ describe('model card', () => {
       'Not the same protocol: inpainting chains started from a random code then, from E(known half + its mean colour in the unknown half) now.',
     );
     expect(older).toContain('| inpainting ≥ 0.7 × real | 0.645 | 0.696 × | **not met** |');
-    const recorded = card(run('1.4.0', 'random', 0.675), run('1.5.0', 'random', 0.7));
+    const recorded = cardBeside(run('1.4.0', 'random', 0.675), run('1.5.0', 'random', 0.7));
     expect(recorded).toContain('chains from a random code) | ');
     expect(recorded).toContain('| target | before (1.4.0, same protocol) | measured | |');
     expect(recorded).toContain('| inpainting ≥ 0.7 × real | 0.675 | 0.700 × | met |');
-    const both = card(run('1.4.0', 'mean', 0.696), run('1.5.0', 'mean', 0.72));
+    const both = cardBeside(run('1.4.0', 'mean', 0.696), run('1.5.0', 'mean', 0.72));
     expect(both).toContain('| target | before (1.4.0, same protocol) | measured | |');
     expect(both).not.toContain('Not the same protocol');
     // no inpainting on one side: nothing to compare, nothing said

@@ -58,6 +58,7 @@ async function main() {
     }
   }
   const tuned = Object.keys(config).length > 0;
+  const inpaintStart = inpaintStartArg(a['inpaint-start']) ?? INPAINT_START;
   const out = await evaluatePack({
     packDir,
     dataDir: ensureDataPackages(defaultDataDir(), log),
@@ -67,7 +68,7 @@ async function main() {
     classes: typeof a.classes === 'string' ? a.classes.split(',') : undefined,
     modes: typeof a.modes === 'string' ? (a.modes.split(',').filter(Boolean) as EvalMode[]) : undefined,
     inpaint: intArg(a.inpaint, 'inpaint'),
-    inpaintStart: inpaintStartArg(a['inpaint-start']),
+    inpaintStart,
     config: tuned ? config : undefined,
     reuse:
       typeof a.reuse === 'string' ? (JSON.parse(readFileSync(a.reuse, 'utf8')) as Record<string, unknown>) : undefined,
@@ -77,11 +78,7 @@ async function main() {
         ? undefined
         : path.resolve(root, typeof a['img-dir'] === 'string' ? a['img-dir'] : 'docs/img'),
     // the card holds the standard protocol only: other settings, classes or inpainting starts print their numbers
-    writeCard:
-      !a['no-write'] &&
-      !tuned &&
-      !a.classes &&
-      (inpaintStartArg(a['inpaint-start']) ?? INPAINT_START) === INPAINT_START,
+    writeCard: !a['no-write'] && !tuned && !a.classes && inpaintStart === INPAINT_START,
     log,
   });
   console.log(JSON.stringify(out));
