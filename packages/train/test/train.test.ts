@@ -445,7 +445,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, patch D, projection D', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, focal frequency loss, patch D, projection D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -474,6 +474,13 @@ describe('PyTorch trainer', () => {
     expect(r.edgeSame).toBe(0);
     expect(r.edgeMoved as number).toBeGreaterThan(r.edgeBlurred as number);
     expect(r.edgeBlurred as number).toBeGreaterThan(0);
+    // focal frequency loss: 0 for the same picture; at equal pixel MSE an error in one frequency (stripes) costs more
+    // than white noise spread over all of them
+    expect(r.fflSame).toBe(0);
+    const [mseStripes, mseNoise] = r.fflMseStripesNoise as number[];
+    expect(Math.abs(mseStripes - mseNoise) / mseStripes).toBeLessThan(1e-4);
+    expect(r.fflStripes as number).toBeGreaterThan(1.5 * (r.fflNoise as number));
+    expect(r.fflGradNonZero).toBe(1);
     expect(r.patchLogits).toEqual([2, 1, 8, 8]); // a patch D scores 8×8 patches of a 64×64 picture
     expect(r.globalLogits).toEqual([2, 1]);
     // a projection D starts as the unconditional D it extends, learns to score a picture by class, needs D's features

@@ -432,3 +432,15 @@ CONFIGS["emoji64-erase-j-g"] = EMOJI64_ERASE_J_G
 #   session 20, gref 2 000 steps (25 min, one thread): `compare` held-out 0.858 × (ej2 0.868), sharpness 0.571 (ej2
 #   0.563, 1.4.0 0.576): it trades recognisability for sharpness about one for one, as sharp-g did, and stays under
 #   1.4.0's sharpness. Stopped; not evaluated further.
+
+# ffl (session 21): every adversarial weight that sharpened reconstructions made them less recognisable, and the pixel
+# losses (L1 + L2) weigh every spatial frequency alike, so the fine detail a soft G misses is a small share of them.
+# The focal frequency loss (Jiang et al. 2021; `focal_frequency_loss` in train.py) weighs the frequencies G gets most
+# wrong most. 1.4.0's G continued by flip-j's gref with it (w_ffl 10: as large as the pixel loss on 1.4.0's held-out
+# reconstructions, 0.011 against 0.107), beside the same continuation without it as the control (fresh D in both):
+# `--init-from models/emoji64 --again gref:N` with `--config emoji64-ffl` and `--config emoji64-flip-j`.
+EMOJI64_FFL = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
+    "name": "emoji64-ffl",
+    "gref": {**EMOJI64_FLIP_J.gref, "w_ffl": 10.0},
+})
+CONFIGS["emoji64-ffl"] = EMOJI64_FFL

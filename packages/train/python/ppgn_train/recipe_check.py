@@ -4,6 +4,7 @@
 """
 import argparse
 import json
+import math
 import os
 
 import torch
@@ -11,7 +12,7 @@ import torch
 from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
-from .train import d_score, edge_l1, erase, projection
+from .train import d_score, edge_l1, erase, focal_frequency_loss, projection
 
 
 def g_spec(widths, code=6):
@@ -96,6 +97,23 @@ def main():
     res["edgeSame"] = edge_l1(e, e).item()
     res["edgeMoved"] = edge_l1(moved, e).item()
     res["edgeBlurred"] = edge_l1(blurred, e).item()
+    # focal frequency loss (ffl): 0 for the same picture; of two errors with the same pixel MSE, one in a single spatial
+    # frequency (fine stripes lost) costs more than one spread over all of them (white noise)
+    gen = torch.Generator().manual_seed(5)
+    pic = torch.zeros(2, 3, 16, 16)  # flat shapes with sharp edges, as emoji are
+    pic[:, :, 4:12, 4:12] = 1.0
+    pic[1, 1, 2:6, 9:14] = 0.5
+    stripes = 0.2 * torch.cos(torch.arange(16.0) * 2 * math.pi * 5 / 16).view(1, 1, 1, 16)
+    soft = pic + stripes
+    noise = torch.randn(pic.shape, generator=gen)
+    noisy = pic + noise * ((soft - pic).pow(2).mean() / noise.pow(2).mean()).sqrt()
+    res["fflSame"] = focal_frequency_loss(pic, pic).item()
+    res["fflMseStripesNoise"] = [(soft - pic).pow(2).mean().item(), (noisy - pic).pow(2).mean().item()]
+    res["fflStripes"] = focal_frequency_loss(soft, pic).item()
+    res["fflNoise"] = focal_frequency_loss(noisy, pic).item()
+    moving = soft.clone().requires_grad_(True)
+    focal_frequency_loss(moving, pic).backward()
+    res["fflGradNonZero"] = int(moving.grad.abs().sum().item() > 0)
     sizes = dict(image=[64, 64, 3], classes=3, keywords=2, vendors=2, colours=2)
     small_d = lambda patch: SpecNet(
         configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])

@@ -451,13 +451,16 @@ def phase_gref(run: Run, steps: int, start: int):
         if p.get("w_edge"):  # L1 between image gradients: an edge in the wrong place costs, a missing edge too
             l_edge = edge_l1(xr, x)
             loss = loss + p["w_edge"] * l_edge
+        if p.get("w_ffl"):  # focal frequency loss: the spatial frequencies G gets most wrong weigh most
+            l_ffl = focal_frequency_loss(xr, x, p.get("ffl_alpha", 1.0))
+            loss = loss + p["w_ffl"] * l_ffl
         optG.zero_grad(set_to_none=True)
         loss.backward()
         optG.step()
         if ema is not None:
             ema.update(G)
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
-                             "cyc": l_cyc.item(), "rcls": l_rcls.item()})
+                             "cyc": l_cyc.item(), "rcls": l_rcls.item(), **({"ffl": l_ffl.item()} if p.get("w_ffl") else {})})
         run.after_step("gref", step + 1, steps, ["G", "D"], extra)
     if ema is not None:  # the shipped G is the average of the run's last few thousand steps
         G.load_state_dict(ema.shadow)
@@ -551,6 +554,21 @@ def edge_l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
     dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
     return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
+
+
+def focal_frequency_loss(a: torch.Tensor, b: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """focal frequency loss (Jiang et al., ICCV 2021) between pictures a and b (NCHW): the squared distance of their
+    2-D spectra (orthonormal FFT, each channel), each frequency weighted by its own distance to the power alpha, scaled
+    so the worst frequency of each picture weighs 1 (the weights are not differentiated). Pixel losses weigh every
+    frequency alike, and the fine detail a blurry G misses is a small share of a picture's energy; here the frequencies
+    G gets most wrong, mostly the high ones, weigh most."""
+    fa = torch.fft.fft2(a.float(), norm="ortho")
+    fb = torch.fft.fft2(b.float(), norm="ortho")
+    dist = (fa - fb).abs() ** 2
+    with torch.no_grad():
+        w = dist.sqrt() ** alpha
+        w = w / w.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
+    return (w * dist).mean()
 
 
 @torch.no_grad()
