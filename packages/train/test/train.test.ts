@@ -445,7 +445,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, focal frequency loss, patch D, projection D', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, focal frequency loss, spectrum loss, patch D, projection D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -481,6 +481,11 @@ describe('PyTorch trainer', () => {
     expect(Math.abs(mseStripes - mseNoise) / mseStripes).toBeLessThan(1e-4);
     expect(r.fflStripes as number).toBeGreaterThan(1.5 * (r.fflNoise as number));
     expect(r.fflGradNonZero).toBe(1);
+    // spectrum loss: where the energy lies does not count (a moved picture costs nothing, unlike pixels); a blur does
+    expect(r.specSame).toBe(0);
+    expect(r.specMoved as number).toBeLessThan(1e-4);
+    expect(r.pixMoved as number).toBeGreaterThan(0.05);
+    expect(r.specBlurred as number).toBeGreaterThan(0.1);
     expect(r.patchLogits).toEqual([2, 1, 8, 8]); // a patch D scores 8×8 patches of a 64×64 picture
     expect(r.globalLogits).toEqual([2, 1]);
     // a projection D starts as the unconditional D it extends, learns to score a picture by class, needs D's features

@@ -12,7 +12,7 @@ import torch
 from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
-from .train import d_score, edge_l1, erase, focal_frequency_loss, projection
+from .train import d_score, edge_l1, erase, focal_frequency_loss, projection, spectrum_loss
 
 
 def g_spec(widths, code=6):
@@ -114,6 +114,14 @@ def main():
     moving = soft.clone().requires_grad_(True)
     focal_frequency_loss(moving, pic).backward()
     res["fflGradNonZero"] = int(moving.grad.abs().sum().item() > 0)
+    # spectrum loss (spec): 0 for the same picture and for the picture moved (circularly: the same energy at each
+    # frequency), which the pixel losses count; more than 0 for the picture blurred
+    moved_pic = torch.roll(pic, (3, 2), dims=(2, 3))
+    blurred_pic = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(pic, (1, 1, 1, 1), mode="circular"), 3, stride=1)
+    res["specSame"] = spectrum_loss(pic, pic).item()
+    res["specMoved"] = spectrum_loss(moved_pic, pic).item()
+    res["pixMoved"] = (moved_pic - pic).abs().mean().item()
+    res["specBlurred"] = spectrum_loss(blurred_pic, pic).item()
     sizes = dict(image=[64, 64, 3], classes=3, keywords=2, vendors=2, colours=2)
     small_d = lambda patch: SpecNet(
         configs.conv_nets(8, [4, 4, 4, 4], [8, 4, 4, 4, 4], [4], [4, 4], d_patch=patch)(sizes)["D"])

@@ -454,13 +454,17 @@ def phase_gref(run: Run, steps: int, start: int):
         if p.get("w_ffl"):  # focal frequency loss: the spatial frequencies G gets most wrong weigh most
             l_ffl = focal_frequency_loss(xr, x, p.get("ffl_alpha", 1.0))
             loss = loss + p["w_ffl"] * l_ffl
+        if p.get("w_spec"):  # the picture's energy at each spatial frequency (not where it lies): its fine detail
+            l_spec = spectrum_loss(xr, x)
+            loss = loss + p["w_spec"] * l_spec
         optG.zero_grad(set_to_none=True)
         loss.backward()
         optG.step()
         if ema is not None:
             ema.update(G)
         prog.tick(step + 1, {"pix": l_pix.item(), "feat": l_feat.item(), "gan": l_gan.item(), "d": l_d.item(),
-                             "cyc": l_cyc.item(), "rcls": l_rcls.item(), **({"ffl": l_ffl.item()} if p.get("w_ffl") else {})})
+                             "cyc": l_cyc.item(), "rcls": l_rcls.item(), **({"ffl": l_ffl.item()} if p.get("w_ffl") else {}),
+                             **({"spec": l_spec.item()} if p.get("w_spec") else {})})
         run.after_step("gref", step + 1, steps, ["G", "D"], extra)
     if ema is not None:  # the shipped G is the average of the run's last few thousand steps
         G.load_state_dict(ema.shadow)
@@ -569,6 +573,33 @@ def focal_frequency_loss(a: torch.Tensor, b: torch.Tensor, alpha: float = 1.0) -
         w = dist.sqrt() ** alpha
         w = w / w.flatten(1).amax(1).clamp_min(1e-12).view(-1, 1, 1, 1)
     return (w * dist).mean()
+
+
+_RADIUS: Dict[tuple, torch.Tensor] = {}
+
+
+def radial_power(x: torch.Tensor) -> torch.Tensor:
+    """each picture's power spectrum (orthonormal FFT of each channel) averaged over rings of equal spatial frequency
+    |f|: N×C×R, R = the number of whole-number radii (46 for 64×64), lowest frequency first"""
+    h, w = x.shape[-2:]
+    key = (h, w, str(x.device))
+    if key not in _RADIUS:
+        fy = torch.fft.fftfreq(h, d=1.0 / h).view(-1, 1)
+        fx = torch.fft.fftfreq(w, d=1.0 / w).view(1, -1)
+        _RADIUS[key] = (fy ** 2 + fx ** 2).sqrt().round().long().flatten().to(x.device)
+    r = _RADIUS[key]
+    n = int(r.max()) + 1
+    power = torch.fft.fft2(x.float(), norm="ortho").abs().pow(2).flatten(2)
+    sums = torch.zeros(*power.shape[:2], n, device=x.device).index_add_(2, r, power)
+    return sums / torch.bincount(r, minlength=n).to(x.device)
+
+
+def spectrum_loss(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """mean absolute difference of the log radial power spectra of pictures a and b (spectral regularisation, after
+    Durall et al. 2020): how much energy each picture has at each spatial frequency, wherever it lies. A soft
+    reconstruction lacks energy at the high frequencies; a picture moved by a few pixels costs nothing, unlike the
+    pixel losses, which blur what G cannot place."""
+    return (torch.log(radial_power(a) + eps) - torch.log(radial_power(b) + eps)).abs().mean()
 
 
 @torch.no_grad()
