@@ -446,11 +446,11 @@ EMOJI64_FFL = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
 CONFIGS["emoji64-ffl"] = EMOJI64_FFL
 
 # spec (session 21): the spectrum loss (`spectrum_loss` in train.py, after Durall et al. 2020's spectral regularisation):
-# each reconstruction's luminance energy at each spatial frequency, averaged over rings of equal |f|, matched in log to
-# its picture's, wherever that energy lies. 1.4.0's held-out reconstructions have 0.46–0.75 of the real pictures'
-# luminance energy at |f| 8–32 (of 45), where 92 % of the real pictures' Laplacian energy lies (its log L1: 0.60, against
-# the pixel loss's 0.107). flip-j's gref (the control above) + w_spec 0.1 / 0.3, from 1.4.0. (A first try per RGB
-# channel blurred: G's colour noise at the highest frequencies outweighed the missing edges; sharpness 0.42 × at step 750.)
+# the energy of each reconstruction's Laplacian (the sharpness measure's sum) at each spatial frequency, matched to its
+# picture's wherever that energy lies. 1.4.0's held-out reconstructions have 0.46–0.73 of the real pictures' energy in
+# the rings |f| 8–32 (of 45), where 92 % of the real pictures' Laplacian energy lies. flip-j's gref (the control above) +
+# w_spec 0.1 / 0.3, from 1.4.0. (First tries matched the log power of every ring alike, per RGB channel and then on
+# luminance: both blurred, sharpness 0.42–0.44 × at step 750.)
 EMOJI64_SPEC = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
     "name": "emoji64-spec",
     "gref": {**EMOJI64_FLIP_J.gref, "w_spec": 0.1},
