@@ -7,7 +7,8 @@
 
 For each candidate: reconstruction MSE, the held-out evaluation classifier's accuracy on G(E(x)) as a share of its
 accuracy on the real pictures, and sharpness (mean squared Laplacian of the luminance) as a share of the real
-pictures'. The sheet shows the same held-out pictures: the real row first, then one row per candidate.
+pictures', also by band of spatial frequency (|f| 0–8, 8–16, 16–24, 24–32, 32 and up, of 45; the real row gives each
+band's share of the real pictures' Laplacian energy). The sheet shows the same held-out pictures: the real row first, then one row per candidate.
 
 `--split train` judges training pictures instead (with `--subset K`, K of them): the gap between the two splits is
 how much of a reconstruction G and E have memorised rather than learnt (session 16: 1.3.0 reads 0.908 × real on
@@ -31,7 +32,7 @@ import torch.nn.functional as F
 
 from . import configs
 from .netspec import SpecNet, load_net
-from .train import Data, feature_loss, predict, trainable
+from .train import Data, feature_loss, laplacian_rings, predict, trainable
 
 LAPLACE = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
 
@@ -91,6 +92,16 @@ def sharpness(x: torch.Tensor) -> float:
     return F.conv2d(lum, LAPLACE).pow(2).mean().item()
 
 
+BANDS = [(0, 8), (8, 16), (16, 24), (24, 32), (32, 64)]
+
+
+def laplacian_bands(x: torch.Tensor) -> list[float]:
+    """the Laplacian energy of the pictures' luminance in bands of spatial frequency |f| (0–8, 8–16, 16–24, 24–32, 32 and
+    up, of 45 for 64×64), summed over the pictures: where in the spectrum a reconstruction's sharpness is (missing)"""
+    rings = torch.cat([laplacian_rings(x[s : s + 256]) for s in range(0, len(x), 256)]).sum(0)
+    return [rings[a:b].sum().item() for a, b in BANDS]
+
+
 def write_png(path: str, rows: list[torch.Tensor]):
     """rows of NCHW [0,1] images → one RGB PNG (no imaging library needed)"""
     grid = torch.cat([torch.cat(list(r), dim=2) for r in rows], dim=1)  # C, H*rows, W*n
@@ -132,10 +143,12 @@ def main(argv=None):
     yt = data.cls[test]
     real_acc = (predict(evalc, xt).argmax(1) == yt).float().mean().item()
     real_sharp = sharpness(xt)
+    real_bands = laplacian_bands(xt)
     show = torch.linspace(0, len(test) - 1, min(12, len(test))).long()
     rows = [xt[show]]
     results = {"real": {"split": a.split, "pictures": len(test), "evalC_accuracy": round(real_acc, 4),
-                        "sharpness": round(real_sharp, 5)}}
+                        "sharpness": round(real_sharp, 5),
+                        "laplacian_share_by_band": [round(q / sum(real_bands), 3) for q in real_bands]}}
     for c in a.candidate:
         name, _, source = c.partition("=")
         E, G = load_pair(source, data)
@@ -155,6 +168,7 @@ def main(argv=None):
                 "evalC_accuracy": round(acc, 4),
                 "evalC_share_of_real": round(acc / real_acc, 3),
                 "sharpness_share_of_real": round(sharpness(xr) / real_sharp, 3),
+                "laplacian_by_band_share_of_real": [round(r / q, 2) for r, q in zip(laplacian_bands(xr), real_bands)],
             }
             rows.append(xr[show])
             print(key, json.dumps(results[key]), flush=True)
