@@ -706,6 +706,14 @@ describe('PyTorch trainer', () => {
     const judged = JSON.parse(readFileSync(cmp, 'utf8')) as Record<string, { recon_mse?: number }>;
     expect(Object.keys(judged).sort()).toEqual(['real', 'v', 'v+search']);
     expect(judged['v+search'].recon_mse!).toBeLessThan(judged.v.recon_mse!);
+    // the real pictures' Laplacian energy by band of spatial frequency adds up to all of it; a band the 8×8 pictures
+    // do not reach (|f| ≥ 8) has no share for the reconstructions either
+    const bands = judged as unknown as Record<string, Record<string, (number | null)[]>>;
+    const shares = bands.real.laplacian_share_by_band as number[];
+    expect(shares.length).toBe(5);
+    expect(Math.abs(shares.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(0.01);
+    expect(bands.v.laplacian_by_band_share_of_real[0]).toBeGreaterThan(0);
+    expect(bands.v.laplacian_by_band_share_of_real.slice(1)).toEqual([null, null, null, null]);
     // --split train judges training pictures (the memorisation gap): K of them with --subset K
     expect(judged.real).toMatchObject({ split: 'test' });
     await runTrainer(py, 'compare', [...cmpArgs, '--split', 'train', '--subset', '5'], { quiet: true });

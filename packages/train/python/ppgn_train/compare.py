@@ -148,7 +148,7 @@ def main(argv=None):
     rows = [xt[show]]
     results = {"real": {"split": a.split, "pictures": len(test), "evalC_accuracy": round(real_acc, 4),
                         "sharpness": round(real_sharp, 5),
-                        "laplacian_share_by_band": [round(q / sum(real_bands), 3) for q in real_bands]}}
+                        "laplacian_share_by_band": [round(q / max(sum(real_bands), 1e-12), 3) for q in real_bands]}}
     for c in a.candidate:
         name, _, source = c.partition("=")
         E, G = load_pair(source, data)
@@ -168,7 +168,8 @@ def main(argv=None):
                 "evalC_accuracy": round(acc, 4),
                 "evalC_share_of_real": round(acc / real_acc, 3),
                 "sharpness_share_of_real": round(sharpness(xr) / real_sharp, 3),
-                "laplacian_by_band_share_of_real": [round(r / q, 2) for r, q in zip(laplacian_bands(xr), real_bands)],
+                "laplacian_by_band_share_of_real": [round(r / q, 2) if q > 0 else None
+                                                    for r, q in zip(laplacian_bands(xr), real_bands)],
             }
             rows.append(xr[show])
             print(key, json.dumps(results[key]), flush=True)
