@@ -445,7 +445,7 @@ describe('PyTorch trainer', () => {
     }
   });
 
-  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, edge loss, focal frequency loss, spectrum loss, patch D, projection D', async () => {
+  it('G recipes: widening keeps what G computes, DiffAugment moves and masks but keeps gradients, random erasing, D is spectrally normalised, EMA converges, whole-pixel shifts keep pictures sharp, edge loss, focal frequency loss, spectrum loss, patch D, projection D', async () => {
     const dir = path.join(tmp, 'recipe');
     await runTrainer(py, 'recipe_check', ['--out', dir], { quiet: true });
     const r = JSON.parse(readFileSync(path.join(dir, 'recipe.json'), 'utf8')) as Record<
@@ -474,6 +474,10 @@ describe('PyTorch trainer', () => {
     expect(r.edgeSame).toBe(0);
     expect(r.edgeMoved as number).toBeGreaterThan(r.edgeBlurred as number);
     expect(r.edgeBlurred as number).toBeGreaterThan(0);
+    // augmentation: fractional shifts and scales blur (bilinear); whole-pixel shifts copy every pixel
+    expect(r.fractionalSharpness as number).toBeLessThan(0.8);
+    expect(r.wholeExact).toBe(1);
+    expect(Math.abs((r.wholeSharpness as number) - 1)).toBeLessThan(0.2);
     // focal frequency loss: 0 for the same picture; at equal pixel MSE an error in one frequency (stripes) costs more
     // than white noise spread over all of them
     expect(r.fflSame).toBe(0);

@@ -461,3 +461,15 @@ EMOJI64_SPEC3 = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
 })
 CONFIGS["emoji64-spec"] = EMOJI64_SPEC
 CONFIGS["emoji64-spec3"] = EMOJI64_SPEC3
+
+# sharp-w (session 21): gref's augmentation blurs G's targets. Bilinear resampling at a fractional shift (up to 2 px)
+# and scale (±5 %) leaves the pictures G is asked to draw with 0.54 of the real pictures' sharpness, and every G refined
+# against them has drawn at 0.55–0.60 × real (the spectrum losses above, matching those targets' spectra, blurred
+# further). Here shifts are whole pixels and there is no scaling (`whole`), so G's targets (and D's real pictures) are
+# the pictures themselves, moved and mirrored: flip-j's gref otherwise, from 1.4.0 (`--init-from models/emoji64 --again
+# gref:N`), beside the control above.
+EMOJI64_SHARP_W = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
+    "name": "emoji64-sharp-w",
+    "gref": {**EMOJI64_FLIP_J.gref, "whole": True, "scale": 0.0},
+})
+CONFIGS["emoji64-sharp-w"] = EMOJI64_SHARP_W

@@ -12,7 +12,7 @@ import torch
 from . import configs
 from .netspec import SpecNet
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
-from .train import d_score, edge_l1, erase, focal_frequency_loss, projection, spectrum_loss
+from .train import augment, d_score, edge_l1, erase, focal_frequency_loss, projection, spectrum_loss
 
 
 def g_spec(widths, code=6):
@@ -97,6 +97,32 @@ def main():
     res["edgeSame"] = edge_l1(e, e).item()
     res["edgeMoved"] = edge_l1(moved, e).item()
     res["edgeBlurred"] = edge_l1(blurred, e).item()
+    # augmentation: at fractional shifts and scales bilinear resampling blurs; whole-pixel shifts (`whole`) copy
+    # pixels, so each picture is the original moved by whole pixels (and maybe mirrored), white where it came in
+    ag = torch.Generator().manual_seed(3)
+    art = torch.ones(6, 3, 16, 16)
+    art[:, :, 5:11, 3:9] = 0.0
+    art[:, 0, 6:8, 4:12] = 0.7
+    frac = augment(art, ag, 2, 0.05)
+    lap = lambda t: (t[..., 1:-1, :-2] + t[..., 1:-1, 2:] + t[..., :-2, 1:-1] + t[..., 2:, 1:-1] - 4 * t[..., 1:-1, 1:-1]).pow(2).mean().item()
+    res["fractionalSharpness"] = lap(frac) / lap(art)
+    whole = augment(art, ag, 2, 0.05, flip=True, whole=True)
+    found = 0
+    for i in range(len(art)):
+        hits = []
+        for fl in (False, True):
+            src = art[i].flip(-1) if fl else art[i]
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    moved = torch.ones_like(src)
+                    ys, yd = (slice(0, 16 - dy), slice(dy, 16)) if dy >= 0 else (slice(-dy, 16), slice(0, 16 + dy))
+                    xs, xd = (slice(0, 16 - dx), slice(dx, 16)) if dx >= 0 else (slice(-dx, 16), slice(0, 16 + dx))
+                    moved[:, yd, xd] = src[:, ys, xs]
+                    if (moved - whole[i]).abs().max().item() < 1e-5:
+                        hits.append((fl, dy, dx))
+        found += bool(hits)
+    res["wholeExact"] = found / len(art)
+    res["wholeSharpness"] = lap(whole) / lap(art)
     # focal frequency loss (ffl): 0 for the same picture; of two errors with the same pixel MSE, one in a single spatial
     # frequency (fine stripes lost) costs more than one spread over all of them (white noise)
     gen = torch.Generator().manual_seed(5)
