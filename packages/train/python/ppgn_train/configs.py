@@ -473,6 +473,10 @@ EMOJI64_SHARP_W = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
     "gref": {**EMOJI64_FLIP_J.gref, "whole": True, "scale": 0.0},
 })
 CONFIGS["emoji64-sharp-w"] = EMOJI64_SHARP_W
+#   session 21, `compare` (held-out × real / sharpness × real): 0.821 / 0.821 at step 750, 0.851 / 0.869 at 1 500, 0.873 /
+#   0.921 at 2 500 (1.4.0 0.853 / 0.576; the control 0.863 / 0.544 at 5 000); the highest band of spatial frequency has
+#   1.8× the real pictures' energy (speckle). `npm run eval` at 2 500: PPGN Fréchet 6.32 / 7.07 (seeds 1 / 2), inpainting
+#   0.702, fast 1.106 / 1.063 × (1.4.0 1.141 / 1.149): not shipped (model card, session 21).
 #   sharp-wl: sharp-w at half the adversarial weight (w_gan 0.25): with sharp targets D's real pictures are sharp too,
 #   and at step 750 sharp-w's reconstructions were sharp (0.82 × real) but less recognisable (0.82 ×; control 0.85 ×).
 EMOJI64_SHARP_WL = SimpleNamespace(**{**vars(EMOJI64_SHARP_W),
