@@ -449,8 +449,9 @@ CONFIGS["emoji64-ffl"] = EMOJI64_FFL
 # the energy of each reconstruction's Laplacian (the sharpness measure's sum) at each spatial frequency, matched to its
 # picture's wherever that energy lies. 1.4.0's held-out reconstructions have 0.46–0.73 of the real pictures' energy in
 # the rings |f| 8–32 (of 45), where 92 % of the real pictures' Laplacian energy lies. flip-j's gref (the control above) +
-# w_spec 0.1 / 0.3, from 1.4.0. (First tries matched the log power of every ring alike, per RGB channel and then on
-# luminance: both blurred, sharpness 0.42–0.44 × at step 750.)
+# w_spec 0.1 / 0.3, from 1.4.0. Every form tried (this one at w_spec 0.3, and the log power of every ring per RGB channel
+# and on luminance at 0.1) blurred: sharpness 0.41–0.44 × at step 750. It matches the spectra of gref's targets, and
+# gref's bilinear augmentation had blurred them to 0.54 × real (sharp-w, below).
 EMOJI64_SPEC = SimpleNamespace(**{**vars(EMOJI64_FLIP_J),
     "name": "emoji64-spec",
     "gref": {**EMOJI64_FLIP_J.gref, "w_spec": 0.1},

@@ -615,9 +615,9 @@ def spectrum_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     wherever that energy lies: the L1 distance of their ring energies (`laplacian_rings`) as a share of b's total
     (spectral regularisation, after Durall et al. 2020). A soft reconstruction lacks energy at the middle frequencies,
     where most of an emoji's edges are; a picture moved by a few pixels costs nothing, unlike the pixel losses, which
-    blur what G cannot place. Session 21 first matched the log power of each ring, every ring alike: the nearly empty
-    highest rings, where G's up-convolutions leave a little checkerboard, then outweighed the missing edges and the
-    loss asked for a blur (sharpness 0.42–0.44 × at step 750, per RGB channel and on luminance)."""
+    blur what G cannot place. In session 21 it lowered sharpness in gref (0.41–0.44 × at step 750, in this form and as
+    the log power of each ring per RGB channel or of luminance): it matched the spectra of gref's targets, which its
+    bilinear augmentation had blurred to 0.54 of the real pictures' sharpness (`augment`'s `whole` avoids that)."""
     ea, eb = laplacian_rings(a), laplacian_rings(b)
     return ((ea - eb).abs().sum(1) / eb.sum(1).clamp_min(1e-8)).mean()
 
