@@ -485,3 +485,13 @@ EMOJI64_SHARP_WL = SimpleNamespace(**{**vars(EMOJI64_SHARP_W),
     "gref": {**EMOJI64_SHARP_W.gref, "w_gan": 0.25},
 })
 CONFIGS["emoji64-sharp-wl"] = EMOJI64_SHARP_WL
+
+# whole-j (next, after session 21): the joint phase's targets are blurred as gref's were (shift 3 px / scale ±10 %:
+# 0.538 × real sharpness), and E and G learn together there. flip-j's joint and sharp-w's gref, both with whole-pixel
+# shifts: `--init-from models/emoji64 --again joint:2500` (the h-DAE and fast MLP follow on the new codes), then
+# `--resume --again gref:N`.
+EMOJI64_WHOLE_J = SimpleNamespace(**{**vars(EMOJI64_SHARP_W),
+    "name": "emoji64-whole-j",
+    "joint": {**EMOJI64_FLIP_J.joint, "whole": True, "scale": 0.0},
+})
+CONFIGS["emoji64-whole-j"] = EMOJI64_WHOLE_J
