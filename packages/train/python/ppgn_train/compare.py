@@ -8,7 +8,8 @@
 For each candidate: reconstruction MSE, the held-out evaluation classifier's accuracy on G(E(x)) as a share of its
 accuracy on the real pictures, and sharpness (mean squared Laplacian of the luminance) as a share of the real
 pictures', also by band of spatial frequency (|f| 0–8, 8–16, 16–24, 24–32, 32 and up, of 45; the real row gives each
-band's share of the real pictures' Laplacian energy). The sheet shows the same held-out pictures: the real row first, then one row per candidate.
+band's share of the real pictures' Laplacian energy). The sheet shows the same held-out pictures: the real row first,
+then one row per candidate.
 
 `--split train` judges training pictures instead (with `--subset K`, K of them): the gap between the two splits is
 how much of a reconstruction G and E have memorised rather than learnt (session 16: 1.3.0 reads 0.908 × real on

@@ -11,6 +11,7 @@ import torch
 
 from . import configs
 from .netspec import SpecNet
+from .compare import sharpness
 from .recipe import Ema, diff_augment, spectral_normalise, widen_generator
 from .train import augment, d_score, edge_l1, erase, focal_frequency_loss, projection, spectrum_loss
 
@@ -104,12 +105,11 @@ def main():
     art[:, :, 5:11, 3:9] = 0.0
     art[:, 0, 6:8, 4:12] = 0.7
     frac = augment(art, ag, 2, 0.05)
-    lap = lambda t: (t[..., 1:-1, :-2] + t[..., 1:-1, 2:] + t[..., :-2, 1:-1] + t[..., 2:, 1:-1] - 4 * t[..., 1:-1, 1:-1]).pow(2).mean().item()
-    res["fractionalSharpness"] = lap(frac) / lap(art)
+    res["fractionalSharpness"] = sharpness(frac) / sharpness(art)
     whole = augment(art, ag, 2, 0.05, flip=True, whole=True)
     found = 0
     for i in range(len(art)):
-        hits = []
+        hit = False
         for fl in (False, True):
             src = art[i].flip(-1) if fl else art[i]
             for dy in range(-2, 3):
@@ -118,11 +118,10 @@ def main():
                     ys, yd = (slice(0, 16 - dy), slice(dy, 16)) if dy >= 0 else (slice(-dy, 16), slice(0, 16 + dy))
                     xs, xd = (slice(0, 16 - dx), slice(dx, 16)) if dx >= 0 else (slice(-dx, 16), slice(0, 16 + dx))
                     moved[:, yd, xd] = src[:, ys, xs]
-                    if (moved - whole[i]).abs().max().item() < 1e-5:
-                        hits.append((fl, dy, dx))
-        found += bool(hits)
+                    hit = hit or (moved - whole[i]).abs().max().item() < 1e-5
+        found += hit
     res["wholeExact"] = found / len(art)
-    res["wholeSharpness"] = lap(whole) / lap(art)
+    res["wholeSharpness"] = sharpness(whole) / sharpness(art)
     # focal frequency loss (ffl): 0 for the same picture; of two errors with the same pixel MSE, one in a single spatial
     # frequency (fine stripes lost) costs more than one spread over all of them (white noise)
     gen = torch.Generator().manual_seed(5)
@@ -130,14 +129,14 @@ def main():
     pic[:, :, 4:12, 4:12] = 1.0
     pic[1, 1, 2:6, 9:14] = 0.5
     stripes = 0.2 * torch.cos(torch.arange(16.0) * 2 * math.pi * 5 / 16).view(1, 1, 1, 16)
-    soft = pic + stripes
+    striped = pic + stripes
     noise = torch.randn(pic.shape, generator=gen)
-    noisy = pic + noise * ((soft - pic).pow(2).mean() / noise.pow(2).mean()).sqrt()
+    noisy = pic + noise * ((striped - pic).pow(2).mean() / noise.pow(2).mean()).sqrt()
     res["fflSame"] = focal_frequency_loss(pic, pic).item()
-    res["fflMseStripesNoise"] = [(soft - pic).pow(2).mean().item(), (noisy - pic).pow(2).mean().item()]
-    res["fflStripes"] = focal_frequency_loss(soft, pic).item()
+    res["fflMseStripesNoise"] = [(striped - pic).pow(2).mean().item(), (noisy - pic).pow(2).mean().item()]
+    res["fflStripes"] = focal_frequency_loss(striped, pic).item()
     res["fflNoise"] = focal_frequency_loss(noisy, pic).item()
-    moving = soft.clone().requires_grad_(True)
+    moving = striped.clone().requires_grad_(True)
     focal_frequency_loss(moving, pic).backward()
     res["fflGradNonZero"] = int(moving.grad.abs().sum().item() > 0)
     # spectrum loss (spec): 0 for the same picture and for the picture moved (circularly: the same energy at each
